@@ -1,0 +1,36 @@
+"""`python -m kb_index eval --entries E.jsonl --queries Q.jsonl [--json]`: measure retrieval."""
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+from kb_index.config import KBConfig
+from kb_index.evaluate import evaluate, load_entries, read_jsonl
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m kb_index")
+    sub = parser.add_subparsers(dest="command", required=True)
+    ev = sub.add_parser("eval", help="build a throwaway index and score a query set")
+    ev.add_argument("--entries", type=Path, required=True)
+    ev.add_argument("--queries", type=Path, required=True)
+    ev.add_argument("--json", action="store_true", help="print only the JSON summary")
+    args = parser.parse_args(argv)
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    logging.basicConfig(level=logging.WARNING)
+    config = KBConfig()
+    result = evaluate(load_entries(args.entries), read_jsonl(args.queries), config.encoder(),
+                      config.search_settings(), config.thresholds())
+    if not args.json:
+        for k, v in result.items():
+            print(f"{k:>20}: {v}", file=sys.stderr)
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

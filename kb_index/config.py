@@ -1,0 +1,38 @@
+"""KB settings read from the environment (AFTERCLASS_KB_*), shared by the hub and the eval CLI
+so both run the exact same search and decision."""
+
+from dataclasses import fields
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from kb_index.decision import Thresholds
+from kb_index.encoders import Encoder, make_encoder
+from kb_index.search import SearchSettings
+
+_S, _T = SearchSettings(), Thresholds()
+
+
+class KBConfig(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="AFTERCLASS_KB_", env_file=".env", extra="ignore")
+
+    model: str = ""  # sentence-transformers path or name; "" = the packaged all-MiniLM-L6-v2
+    threads: int | None = None  # torch threads for query encoding; None = torch's default
+    dense_weight_en: float = _S.dense_weight_en
+    dense_weight_zh: float = _S.dense_weight_zh
+    answer_threshold: float = _T.answer
+    answer_margin: float = _T.margin
+    clarify_threshold: float = _T.clarify
+    exact_limit: int = _S.exact_limit
+
+    def search_settings(self) -> SearchSettings:
+        base = {f.name: getattr(_S, f.name) for f in fields(SearchSettings)}
+        base.update(dense_weight_en=self.dense_weight_en, dense_weight_zh=self.dense_weight_zh,
+                    exact_limit=self.exact_limit)
+        return SearchSettings(**base)
+
+    def thresholds(self) -> Thresholds:
+        return Thresholds(answer=self.answer_threshold, margin=self.answer_margin,
+                          clarify=self.clarify_threshold)
+
+    def encoder(self) -> Encoder:
+        return make_encoder(self.model, self.threads)
