@@ -1,0 +1,49 @@
+"""Reading the learner and the conversation off a Rasa tracker."""
+
+from typing import Any
+
+from rasa_sdk import Tracker
+
+from kb_index.lang import detect_lang
+
+# Intents that say something about the learner's problem, used to route a handoff
+# to the right team even when the last message was only "转人工".
+_GENERIC = {"greet", "goodbye", "thank", "affirm", "deny", "bot_challenge", "request_human",
+            "out_of_scope", "nlu_fallback", None}
+
+
+def metadata(tracker: Tracker) -> dict[str, Any]:
+    return (tracker.latest_message or {}).get("metadata") or {}
+
+
+def lang_of(tracker: Tracker) -> str:
+    """The learner's language for this reply: the hub's per-message detection, else the slot,
+    else detection on the text."""
+    lang = metadata(tracker).get("lang") or tracker.get_slot("lang")
+    if lang in ("zh", "en"):
+        return lang
+    return detect_lang((tracker.latest_message or {}).get("text") or "", default="zh")
+
+
+def learner_id(tracker: Tracker) -> str | None:
+    """Who the learner is comes from the hub's conversation, never from what they typed."""
+    return metadata(tracker).get("learner_id")
+
+
+def latest_text(tracker: Tracker) -> str:
+    return (tracker.latest_message or {}).get("text") or ""
+
+
+def latest_intent(tracker: Tracker) -> tuple[str | None, float | None]:
+    intent = (tracker.latest_message or {}).get("intent") or {}
+    return intent.get("name"), intent.get("confidence")
+
+
+def topic_intent(tracker: Tracker) -> str | None:
+    """The most recent intent in the conversation that names a topic."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            name = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+            if name not in _GENERIC and name != "ask_question":
+                return name
+    return None

@@ -1,0 +1,55 @@
+"""Handing the conversation to a person: the ticket, the team, and what the learner is told."""
+
+import time
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+import handoff
+from actions import runtime
+from actions.context import lang_of, topic_intent
+from actions.messages import t
+
+
+def recent_learner_texts(tracker: Tracker, n: int = 3) -> list[str]:
+    texts = [e.get("text") or "" for e in tracker.events if e.get("event") == "user"]
+    return [x for x in texts if x and not x.startswith("/")][-n:]
+
+
+def open_handoff(
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    *,
+    reason: str,
+    intent: str | None = None,
+    priority: str | None = None,
+    summary: str = "",
+) -> list[dict[str, Any]]:
+    """Queue the conversation for a person and tell the learner; returns slot resets."""
+    rt = runtime.get()
+    lang = lang_of(tracker)
+    ticket = handoff.create_ticket(
+        rt.db, tracker.sender_id, reason=reason, intent=intent or topic_intent(tracker),
+        priority=priority, summary=summary or " / ".join(recent_learner_texts(tracker)),
+        hours=rt.hours,
+    )
+    dispatcher.utter_message(text=t("handoff_open", lang,
+                                    team=handoff.team_name(ticket.team, lang)))
+    if not rt.hours.is_open_ts(time.time()):
+        dispatcher.utter_message(text=t("handoff_after_hours", lang,
+                                        opens=rt.hours.opens.strftime("%H:%M"),
+                                        closes=rt.hours.closes.strftime("%H:%M")))
+    return [SlotSet("offered_human", False), SlotSet("kb_misses", 0.0)]
+
+
+class ActionHandoff(Action):
+    """Tells the learner a person from the right team is joining, and queues the chat."""
+
+    def name(self) -> str:
+        return "action_handoff"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: dict[str, Any]) -> list[dict[str, Any]]:
+        return open_handoff(dispatcher, tracker, reason="learner_asked")

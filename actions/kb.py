@@ -1,0 +1,98 @@
+"""Answering from the knowledge base: answer with a citation, offer choices, or admit a miss."""
+
+import json
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import runtime
+from actions.context import lang_of, latest_text
+from actions.handoff import open_handoff
+from actions.messages import t
+from kb_index import Entry, gaps
+
+NONE_OF_THESE = "none"
+
+
+def pick_payload(entry_id: str) -> str:
+    """The button payload that answers one specific entry."""
+    return "/ask_question" + json.dumps({"kb_entry": entry_id})
+
+
+def picked_entry(tracker: Tracker) -> str | None:
+    for ent in (tracker.latest_message or {}).get("entities") or []:
+        if ent.get("entity") == "kb_entry":
+            return str(ent.get("value"))
+    return None
+
+
+def citation(entry: Entry, base_url: str) -> dict[str, Any]:
+    return {"id": entry.id, "title": entry.question, "url": f"{base_url}/help/{entry.id}"}
+
+
+def utter_entry(dispatcher: CollectingDispatcher, entry: Entry, lang: str, base_url: str,
+                score: float | None = None) -> None:
+    # one custom message, so Rasa does not split the Markdown answer on blank lines
+    dispatcher.utter_message(json_message={
+        "text": t("kb_answer", lang, answer=entry.answer.strip(), title=entry.question,
+                  id=entry.id),
+        "citation": citation(entry, base_url), "score": score, "feedback": True,
+    })
+
+
+def record_miss(rt: runtime.Runtime, tracker: Tracker, query: str, lang: str,
+                kind: str, best: list[dict]) -> None:
+    """Log the question the KB could not answer, for the content team's gaps view."""
+    gaps.log_gap(rt.db, conversation_id=tracker.sender_id, query=query, lang=lang, kind=kind,
+                 hits=best)
+
+
+class ActionAnswerQuestion(Action):
+    """Answers with the best KB entry and its source; offers up to 3 choices when unsure;
+    after a second miss in a row, connects the learner to a person."""
+
+    def name(self) -> str:
+        return "action_answer_question"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: dict[str, Any]) -> list[dict[str, Any]]:
+        rt = runtime.get()
+        lang = lang_of(tracker)
+        misses = int(tracker.get_slot("kb_misses") or 0)
+
+        picked = picked_entry(tracker)
+        if picked and picked != NONE_OF_THESE:
+            entry = next((e for e in rt.kb.index.entries if e.id == picked), None)
+            if entry:
+                utter_entry(dispatcher, entry, lang, rt.base_url)
+                return [SlotSet("kb_misses", 0.0), SlotSet("offered_human", False)]
+
+        query = latest_text(tracker)
+        if picked == NONE_OF_THESE or query.startswith("/"):
+            decision_kind, hits = "fallback", []
+        else:
+            decision = rt.kb.answer(query, lang=lang)
+            decision_kind, hits = decision.kind, decision.hits
+
+        if decision_kind == "answer":
+            utter_entry(dispatcher, hits[0].entry, lang, rt.base_url, hits[0].score)
+            return [SlotSet("kb_misses", 0.0), SlotSet("offered_human", False)]
+
+        if decision_kind == "clarify":
+            record_miss(rt, tracker, query, lang, "clarify", [h.brief() for h in hits])
+            buttons = [{"title": h.entry.question, "payload": pick_payload(h.entry.id)}
+                       for h in hits]
+            buttons.append({"title": t("kb_none_of_these", lang),
+                            "payload": pick_payload(NONE_OF_THESE)})
+            dispatcher.utter_message(text=t("kb_clarify", lang), buttons=buttons)
+            return []
+
+        if picked != NONE_OF_THESE and not query.startswith("/"):
+            record_miss(rt, tracker, query, lang, "fallback", [h.brief() for h in hits])
+        misses += 1
+        if misses >= 2:
+            return open_handoff(dispatcher, tracker, reason="bot_could_not_answer")
+        dispatcher.utter_message(text=t("kb_no_match", lang))
+        return [SlotSet("kb_misses", float(misses))]

@@ -1,0 +1,36 @@
+"""What the actions need from the hub process: the database, the live KB, the course
+platform and the service settings. The hub installs one Runtime at start-up.
+
+Actions run only inside the hub, so the KB index has a single owner that reloads it
+when content staff publish.
+"""
+
+from dataclasses import dataclass, field
+import sqlite_utils
+
+from bot.platform import CoursePlatform
+from handoff import BusinessHours
+from kb_index.service import KnowledgeBase
+
+
+@dataclass
+class Runtime:
+    db: sqlite_utils.Database
+    kb: KnowledgeBase
+    platform: CoursePlatform
+    hours: BusinessHours = field(default_factory=BusinessHours)
+    base_url: str = ""
+
+
+_current: Runtime | None = None
+
+
+def install(runtime: Runtime | None) -> None:
+    global _current
+    _current = runtime
+
+
+def get() -> Runtime:
+    if _current is None:
+        raise RuntimeError("actions run inside the hub: start it with `afterclass serve`")
+    return _current

@@ -1,0 +1,174 @@
+"""The learner chat API: sign in, start a conversation, send, read, live updates, rate."""
+
+import asyncio
+import contextlib
+
+from fastapi import APIRouter, HTTPException, WebSocket, WebSocketDisconnect
+
+import handoff
+from bot import auth, transcript
+from bot.api.deps import (
+    AppSettings,
+    CurrentLearner,
+    CurrentPrincipal,
+    Db,
+    HubDep,
+    Platform,
+    conversation_for,
+    ws_principal,
+)
+from bot.api.schemas import (
+    ConversationOut,
+    CsatIn,
+    LearnerLogin,
+    MessagesOut,
+    NewConversation,
+    SendMessage,
+    SendResult,
+    TokenOut,
+)
+from bot.chat import mode_of
+from bot.settings import Settings
+
+router = APIRouter(prefix="/api", tags=["learner"])
+
+
+def check_text(text: str, settings: Settings) -> str:
+    """Empty or oversized messages are refused with a message the learner can act on."""
+    if not text or not text.strip():
+        raise HTTPException(422, "message text is empty")
+    if len(text) > settings.max_message_chars:
+        raise HTTPException(413, f"message is {len(text)} characters; the limit is "
+                                 f"{settings.max_message_chars}")
+    return text.strip()
+
+
+@router.post("/auth/learner", response_model=TokenOut)
+def learner_login(body: LearnerLogin, db: Db, settings: AppSettings,
+                  platform: Platform) -> TokenOut:
+    if body.signature is not None:
+        if not auth.verify_learner(settings.learner_signing_secret, body.learner_id,
+                                   body.signature):
+            raise HTTPException(401, "learner signature does not match")
+    elif not settings.demo_learner_login:
+        raise HTTPException(401, "a signed learner id is required")
+    learner = platform.learner(body.learner_id)
+    if learner is None and body.signature is None:
+        raise HTTPException(404, f"no learner {body.learner_id}")
+    token = auth.issue_token(db, "learner", body.learner_id, settings.learner_token_ttl_s)
+    return TokenOut(token=token, kind="learner", id=body.learner_id,
+                    display_name=learner.name if learner else body.learner_id,
+                    roles=["learner"])
+
+
+@router.get("/demo/learners")
+def demo_learners(settings: AppSettings, platform: Platform) -> list[dict]:
+    if not settings.demo_learner_login:
+        raise HTTPException(404, "demo learners are disabled")
+    return [{"id": p.id, "name": p.name, "lang": p.lang} for p in platform.learners()]
+
+
+def _conversation_out(db, conv) -> ConversationOut:  # type: ignore[no-untyped-def]
+    ticket = handoff.open_ticket(db, conv.id)
+    return ConversationOut(conversation=conv, mode="human" if ticket else "bot",
+                           ticket=ticket.model_dump() if ticket else None)
+
+
+@router.post("/conversations", response_model=ConversationOut, status_code=201)
+def start_conversation(learner: CurrentLearner, db: Db, platform: Platform,
+                       body: NewConversation | None = None) -> ConversationOut:
+    lang = (body.lang if body else None) or getattr(platform.learner(learner.id), "lang", "zh")
+    conv = transcript.create_conversation(db, learner.id, lang or "zh")
+    return _conversation_out(db, conv)
+
+
+@router.get("/conversations/{conversation_id}", response_model=ConversationOut)
+def get_conversation(conversation_id: str, who: CurrentPrincipal, db: Db) -> ConversationOut:
+    return _conversation_out(db, conversation_for(db, who, conversation_id))
+
+
+@router.post("/conversations/{conversation_id}/messages", response_model=SendResult)
+async def send_message(conversation_id: str, body: SendMessage, learner: CurrentLearner,
+                       db: Db, hub: HubDep, settings: AppSettings) -> SendResult:
+    conv = conversation_for(db, learner, conversation_id)
+    text = check_text(body.text, settings)
+    message, *replies = await hub.learner_says(conv, text, body.payload)
+    return SendResult(message=message, replies=replies, mode=mode_of(db, conv.id))
+
+
+@router.get("/conversations/{conversation_id}/messages", response_model=MessagesOut)
+def read_messages(conversation_id: str, who: CurrentPrincipal, db: Db,
+                  after: int = 0) -> MessagesOut:
+    conv = conversation_for(db, who, conversation_id)
+    return MessagesOut(messages=transcript.messages(db, conv.id, after=after),
+                       mode=mode_of(db, conv.id))
+
+
+@router.post("/conversations/{conversation_id}/back-to-bot", response_model=ConversationOut)
+def back_to_bot(conversation_id: str, learner: CurrentLearner, db: Db,
+                hub: HubDep) -> ConversationOut:
+    conv = conversation_for(db, learner, conversation_id)
+    hub.back_to_bot(conv)
+    return _conversation_out(db, conv)
+
+
+@router.post("/conversations/{conversation_id}/csat")
+def rate(conversation_id: str, body: CsatIn, learner: CurrentLearner, db: Db,
+         hub: HubDep) -> dict:
+    conv = conversation_for(db, learner, conversation_id)
+    ticket = hub.rate(conv, body.score, body.comment)
+    return {"ticket_id": ticket.id, "csat": ticket.csat}
+
+
+@router.websocket("/conversations/{conversation_id}/ws")
+async def conversation_socket(websocket: WebSocket, conversation_id: str) -> None:
+    """Pushes every new message of one conversation (and mode changes) as JSON.
+
+    ?token= authenticates (learner or staff); ?after=<message id> replays what was missed.
+    """
+    principal = ws_principal(websocket)
+    db = websocket.app.state.db
+    conv = transcript.get_conversation(db, conversation_id)
+    if principal is None:
+        await websocket.close(code=4401, reason="missing or expired token")
+        return
+    if conv is None or (principal.kind == "learner" and conv.learner_id != principal.id):
+        await websocket.close(code=4404, reason=f"conversation {conversation_id} not found")
+        return
+    broadcaster = websocket.app.state.hub.broadcaster
+    topic = f"conv:{conversation_id}"
+    queue = broadcaster.subscribe(topic)  # subscribe before the replay: nothing falls between
+    await websocket.accept()
+    try:
+        after = int(websocket.query_params.get("after") or 0)
+        seen = after
+        for msg in transcript.messages(db, conversation_id, after=after):
+            await websocket.send_json({"type": "message", "message": msg.model_dump()})
+            seen = msg.id
+        await websocket.send_json({"type": "mode", "mode": mode_of(db, conversation_id)})
+        receiver = asyncio.create_task(_drain(websocket))
+        while not receiver.done():
+            getter = asyncio.create_task(queue.get())
+            done, _ = await asyncio.wait({getter, receiver}, return_when=asyncio.FIRST_COMPLETED)
+            if getter not in done:
+                getter.cancel()
+                break
+            event = getter.result()
+            if event.get("type") == "message":
+                if event["message"]["id"] <= seen:
+                    continue
+                seen = event["message"]["id"]
+            await websocket.send_json(event)
+    except WebSocketDisconnect:
+        pass
+    finally:
+        broadcaster.unsubscribe(topic, queue)
+        with contextlib.suppress(Exception):
+            await websocket.close()
+
+
+async def _drain(websocket: WebSocket) -> None:
+    """Read (and ignore) client frames so a closed socket is noticed promptly."""
+    with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+        while True:
+            await websocket.receive_text()

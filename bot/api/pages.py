@@ -1,0 +1,56 @@
+"""The web pages: static HTML + JS talking to the JSON APIs, and public help articles."""
+
+import html
+from pathlib import Path
+
+from fastapi import APIRouter, HTTPException
+from fastapi.responses import FileResponse, HTMLResponse
+
+from bot.api.deps import Db
+from kb_index import store as kb_store
+from kb_index.markdown import to_html
+
+PAGES = Path(__file__).resolve().parent.parent / "pages"
+router = APIRouter(include_in_schema=False)
+
+
+def _page(name: str) -> FileResponse:
+    return FileResponse(PAGES / name, headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/")
+def index() -> FileResponse:
+    return _page("index.html")
+
+
+@router.get("/chat")
+def chat() -> FileResponse:
+    return _page("chat.html")
+
+
+@router.get("/agent")
+def agent_console() -> FileResponse:
+    return _page("agent.html")
+
+
+@router.get("/static/{name}")
+def static(name: str) -> FileResponse:
+    path = (PAGES / name).resolve()
+    if path.parent != PAGES or not path.is_file() or path.suffix not in (".js", ".css"):
+        raise HTTPException(404, "no such file")
+    return _page(name)
+
+
+@router.get("/help/{entry_id}", response_class=HTMLResponse)
+def help_article(entry_id: str, db: Db) -> HTMLResponse:
+    """A published KB entry as a page: where a bot citation links to."""
+    entry = kb_store.get_entry(db, entry_id)
+    if entry is None or entry.status != "published":
+        raise HTTPException(404, f"help article {entry_id} not found")
+    other = f'<a href="/help/{html.escape(entry.translation)}">{"English" if entry.lang == "zh" else "中文"}</a>' if entry.translation else ""
+    body = f"""<!doctype html><html lang="{entry.lang}"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{html.escape(entry.question)}</title><link rel="stylesheet" href="/static/app.css"></head>
+<body class="article"><main><p class="muted">{html.escape(entry.category)} · {html.escape(entry.id)} · v{entry.version} {other}</p>
+<h1>{html.escape(entry.question)}</h1>{to_html(entry.answer)}</main></body></html>"""
+    return HTMLResponse(body)

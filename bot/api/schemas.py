@@ -1,0 +1,75 @@
+"""Request and response bodies shared by the routers."""
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from bot.transcript import Conversation, Message
+
+
+class LearnerLogin(BaseModel):
+    learner_id: str = Field(min_length=1, max_length=64)
+    signature: str | None = Field(default=None, max_length=128)
+
+
+class StaffLogin(BaseModel):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class TokenOut(BaseModel):
+    token: str
+    kind: str
+    id: str
+    display_name: str = ""
+    roles: list[str] = []
+    teams: list[str] = []
+
+
+class NewConversation(BaseModel):
+    lang: str | None = Field(default=None, pattern="^(zh|en)$")
+
+
+class ConversationOut(BaseModel):
+    conversation: Conversation
+    mode: str
+    ticket: dict[str, Any] | None = None
+
+
+class SendMessage(BaseModel):
+    # Length is checked by the route against the configured limit, for a precise message.
+    text: str
+    payload: str | None = Field(default=None, max_length=500, pattern=r"^/")
+
+
+class SendResult(BaseModel):
+    message: Message
+    replies: list[Message]
+    mode: str
+
+
+class MessagesOut(BaseModel):
+    messages: list[Message]
+    mode: str
+
+
+class CsatIn(BaseModel):
+    score: int = Field(ge=1, le=5)
+    comment: str = Field(default="", max_length=1000)
+
+
+class AgentReply(BaseModel):
+    text: str
+
+
+class TransferIn(BaseModel):
+    team: str
+    note: str = Field(default="", max_length=500)
+
+
+class ResolveIn(BaseModel):
+    note: str = Field(default="", max_length=2000)
+
+
+class Ok(BaseModel):
+    ok: bool = True

@@ -1,0 +1,25 @@
+"""Staff sign-in."""
+
+from fastapi import APIRouter, HTTPException
+
+from bot import auth
+from bot.api.deps import AppSettings, CurrentPrincipal, Db
+from bot.api.schemas import StaffLogin, TokenOut
+
+router = APIRouter(prefix="/api/auth", tags=["auth"])
+
+
+@router.post("/login", response_model=TokenOut)
+def login(body: StaffLogin, db: Db, settings: AppSettings) -> TokenOut:
+    result = auth.login_staff(db, body.username, body.password, settings.staff_token_ttl_s)
+    if result is None:
+        raise HTTPException(401, "wrong username or password")
+    token, p = result
+    return TokenOut(token=token, kind="staff", id=p.id, display_name=p.display_name,
+                    roles=p.roles, teams=p.teams)
+
+
+@router.get("/me", response_model=TokenOut)
+def me(who: CurrentPrincipal) -> TokenOut:
+    return TokenOut(token="", kind=who.kind, id=who.id, display_name=who.display_name,
+                    roles=who.roles, teams=who.teams)

@@ -1,0 +1,105 @@
+"""The FastAPI app factory: opens the database, loads the KB index and the course
+platform, installs the actions runtime, and mounts the routers."""
+
+import logging
+import os
+from contextlib import asynccontextmanager
+from datetime import time as dtime
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+import handoff
+from actions import runtime as actions_runtime
+from bot import auth
+from bot.api import actions_webhook, agent, learner, pages, staff
+from bot.broadcast import Broadcaster
+from bot.chat import Hub
+from bot.platform import load_platform
+from bot.platform import sqlite_store as platform_store
+from bot.rasa_client import RasaClient
+from bot.settings import Settings, get_settings
+from bot.storage import migrate, open_db
+from kb_index import store as kb_store
+from kb_index.service import KnowledgeBase
+
+log = logging.getLogger(__name__)
+MAX_BODY_BYTES = 64 * 1024
+
+
+def business_hours(settings: Settings) -> handoff.BusinessHours:
+    return handoff.BusinessHours(tz=settings.service_tz,
+                                 opens=dtime.fromisoformat(settings.service_opens),
+                                 closes=dtime.fromisoformat(settings.service_closes))
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        db = open_db(settings.database)
+        migrate(db)
+        if settings.staff_seed:
+            auth.seed_staff(db, settings.staff_seed)
+        platform_store.seed_if_empty(db, settings.platform_seed_dir / "demo.yml")
+        kb_store.seed_if_empty(db, settings.kb_seed_dir)
+        kb = KnowledgeBase(settings.index_dir, settings.kb.encoder(),
+                           settings.kb.search_settings(), settings.kb.thresholds())
+        how = kb.ensure(kb_store.published_entries(db))
+        log.info("KB index %s: %d entries", how, len(kb.index.entries))
+        platform = load_platform(settings.platform, db, settings.platform_options)
+        hours = business_hours(settings)
+        rasa = RasaClient(settings.rasa_url, settings.rasa_timeout_s)
+        app.state.settings = settings
+        app.state.db = db
+        app.state.kb = kb
+        app.state.platform = platform
+        app.state.hub = Hub(db, rasa, Broadcaster(), hours)
+        actions_runtime.install(actions_runtime.Runtime(
+            db=db, kb=kb, platform=platform, hours=hours, base_url=settings.base_url))
+        try:
+            yield
+        finally:
+            actions_runtime.install(None)
+            await rasa.aclose()
+            db.conn.close()
+
+    app = FastAPI(title="AfterClass hub", version="0.1.0", lifespan=lifespan)
+
+    @app.middleware("http")
+    async def limit_body(request: Request, call_next):  # type: ignore[no-untyped-def]
+        length = request.headers.get("content-length")
+        if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
+            return JSONResponse({"detail": f"request body over {MAX_BODY_BYTES} bytes"}, 413)
+        return await call_next(request)
+
+    @app.exception_handler(handoff.TicketError)
+    async def ticket_error(_: Request, e: handoff.TicketError) -> JSONResponse:
+        return JSONResponse({"detail": str(e)}, status_code=e.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, e: RequestValidationError) -> JSONResponse:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'][1:]) or 'body'}: {err['msg']}"
+            for err in e.errors())
+        return JSONResponse({"detail": f"invalid request: {problems}",
+                             "errors": _jsonable(e.errors())}, status_code=422)
+
+    @app.get("/api/health")
+    async def health(request: Request) -> dict:
+        state = request.app.state
+        return {"hub": "ok", "rasa": await state.hub.rasa.ready(),
+                "kb_entries": len(state.kb.index.entries)}
+
+    for router in (learner.router, staff.router, agent.router, actions_webhook.router,
+                   pages.router):
+        app.include_router(router)
+    return app
+
+
+def _jsonable(errors: list) -> list:
+    return [{k: (v if isinstance(v, (str, int, float, list, type(None))) else str(v))
+             for k, v in err.items() if k != "ctx"} for err in errors]

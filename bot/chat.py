@@ -1,0 +1,205 @@
+"""The hub's router: every message is written to the transcript first, then goes to Rasa
+(bot mode) or to the agent who owns the ticket (human mode).
+
+A conversation is in human mode exactly while it has an open ticket, so "the bot stays
+silent while a person owns the chat" is a property of this router, not of dialogue rules.
+"""
+
+import asyncio
+import logging
+import re
+import weakref
+from typing import Any
+
+import sqlite_utils
+
+import handoff
+from bot import transcript
+from bot.broadcast import Broadcaster
+from bot.copy import say
+from bot.rasa_client import RasaClient, RasaUnavailable
+from bot.transcript import Conversation, Message
+from kb_index.lang import detect_lang
+
+log = logging.getLogger(__name__)
+
+HUMAN_PAYLOAD = "/request_human"
+# Used only when Rasa is down: the learner must still be able to reach a person.
+_ASKS_FOR_HUMAN = re.compile(r"人工|真人|客服|human|agent|person|representative", re.I)
+
+
+def mode_of(db: sqlite_utils.Database, conversation_id: str) -> str:
+    return "human" if handoff.open_ticket(db, conversation_id) else "bot"
+
+
+class Hub:
+    def __init__(self, db: sqlite_utils.Database, rasa: RasaClient, broadcaster: Broadcaster,
+                 hours: handoff.BusinessHours) -> None:
+        self.db = db
+        self.rasa = rasa
+        self.broadcaster = broadcaster
+        self.hours = hours
+        # one Rasa turn at a time per conversation; entries vanish when no turn holds them
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
+            weakref.WeakValueDictionary())
+
+    # ---- writing ------------------------------------------------------------------
+    def post(self, conversation_id: str, sender: transcript.Sender, text: str,
+             **fields: Any) -> Message:
+        msg = transcript.add_message(self.db, conversation_id, sender, text, **fields)
+        self.broadcaster.publish(f"conv:{conversation_id}",
+                                 {"type": "message", "message": msg.model_dump()})
+        return msg
+
+    def announce_mode(self, conversation_id: str) -> None:
+        mode = mode_of(self.db, conversation_id)
+        self.broadcaster.publish(f"conv:{conversation_id}", {"type": "mode", "mode": mode})
+        self.broadcaster.publish("queue", {"type": "queue", "conversation_id": conversation_id})
+
+    # ---- the learner side ---------------------------------------------------------
+    async def learner_says(self, conv: Conversation, text: str,
+                           payload: str | None = None) -> list[Message]:
+        """Record a learner message, then route it. Returns the message and any replies."""
+        lang = detect_lang(text, default=conv.lang)
+        msg = self.post(conv.id, "learner", text, lang=lang,
+                        payload={"payload": payload} if payload else None)
+        lock = self._locks.get(conv.id)
+        if lock is None:
+            lock = self._locks[conv.id] = asyncio.Lock()
+        async with lock:
+            if handoff.open_ticket(self.db, conv.id):
+                self.broadcaster.publish("queue", {"type": "learner_message",
+                                                   "conversation_id": conv.id})
+                return [msg]
+            return await self._bot_turn(conv, msg, payload or text, lang)
+
+    async def _bot_turn(self, conv: Conversation, msg: Message, text: str,
+                        lang: str) -> list[Message]:
+        """One Rasa turn; returns the (now annotated) learner message and the replies."""
+        metadata = {"learner_id": conv.learner_id, "lang": lang, "conversation_id": conv.id}
+        try:
+            raw = await self.rasa.turn(conv.id, text, metadata)
+        except RasaUnavailable as e:
+            log.warning("Rasa unavailable for %s: %s", conv.id, e)
+            return [msg, *self._rasa_down(conv, text, lang)]
+
+        parse = await self.rasa.latest_parse(conv.id)
+        if parse and parse.get("intent"):
+            msg = transcript.annotate(self.db, msg.id, parse["intent"].get("name"),
+                                      parse["intent"].get("confidence"))
+
+        out = [self.post(conv.id, "bot", r["text"], lang=lang, payload=r["payload"])
+               for r in merge_replies(raw)]
+        ticket = handoff.open_ticket(self.db, conv.id)
+        if ticket:
+            out.append(self._queued_notice(conv.id, ticket, lang))
+        return [msg, *out]
+
+    def _rasa_down(self, conv: Conversation, text: str, lang: str) -> list[Message]:
+        if text.strip() == HUMAN_PAYLOAD or _ASKS_FOR_HUMAN.search(text):
+            ticket = handoff.create_ticket(self.db, conv.id, reason="assistant_unavailable",
+                                           summary=text[:200], hours=self.hours)
+            return [self._queued_notice(conv.id, ticket, lang)]
+        button = {"title": say("human_button", lang), "payload": HUMAN_PAYLOAD}
+        return [self.post(conv.id, "system", say("rasa_down", lang), lang=lang,
+                          payload={"event": "rasa_down", "buttons": [button]})]
+
+    def _queued_notice(self, conversation_id: str, ticket: handoff.Ticket,
+                       lang: str) -> Message:
+        msg = self.post(conversation_id, "system",
+                        say("queued", lang, team=handoff.team_name(ticket.team, lang),
+                            ticket=ticket.id),
+                        lang=lang, payload={"event": "handoff", "ticket_id": ticket.id,
+                                            "team": ticket.team, "priority": ticket.priority})
+        self.announce_mode(conversation_id)
+        return msg
+
+    def back_to_bot(self, conv: Conversation) -> Message | None:
+        """The learner withdraws a queued request (not one an agent already holds)."""
+        ticket = handoff.open_ticket(self.db, conv.id)
+        if ticket is None:
+            return None
+        if ticket.status != "queued":
+            raise handoff.Conflict("an agent is already helping you in this chat")
+        handoff.cancel(self.db, conv.id)
+        msg = self.post(conv.id, "system", say("cancelled", conv.lang), lang=conv.lang,
+                        payload={"event": "cancelled", "ticket_id": ticket.id})
+        self.announce_mode(conv.id)
+        return msg
+
+    def rate(self, conv: Conversation, score: int, comment: str = "") -> handoff.Ticket:
+        rows = list(self.db["tickets"].rows_where(
+            "conversation_id = ? AND status = 'resolved'", [conv.id],
+            order_by="resolved_at desc", limit=1))
+        if not rows:
+            raise handoff.NotFound("this conversation has no resolved ticket to rate")
+        ticket = handoff.rate(self.db, rows[0]["id"], score, comment)
+        self.post(conv.id, "system", say("thanks_rating", conv.lang), lang=conv.lang,
+                  payload={"event": "csat", "ticket_id": ticket.id, "score": score})
+        return ticket
+
+    # ---- the agent side -----------------------------------------------------------
+    def claim(self, ticket_id: int, agent: str, agent_name: str) -> handoff.Ticket:
+        ticket = handoff.claim(self.db, ticket_id, agent)
+        lang = self._lang(ticket.conversation_id)
+        self.post(ticket.conversation_id, "system", say("claimed", lang, agent=agent_name),
+                  lang=lang, payload={"event": "claimed", "ticket_id": ticket.id,
+                                      "agent": agent})
+        self.announce_mode(ticket.conversation_id)
+        return ticket
+
+    def agent_reply(self, ticket_id: int, agent: str, agent_name: str, text: str) -> Message:
+        ticket = handoff.record_agent_reply(self.db, ticket_id, agent)
+        return self.post(ticket.conversation_id, "agent", text, author=agent,
+                         payload={"agent_name": agent_name, "ticket_id": ticket.id})
+
+    def transfer(self, ticket_id: int, agent: str, team: str, note: str = "") -> handoff.Ticket:
+        ticket = handoff.transfer(self.db, ticket_id, agent, team, note)
+        lang = self._lang(ticket.conversation_id)
+        self.post(ticket.conversation_id, "system",
+                  say("transferred", lang, team=handoff.team_name(team, lang)), lang=lang,
+                  payload={"event": "transferred", "ticket_id": ticket.id, "team": team})
+        self.announce_mode(ticket.conversation_id)
+        return ticket
+
+    def resolve(self, ticket_id: int, agent: str, agent_name: str, note: str = "") -> handoff.Ticket:
+        ticket = handoff.resolve(self.db, ticket_id, agent, note)
+        lang = self._lang(ticket.conversation_id)
+        self.post(ticket.conversation_id, "system", say("resolved", lang, agent=agent_name),
+                  lang=lang, payload={"event": "resolved", "ticket_id": ticket.id,
+                                      "csat": {"ticket_id": ticket.id, "scale": [1, 2, 3, 4, 5]}})
+        self.announce_mode(ticket.conversation_id)
+        return ticket
+
+    def _lang(self, conversation_id: str) -> str:
+        conv = transcript.get_conversation(self.db, conversation_id)
+        return conv.lang if conv else "zh"
+
+
+def merge_replies(raw: list[dict]) -> list[dict]:
+    """Turn Rasa's REST output into transcript messages.
+
+    Rasa splits a text on blank lines and sends `custom` apart from its text. Actions that
+    need one message with Markdown paragraphs (KB answers) therefore send a custom payload
+    carrying its own "text"; a bare custom payload joins the message before it.
+    """
+    out: list[dict] = []
+    for r in raw:
+        custom = r.get("custom")
+        if isinstance(custom, dict) and "text" in custom:
+            body = dict(custom)
+            out.append({"text": str(body.pop("text")), "payload": body})
+            continue
+        if custom is not None and not r.get("text") and out:
+            out[-1]["payload"].update(custom if isinstance(custom, dict) else {"custom": custom})
+            continue
+        payload: dict[str, Any] = {}
+        if r.get("buttons"):
+            payload["buttons"] = r["buttons"]
+        if r.get("image"):
+            payload["image"] = r["image"]
+        if isinstance(custom, dict):
+            payload.update(custom)
+        if r.get("text") or payload:
+            out.append({"text": r.get("text") or "", "payload": payload})
+    return out

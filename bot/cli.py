@@ -1,0 +1,111 @@
+"""`afterclass` command line: thin wrappers over the library functions of the same name."""
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import time
+
+from bot import rasa_env
+from bot.settings import get_settings
+
+
+def run(args: argparse.Namespace) -> int:
+    """Train if needed, start Rasa and the hub, print the URLs, stop both on Ctrl-C."""
+    from bot.launcher import start_stack
+
+    settings = get_settings()
+    t0 = time.time()
+    model, trained = rasa_env.train(quiet=False)
+    print(f"[afterclass] Rasa model {'trained' if trained else 'up to date'}: {model.name} "
+          f"({time.time() - t0:.0f}s)", flush=True)
+    log_dir = settings.var_dir / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    print(f"[afterclass] starting Rasa and the hub (logs in {log_dir}) ...", flush=True)
+    stack = start_stack(settings, model, log_dir=log_dir)
+    base = settings.base_url
+    print(f"""
+[afterclass] ready in {time.time() - t0:.0f}s
+  Learner chat   {base}/chat
+  Agent console  {base}/agent      (demo sign-in: agent / agent)
+  Hub API docs   {base}/docs
+  Rasa server    {stack.rasa_url}
+Press Ctrl-C to stop.""", flush=True)
+
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    try:
+        while stack.rasa.poll() is None and stack.hub.poll() is None:
+            time.sleep(0.5)
+        print("[afterclass] a process exited; stopping", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\n[afterclass] stopping ...", flush=True)
+        return 0
+    finally:
+        stack.stop()
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Only the hub, in this process (Rasa must be started separately)."""
+    import uvicorn
+
+    settings = get_settings()
+    uvicorn.run("bot.app:create_app", factory=True, host=settings.host, port=settings.port)
+    return 0
+
+
+def train(args: argparse.Namespace) -> int:
+    model, trained = rasa_env.train(force=args.force)
+    print(f"{'trained' if trained else 'up to date'}: {model}")
+    return 0
+
+
+def validate(args: argparse.Namespace) -> int:
+    return rasa_env.validate()
+
+
+def build_index(args: argparse.Namespace) -> int:
+    """Seed the KB store if empty and (re)build the search index."""
+    from bot.storage import migrate, open_db
+    from kb_index import store
+    from kb_index.service import KnowledgeBase
+
+    settings = get_settings()
+    db = open_db(settings.database)
+    migrate(db)
+    store.seed_if_empty(db, settings.kb_seed_dir)
+    kb = KnowledgeBase(settings.index_dir, settings.kb.encoder(), settings.kb.search_settings(),
+                       settings.kb.thresholds())
+    entries = store.published_entries(db)
+    if args.force:
+        kb.rebuild(entries)
+        how = "built"
+    else:
+        how = kb.ensure(entries)
+    print(f"{how}: {len(entries)} entries, {kb.index.manifest.rows} questions "
+          f"-> {kb.current_dir.resolve()}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    parser = argparse.ArgumentParser(prog="afterclass", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="train if needed, start Rasa + hub, print URLs").set_defaults(fn=run)
+    sub.add_parser("serve", help="run only the hub in this process").set_defaults(fn=serve)
+    p = sub.add_parser("train", help="train the Rasa model if its sources changed")
+    p.add_argument("--force", action="store_true")
+    p.set_defaults(fn=train)
+    sub.add_parser("validate", help="rasa data validate --fail-on-warnings").set_defaults(
+        fn=validate)
+    p = sub.add_parser("build-index", help="seed the KB if empty and build its index")
+    p.add_argument("--force", action="store_true")
+    p.set_defaults(fn=build_index)
+    args = parser.parse_args(argv)
+    return args.fn(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

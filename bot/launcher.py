@@ -1,0 +1,89 @@
+"""Start the whole product (Rasa + hub) as child processes, wait until both answer,
+and stop both together."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from bot import rasa_env
+from bot.settings import ROOT, Settings
+
+
+@dataclass
+class Stack:
+    rasa: subprocess.Popen
+    hub: subprocess.Popen
+    hub_url: str
+    rasa_url: str
+    started: float = field(default_factory=time.time)
+
+    def stop(self) -> None:
+        for proc in (self.hub, self.rasa):
+            if proc.poll() is None:
+                try:
+                    os.killpg(proc.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+        for proc in (self.hub, self.rasa):
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+
+
+def start_hub(settings: Settings, *, env: dict[str, str] | None = None,
+              log_file: Path | None = None) -> subprocess.Popen:
+    cmd = [sys.executable, "-m", "uvicorn", "bot.app:create_app", "--factory",
+           "--host", settings.host, "--port", str(settings.port), "--log-level", "warning"]
+    out = open(log_file, "ab") if log_file else None  # noqa: SIM115 (lives with the child)
+    return subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **(env or {})},
+                            stdout=out or sys.stdout, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+
+
+def wait_until(check, timeout: float, procs: list[subprocess.Popen]) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        for p in procs:
+            if p.poll() is not None:
+                raise RuntimeError(f"{' '.join(map(str, p.args[:3]))} exited with {p.returncode}")
+        if check():
+            return
+        time.sleep(0.3)
+    raise TimeoutError(f"not ready after {timeout:.0f}s")
+
+
+def _ok(url: str, key: str | None = None) -> bool:
+    try:
+        r = httpx.get(url, timeout=2)
+        return r.status_code == 200 and (key is None or bool(r.json().get(key)))
+    except (httpx.HTTPError, ValueError):
+        return False
+
+
+def start_stack(settings: Settings, model: Path, *, log_dir: Path | None = None,
+                hub_env: dict[str, str] | None = None, timeout: float = 180) -> Stack:
+    """Rasa and the hub, each in its own process group; returns once both answer."""
+    hub_url = f"http://{settings.host}:{settings.port}"
+    rasa_url = f"http://127.0.0.1:{settings.rasa_port}"
+    rasa = rasa_env.start_server(
+        model, port=settings.rasa_port, actions_url=f"{hub_url}/webhook",
+        tracker_db=settings.var_dir / "rasa_tracker.db",
+        log_file=log_dir / "rasa.log" if log_dir else None)
+    env = {"AFTERCLASS_RASA_URL": rasa_url, "AFTERCLASS_PORT": str(settings.port),
+           "AFTERCLASS_HOST": settings.host, **(hub_env or {})}
+    hub = start_hub(settings, env=env, log_file=log_dir / "hub.log" if log_dir else None)
+    stack = Stack(rasa, hub, hub_url, rasa_url)
+    try:
+        wait_until(lambda: _ok(f"{hub_url}/api/health"), timeout, [rasa, hub])
+        wait_until(lambda: _ok(f"{rasa_url}/status", "model_file"), timeout, [rasa, hub])
+    except BaseException:
+        stack.stop()
+        raise
+    return stack

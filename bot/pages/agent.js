@@ -1,0 +1,123 @@
+// Agent console: the queue (polled), one open conversation (WebSocket), actions on its ticket.
+let token = AC.store.getItem("ac.staff.token"), me = null, current = null, sock = null, tickets = [];
+const $ = (id) => document.getElementById(id);
+const show = (id, on) => $(id).classList.toggle("hidden", !on);
+
+function fail(e) { $("error").textContent = e.message || String(e); }
+
+async function login(e) {
+  e.preventDefault();
+  try {
+    const res = await AC.api("/api/auth/login", { method: "POST", body: { username: $("username").value, password: $("password").value } });
+    token = res.token; AC.store.setItem("ac.staff.token", token);
+    await boot();
+  } catch (err) { $("login-error").textContent = err.message; }
+}
+
+function minutes(s) { return s < 60 ? `${s}s` : s < 3600 ? `${Math.round(s / 60)}m` : `${(s / 3600).toFixed(1)}h`; }
+
+function renderQueue() {
+  $("queue-count").textContent = `(${tickets.length})`;
+  $("queue").replaceChildren(...tickets.map((tk) => AC.el("div", {
+      class: "queue-item" + (current && current.id === tk.id ? " active" : ""), "data-ticket": tk.id,
+      onclick: () => openTicket(tk.id) },
+    AC.el("div", { class: "row" }, AC.el("strong", {}, tk.learner_name), AC.el("span", { class: "muted" }, minutes(tk.waiting_s))),
+    AC.el("div", { class: "muted" }, tk.last_learner_text.slice(0, 80)),
+    AC.el("div", { class: "row" },
+      AC.el("span", {}, AC.el("span", { class: `pill ${tk.priority}` }, tk.priority), " ",
+        AC.el("span", { class: "pill" }, tk.team_name), " ",
+        tk.sla_breached ? AC.el("span", { class: "pill breached" }, "SLA") : null),
+      AC.el("span", { class: `pill ${tk.status}` }, tk.status === "claimed" ? `${tk.status}: ${tk.claimed_by}` : tk.status)))));
+}
+
+async function refreshQueue() {
+  try {
+    const team = $("team-filter").value;
+    tickets = await AC.api("/api/agent/queue" + (team ? `?team=${team}` : ""), { token });
+    renderQueue();
+    if (current) { const fresh = tickets.find((x) => x.id === current.id); if (fresh) { current = fresh; showActions(); } }
+  } catch (e) { if (e.status === 401) logout(); else fail(e); }
+}
+
+function render(m) {
+  if ($("log").querySelector(`[data-id="${m.id}"]`)) return;
+  const who = { learner: "Learner · 学员", bot: "Bot · 机器人", agent: m.payload.agent_name || m.author || "Agent" }[m.sender];
+  const meta = [AC.time(m.created_at), m.intent ? `${m.intent} ${m.confidence != null ? m.confidence.toFixed(2) : ""}` : null].filter(Boolean).join(" · ");
+  const node = AC.el("div", { class: `msg ${m.sender === "learner" ? "bot" : m.sender === "bot" ? "learner" : m.sender}`, "data-id": m.id, "data-sender": m.sender },
+    who ? AC.el("span", { class: "who" }, who) : null, m.text, AC.el("span", { class: "meta" }, meta));
+  if (m.payload.citation) node.append(AC.el("a", { class: "cite", href: m.payload.citation.url, target: "_blank" }, `📖 ${m.payload.citation.title}`));
+  $("log").append(node);
+  $("log").scrollTop = $("log").scrollHeight;
+}
+
+function showActions() {
+  const mine = current && current.status === "claimed" && current.claimed_by === me.id;
+  $("ticket-title").textContent = current ? `#${current.id} · ${current.learner_name} · ${current.team_name} · ${current.status}` : "";
+  show("claim", current && current.status === "queued");
+  ["transfer-team", "transfer", "resolve", "composer"].forEach((id) => show(id, mine));
+}
+
+async function openTicket(id) {
+  try {
+    current = await AC.api(`/api/agent/tickets/${id}`, { token });
+    renderQueue(); showActions();
+    $("log").replaceChildren();
+    if (sock) sock.close();
+    sock = AC.socket(`/api/conversations/${current.conversation_id}/ws?token=${encodeURIComponent(token)}`, (ev) => {
+      if (ev.type === "message") render(ev.message);
+      if (ev.type === "mode") refreshQueue();
+    });
+    const profile = await AC.api(`/api/agent/conversations/${current.conversation_id}/learner`, { token }).catch(() => null);
+    renderSide(profile);
+  } catch (e) { fail(e); }
+}
+
+function renderSide(p) {
+  const side = $("side"); side.replaceChildren();
+  if (!p) { side.append(AC.el("span", { class: "muted" }, "No platform record")); return; }
+  const L = p.learner;
+  side.append(AC.el("h3", {}, L.name), AC.el("div", { class: "muted" }, `${L.id} · ${L.email} · ${L.phone}`),
+    AC.el("h3", {}, "Orders · 订单"),
+    AC.el("table", {}, p.orders.map((o) => AC.el("tr", {}, AC.el("td", {}, o.id), AC.el("td", {}, o.course ? o.course.name_zh : o.course_id), AC.el("td", {}, `¥${o.amount}`), AC.el("td", {}, o.status)))),
+    AC.el("h3", {}, "Refunds · 退款"),
+    AC.el("table", {}, p.refunds.map((r) => AC.el("tr", {}, AC.el("td", {}, r.order_id), AC.el("td", {}, `¥${r.amount}`), AC.el("td", {}, r.status)))));
+}
+
+async function act(path, body) {
+  try { current = { ...current, ...(await AC.api(`/api/agent/tickets/${current.id}/${path}`, { method: "POST", token, body })) }; $("error").textContent = ""; showActions(); refreshQueue(); }
+  catch (e) { fail(e); refreshQueue(); }
+}
+
+async function reply(e) {
+  e.preventDefault();
+  const text = $("text").value.trim();
+  if (!text) return;
+  try { render(await AC.api(`/api/agent/tickets/${current.id}/reply`, { method: "POST", token, body: { text } })); $("text").value = ""; }
+  catch (err) { fail(err); }
+}
+
+function logout() { AC.store.removeItem("ac.staff.token"); token = null; location.reload(); }
+
+async function boot() {
+  if (!token) { show("login", true); return; }
+  try { me = await AC.api("/api/auth/me", { token }); } catch (e) { logout(); return; }
+  show("login", false); show("console", true); show("logout", true);
+  $("who").textContent = `${me.display_name} (${me.id})`;
+  const teams = await AC.api("/api/agent/teams", { token });
+  for (const [k, v] of Object.entries(teams)) {
+    $("team-filter").append(AC.el("option", { value: k }, v));
+    $("transfer-team").append(AC.el("option", { value: k }, v));
+  }
+  await refreshQueue();
+  setInterval(refreshQueue, 2000);
+}
+
+$("login").onsubmit = login;
+$("logout").onclick = logout;
+$("team-filter").onchange = refreshQueue;
+$("claim").onclick = () => act("claim");
+$("transfer").onclick = () => act("transfer", { team: $("transfer-team").value });
+$("resolve").onclick = () => act("resolve", { note: "" });
+$("composer").onsubmit = reply;
+$("text").onkeydown = (e) => { if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); $("composer").requestSubmit(); } };
+boot();

@@ -1,0 +1,120 @@
+// Learner chat: picks a demo learner, opens a conversation, sends messages and renders
+// everything the hub pushes over the WebSocket (bot, agent and system messages).
+const T = {
+  zh: { title: "课后学堂 · 在线客服", as: "学员", new: "新对话", send: "发送", placeholder: "输入您的问题…",
+        bot: "智能助手", you: "我", agent: "客服", mode_bot: "智能助手在线", mode_human: "人工客服模式：客服会在这里回复您",
+        back: "回到智能助手", offline: "连接中断，正在重连…", source: "来源", rate: "请为本次服务打分", helpful: "有帮助", not_helpful: "没帮助" },
+  en: { title: "AfterClass Academy · Help", as: "Learner", new: "New chat", send: "Send", placeholder: "Type your question…",
+        bot: "Assistant", you: "You", agent: "Agent", mode_bot: "The assistant is here", mode_human: "You're with a person: replies appear here",
+        back: "Back to the assistant", offline: "Connection lost, reconnecting…", source: "Source", rate: "Please rate the help you got", helpful: "Helpful", not_helpful: "Not helpful" },
+};
+let lang = AC.lang(), token = null, conv = null, sock = null, mode = "bot";
+const $ = (id) => document.getElementById(id);
+const t = (k) => T[lang][k];
+
+function applyLang() {
+  document.documentElement.lang = lang;
+  document.querySelectorAll("[data-t]").forEach((n) => (n.textContent = t(n.dataset.t)));
+  $("text").placeholder = t("placeholder");
+  $("ui-lang").value = lang;
+  showMode();
+}
+
+function showMode(connected = true) {
+  const status = $("status");
+  status.replaceChildren();
+  if (!connected) { status.append(t("offline")); return; }
+  status.dataset.mode = mode;
+  status.append(mode === "human" ? t("mode_human") : t("mode_bot"));
+  if (mode === "human") status.append(" ", AC.el("button", { id: "back-to-bot", onclick: backToBot }, t("back")));
+}
+
+function render(m) {
+  if (document.querySelector(`[data-id="${m.id}"]`)) return;
+  const who = m.sender === "learner" ? t("you") : m.sender === "bot" ? t("bot") : m.sender === "agent" ? (m.payload.agent_name || t("agent")) : null;
+  const node = AC.el("div", { class: `msg ${m.sender}`, "data-id": m.id, "data-sender": m.sender },
+    who ? AC.el("span", { class: "who" }, who) : null, m.text);
+  const p = m.payload || {};
+  if (p.citation) {
+    node.append(AC.el("a", { class: "cite", href: p.citation.url, target: "_blank", "data-entry": p.citation.id }, `📖 ${t("source")}: ${p.citation.title}`));
+  }
+  if (p.buttons && p.buttons.length) {
+    node.append(AC.el("div", { class: "buttons" }, p.buttons.map((b) =>
+      AC.el("button", { type: "button", onclick: () => send(b.title, b.payload) }, b.title))));
+  }
+  if (p.feedback && p.citation) {
+    node.append(AC.el("div", { class: "buttons feedback" },
+      AC.el("button", { type: "button", "data-helpful": "yes", onclick: (e) => feedback(p.citation.id, true, m.id, e.target) }, "👍 " + t("helpful")),
+      AC.el("button", { type: "button", "data-helpful": "no", onclick: (e) => feedback(p.citation.id, false, m.id, e.target) }, "👎 " + t("not_helpful"))));
+  }
+  if (p.csat) {
+    node.append(AC.el("div", { class: "buttons stars", "aria-label": t("rate") },
+      p.csat.scale.map((s) => AC.el("button", { type: "button", "data-score": s, onclick: () => rate(s) }, "★".repeat(s)))));
+  }
+  $("log").append(node);
+  $("log").scrollTop = $("log").scrollHeight;
+}
+
+async function feedback(entryId, helpful, messageId, button) {
+  try {
+    await AC.api(`/api/conversations/${conv.id}/feedback`, { method: "POST", token, body: { entry_id: entryId, helpful, message_id: messageId } });
+    button.parentElement.querySelectorAll("button").forEach((b) => (b.disabled = true));
+  } catch (e) { $("status").textContent = e.message; }
+}
+
+async function rate(score) {
+  try {
+    await AC.api(`/api/conversations/${conv.id}/csat`, { method: "POST", token, body: { score } });
+    document.querySelectorAll(".stars button").forEach((b) => (b.disabled = true));
+  } catch (e) { $("status").textContent = e.message; }
+}
+
+async function backToBot() {
+  try { await AC.api(`/api/conversations/${conv.id}/back-to-bot`, { method: "POST", token }); }
+  catch (e) { $("status").textContent = e.message; }
+}
+
+async function send(text, payload) {
+  text = (text || "").trim();
+  if (!text || !conv) return;
+  $("send").disabled = true;
+  try {
+    const res = await AC.api(`/api/conversations/${conv.id}/messages`, { method: "POST", token, body: payload ? { text, payload } : { text } });
+    [res.message, ...res.replies].forEach(render);
+    mode = res.mode; showMode();
+  } catch (e) {
+    $("log").append(AC.el("div", { class: "msg system error" }, e.message));
+  } finally { $("send").disabled = false; $("text").focus(); }
+}
+
+async function start(learnerId, fresh) {
+  const login = await AC.api("/api/auth/learner", { method: "POST", body: { learner_id: learnerId } });
+  token = login.token;
+  const key = `ac.conv.${learnerId}`;
+  conv = null;
+  const saved = !fresh && AC.store.getItem(key);
+  if (saved) { try { conv = (await AC.api(`/api/conversations/${saved}`, { token })).conversation; } catch (e) { conv = null; } }
+  if (!conv) { conv = (await AC.api("/api/conversations", { method: "POST", token, body: { lang } })).conversation; AC.store.setItem(key, conv.id); }
+  $("log").replaceChildren();
+  if (sock) sock.close();
+  sock = AC.socket(`/api/conversations/${conv.id}/ws?token=${encodeURIComponent(token)}`, (ev) => {
+    if (ev.type === "message") render(ev.message);
+    if (ev.type === "mode") { mode = ev.mode; showMode(); }
+  }, (up) => showMode(up));
+  document.body.dataset.conversation = conv.id;
+}
+
+async function init() {
+  applyLang();
+  const learners = await AC.api("/api/demo/learners");
+  const params = new URLSearchParams(location.search);
+  for (const l of learners) $("learner").append(AC.el("option", { value: l.id }, `${l.name} (${l.id})`));
+  $("learner").value = params.get("learner") || learners[0].id;
+  $("learner").onchange = () => start($("learner").value, false);
+  $("new-chat").onclick = () => start($("learner").value, true);
+  $("ui-lang").onchange = () => { lang = $("ui-lang").value; AC.setLang(lang); applyLang(); };
+  $("composer").onsubmit = (e) => { e.preventDefault(); const v = $("text").value; $("text").value = ""; send(v); };
+  $("text").onkeydown = (e) => { if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); $("composer").requestSubmit(); } };
+  await start($("learner").value, params.has("new"));
+}
+init().catch((e) => { $("status").textContent = e.message; });

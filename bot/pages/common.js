@@ -1,0 +1,52 @@
+// Shared by every page: the JSON API helper, language choice and small DOM helpers.
+const AC = (() => {
+  const store = sessionStorage;
+  function lang() {
+    return localStorage.getItem("ac.lang") || ((navigator.language || "en").startsWith("zh") ? "zh" : "en");
+  }
+  function setLang(l) { localStorage.setItem("ac.lang", l); }
+  async function api(path, { method = "GET", body, token } = {}) {
+    const headers = { "Content-Type": "application/json" };
+    if (token) headers["Authorization"] = "Bearer " + token;
+    const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    let data = null;
+    try { data = await res.json(); } catch (e) { /* empty body */ }
+    if (!res.ok) {
+      const err = new Error((data && data.detail) || res.statusText);
+      err.status = res.status;
+      throw err;
+    }
+    return data;
+  }
+  function el(tag, attrs = {}, ...children) {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs)) {
+      if (k === "class") node.className = v;
+      else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+      else if (v !== undefined && v !== null) node.setAttribute(k, v);
+    }
+    for (const c of children.flat()) if (c !== null && c !== undefined) node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+    return node;
+  }
+  function socket(path, onEvent, onState) {
+    // Reconnects with the last seen message id so nothing is lost across drops.
+    let ws, closed = false, lastId = 0, delay = 500;
+    function open() {
+      const url = new URL(path, location.href);
+      url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
+      url.searchParams.set("after", lastId);
+      ws = new WebSocket(url);
+      ws.onopen = () => { delay = 500; onState && onState(true); };
+      ws.onmessage = (e) => {
+        const ev = JSON.parse(e.data);
+        if (ev.type === "message") { if (ev.message.id <= lastId) return; lastId = ev.message.id; }
+        onEvent(ev);
+      };
+      ws.onclose = () => { onState && onState(false); if (!closed) setTimeout(open, delay = Math.min(delay * 2, 8000)); };
+    }
+    open();
+    return { close() { closed = true; ws && ws.close(); }, seen(id) { lastId = Math.max(lastId, id); } };
+  }
+  function time(ts) { return new Date(ts * 1000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }); }
+  return { api, el, socket, lang, setLang, store, time };
+})();

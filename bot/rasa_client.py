@@ -1,0 +1,46 @@
+"""Talking to the Rasa server: its REST channel for turns, its HTTP API for the parse."""
+
+from typing import Any
+
+import httpx
+
+
+class RasaUnavailable(Exception):
+    """Rasa did not answer in time or answered with an error."""
+
+
+class RasaClient:
+    def __init__(self, base_url: str, timeout_s: float) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._client = httpx.AsyncClient(base_url=self.base_url, timeout=timeout_s)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def turn(self, sender: str, text: str, metadata: dict[str, Any]) -> list[dict]:
+        """Send one learner message; return the bot's messages (text, buttons, custom)."""
+        try:
+            r = await self._client.post("/webhooks/rest/webhook",
+                                        json={"sender": sender, "message": text,
+                                              "metadata": metadata})
+            r.raise_for_status()
+            return list(r.json() or [])
+        except (httpx.HTTPError, ValueError) as e:
+            raise RasaUnavailable(f"{type(e).__name__}: {e}") from e
+
+    async def latest_parse(self, sender: str) -> dict[str, Any] | None:
+        """The NLU result of the sender's latest message (intent, confidence, entities)."""
+        try:
+            r = await self._client.get(f"/conversations/{sender}/tracker",
+                                       params={"include_events": "NONE"})
+            r.raise_for_status()
+            return (r.json() or {}).get("latest_message")
+        except (httpx.HTTPError, ValueError):
+            return None
+
+    async def ready(self) -> bool:
+        try:
+            r = await self._client.get("/status", timeout=2)
+            return r.status_code == 200 and bool(r.json().get("model_file"))
+        except (httpx.HTTPError, ValueError):
+            return False

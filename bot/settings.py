@@ -1,0 +1,67 @@
+"""All hub settings in one place (env prefix AFTERCLASS_, or a .env file); see .env.example."""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from kb_index.config import KBConfig
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="AFTERCLASS_", env_file=".env", extra="ignore")
+
+    root: Path = ROOT
+    var_dir: Path = ROOT / "var"
+    db_path: Path | None = None  # default: var/hub.db
+    kb_index_dir: Path | None = None  # default: var/kb_index
+    kb_seed_dir: Path = ROOT / "data" / "kb"
+    platform_seed_dir: Path = ROOT / "data" / "platform"
+    staff_seed: Path | None = ROOT / "data" / "staff.yml"  # demo staff; None = no seeding
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str = ""  # how browsers reach the hub; default http://host:port
+
+    rasa_url: str = "http://127.0.0.1:5005"
+    rasa_timeout_s: float = 10.0
+    rasa_port: int = 5005
+
+    max_message_chars: int = 4000
+    learner_token_ttl_s: int = 30 * 24 * 3600
+    staff_token_ttl_s: int = 12 * 3600
+    # Demo mode lets the learner page pick a demo learner by id. In production the course
+    # app signs the learner id with this shared secret (HMAC-SHA256) instead.
+    demo_learner_login: bool = True
+    learner_signing_secret: str = ""
+
+    # "sqlite" = the demo platform in the hub database, "http" = HttpPlatform, or
+    # "package.module:Class" for a deployment's own adapter; options go to its constructor
+    platform: str = "sqlite"
+    platform_options: dict = Field(default_factory=dict)
+
+    service_tz: str = "Asia/Shanghai"
+    service_opens: str = "09:00"
+    service_closes: str = "21:00"
+
+    kb: KBConfig = Field(default_factory=KBConfig)
+
+    @property
+    def database(self) -> Path:
+        return self.db_path or self.var_dir / "hub.db"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.kb_index_dir or self.var_dir / "kb_index"
+
+    @property
+    def base_url(self) -> str:
+        return self.public_url or f"http://{self.host}:{self.port}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

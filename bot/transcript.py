@@ -1,0 +1,114 @@
+"""Conversations and their transcript: every learner, bot, agent and system message."""
+
+import json
+import secrets
+import time
+from typing import Any, Literal
+
+import sqlite_utils
+from pydantic import BaseModel, Field
+
+Sender = Literal["learner", "bot", "agent", "system"]
+
+
+class Conversation(BaseModel):
+    id: str
+    learner_id: str
+    lang: str = "zh"
+    created_at: float
+    last_message_at: float | None = None
+
+
+class Message(BaseModel):
+    id: int
+    conversation_id: str
+    sender: Sender
+    text: str
+    author: str | None = None  # the agent's username for agent messages
+    lang: str | None = None
+    intent: str | None = None
+    confidence: float | None = None
+    payload: dict[str, Any] = Field(default_factory=dict)  # buttons, events, citations
+    created_at: float
+
+
+def ensure_schema(db: sqlite_utils.Database) -> None:
+    if "conversations" not in db.table_names():
+        db["conversations"].create(
+            {"id": str, "learner_id": str, "lang": str, "created_at": float,
+             "last_message_at": float},
+            pk="id",
+        )
+        db["conversations"].create_index(["learner_id"])
+    if "messages" not in db.table_names():
+        db["messages"].create(
+            {"id": int, "conversation_id": str, "sender": str, "text": str, "author": str,
+             "lang": str, "intent": str, "confidence": float, "payload": str,
+             "created_at": float},
+            pk="id",
+            foreign_keys=[("conversation_id", "conversations", "id")],
+        )
+        db["messages"].create_index(["conversation_id", "id"])
+
+
+def create_conversation(db: sqlite_utils.Database, learner_id: str, lang: str = "zh") -> Conversation:
+    conv = Conversation(id="c_" + secrets.token_hex(8), learner_id=learner_id, lang=lang,
+                        created_at=time.time())
+    db["conversations"].insert(conv.model_dump())
+    return conv
+
+
+def get_conversation(db: sqlite_utils.Database, conversation_id: str) -> Conversation | None:
+    rows = list(db["conversations"].rows_where("id = ?", [conversation_id]))
+    return Conversation(**rows[0]) if rows else None
+
+
+def _message(row: dict) -> Message:
+    return Message(**{**row, "payload": json.loads(row["payload"] or "{}")})
+
+
+def add_message(
+    db: sqlite_utils.Database,
+    conversation_id: str,
+    sender: Sender,
+    text: str,
+    *,
+    author: str | None = None,
+    lang: str | None = None,
+    payload: dict[str, Any] | None = None,
+) -> Message:
+    now = time.time()
+    with db.conn:
+        msg_id = db["messages"].insert({
+            "conversation_id": conversation_id, "sender": sender, "text": text,
+            "author": author, "lang": lang,
+            "payload": json.dumps(payload or {}, ensure_ascii=False), "created_at": now,
+        }).last_pk
+        fields: dict[str, Any] = {"last_message_at": now}
+        if sender == "learner" and lang:
+            fields["lang"] = lang  # replies follow the learner's latest language
+        db["conversations"].update(conversation_id, fields)
+    return get_message(db, msg_id)
+
+
+def get_message(db: sqlite_utils.Database, message_id: int) -> Message:
+    return _message(db["messages"].get(message_id))
+
+
+def annotate(db: sqlite_utils.Database, message_id: int, intent: str | None,
+             confidence: float | None) -> Message:
+    db["messages"].update(message_id, {"intent": intent, "confidence": confidence})
+    return get_message(db, message_id)
+
+
+def messages(db: sqlite_utils.Database, conversation_id: str, after: int = 0,
+             limit: int = 500) -> list[Message]:
+    rows = db["messages"].rows_where("conversation_id = ? AND id > ?", [conversation_id, after],
+                                     order_by="id", limit=limit)
+    return [_message(r) for r in rows]
+
+
+def recent_learner_text(db: sqlite_utils.Database, conversation_id: str, n: int = 3) -> list[str]:
+    rows = db["messages"].rows_where("conversation_id = ? AND sender = 'learner'",
+                                     [conversation_id], order_by="id desc", limit=n)
+    return [r["text"] for r in rows][::-1]

@@ -1,0 +1,30 @@
+"""Human handoff: tickets, priority, routing to teams, SLA clocks in business hours, CSAT.
+
+A library: callers pass their SQLite handle; it never calls Rasa and never imports the hub.
+"""
+
+from handoff.errors import Conflict, Forbidden, NotFound, TicketError
+from handoff.routing import TEAMS, route, team_name
+from handoff.sla import BusinessHours
+from handoff.tickets import (
+    PRIORITIES,
+    Ticket,
+    cancel,
+    claim,
+    create_ticket,
+    ensure_schema,
+    get_ticket,
+    open_ticket,
+    queue,
+    rate,
+    record_agent_reply,
+    resolve,
+    transfer,
+)
+
+__all__ = [
+    "PRIORITIES", "TEAMS", "BusinessHours", "Conflict", "Forbidden", "NotFound", "Ticket",
+    "TicketError", "cancel", "claim", "create_ticket", "ensure_schema", "get_ticket",
+    "open_ticket", "queue", "rate", "record_agent_reply", "resolve", "route", "team_name",
+    "transfer",
+]

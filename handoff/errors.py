@@ -1,0 +1,21 @@
+"""Ticket errors, each with the HTTP status the hub maps it to."""
+
+
+class TicketError(Exception):
+    status = 400
+
+
+class NotFound(TicketError):
+    status = 404
+
+
+class Conflict(TicketError):
+    """The ticket is not in a state that allows this (claimed by someone else, closed)."""
+
+    status = 409
+
+
+class Forbidden(TicketError):
+    """The agent does not own the ticket."""
+
+    status = 403
