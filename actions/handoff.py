@@ -41,7 +41,7 @@ def open_handoff(
         dispatcher.utter_message(text=t("handoff_after_hours", lang,
                                         opens=rt.hours.opens.strftime("%H:%M"),
                                         closes=rt.hours.closes.strftime("%H:%M")))
-    return [SlotSet("offered_human", False), SlotSet("kb_misses", 0.0)]
+    return [SlotSet("kb_misses", 0.0)]
 
 
 class ActionHandoff(Action):

@@ -67,7 +67,7 @@ class ActionAnswerQuestion(Action):
             entry = next((e for e in rt.kb.index.entries if e.id == picked), None)
             if entry:
                 utter_entry(dispatcher, entry, lang, rt.base_url)
-                return [SlotSet("kb_misses", 0.0), SlotSet("offered_human", False)]
+                return [SlotSet("kb_misses", 0.0)]
 
         query = latest_text(tracker)
         if picked == NONE_OF_THESE or query.startswith("/"):
@@ -78,7 +78,7 @@ class ActionAnswerQuestion(Action):
 
         if decision_kind == "answer":
             utter_entry(dispatcher, hits[0].entry, lang, rt.base_url, hits[0].score)
-            return [SlotSet("kb_misses", 0.0), SlotSet("offered_human", False)]
+            return [SlotSet("kb_misses", 0.0)]
 
         if decision_kind == "clarify":
             record_miss(rt, tracker, query, lang, "clarify", [h.brief() for h in hits])

@@ -1,0 +1,87 @@
+"""Bot-turn latency through the hub: POST a learner message, wait for the bot's replies.
+
+Starts its own Rasa + hub on free ports with a throwaway database (or uses --url), sends
+N sequential messages from a fixed bilingual mix, and prints p50 / p95 per kind of turn.
+
+    .venv/bin/python bench/turn_latency.py [-n 200] [--url http://127.0.0.1:8000]
+"""
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bot import rasa_env  # noqa: E402
+from bot.launcher import start_stack  # noqa: E402
+from bot.settings import Settings  # noqa: E402
+from tests.conftest import free_port  # noqa: E402
+
+# (kind, text): "rule" turns are answered by a domain response, "kb" turns run the
+# custom action that searches the knowledge base with the embedding model.
+MIX = [
+    ("rule", "hi there"), ("kb", "can I download lessons to watch offline?"),
+    ("rule", "thanks!"), ("kb", "how many devices can I log in on"),
+    ("rule", "你好"), ("kb", "直播课有回放吗"), ("rule", "谢谢"), ("kb", "发票多久能收到"),
+    ("rule", "are you a bot?"), ("kb", "how do I change my phone number"),
+]
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def run(base: str, n: int) -> dict[str, list[float]]:
+    http = httpx.Client(base_url=base, timeout=30)
+    token = http.post("/api/auth/learner", json={"learner_id": "L1002"}).json()["token"]
+    http.headers["Authorization"] = f"Bearer {token}"
+    times: dict[str, list[float]] = {"all": [], "rule": [], "kb": []}
+    cid = http.post("/api/conversations").json()["conversation"]["id"]
+    for kind, text in MIX[:4]:  # warm-up: first calls load lazily initialised pieces
+        http.post(f"/api/conversations/{cid}/messages", json={"text": text})
+    for i in range(n):
+        kind, text = MIX[i % len(MIX)]
+        t0 = time.perf_counter()
+        r = http.post(f"/api/conversations/{cid}/messages", json={"text": text})
+        ms = (time.perf_counter() - t0) * 1000
+        r.raise_for_status()
+        if not r.json()["replies"]:
+            raise SystemExit(f"no bot reply to {text!r}: {r.text}")
+        times["all"].append(ms)
+        times[kind].append(ms)
+    return times
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-n", type=int, default=200)
+    parser.add_argument("--url", help="use a running hub instead of starting one")
+    args = parser.parse_args()
+    if args.url:
+        times = run(args.url, args.n)
+    else:
+        model, _ = rasa_env.train(quiet=True)
+        with tempfile.TemporaryDirectory() as tmp:
+            settings = Settings(var_dir=Path(tmp), port=free_port(), rasa_port=free_port())
+            stack = start_stack(settings, model, hub_env={"AFTERCLASS_VAR_DIR": tmp})
+            try:
+                times = run(stack.hub_url, args.n)
+            finally:
+                stack.stop()
+    print(f"bot-turn latency through the hub, {args.n} sequential messages")
+    print(f"{'turn kind':<10} {'n':>4} {'p50 ms':>8} {'p95 ms':>8} {'mean ms':>8}")
+    for kind, values in times.items():
+        if values:
+            print(f"{kind:<10} {len(values):>4} {pct(values, 50):>8.1f} {pct(values, 95):>8.1f} "
+                  f"{statistics.mean(values):>8.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

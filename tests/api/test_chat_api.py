@@ -1,0 +1,215 @@
+"""The hub's HTTP and WebSocket API with a real SQLite file, with Rasa down or hanging.
+
+A bot turn with a live Rasa is covered end to end in tests/e2e."""
+
+import socket
+import threading
+
+import pytest
+from fastapi.testclient import TestClient
+
+from bot.app import create_app
+from tests.conftest import hub_settings, learner_token, staff_token
+
+
+def start(client: TestClient, learner: str = "L1001") -> tuple[dict, str]:
+    headers = learner_token(client, learner)
+    r = client.post("/api/conversations", headers=headers)
+    assert r.status_code == 201, r.text
+    assert r.json()["mode"] == "bot"
+    return headers, r.json()["conversation"]["id"]
+
+
+def send(client: TestClient, headers: dict, cid: str, text: str, **extra) -> dict:
+    r = client.post(f"/api/conversations/{cid}/messages", headers=headers,
+                    json={"text": text, **extra})
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def transcript(client: TestClient, headers: dict, cid: str) -> list[dict]:
+    return client.get(f"/api/conversations/{cid}/messages", headers=headers).json()["messages"]
+
+
+def test_bad_input_gets_clear_errors_and_loses_nothing(client):
+    headers, cid = start(client)
+    url = f"/api/conversations/{cid}/messages"
+    r = client.post(url, headers=headers, json={"text": "   "})
+    assert r.status_code == 422 and r.json()["detail"] == "message text is empty"
+    r = client.post(url, headers=headers, json={"text": "x" * 4001})
+    assert r.status_code == 413 and "limit is 4000" in r.json()["detail"]
+    r = client.post(url, headers=headers, content=b"{not json", )
+    assert r.status_code == 422 and "invalid request" in r.json()["detail"]
+    r = client.post(url, headers=headers, json={"txt": "hello"})
+    assert r.status_code == 422 and "text" in r.json()["detail"]
+    r = client.post(url, headers=headers, json={"text": "hi", "payload": "no-slash"})
+    assert r.status_code == 422
+    r = client.post(url, headers=headers, content=b"x" * 70_000)
+    assert r.status_code == 413
+    assert transcript(client, headers, cid) == []  # refused input is not stored
+
+
+def test_unknown_and_foreign_conversations_are_404(client):
+    headers, cid = start(client, "L1001")
+    other = learner_token(client, "L1002")
+    assert client.get("/api/conversations/c_nope", headers=headers).status_code == 404
+    r = client.post(f"/api/conversations/{cid}/messages", headers=other, json={"text": "hi"})
+    assert r.status_code == 404
+    assert client.post("/api/conversations/c_nope/messages", headers=headers,
+                       json={"text": "hi"}).status_code == 404
+
+
+def test_roles_are_enforced(client):
+    headers, cid = start(client)
+    agent = staff_token(client, "agent")
+    editor = staff_token(client, "editor")
+    assert client.get("/api/agent/queue", headers=headers).status_code == 403
+    assert client.get("/api/agent/queue", headers=editor).status_code == 403
+    assert client.get("/api/agent/queue").status_code == 401
+    assert client.post(f"/api/conversations/{cid}/messages", headers=agent,
+                       json={"text": "hi"}).status_code == 403
+    assert client.post("/api/auth/login", json={"username": "agent", "password": "x"}
+                       ).status_code == 401
+    assert client.post("/api/auth/learner", json={"learner_id": "L9999"}).status_code == 404
+
+
+def test_rasa_down_keeps_the_message_and_offers_a_person(client):
+    headers, cid = start(client)
+    out = send(client, headers, cid, "how do I get a refund?")
+    assert out["message"]["text"] == "how do I get a refund?"
+    (notice,) = out["replies"]
+    assert notice["sender"] == "system" and notice["payload"]["event"] == "rasa_down"
+    assert notice["payload"]["buttons"][0]["payload"] == "/request_human"
+    assert out["mode"] == "bot"
+    # the button still reaches a person, Rasa or not
+    out = send(client, headers, cid, "Talk to a person", payload="/request_human")
+    assert out["mode"] == "human"
+    assert out["replies"][-1]["payload"]["event"] == "handoff"
+    texts = [m["text"] for m in transcript(client, headers, cid)]
+    assert texts[0] == "how do I get a refund?" and "Talk to a person" in texts
+    queue = client.get("/api/agent/queue", headers=staff_token(client)).json()
+    assert queue[0]["reason"] == "assistant_unavailable" and queue[0]["priority"] == "high"
+
+
+@pytest.fixture
+def hanging_rasa():
+    """A server that accepts connections and never answers: a Rasa stuck mid-turn."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen()
+    conns = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        srv.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conns.append(srv.accept()[0])
+            except OSError:
+                pass
+
+    th = threading.Thread(target=accept, daemon=True)
+    th.start()
+    yield f"http://127.0.0.1:{srv.getsockname()[1]}"
+    stop.set()
+    th.join()
+    for c in conns:
+        c.close()
+    srv.close()
+
+
+def test_rasa_timeout_is_survived(tmp_path, hanging_rasa):
+    settings = hub_settings(tmp_path, rasa_url=hanging_rasa, rasa_timeout_s=0.5)
+    with TestClient(create_app(settings)) as client:
+        headers, cid = start(client)
+        out = send(client, headers, cid, "hello?")
+        assert out["replies"][0]["payload"]["event"] == "rasa_down"
+        assert client.get("/api/health").json()["rasa"] is False
+
+
+def test_handoff_claim_reply_resolve_and_rate(client):
+    headers, cid = start(client, "L1002")
+    send(client, headers, cid, "human please", payload="/request_human")  # Rasa is down
+    agent, billing = staff_token(client, "agent"), staff_token(client, "billing")
+    (ticket,) = client.get("/api/agent/queue", headers=agent).json()
+    assert ticket["conversation_id"] == cid and ticket["learner_name"] == "Emma Li"
+    tid = ticket["id"]
+
+    assert client.post(f"/api/agent/tickets/{tid}/claim", headers=agent).status_code == 200
+    r = client.post(f"/api/agent/tickets/{tid}/claim", headers=agent)
+    assert r.status_code == 409 and "already claimed" in r.json()["detail"]
+    r = client.post(f"/api/agent/tickets/{tid}/reply", headers=billing, json={"text": "hi"})
+    assert r.status_code == 403
+
+    with client.websocket_connect(
+            f"/api/conversations/{cid}/ws?token={headers['Authorization'][7:]}") as ws:
+        backlog = [ws.receive_json() for _ in range(len(transcript(client, headers, cid)) + 1)]
+        assert backlog[-1] == {"type": "mode", "mode": "human"}
+        r = client.post(f"/api/agent/tickets/{tid}/reply", headers=agent,
+                        json={"text": "Hi Emma, I'm Ann. How can I help?"})
+        assert r.status_code == 200
+        pushed = ws.receive_json()
+        assert pushed["type"] == "message" and pushed["message"]["sender"] == "agent"
+        assert pushed["message"]["text"] == "Hi Emma, I'm Ann. How can I help?"
+
+    # in human mode the learner's message goes to the agent, never to the bot
+    out = send(client, headers, cid, "my invoice never arrived")
+    assert out["replies"] == [] and out["mode"] == "human"
+
+    whole = client.get(f"/api/agent/conversations/{cid}/messages", headers=agent).json()
+    senders = [m["sender"] for m in whole["messages"]]
+    assert senders.count("learner") == 2 and "agent" in senders and "system" in senders
+
+    r = client.post(f"/api/agent/tickets/{tid}/resolve", headers=agent, json={"note": "sent"})
+    assert r.status_code == 200 and r.json()["status"] == "resolved"
+    conv = client.get(f"/api/conversations/{cid}", headers=headers).json()
+    assert conv["mode"] == "bot"
+    last = transcript(client, headers, cid)[-1]
+    assert last["payload"]["event"] == "resolved" and last["payload"]["csat"]["ticket_id"] == tid
+    r = client.post(f"/api/conversations/{cid}/csat", headers=headers, json={"score": 5})
+    assert r.status_code == 200 and r.json()["csat"] == 5
+    assert client.post(f"/api/conversations/{cid}/csat", headers=headers,
+                       json={"score": 9}).status_code == 422
+
+
+def test_learner_can_withdraw_a_queued_request(client):
+    headers, cid = start(client)
+    send(client, headers, cid, "人工", payload="/request_human")
+    r = client.post(f"/api/conversations/{cid}/back-to-bot", headers=headers)
+    assert r.status_code == 200 and r.json()["mode"] == "bot"
+    assert client.get("/api/agent/queue", headers=staff_token(client)).json() == []
+
+
+def test_transfer_moves_the_ticket_to_another_team(client):
+    headers, cid = start(client)
+    send(client, headers, cid, "human", payload="/request_human")
+    agent = staff_token(client, "agent")
+    tid = client.get("/api/agent/queue", headers=agent).json()[0]["id"]
+    client.post(f"/api/agent/tickets/{tid}/claim", headers=agent)
+    r = client.post(f"/api/agent/tickets/{tid}/transfer", headers=agent, json={"team": "billing"})
+    assert r.status_code == 200 and r.json()["status"] == "queued"
+    billing = staff_token(client, "billing")
+    assert [t["id"] for t in client.get("/api/agent/queue", headers=billing).json()] == [tid]
+    assert client.post(f"/api/agent/tickets/{tid}/transfer", headers=agent,
+                       json={"team": "nowhere"}).status_code in (404, 409)
+
+
+def test_websocket_refuses_bad_tokens_and_foreign_conversations(client):
+    from starlette.websockets import WebSocketDisconnect
+
+    _, cid = start(client, "L1001")
+    other = learner_token(client, "L1002")["Authorization"][7:]
+    for url in (f"/api/conversations/{cid}/ws?token=bogus",
+                f"/api/conversations/{cid}/ws?token={other}",
+                f"/api/conversations/c_nope/ws?token={other}"):
+        with pytest.raises(WebSocketDisconnect), client.websocket_connect(url) as ws:
+            ws.receive_json()
+
+
+def test_pages_and_help_articles(client):
+    for path in ("/", "/chat", "/agent", "/static/app.css", "/static/chat.js"):
+        assert client.get(path).status_code == 200, path
+    assert client.get("/static/../settings.py").status_code == 404
+    r = client.get("/help/zh-refund-policy")
+    assert r.status_code == 200 and "退款" in r.text
+    assert client.get("/help/nope").status_code == 404

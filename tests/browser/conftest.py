@@ -1,0 +1,25 @@
+"""Playwright for Python driving Debian's chromium (never a downloaded browser)."""
+
+import shutil
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def shots(tmp_path_factory):
+    """Where screenshots go (kept per session for a human to look at after a failure)."""
+    return tmp_path_factory.mktemp("screens")

@@ -1,0 +1,66 @@
+"""A learner page and an agent console side by side through one handoff, in Chromium."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.browser
+
+
+def test_learner_and_agent_through_one_handoff(stack, browser, shots):
+    learner_ctx = browser.new_context(locale="zh-CN")
+    agent_ctx = browser.new_context(locale="en-US")
+    learner = learner_ctx.new_page()
+    agent = agent_ctx.new_page()
+
+    # the learner asks a question, gets a cited answer, then asks for a person
+    learner.goto(f"{stack.hub_url}/chat?learner=L1001&new=1")
+    expect(learner.locator("#status")).to_contain_text("智能助手")
+    learner.fill("#text", "课程视频可以下载离线看吗")
+    learner.press("#text", "Enter")
+    answer = learner.locator('.msg.bot[data-sender="bot"]').last
+    expect(answer).to_contain_text("来源")
+    expect(answer.locator("a.cite")).to_have_attribute("data-entry", "zh-offline-download")
+    learner.fill("#text", "转人工")
+    learner.press("#text", "Enter")
+    expect(learner.locator("#status")).to_contain_text("人工客服模式")
+    conversation = learner.locator("body").get_attribute("data-conversation")
+
+    # the agent signs in, sees it in the queue, claims it and reads the bot's part
+    agent.goto(f"{stack.hub_url}/agent")
+    agent.fill("#username", "agent")
+    agent.fill("#password", "agent")
+    agent.click("#login button[type=submit]")
+    item = agent.locator(".queue-item", has_text="李明").first
+    expect(item).to_be_visible(timeout=10_000)
+    item.click()
+    expect(agent.locator("#ticket-title")).to_contain_text("queued")
+    expect(agent.locator('#log [data-sender="bot"]').first).to_contain_text("来源")
+    agent.click("#claim")
+    expect(agent.locator("#composer")).to_be_visible()
+    expect(learner.locator(".msg.system").last).to_contain_text("已接入")
+
+    # agent reply reaches the learner live; the learner's answer reaches the agent
+    agent.fill("#text", "您好，我是小安，请问是哪门课程下载不了？")
+    agent.press("#text", "Enter")
+    expect(learner.locator(".msg.agent").last).to_contain_text("我是小安")
+    learner.fill("#text", "Python 入门实战，缓存一直失败")
+    learner.press("#text", "Enter")
+    expect(agent.locator('#log [data-sender="learner"]').last).to_contain_text("缓存一直失败")
+    learner.screenshot(path=str(shots / "learner-human-mode.png"))
+    agent.screenshot(path=str(shots / "agent-console.png"))
+
+    # resolving hands back to the bot and asks the learner for a rating
+    agent.click("#resolve")
+    expect(learner.locator("#status")).to_contain_text("智能助手在线")
+    stars = learner.locator(".stars button")
+    expect(stars).to_have_count(5)
+    stars.nth(4).click()
+    expect(learner.locator(".msg.system").last).to_contain_text("感谢您的评价")
+    learner.fill("#text", "谢谢")
+    learner.press("#text", "Enter")
+    expect(learner.locator('.msg.bot').last).to_contain_text(re.compile("不客气"))
+    assert conversation and conversation.startswith("c_")
+    learner_ctx.close()
+    agent_ctx.close()

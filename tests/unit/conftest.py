@@ -1,0 +1,27 @@
+import pytest
+
+from actions import runtime as actions_runtime
+from bot.platform import load_platform
+from bot.platform import sqlite_store
+from bot.settings import ROOT
+from bot.storage import migrate, open_db
+from handoff import BusinessHours
+from kb_index import store as kb_store
+from kb_index.encoders import HashingEncoder
+from kb_index.service import KnowledgeBase
+
+
+@pytest.fixture
+def rt(tmp_path):
+    """An actions runtime on a temporary database: demo platform, seed KB, hashing encoder."""
+    db = open_db(tmp_path / "hub.db")
+    migrate(db)
+    sqlite_store.seed_if_empty(db, ROOT / "data" / "platform" / "demo.yml")
+    kb_store.seed_if_empty(db, ROOT / "data" / "kb")
+    kb = KnowledgeBase(tmp_path / "kb", HashingEncoder())
+    kb.ensure(kb_store.published_entries(db))
+    runtime = actions_runtime.Runtime(db=db, kb=kb, platform=load_platform("sqlite", db),
+                                      hours=BusinessHours(), base_url="http://hub.test")
+    actions_runtime.install(runtime)
+    yield runtime
+    actions_runtime.install(None)

@@ -1,0 +1,145 @@
+"""kb_index with the hashing encoder: entries, store and versions, index life cycle."""
+
+import threading
+import time
+
+import pytest
+
+from bot.settings import ROOT
+from bot.storage import open_db
+from kb_index import Entry, Thresholds, decide, detect_lang
+from kb_index import store as kb_store
+from kb_index.encoders import HashingEncoder
+from kb_index.markdown import to_html
+from kb_index.search import SearchIndex, SearchSettings
+from kb_index.service import KnowledgeBase
+
+ENTRIES = [
+    Entry(id="en-refund", lang="en", question="How do I get a refund?",
+          alt_questions=["I want my money back", "refund my course"], answer="Within 7 days."),
+    Entry(id="en-invoice", lang="en", question="How do I request an invoice?",
+          alt_questions=["I need a receipt for my order"], answer="Me → Orders."),
+    Entry(id="zh-refund", lang="zh", question="怎么申请退款？", alt_questions=["我想退钱"],
+          answer="7天内可退。"),
+    Entry(id="zh-invoice", lang="zh", question="怎么开发票？", alt_questions=["我要报销凭证"],
+          answer="我的 → 订单。"),
+]
+
+
+def test_detect_lang():
+    assert detect_lang("How do I get a refund?") == "en"
+    assert detect_lang("怎么退款") == "zh"
+    assert detect_lang("app 登不上去") == "zh"
+    assert detect_lang("12345", default="zh") == "zh"
+
+
+def test_search_matches_alternates_and_stays_in_language():
+    index = SearchIndex.build(ENTRIES, HashingEncoder(), SearchSettings())
+    hits = index.search("I want my money back")
+    assert hits[0].entry.id == "en-refund" and hits[0].matched == "I want my money back"
+    assert all(h.entry.lang == "en" for h in hits)
+    assert index.search("我想退钱")[0].entry.id == "zh-refund"
+    assert all(h.entry.lang == "zh" for h in index.search("发票怎么开"))
+    assert index.search("   ") == []
+
+
+def test_decision_answer_clarify_fallback():
+    index = SearchIndex.build(ENTRIES, HashingEncoder(), SearchSettings())
+    t = Thresholds()
+    exact = decide(index.search("How do I request an invoice?"), t)
+    assert exact.kind == "answer" and exact.top.entry.id == "en-invoice"
+    nonsense = decide(index.search("zebra quantum marmalade"), t)
+    assert nonsense.kind == "fallback"
+    # a tie between two strong hits is never answered outright
+    hits = index.search("How do I get a refund?")
+    hits[1].score = hits[0].score
+    assert decide(hits, t).kind == "clarify"
+    assert decide([], t).kind == "fallback"
+
+
+def test_save_load_and_manifest_compatibility(tmp_path):
+    enc, settings = HashingEncoder(), SearchSettings()
+    index = SearchIndex.build(ENTRIES, enc, settings)
+    index.save(tmp_path / "ix")
+    loaded = SearchIndex.load(tmp_path / "ix", enc, settings)
+    assert loaded.search("refund my course")[0].entry.id == "en-refund"
+    assert loaded.manifest.entries == {e.id: e.version for e in ENTRIES}
+    assert loaded.is_compatible(enc, settings)
+    assert not loaded.is_compatible(HashingEncoder(dim=128), settings)
+    assert not loaded.is_compatible(enc, SearchSettings(dense_weight_en=0.11))
+
+
+def test_knowledge_base_rebuilds_only_when_needed(tmp_path):
+    kb = KnowledgeBase(tmp_path / "kb", HashingEncoder())
+    assert kb.ensure(ENTRIES) == "built"
+    kb2 = KnowledgeBase(tmp_path / "kb", HashingEncoder())
+    assert kb2.ensure(ENTRIES) == "loaded"
+    changed = [ENTRIES[0].model_copy(update={"version": 2}), *ENTRIES[1:]]
+    assert kb2.ensure(changed) == "built"
+    other_model = KnowledgeBase(tmp_path / "kb", HashingEncoder(dim=256))
+    assert other_model.ensure(changed) == "built"
+    assert (tmp_path / "kb" / "current").is_symlink()
+    assert len(list((tmp_path / "kb" / "builds").iterdir())) <= 2
+
+
+def test_searches_keep_working_during_rebuilds(tmp_path):
+    kb = KnowledgeBase(tmp_path / "kb", HashingEncoder())
+    kb.ensure(ENTRIES)
+    new = Entry(id="en-cert", lang="en", question="Where is my certificate?", answer="Me.")
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def searcher() -> None:
+        while not stop.is_set():
+            try:
+                assert kb.search("refund my course")[0].entry.id == "en-refund"
+            except BaseException as e:  # noqa: BLE001 - collected for the assertion below
+                errors.append(e)
+
+    threads = [threading.Thread(target=searcher) for _ in range(4)]
+    for th in threads:
+        th.start()
+    for i in range(5):
+        kb.rebuild([*ENTRIES, new.model_copy(update={"version": i})])
+    time.sleep(0.05)
+    stop.set()
+    for th in threads:
+        th.join()
+    assert errors == []
+    assert kb.search("Where is my certificate?")[0].entry.id == "en-cert"
+
+
+def test_store_versions_history_and_rollback(tmp_path):
+    db = open_db(tmp_path / "hub.db")
+    kb_store.ensure_schema(db)
+    e = kb_store.save_entry(db, ENTRIES[0], "eddie")
+    assert e.version == 1
+    e2 = kb_store.save_entry(db, e.model_copy(update={"answer": "Within 14 days."}), "mia")
+    assert e2.version == 2
+    hist = kb_store.history(db, e.id)
+    assert [h["version"] for h in hist] == [2, 1] and hist[0]["author"] == "mia"
+    back = kb_store.rollback(db, e.id, 1, "eddie")
+    assert back.version == 3 and back.answer == "Within 7 days."
+    assert kb_store.set_status(db, e.id, "archived", "eddie").status == "archived"
+    assert kb_store.published_entries(db) == []
+    with pytest.raises(KeyError):
+        kb_store.rollback(db, e.id, 42, "eddie")
+
+
+def test_seed_kb_is_bilingual_and_linked(tmp_path):
+    entries = kb_store.read_seed(sorted((ROOT / "data" / "kb").glob("*.yml")))
+    by_id = {e.id: e for e in entries}
+    for lang in ("en", "zh"):
+        assert sum(e.lang == lang for e in entries) >= 30
+    for e in entries:
+        assert e.alt_questions, e.id
+        assert e.translation in by_id and by_id[e.translation].translation == e.id
+    db = open_db(tmp_path / "hub.db")
+    assert kb_store.seed_if_empty(db, ROOT / "data" / "kb") == len(entries)
+    assert kb_store.seed_if_empty(db, ROOT / "data" / "kb") == 0
+
+
+def test_markdown_is_escaped():
+    out = to_html("**Bold** <script>x</script>\n\n- one\n- [two](https://example.com)")
+    assert "<strong>Bold</strong>" in out and "&lt;script&gt;" in out
+    assert '<ul><li>one</li><li><a href="https://example.com">two</a></li></ul>' in out
