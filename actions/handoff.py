@@ -9,6 +9,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 import handoff
 from actions import runtime
+from actions.common import reset_flow
 from actions.context import lang_of, topic_intent
 from actions.messages import t
 
@@ -18,30 +19,31 @@ def recent_learner_texts(tracker: Tracker, n: int = 3) -> list[str]:
     return [x for x in texts if x and not x.startswith("/")][-n:]
 
 
-def open_handoff(
-    dispatcher: CollectingDispatcher,
-    tracker: Tracker,
-    *,
-    reason: str,
-    intent: str | None = None,
-    priority: str | None = None,
-    summary: str = "",
-) -> list[dict[str, Any]]:
-    """Queue the conversation for a person and tell the learner; returns slot resets."""
+def file_ticket(tracker: Tracker, *, reason: str, intent: str | None = None,
+                priority: str | None = None, team: str | None = None, summary: str = "",
+                channel: str = "chat") -> handoff.Ticket:
+    rt = runtime.get()
+    return handoff.create_ticket(
+        rt.db, tracker.sender_id, reason=reason, intent=intent or topic_intent(tracker),
+        priority=priority, team=team, channel=channel, hours=rt.hours,
+        summary=summary or " / ".join(recent_learner_texts(tracker)))
+
+
+def open_handoff(dispatcher: CollectingDispatcher, tracker: Tracker, *, reason: str,
+                 intent: str | None = None, priority: str | None = None,
+                 team: str | None = None, summary: str = "") -> list[dict[str, Any]]:
+    """Queue the conversation for a person and tell the learner; ends any flow."""
     rt = runtime.get()
     lang = lang_of(tracker)
-    ticket = handoff.create_ticket(
-        rt.db, tracker.sender_id, reason=reason, intent=intent or topic_intent(tracker),
-        priority=priority, summary=summary or " / ".join(recent_learner_texts(tracker)),
-        hours=rt.hours,
-    )
+    ticket = file_ticket(tracker, reason=reason, intent=intent, priority=priority, team=team,
+                         summary=summary)
     dispatcher.utter_message(text=t("handoff_open", lang,
                                     team=handoff.team_name(ticket.team, lang)))
     if not rt.hours.is_open_ts(time.time()):
         dispatcher.utter_message(text=t("handoff_after_hours", lang,
                                         opens=rt.hours.opens.strftime("%H:%M"),
                                         closes=rt.hours.closes.strftime("%H:%M")))
-    return [SlotSet("kb_misses", 0.0)]
+    return [*reset_flow(), SlotSet("kb_misses", 0.0)]
 
 
 class ActionHandoff(Action):
@@ -53,3 +55,27 @@ class ActionHandoff(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
             domain: dict[str, Any]) -> list[dict[str, Any]]:
         return open_handoff(dispatcher, tracker, reason="learner_asked")
+
+
+class ActionDeclineHuman(Action):
+    """After "not now": the team keeps the case and will follow up in the chat."""
+
+    def name(self) -> str:
+        return "action_decline_human"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: dict[str, Any]) -> list[dict[str, Any]]:
+        dispatcher.utter_message(text=t("decline_human", lang_of(tracker)))
+        return []
+
+
+class ActionStopForm(Action):
+    """The learner leaves a form midway ("算了", "never mind"): nothing is recorded."""
+
+    def name(self) -> str:
+        return "action_stop_form"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: dict[str, Any]) -> list[dict[str, Any]]:
+        dispatcher.utter_message(text=t("form_stopped", lang_of(tracker)))
+        return reset_flow()

@@ -6,9 +6,11 @@ when content staff publish.
 """
 
 from dataclasses import dataclass, field
+
 import sqlite_utils
 
 from bot.platform import CoursePlatform
+from bot.platform.refund_policy import RefundPolicy
 from handoff import BusinessHours
 from kb_index.service import KnowledgeBase
 
@@ -20,6 +22,8 @@ class Runtime:
     platform: CoursePlatform
     hours: BusinessHours = field(default_factory=BusinessHours)
     base_url: str = ""
+    policy: RefundPolicy = field(default_factory=RefundPolicy)
+    guides: dict = field(default_factory=dict)  # troubleshooting steps per topic
 
 
 _current: Runtime | None = None

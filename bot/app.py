@@ -3,6 +3,8 @@ platform, installs the actions runtime, and mounts the routers."""
 
 import logging
 import os
+
+import yaml
 from contextlib import asynccontextmanager
 from datetime import time as dtime
 
@@ -14,9 +16,11 @@ import handoff
 from actions import runtime as actions_runtime
 from bot import auth
 from bot.api import actions_webhook, agent, learner, pages, staff
+from bot.api import kb as kb_api
 from bot.broadcast import Broadcaster
 from bot.chat import Hub
 from bot.platform import load_platform
+from bot.platform.refund_policy import RefundPolicy
 from bot.platform import sqlite_store as platform_store
 from bot.rasa_client import RasaClient
 from bot.settings import Settings, get_settings
@@ -25,7 +29,8 @@ from kb_index import store as kb_store
 from kb_index.service import KnowledgeBase
 
 log = logging.getLogger(__name__)
-MAX_BODY_BYTES = 64 * 1024
+MAX_BODY_BYTES = 64 * 1024  # chat and API bodies
+MAX_IMPORT_BYTES = 20 * 1024 * 1024  # KB imports
 
 
 def business_hours(settings: Settings) -> handoff.BusinessHours:
@@ -59,7 +64,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.platform = platform
         app.state.hub = Hub(db, rasa, Broadcaster(), hours)
         actions_runtime.install(actions_runtime.Runtime(
-            db=db, kb=kb, platform=platform, hours=hours, base_url=settings.base_url))
+            db=db, kb=kb, platform=platform, hours=hours, base_url=settings.base_url,
+            policy=RefundPolicy.load(settings.refund_policy),
+            guides=yaml.safe_load(settings.troubleshooting.read_text(encoding="utf-8"))))
         try:
             yield
         finally:
@@ -71,9 +78,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.middleware("http")
     async def limit_body(request: Request, call_next):  # type: ignore[no-untyped-def]
+        limit = MAX_IMPORT_BYTES if request.url.path == "/api/kb/import" else MAX_BODY_BYTES
         length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
-            return JSONResponse({"detail": f"request body over {MAX_BODY_BYTES} bytes"}, 413)
+        if length and length.isdigit() and int(length) > limit:
+            return JSONResponse({"detail": f"request body over {limit} bytes"}, 413)
         return await call_next(request)
 
     @app.exception_handler(handoff.TicketError)
@@ -94,8 +102,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return {"hub": "ok", "rasa": await state.hub.rasa.ready(),
                 "kb_entries": len(state.kb.index.entries)}
 
-    for router in (learner.router, staff.router, agent.router, actions_webhook.router,
-                   pages.router):
+    for router in (learner.router, staff.router, agent.router, kb_api.router,
+                   actions_webhook.router, pages.router):
         app.include_router(router)
     return app
 

@@ -32,16 +32,15 @@ class Principal(BaseModel):
 
 
 def ensure_schema(db: sqlite_utils.Database) -> None:
-    if "staff" not in db.table_names():
-        db["staff"].create(
-            {"username": str, "display_name": str, "password_hash": str, "roles": str,
-             "teams": str, "active": int},
-            pk="username",
-        )
-    if "tokens" not in db.table_names():
-        db["tokens"].create(
-            {"token_hash": str, "kind": str, "subject": str, "expires_at": float}, pk="token_hash"
-        )
+    db["staff"].create(
+        {"username": str, "display_name": str, "password_hash": str, "roles": str,
+         "teams": str, "active": int},
+        transform=True, pk="username",
+    )
+    db["tokens"].create(
+        {"token_hash": str, "kind": str, "subject": str, "expires_at": float}, pk="token_hash",
+        transform=True,
+    )
 
 
 def _hash_password(password: str, salt: bytes | None = None) -> str:

@@ -1,7 +1,7 @@
 """The hub's router: every message is written to the transcript first, then goes to Rasa
 (bot mode) or to the agent who owns the ticket (human mode).
 
-A conversation is in human mode exactly while it has an open ticket, so "the bot stays
+A conversation is in human mode exactly while it has an open chat ticket, so "the bot stays
 silent while a person owns the chat" is a property of this router, not of dialogue rules.
 """
 
@@ -18,8 +18,11 @@ from bot import transcript
 from bot.broadcast import Broadcaster
 from bot.copy import say
 from bot.rasa_client import RasaClient, RasaUnavailable
+from actions.kb import pick_payload
 from bot.transcript import Conversation, Message
+from kb_index import gaps
 from kb_index.lang import detect_lang
+from kb_index.service import KnowledgeBase
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +32,7 @@ _ASKS_FOR_HUMAN = re.compile(r"人工|真人|客服|human|agent|person|represent
 
 
 def mode_of(db: sqlite_utils.Database, conversation_id: str) -> str:
-    return "human" if handoff.open_ticket(db, conversation_id) else "bot"
+    return "human" if handoff.human_mode(db, conversation_id) else "bot"
 
 
 class Hub:
@@ -67,7 +70,7 @@ class Hub:
         if lock is None:
             lock = self._locks[conv.id] = asyncio.Lock()
         async with lock:
-            if handoff.open_ticket(self.db, conv.id):
+            if handoff.human_mode(self.db, conv.id):
                 self.broadcaster.publish("queue", {"type": "learner_message",
                                                    "conversation_id": conv.id})
                 return [msg]
@@ -90,7 +93,7 @@ class Hub:
 
         out = [self.post(conv.id, "bot", r["text"], lang=lang, payload=r["payload"])
                for r in merge_replies(raw)]
-        ticket = handoff.open_ticket(self.db, conv.id)
+        ticket = handoff.human_mode(self.db, conv.id)
         if ticket:
             out.append(self._queued_notice(conv.id, ticket, lang))
         return [msg, *out]
@@ -116,7 +119,7 @@ class Hub:
 
     def back_to_bot(self, conv: Conversation) -> Message | None:
         """The learner withdraws a queued request (not one an agent already holds)."""
-        ticket = handoff.open_ticket(self.db, conv.id)
+        ticket = handoff.human_mode(self.db, conv.id)
         if ticket is None:
             return None
         if ticket.status != "queued":
@@ -137,6 +140,22 @@ class Hub:
         self.post(conv.id, "system", say("thanks_rating", conv.lang), lang=conv.lang,
                   payload={"event": "csat", "ticket_id": ticket.id, "score": score})
         return ticket
+
+    def offer_alternatives(self, conv: Conversation, answer_id: int, entry_id: str,
+                           kb: KnowledgeBase) -> Message:
+        """After "not helpful": the next-best entries for the same question, then a person."""
+        asked = [m for m in transcript.messages(self.db, conv.id, limit=5000)
+                 if m.sender == "learner" and m.id < answer_id]
+        question = asked[-1].text if asked else ""
+        lang = conv.lang
+        hits = [h for h in kb.search(question, k=6, lang=lang) if h.entry.id != entry_id]
+        gaps.log_gap(self.db, conversation_id=conv.id, query=question, lang=lang,
+                     kind="not_helpful", hits=[h.brief() for h in hits[:3]])
+        buttons = [{"title": h.entry.question, "payload": pick_payload(h.entry.id)}
+                   for h in hits[:3]]
+        buttons.append({"title": say("human_button", lang), "payload": HUMAN_PAYLOAD})
+        return self.post(conv.id, "bot", say("next_best", lang), lang=lang,
+                         payload={"buttons": buttons, "event": "next_best"})
 
     # ---- the agent side -----------------------------------------------------------
     def claim(self, ticket_id: int, agent: str, agent_name: str) -> handoff.Ticket:

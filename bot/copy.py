@@ -21,6 +21,8 @@ _TEXT = {
     },
     "cancelled": {"en": "OK, you're back with the assistant.", "zh": "好的，已为您切回智能助手。"},
     "thanks_rating": {"en": "Thank you for your rating!", "zh": "感谢您的评价！"},
+    "next_best": {"en": "Sorry that didn't help. Is one of these closer? Or talk to a person.",
+                  "zh": "抱歉没能帮到您。下面这些是否更接近您的问题？也可以转人工客服。"},
 }
 
 

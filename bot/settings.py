@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     # "sqlite" = the demo platform in the hub database, "http" = HttpPlatform, or
     # "package.module:Class" for a deployment's own adapter; options go to its constructor
     platform: str = "sqlite"
+    refund_policy: Path = ROOT / "data" / "refund_policy.yml"
+    troubleshooting: Path = ROOT / "data" / "troubleshooting.yml"
     platform_options: dict = Field(default_factory=dict)
 
     service_tz: str = "Asia/Shanghai"

@@ -29,7 +29,7 @@ def migrate(db: sqlite_utils.Database) -> None:
     import handoff
     from bot import auth, transcript
     from bot.platform import sqlite_store
-    from kb_index import gaps
+    from kb_index import feedback, gaps
     from kb_index import store as kb_store
 
     transcript.ensure_schema(db)
@@ -37,4 +37,5 @@ def migrate(db: sqlite_utils.Database) -> None:
     handoff.ensure_schema(db)
     kb_store.ensure_schema(db)
     gaps.ensure_schema(db)
+    feedback.ensure_schema(db)
     sqlite_store.ensure_schema(db)

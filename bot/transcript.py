@@ -33,22 +33,20 @@ class Message(BaseModel):
 
 
 def ensure_schema(db: sqlite_utils.Database) -> None:
-    if "conversations" not in db.table_names():
-        db["conversations"].create(
-            {"id": str, "learner_id": str, "lang": str, "created_at": float,
-             "last_message_at": float},
-            pk="id",
-        )
-        db["conversations"].create_index(["learner_id"])
-    if "messages" not in db.table_names():
-        db["messages"].create(
-            {"id": int, "conversation_id": str, "sender": str, "text": str, "author": str,
-             "lang": str, "intent": str, "confidence": float, "payload": str,
-             "created_at": float},
-            pk="id",
-            foreign_keys=[("conversation_id", "conversations", "id")],
-        )
-        db["messages"].create_index(["conversation_id", "id"])
+    db["conversations"].create(
+        {"id": str, "learner_id": str, "lang": str, "created_at": float,
+         "last_message_at": float},
+        transform=True, pk="id",
+    )
+    db["conversations"].create_index(["learner_id"], if_not_exists=True)
+    db["messages"].create(
+        {"id": int, "conversation_id": str, "sender": str, "text": str, "author": str,
+         "lang": str, "intent": str, "confidence": float, "payload": str,
+         "created_at": float},
+        transform=True, pk="id",
+        foreign_keys=[("conversation_id", "conversations", "id")],
+    )
+    db["messages"].create_index(["conversation_id", "id"], if_not_exists=True)
 
 
 def create_conversation(db: sqlite_utils.Database, learner_id: str, lang: str = "zh") -> Conversation:

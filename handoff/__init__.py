@@ -5,6 +5,7 @@ A library: callers pass their SQLite handle; it never calls Rasa and never impor
 
 from handoff.errors import Conflict, Forbidden, NotFound, TicketError
 from handoff.routing import TEAMS, route, team_name
+from handoff.severity import Severity, assess_complaint
 from handoff.sla import BusinessHours
 from handoff.tickets import (
     PRIORITIES,
@@ -14,6 +15,7 @@ from handoff.tickets import (
     create_ticket,
     ensure_schema,
     get_ticket,
+    human_mode,
     open_ticket,
     queue,
     rate,
@@ -23,8 +25,8 @@ from handoff.tickets import (
 )
 
 __all__ = [
-    "PRIORITIES", "TEAMS", "BusinessHours", "Conflict", "Forbidden", "NotFound", "Ticket",
-    "TicketError", "cancel", "claim", "create_ticket", "ensure_schema", "get_ticket",
+    "PRIORITIES", "TEAMS", "BusinessHours", "Severity", "assess_complaint", "Conflict", "Forbidden", "NotFound", "Ticket",
+    "TicketError", "cancel", "claim", "create_ticket", "ensure_schema", "get_ticket", "human_mode",
     "open_ticket", "queue", "rate", "record_agent_reply", "resolve", "route", "team_name",
     "transfer",
 ]

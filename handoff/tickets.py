@@ -2,9 +2,15 @@
 
 State machine: queued -> claimed -> resolved; claimed -> queued (transfer);
 queued/claimed -> cancelled (the learner goes back to the bot). A conversation has at
-most one open (queued or claimed) ticket, and that is what puts it in human mode.
+most one open (queued or claimed) ticket.
+
+A ticket's channel says who is waiting: "chat" means the learner is in the chat waiting for
+a person, and that is what puts the conversation in human mode; "case" is follow-up work for a
+team (a piracy report, a privacy request, a complaint the learner chose not to discuss now)
+while the learner goes on with the bot. A case becomes a chat when the learner asks for a person.
 """
 
+import json
 import time
 from datetime import UTC, datetime
 
@@ -25,6 +31,7 @@ class Ticket(BaseModel):
     id: int
     conversation_id: str
     status: str
+    channel: str = "chat"
     reason: str
     intent: str | None = None
     priority: str
@@ -46,23 +53,21 @@ class Ticket(BaseModel):
 
 
 def ensure_schema(db: sqlite_utils.Database) -> None:
-    if TICKETS not in db.table_names():
-        db[TICKETS].create(
-            {"id": int, "conversation_id": str, "status": str, "reason": str, "intent": str,
-             "priority": str, "priority_rank": int, "team": str, "summary": str,
-             "created_at": float, "sla_due_at": float, "claimed_by": str, "claimed_at": float,
-             "first_response_at": float, "resolved_at": float, "resolution_note": str,
-             "csat": int, "csat_comment": str, "csat_at": float},
-            pk="id",
-        )
-        db[TICKETS].create_index(["conversation_id", "status"])
-        db[TICKETS].create_index(["status", "priority_rank", "sla_due_at"])
-    if EVENTS not in db.table_names():
-        db[EVENTS].create(
-            {"id": int, "ticket_id": int, "kind": str, "actor": str, "detail": str, "at": float},
-            pk="id",
-        )
-        db[EVENTS].create_index(["ticket_id"])
+    db[TICKETS].create(
+        {"id": int, "conversation_id": str, "status": str, "channel": str, "reason": str,
+         "intent": str, "priority": str, "priority_rank": int, "team": str, "summary": str,
+         "created_at": float, "sla_due_at": float, "claimed_by": str, "claimed_at": float,
+         "first_response_at": float, "resolved_at": float, "resolution_note": str,
+         "csat": int, "csat_comment": str, "csat_at": float},
+        transform=True, pk="id",
+    )
+    db[TICKETS].create_index(["conversation_id", "status"], if_not_exists=True)
+    db[TICKETS].create_index(["status", "priority_rank", "sla_due_at"], if_not_exists=True)
+    db[EVENTS].create(
+        {"id": int, "ticket_id": int, "kind": str, "actor": str, "detail": str, "at": float},
+        transform=True, pk="id",
+    )
+    db[EVENTS].create_index(["ticket_id"], if_not_exists=True)
 
 
 def _row(db: sqlite_utils.Database, ticket_id: int) -> Ticket:
@@ -88,6 +93,12 @@ def open_ticket(db: sqlite_utils.Database, conversation_id: str) -> Ticket | Non
     return Ticket(**rows[0]) if rows else None
 
 
+def human_mode(db: sqlite_utils.Database, conversation_id: str) -> Ticket | None:
+    """The open chat ticket that keeps the bot silent, if there is one."""
+    ticket = open_ticket(db, conversation_id)
+    return ticket if ticket and ticket.channel == "chat" else None
+
+
 def create_ticket(
     db: sqlite_utils.Database,
     conversation_id: str,
@@ -97,11 +108,12 @@ def create_ticket(
     priority: str | None = None,
     team: str | None = None,
     summary: str = "",
+    channel: str = "chat",
     hours: BusinessHours | None = None,
     now: float | None = None,
 ) -> Ticket:
-    """Queue a conversation for a human. Idempotent: an open ticket is returned as is,
-    raised to the higher of the two priorities."""
+    """Queue a conversation for a team. Idempotent: an open ticket is reused, raised to the
+    higher of the two priorities, and turned from a case into a chat if a chat is asked for."""
     now = time.time() if now is None else now
     default_team, default_priority = route(intent, reason)
     team = team if team in TEAMS else default_team
@@ -109,16 +121,22 @@ def create_ticket(
     with db.conn:
         existing = open_ticket(db, conversation_id)
         if existing:
+            changes: dict = {}
             if PRIORITIES[priority] < PRIORITIES[existing.priority]:
-                db[TICKETS].update(existing.id, {"priority": priority,
-                                                 "priority_rank": PRIORITIES[priority]})
-                _event(db, existing.id, "escalated", "bot", priority, now)
-                return _row(db, existing.id)
-            return existing
+                changes.update(priority=priority, priority_rank=PRIORITIES[priority])
+            if channel == "chat" and existing.channel == "case":
+                changes["channel"] = "chat"
+            if summary and summary not in existing.summary:
+                changes["summary"] = f"{existing.summary}\n{summary}".strip()
+            if changes:
+                db[TICKETS].update(existing.id, changes)
+                _event(db, existing.id, "updated", "bot", json.dumps(changes, ensure_ascii=False), now)
+            return _row(db, existing.id)
         due = first_response_due(hours or BusinessHours(),
                                  datetime.fromtimestamp(now, UTC), priority)
         ticket_id = db[TICKETS].insert({
-            "conversation_id": conversation_id, "status": "queued", "reason": reason,
+            "conversation_id": conversation_id, "status": "queued", "channel": channel,
+            "reason": reason,
             "intent": intent, "priority": priority, "priority_rank": PRIORITIES[priority],
             "team": team, "summary": summary, "created_at": now,
             "sla_due_at": due.timestamp(),

@@ -3,18 +3,22 @@
 import re
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_LATIN = re.compile(r"[A-Za-z]+")
+# what says nothing about language: order ids, numbers, emails, links, button codes
+_NEUTRAL = re.compile(r"https?://\S+|\S+@\S+|\b\w*\d\w*\b")
+_WORD = re.compile(r"[A-Za-z]{2,}")
 
 
 def detect_lang(text: str, default: str = "en") -> str:
-    """Return "zh" or "en". Code-mixed chat ("refund 怎么弄") counts as Chinese.
+    """Return "zh" or "en".
 
-    A learner who writes even two Chinese characters among English words is almost
-    always a Chinese speaker using English product words, so CJK wins early.
+    Code-mixed chat ("refund 怎么弄") counts as Chinese: two CJK characters among English
+    words almost always mean a Chinese speaker using English product words. Text without
+    real words (an order id, an email, "ok") keeps the conversation's language.
     """
     cjk = len(_CJK.findall(text))
-    if cjk >= 2 or (cjk == 1 and not _LATIN.search(text)):
+    words = _WORD.findall(_NEUTRAL.sub(" ", text))
+    if cjk >= 2 or (cjk == 1 and not words):
         return "zh"
-    if _LATIN.search(text):
+    if sum(len(w) for w in words) >= 4:
         return "en"
     return default

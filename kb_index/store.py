@@ -16,20 +16,18 @@ _JSON_FIELDS = ("alt_questions", "tags")
 
 
 def ensure_schema(db: sqlite_utils.Database) -> None:
-    if ENTRIES not in db.table_names():
-        db[ENTRIES].create(
-            {"id": str, "lang": str, "question": str, "alt_questions": str, "answer": str,
-             "category": str, "tags": str, "status": str, "translation": str, "version": int,
-             "updated_at": float, "updated_by": str},
-            pk="id",
-        )
-        db[ENTRIES].create_index(["lang", "status"])
-    if VERSIONS not in db.table_names():
-        db[VERSIONS].create(
-            {"entry_id": str, "version": int, "data": str, "author": str, "created_at": float,
-             "note": str},
-            pk=("entry_id", "version"),
-        )
+    db[ENTRIES].create(
+        {"id": str, "lang": str, "question": str, "alt_questions": str, "answer": str,
+         "category": str, "tags": str, "status": str, "translation": str, "version": int,
+         "updated_at": float, "updated_by": str},
+        transform=True, pk="id",
+    )
+    db[ENTRIES].create_index(["lang", "status"], if_not_exists=True)
+    db[VERSIONS].create(
+        {"entry_id": str, "version": int, "data": str, "author": str, "created_at": float,
+         "note": str},
+        transform=True, pk=("entry_id", "version"),
+    )
 
 
 def _row_to_entry(row: dict) -> Entry:

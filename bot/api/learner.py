@@ -70,7 +70,7 @@ def demo_learners(settings: AppSettings, platform: Platform) -> list[dict]:
 
 def _conversation_out(db, conv) -> ConversationOut:  # type: ignore[no-untyped-def]
     ticket = handoff.open_ticket(db, conv.id)
-    return ConversationOut(conversation=conv, mode="human" if ticket else "bot",
+    return ConversationOut(conversation=conv, mode=mode_of(db, conv.id),
                            ticket=ticket.model_dump() if ticket else None)
 
 

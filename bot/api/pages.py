@@ -33,6 +33,11 @@ def agent_console() -> FileResponse:
     return _page("agent.html")
 
 
+@router.get("/kb")
+def kb_admin() -> FileResponse:
+    return _page("kb.html")
+
+
 @router.get("/static/{name}")
 def static(name: str) -> FileResponse:
     path = (PAGES / name).resolve()

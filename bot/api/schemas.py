@@ -39,7 +39,8 @@ class ConversationOut(BaseModel):
 class SendMessage(BaseModel):
     # Length is checked by the route against the configured limit, for a precise message.
     text: str
-    payload: str | None = Field(default=None, max_length=500, pattern=r"^/")
+    # what a button sends to the bot instead of its title: "/intent{...}" or a plain value
+    payload: str | None = Field(default=None, min_length=1, max_length=500)
 
 
 class SendResult(BaseModel):

@@ -33,8 +33,7 @@ _TABLES = {
 
 def ensure_schema(db: sqlite_utils.Database) -> None:
     for name, (columns, pk) in _TABLES.items():
-        if name not in db.table_names():
-            db[name].create(columns, pk=pk)
+        db[name].create(columns, pk=pk, transform=True)
     for table, cols in (("pf_orders", ["learner_id"]), ("pf_refunds", ["learner_id"]),
                         ("pf_requests", ["learner_id", "kind"])):
         db[table].create_index(cols, if_not_exists=True)

@@ -1,6 +1,11 @@
 """Helpers for action tests in the Rasa demos' style: Tracker.from_dict + CollectingDispatcher."""
 
+import asyncio
+import inspect
+from functools import lru_cache
 from typing import Any
+
+import yaml
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -9,19 +14,23 @@ from rasa_sdk.executor import CollectingDispatcher
 def make_tracker(text: str, intent: str, *, sender: str = "c_test", lang: str = "en",
                  learner_id: str = "L1001", slots: dict[str, Any] | None = None,
                  entities: list[dict] | None = None, events: list[dict] | None = None,
-                 active_loop: str | None = None, requested_slot: str | None = None) -> Tracker:
+                 active_loop: str | None = None, requested_slot: str | None = None,
+                 extracted: dict[str, Any] | None = None) -> Tracker:
+    """A tracker whose latest message is `text`; `extracted` are slots Rasa filled from it
+    (what a form's validation action is asked to check)."""
     latest = {"text": text, "intent": {"name": intent, "confidence": 0.93},
               "entities": entities or [],
               "metadata": {"learner_id": learner_id, "lang": lang, "conversation_id": sender}}
     user_event = {"event": "user", "text": text, "parse_data": latest, "metadata": latest["metadata"]}
-    slots = {"lang": lang, **(slots or {})}
+    slots = {"lang": lang, **(slots or {}), **(extracted or {})}
     if requested_slot:
         slots["requested_slot"] = requested_slot
+    slot_events = [{"event": "slot", "name": k, "value": v} for k, v in (extracted or {}).items()]
     return Tracker.from_dict({
         "sender_id": sender,
         "slots": slots,
         "latest_message": latest,
-        "events": [*(events or []), user_event],
+        "events": [*(events or []), user_event, *slot_events],
         "paused": False,
         "followup_action": None,
         "active_loop": {"name": active_loop} if active_loop else {},
@@ -29,11 +38,26 @@ def make_tracker(text: str, intent: str, *, sender: str = "c_test", lang: str = 
     })
 
 
-def run(action, tracker: Tracker, domain: dict | None = None) -> tuple[list[dict], list[dict]]:
-    """Run an action; return (events, messages)."""
+@lru_cache(maxsize=1)
+def domain() -> dict:
+    from bot.settings import ROOT
+
+    return yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
+
+
+def run(action, tracker: Tracker) -> tuple[list[dict], list[dict]]:
+    """Run an action (sync or async) with the real domain; return (events, messages)."""
     dispatcher = CollectingDispatcher()
-    events = action.run(dispatcher, tracker, domain or {})
+    events = action.run(dispatcher, tracker, domain())
+    if inspect.iscoroutine(events):
+        events = asyncio.run(events)
     return events, dispatcher.messages
+
+
+def texts(messages: list[dict]) -> str:
+    """Everything the bot said, text and custom text, as one string."""
+    return "\n".join(m.get("text") or (m.get("custom") or {}).get("text") or ""
+                     for m in messages)
 
 
 def slot_events(events: list[dict]) -> dict[str, Any]:

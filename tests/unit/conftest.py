@@ -1,8 +1,10 @@
 import pytest
+import yaml
 
 from actions import runtime as actions_runtime
 from bot.platform import load_platform
 from bot.platform import sqlite_store
+from bot.platform.refund_policy import RefundPolicy
 from bot.settings import ROOT
 from bot.storage import migrate, open_db
 from handoff import BusinessHours
@@ -20,8 +22,10 @@ def rt(tmp_path):
     kb_store.seed_if_empty(db, ROOT / "data" / "kb")
     kb = KnowledgeBase(tmp_path / "kb", HashingEncoder())
     kb.ensure(kb_store.published_entries(db))
-    runtime = actions_runtime.Runtime(db=db, kb=kb, platform=load_platform("sqlite", db),
-                                      hours=BusinessHours(), base_url="http://hub.test")
+    runtime = actions_runtime.Runtime(
+        db=db, kb=kb, platform=load_platform("sqlite", db), hours=BusinessHours(),
+        base_url="http://hub.test", policy=RefundPolicy.load(ROOT / "data" / "refund_policy.yml"),
+        guides=yaml.safe_load((ROOT / "data" / "troubleshooting.yml").read_text("utf-8")))
     actions_runtime.install(runtime)
     yield runtime
     actions_runtime.install(None)

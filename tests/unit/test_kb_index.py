@@ -31,6 +31,10 @@ def test_detect_lang():
     assert detect_lang("怎么退款") == "zh"
     assert detect_lang("app 登不上去") == "zh"
     assert detect_lang("12345", default="zh") == "zh"
+    assert detect_lang("AC10010001", default="zh") == "zh"  # an order id says nothing
+    assert detect_lang("li@example.com", default="zh") == "zh"
+    assert detect_lang("ok", default="zh") == "zh"
+    assert detect_lang("hello", default="zh") == "en"
 
 
 def test_search_matches_alternates_and_stays_in_language():

@@ -1,0 +1,59 @@
+"""Certificates: check completion for the learner's courses; issue it or say what is missing."""
+
+import json
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import runtime
+from actions.common import course_name, learner_of, match_order, reset_flow
+from actions.context import lang_of, latest_text
+from actions.messages import t
+
+COMPLETION = 0.90
+
+
+class ActionCertificate(Action):
+    """Issues the certificate for a completed course; otherwise shows progress and what is
+    still needed, or asks which course when several could be meant."""
+
+    def name(self) -> str:
+        return "action_certificate"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: dict[str, Any]) -> list[dict[str, Any]]:
+        rt = runtime.get()
+        lang = lang_of(tracker)
+        learner = learner_of(tracker)
+        orders = [o for o in (rt.platform.orders(learner.id) if learner else [])
+                  if o.status != "refunded" and o.course and o.course.kind == "recorded"]
+        if not orders:
+            dispatcher.utter_message(text=t("cert_no_courses", lang))
+            return reset_flow()
+        picked = match_order(orders, latest_text(tracker), tracker.get_slot("course"))
+        candidates = [picked] if picked else orders
+        states = []
+        for o in candidates:
+            p = rt.platform.progress(learner.id, o.course_id)
+            done = bool(p and p.progress >= COMPLETION and p.quiz_passed)
+            states.append((o, p, done))
+        ready = [s for s in states if s[2]]
+        if picked or len(ready) == 1 or len(candidates) == 1:
+            order, progress, done = (ready or states)[0]
+            if done:
+                req = rt.platform.submit_request(learner.id, "certificate",
+                                                 {"course_id": order.course_id})
+                dispatcher.utter_message(text=t("cert_issued", lang, request_id=req.id,
+                                                course=course_name(order, lang)))
+            else:
+                quiz = "" if progress and progress.quiz_passed else t("cert_quiz_missing", lang)
+                dispatcher.utter_message(text=t(
+                    "cert_not_yet", lang, course=course_name(order, lang),
+                    progress=round((progress.progress if progress else 0) * 100), quiz=quiz))
+            return reset_flow()
+        buttons = [{"title": course_name(o, lang),
+                    "payload": "/certificate_request" + json.dumps({"course": o.course_id})}
+                   for o, _, _ in states[:6]]
+        dispatcher.utter_message(text=t("cert_pick_course", lang), buttons=buttons)
+        return []

@@ -1,0 +1,98 @@
+"""Small helpers the flow actions share: the learner's data, dates, order buttons."""
+
+import time
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from rasa_sdk import Tracker
+
+from actions import runtime
+from actions.context import learner_id
+from actions.messages import t
+from bot.platform import Learner, Order
+from bot.platform.validation import find_order_id
+
+TZ = ZoneInfo("Asia/Shanghai")
+
+
+def date(ts: float | None, lang: str) -> str:
+    if ts is None:
+        return "—"
+    d = datetime.fromtimestamp(ts, TZ)
+    return f"{d.year}年{d.month}月{d.day}日" if lang == "zh" else d.strftime("%-d %b %Y")
+
+
+def learner_of(tracker: Tracker) -> Learner | None:
+    lid = learner_id(tracker)
+    return runtime.get().platform.learner(lid) if lid else None
+
+
+def chosen_order(tracker: Tracker) -> tuple[Learner | None, Order | None]:
+    """The learner and the order in the `order_id` slot (None if it is not theirs)."""
+    learner = learner_of(tracker)
+    if learner is None:
+        return None, None
+    return learner, runtime.get().platform.order(learner.id, tracker.get_slot("order_id") or "")
+
+
+def course_name(order: Order, lang: str) -> str:
+    return order.course.name(lang) if order.course else order.course_id
+
+
+def order_buttons(orders: list[Order], lang: str, limit: int = 5) -> list[dict[str, str]]:
+    """The learner's orders as buttons; each sends the order id."""
+    return [{"title": t("order_button", lang, course=course_name(o, lang), amount=o.amount,
+                        date=date(o.paid_at, lang)), "payload": o.id}
+            for o in orders[:limit]]
+
+
+def match_order(orders: list[Order], text: str | None, course: str | None = None) -> Order | None:
+    """The order a learner means: an order id in the text, else a course they name."""
+    text = (text or "").strip()
+    oid = find_order_id(text)
+    if oid:
+        return next((o for o in orders if o.id == oid), None)
+    wanted = [w.lower() for w in (course, text) if w]
+    for o in orders:
+        names = [o.course_id.lower()]
+        if o.course:
+            names += [o.course.name_zh.lower(), o.course.name_en.lower()]
+        if any(w and (w in names or any(n in w for n in names if len(n) > 3)) for w in wanted):
+            return o
+    return None
+
+
+def access_text(order: Order, lang: str, now: float | None = None) -> str:
+    now = time.time() if now is None else now
+    if order.status == "refunded":
+        return t("access_refunded", lang)
+    if order.access_until is None:
+        return t("access_lifetime", lang)
+    key = "access_until" if order.access_until > now else "access_ended"
+    return t(key, lang, date=date(order.access_until, lang))
+
+
+def mask_phone(phone: str) -> str:
+    return phone[:3] + "****" + phone[-4:] if len(phone) >= 7 else phone
+
+
+def mask_email(email: str) -> str:
+    name, _, host = email.partition("@")
+    return (name[:1] + "***@" + host) if host else email
+
+
+# Every slot a flow fills; cleared when a flow ends so the next flow starts clean.
+FLOW_SLOTS = (
+    "order_id", "refund_reason", "complaint_category", "complaint_description",
+    "invoice_type", "invoice_title", "tax_id", "email", "course", "account_field",
+    "account_value", "privacy_type", "privacy_identity", "privacy_attempts", "piracy_link",
+    "piracy_evidence", "ts_topic", "ts_step",
+)
+
+
+def reset_flow(keep: tuple[str, ...] = ()) -> list[dict]:
+    """Events that end any flow: no active form, no requested slot, flow slots cleared."""
+    from rasa_sdk.events import ActiveLoop, SlotSet
+
+    return [ActiveLoop(None), SlotSet("requested_slot", None),
+            *(SlotSet(s, None) for s in FLOW_SLOTS if s not in keep)]

@@ -1,0 +1,134 @@
+"""Complaints: acknowledge, collect category and description, judge severity, file a
+high-priority case for the right team, and offer a person now."""
+
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+import handoff
+from actions import runtime
+from actions.asking import AskAction
+from actions.common import reset_flow
+from actions.context import lang_of, latest_text
+from actions.handoff import file_ticket, recent_learner_texts
+from actions.messages import button, choices, t
+from kb_index.lang import detect_lang
+
+CATEGORIES = ["content", "teacher", "tech", "service", "billing", "other"]
+TEAM_BY_CATEGORY = {"tech": "tech", "billing": "billing"}  # the rest: customer care
+_CATEGORY_WORDS = {
+    "content": ("content", "course", "内容", "课程"), "teacher": ("teacher", "老师", "讲师"),
+    "tech": ("app", "website", "网站", "技术", "bug"), "service": ("service", "客服", "服务"),
+    "billing": ("billing", "refund", "charge", "扣费", "退款", "收费"),
+    "other": ("else", "other", "其他", "别的"),
+}
+
+
+def _user_intents(tracker: Tracker) -> list[str]:
+    return [((e.get("parse_data") or {}).get("intent") or {}).get("name")
+            for e in tracker.events if e.get("event") == "user"]
+
+
+def assess(tracker: Tracker) -> handoff.Severity:
+    rt = runtime.get()
+    intents = _user_intents(tracker)
+    earlier = rt.db.execute(
+        "SELECT count(*) FROM tickets t JOIN conversations c ON c.id = t.conversation_id "
+        "WHERE t.intent = 'complaint' AND c.learner_id = "
+        "(SELECT learner_id FROM conversations WHERE id = ?) AND t.conversation_id != ?",
+        [tracker.sender_id, tracker.sender_id]).fetchone()[0]
+    texts = [*recent_learner_texts(tracker, n=20), tracker.get_slot("complaint_description") or ""]
+    return handoff.assess_complaint(
+        texts, intents.count("complaint"),
+        refund_in_conversation=bool({"refund_request", "refund_status"} & set(intents)),
+        earlier_complaints=earlier)
+
+
+def _long_enough(text: str) -> bool:
+    """Is the first message already a description worth keeping?"""
+    if detect_lang(text) == "zh":
+        return len(text.strip()) >= 15
+    return len(text.split()) >= 10
+
+
+class ActionAcknowledgeComplaint(Action):
+    """Apologises (more strongly when it sounds serious) before asking for details."""
+
+    def name(self) -> str:
+        return "action_acknowledge_complaint"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: dict[str, Any]) -> list[dict[str, Any]]:
+        lang = lang_of(tracker)
+        severe = assess(tracker).priority == "urgent"
+        dispatcher.utter_message(text=t("complaint_ack_severe" if severe else "complaint_ack",
+                                        lang))
+        text = latest_text(tracker)
+        if _long_enough(text) and not text.startswith("/"):
+            return [SlotSet("complaint_description", text[:2000])]
+        return []
+
+
+class ValidateComplaintForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_complaint_form"
+
+    def validate_complaint_category(self, value: Any, dispatcher: CollectingDispatcher,
+                                    tracker: Tracker, domain: dict) -> dict[str, Any]:
+        text = str(value).strip().lower()
+        if text in CATEGORIES:
+            return {"complaint_category": text}
+        for code, words in _CATEGORY_WORDS.items():
+            if any(w in text for w in words):
+                return {"complaint_category": code}
+        # anything else is still a valid category, kept in the learner's words
+        return {"complaint_category": "other",
+                "complaint_description": tracker.get_slot("complaint_description") or str(value)}
+
+    def validate_complaint_description(self, value: Any, dispatcher: CollectingDispatcher,
+                                       tracker: Tracker, domain: dict) -> dict[str, Any]:
+        return {"complaint_description": str(value).strip()[:2000] or None}
+
+
+class ActionAskComplaintCategory(AskAction):
+    slot = "complaint_category"
+
+    def prompt(self, tracker: Tracker, lang: str) -> tuple[str, list[dict[str, str]]]:
+        return t("ask_complaint_category", lang), choices("complaint_categories", lang,
+                                                          CATEGORIES)
+
+
+class ActionAskComplaintDescription(AskAction):
+    slot = "complaint_description"
+
+    def prompt(self, tracker: Tracker, lang: str) -> tuple[str, list[dict[str, str]]]:
+        return t("ask_complaint_description", lang), []
+
+
+class ActionSubmitComplaint(Action):
+    """Files the complaint as a high or urgent case for the right team and offers a
+    person right now."""
+
+    def name(self) -> str:
+        return "action_submit_complaint"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: dict[str, Any]) -> list[dict[str, Any]]:
+        lang = lang_of(tracker)
+        category = tracker.get_slot("complaint_category") or "other"
+        description = tracker.get_slot("complaint_description") or ""
+        severity = assess(tracker)
+        team = TEAM_BY_CATEGORY.get(category, "care")
+        summary = (f"Complaint ({category}, {severity.priority}): {description}"
+                   + (f" | signals: {'; '.join(severity.signals)}" if severity.signals else ""))
+        ticket = file_ticket(tracker, reason="complaint", intent="complaint", team=team,
+                             priority=severity.priority, summary=summary, channel="case")
+        dispatcher.utter_message(
+            text=t("complaint_filed", lang, ticket_id=ticket.id,
+                   team=handoff.team_name(ticket.team, lang),
+                   priority=t(f"priority_{ticket.priority}", lang)),
+            buttons=[button("btn_human", lang, "/request_human"),
+                     button("btn_not_now", lang, "/deny")])
+        return reset_flow()

@@ -1,0 +1,151 @@
+"""Invoices: order, personal or company, title, tax id for companies, email; validated,
+then recorded for the billing back office."""
+
+import time
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import runtime
+from actions.asking import AskAction
+from actions.common import chosen_order, course_name, learner_of, reset_flow
+from actions.context import lang_of
+from actions.messages import choices, t
+from actions.refund import validate_order
+from bot.platform.validation import find_email, is_valid_tax_id, normalise_tax_id
+
+INVOICE_WINDOW_DAYS = 180
+TYPES = ["personal", "company"]
+_TYPE_WORDS = {"personal": ("personal", "person", "individual", "个人", "自己"),
+               "company": ("company", "business", "corporate", "企业", "公司", "单位")}
+
+
+class ValidateInvoiceForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_invoice_form"
+
+    async def required_slots(self, domain_slots: list[str], dispatcher: CollectingDispatcher,
+                             tracker: Tracker, domain: dict) -> list[str]:
+        """A tax id only for company invoices."""
+        if tracker.get_slot("invoice_type") != "company":
+            return [s for s in domain_slots if s != "tax_id"]
+        return domain_slots
+
+    def validate_order_id(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                          domain: dict) -> dict[str, Any]:
+        result = validate_order(value, dispatcher, tracker)
+        if not result["order_id"]:
+            return result
+        lang = lang_of(tracker)
+        learner = learner_of(tracker)
+        order = runtime.get().platform.order(learner.id, result["order_id"]) if learner else None
+        why = None
+        if order and order.status == "refunded":
+            why = "invoice_why_refunded"
+        elif order and time.time() - order.paid_at > INVOICE_WINDOW_DAYS * 86400:
+            why = "invoice_why_too_old"
+        if order and why:
+            dispatcher.utter_message(text=t("invoice_order_not_eligible", lang, order_id=order.id,
+                                            course=course_name(order, lang), why=t(why, lang)))
+            return {"order_id": None}
+        return result
+
+    def validate_invoice_type(self, value: Any, dispatcher: CollectingDispatcher,
+                              tracker: Tracker, domain: dict) -> dict[str, Any]:
+        text = str(value).strip().lower()
+        for code, words in _TYPE_WORDS.items():
+            if text == code or any(w in text for w in words):
+                return {"invoice_type": code}
+        dispatcher.utter_message(text=t("invoice_type_unclear", lang_of(tracker)))
+        return {"invoice_type": None}
+
+    def validate_invoice_title(self, value: Any, dispatcher: CollectingDispatcher,
+                               tracker: Tracker, domain: dict) -> dict[str, Any]:
+        title = str(value).strip()
+        if not 2 <= len(title) <= 100:
+            dispatcher.utter_message(text=t("invoice_title_invalid", lang_of(tracker)))
+            return {"invoice_title": None}
+        return {"invoice_title": title}
+
+    def validate_tax_id(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                        domain: dict) -> dict[str, Any]:
+        if is_valid_tax_id(str(value)):
+            return {"tax_id": normalise_tax_id(str(value))}
+        dispatcher.utter_message(text=t("tax_id_invalid", lang_of(tracker),
+                                        value=str(value).strip()[:40]))
+        return {"tax_id": None}
+
+    def validate_email(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                       domain: dict) -> dict[str, Any]:
+        email = find_email(str(value))
+        if email:
+            return {"email": email}
+        dispatcher.utter_message(text=t("email_invalid", lang_of(tracker),
+                                        value=str(value).strip()[:60]))
+        return {"email": None}
+
+
+class ActionAskInvoiceType(AskAction):
+    slot = "invoice_type"
+
+    def prompt(self, tracker: Tracker, lang: str) -> tuple[str, list[dict[str, str]]]:
+        return t("ask_invoice_type", lang), choices("invoice_types", lang, TYPES)
+
+
+class ActionAskInvoiceTitle(AskAction):
+    """Companies type their registered name; a person may tap their own name."""
+
+    slot = "invoice_title"
+
+    def prompt(self, tracker: Tracker, lang: str) -> tuple[str, list[dict[str, str]]]:
+        if tracker.get_slot("invoice_type") == "company":
+            return t("ask_invoice_title_company", lang), []
+        learner = learner_of(tracker)
+        return t("ask_invoice_title", lang), (
+            [{"title": learner.name, "payload": learner.name}] if learner else [])
+
+
+class ActionAskTaxId(AskAction):
+    slot = "tax_id"
+
+    def prompt(self, tracker: Tracker, lang: str) -> tuple[str, list[dict[str, str]]]:
+        return t("ask_tax_id", lang), []
+
+
+class ActionAskEmail(AskAction):
+    """Offers the email on the learner's account as a one-tap answer."""
+
+    slot = "email"
+
+    def prompt(self, tracker: Tracker, lang: str) -> tuple[str, list[dict[str, str]]]:
+        learner = learner_of(tracker)
+        return t("ask_email_invoice", lang), (
+            [{"title": learner.email, "payload": learner.email}] if learner and learner.email
+            else [])
+
+
+class ActionSubmitInvoice(Action):
+    """Records the invoice request and says where and when it will arrive."""
+
+    def name(self) -> str:
+        return "action_submit_invoice"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: dict[str, Any]) -> list[dict[str, Any]]:
+        rt = runtime.get()
+        lang = lang_of(tracker)
+        learner, order = chosen_order(tracker)
+        if learner is None or order is None:
+            dispatcher.utter_message(text=t("no_orders", lang))
+            return reset_flow()
+        kind = tracker.get_slot("invoice_type") or "personal"
+        payload = {"order_id": order.id, "amount": order.amount, "type": kind,
+                   "title": tracker.get_slot("invoice_title"), "email": tracker.get_slot("email"),
+                   "tax_id": tracker.get_slot("tax_id") if kind == "company" else None}
+        req = rt.platform.submit_request(learner.id, "invoice", payload)
+        dispatcher.utter_message(text=t(
+            "invoice_recorded", lang, request_id=req.id, type=t(f"invoice_type_{kind}", lang),
+            title=payload["title"], order_id=order.id, amount=order.amount,
+            email=payload["email"]))
+        return reset_flow()

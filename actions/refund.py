@@ -1,0 +1,148 @@
+"""Refunds: pick the order, give a reason, apply the policy, record it or hand it over."""
+
+import time
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import runtime
+from actions.asking import AskAction
+from actions.common import (
+    chosen_order,
+    course_name,
+    date,
+    learner_of,
+    match_order,
+    order_buttons,
+    reset_flow,
+)
+from actions.context import lang_of, learner_id
+from actions.handoff import open_handoff
+from actions.messages import button, choices, t
+from bot.platform.refund_policy import evaluate
+
+
+def _orders(tracker: Tracker):  # type: ignore[no-untyped-def]
+    lid = learner_id(tracker)
+    return runtime.get().platform.orders(lid) if lid else []
+
+
+class ValidateRefundForm(FormValidationAction):
+    """Checks the order belongs to the learner; keeps the reason short."""
+
+    def name(self) -> str:
+        return "validate_refund_form"
+
+    def validate_order_id(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                          domain: dict) -> dict[str, Any]:
+        return validate_order(value, dispatcher, tracker)
+
+    def validate_refund_reason(self, value: Any, dispatcher: CollectingDispatcher,
+                               tracker: Tracker, domain: dict) -> dict[str, Any]:
+        return {"refund_reason": str(value).strip()[:300] or None}
+
+
+def validate_order(value: Any, dispatcher: CollectingDispatcher, tracker: Tracker) -> dict:
+    order = match_order(_orders(tracker), str(value or ""), tracker.get_slot("course"))
+    if order is None:
+        dispatcher.utter_message(text=t("order_not_found", lang_of(tracker),
+                                        value=str(value or "").strip()[:40]))
+        return {"order_id": None}
+    return {"order_id": order.id}
+
+
+class ActionAskOrderId(AskAction):
+    """Asks which order, offering the learner's recent orders as buttons."""
+
+    slot = "order_id"
+
+    def prompt(self, tracker: Tracker, lang: str) -> tuple[str, list[dict[str, str]]]:
+        form = (tracker.active_loop or {}).get("name")
+        orders = _orders(tracker)
+        if form == "refund_form":
+            orders = [o for o in orders if o.status == "paid"] or orders
+        if not orders:
+            return t("no_orders", lang), [button("btn_human", lang, "/request_human")]
+        key = "ask_order_invoice" if form == "invoice_form" else "ask_order_refund"
+        return t(key, lang), order_buttons(orders, lang)
+
+
+class ActionAskRefundReason(AskAction):
+    """Asks why, with common reasons as buttons."""
+
+    slot = "refund_reason"
+
+    def prompt(self, tracker: Tracker, lang: str) -> tuple[str, list[dict[str, str]]]:
+        return t("ask_refund_reason", lang), choices("refund_reasons", lang)
+
+
+class ActionSubmitRefund(Action):
+    """Records an eligible refund and says when the money arrives; otherwise explains why
+    not and hands the case, with order and reason, to the billing team."""
+
+    def name(self) -> str:
+        return "action_submit_refund"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: dict[str, Any]) -> list[dict[str, Any]]:
+        rt = runtime.get()
+        lang = lang_of(tracker)
+        learner, order = chosen_order(tracker)
+        if learner is None or order is None or order.course is None:
+            return open_handoff(dispatcher, tracker, reason="refund_no_order",
+                                intent="refund_request")
+        reason = tracker.get_slot("refund_reason") or ""
+        refunds = rt.platform.refunds(learner.id)
+        verdict = evaluate(order, order.course, rt.platform.progress(learner.id, order.course_id),
+                           refunds, rt.policy, time.time())
+        name = course_name(order, lang)
+        if verdict.eligible:
+            refund = rt.platform.create_refund(learner.id, order.id, verdict.amount, reason)
+            dispatcher.utter_message(text=t(
+                "refund_recorded", lang, refund_id=refund.id, course=name, order_id=order.id,
+                amount=verdict.amount, arrival=rt.policy.arrival(order.payment_method)))
+            if verdict.code == "ok_membership":
+                dispatcher.utter_message(text=t("refund_ok_membership_note", lang,
+                                                **verdict.facts))
+            return reset_flow()
+
+        facts = {**verdict.facts, "course": name, "order_id": order.id}
+        when = verdict.facts.get("refunded_at")
+        dispatcher.utter_message(text=t(f"refund_{verdict.code}", lang,
+                                        **{**facts, "date": date(when, lang)}))
+        if verdict.code == "already_pending":
+            return reset_flow() + ActionRefundStatus().run(dispatcher, tracker, domain)
+        dispatcher.utter_message(text=t("refund_handoff", lang))
+        summary = (f"Refund refused by policy ({verdict.code}): order {order.id} {name}, "
+                   f"¥{order.amount:g}, paid {verdict.facts.get('days')} days ago; "
+                   f"reason: {reason}")
+        return open_handoff(dispatcher, tracker, reason="refund_ineligible",
+                            intent="refund_request", team="billing", summary=summary)
+
+
+class ActionRefundStatus(Action):
+    """Lists the learner's refund requests and where each one stands."""
+
+    def name(self) -> str:
+        return "action_refund_status"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: dict[str, Any]) -> list[dict[str, Any]]:
+        rt = runtime.get()
+        lang = lang_of(tracker)
+        learner = learner_of(tracker)
+        refunds = rt.platform.refunds(learner.id) if learner else []
+        if not refunds:
+            dispatcher.utter_message(text=t("refund_status_none", lang))
+            return []
+        orders = {o.id: o for o in rt.platform.orders(learner.id)} if learner else {}
+        lines = [t("refund_status_header", lang)]
+        for r in refunds:
+            order = orders.get(r.order_id)
+            lines.append(t("refund_status_line", lang, refund_id=r.id, order_id=r.order_id,
+                           course=course_name(order, lang) if order else r.order_id,
+                           amount=r.amount, status=t(f"refund_status_{r.status}", lang),
+                           date=date(r.requested_at, lang)))
+        dispatcher.utter_message(json_message={"text": "\n".join(lines)})
+        return []

@@ -1,0 +1,123 @@
+"""Guided troubleshooting for login, playback, payment and course-access problems: a few
+steps from the learner's own data and from KB entries, then a person if none helped."""
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import runtime
+from actions.common import (
+    access_text,
+    course_name,
+    date,
+    learner_of,
+    mask_email,
+    mask_phone,
+    match_order,
+    reset_flow,
+)
+from actions.context import lang_of, latest_intent, latest_text
+from actions.handoff import open_handoff
+from actions.messages import button, t
+from bot.platform import Learner
+
+TOPICS = ("login_problem", "playback_problem", "payment_problem", "course_access")
+
+
+def personal_step(name: str, learner: Learner, tracker: Tracker, lang: str) -> str | None:
+    """A step built from the learner's own account, orders and access."""
+    platform = runtime.get().platform
+    if name == "login_account":
+        return t("ts_login_account", lang, phone=mask_phone(learner.phone),
+                 email=mask_email(learner.email))
+    orders = platform.orders(learner.id)
+    if name == "recent_orders":
+        if not orders:
+            return t("ts_recent_orders_none", lang)
+        lines = [t("ts_order_line", lang, order_id=o.id, course=course_name(o, lang),
+                   amount=o.amount, date=date(o.paid_at, lang),
+                   status=t(f"order_status_{o.status}", lang)) for o in orders[:3]]
+        return "\n".join([t("ts_recent_orders_header", lang), *lines,
+                          t("ts_recent_orders_tail", lang)])
+    if name == "purchased_courses":
+        wanted = match_order(orders, latest_text(tracker), tracker.get_slot("course"))
+        if wanted:
+            return t("ts_course_found", lang, course=course_name(wanted, lang),
+                     date=date(wanted.paid_at, lang), access=access_text(wanted, lang))
+        if not orders:
+            return t("no_orders", lang)
+        lines = [t("ts_purchased_line", lang, course=course_name(o, lang),
+                   date=date(o.paid_at, lang), access=access_text(o, lang)) for o in orders[:6]]
+        return "\n".join([t("ts_purchased_header", lang), *lines, t("ts_purchased_tail", lang)])
+    raise KeyError(f"unknown personal step {name!r}")
+
+
+def render_step(step: dict, learner: Learner | None, tracker: Tracker, lang: str) -> str | None:
+    if "personal" in step:
+        return personal_step(step["personal"], learner, tracker, lang) if learner else None
+    if "kb" in step:
+        entry = next((e for e in runtime.get().kb.index.entries
+                      if e.id == f"{lang}-{step['kb']}"), None)
+        return entry.answer.strip() if entry else None
+    return step["text"]["zh" if lang == "zh" else "en"]
+
+
+class ActionTroubleshoot(Action):
+    """Shows the next troubleshooting step with "fixed" / "still not working" buttons; when
+    the steps run out, hands over to the team with the steps already tried."""
+
+    def name(self) -> str:
+        return "action_troubleshoot"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: dict[str, Any]) -> list[dict[str, Any]]:
+        rt = runtime.get()
+        lang = lang_of(tracker)
+        intent, _ = latest_intent(tracker)
+        if intent in TOPICS:  # a (new) problem: start from the first step
+            topic, step = intent, 0
+        else:
+            topic, step = tracker.get_slot("ts_topic"), int(tracker.get_slot("ts_step") or 0) + 1
+        guide = rt.guides.get(topic or "")
+        if not guide:
+            return reset_flow()
+        learner = learner_of(tracker)
+        steps = [(i, text) for i, s in enumerate(guide["steps"])
+                 if (text := render_step(s, learner, tracker, lang))]
+        remaining = [(i, text) for i, text in steps if i >= step]
+        if not remaining:
+            dispatcher.utter_message(text=t("ts_exhausted", lang))
+            tried = ", ".join(str(s.get("kb") or s.get("personal") or "text")
+                              for s in guide["steps"])
+            return open_handoff(dispatcher, tracker, reason="troubleshooting_failed",
+                                intent=topic, team=guide.get("team"),
+                                summary=f"{topic}: tried {tried}; learner said: "
+                                        + " / ".join(_learner_texts(tracker)))
+        index, text = remaining[0]
+        position = [i for i, _ in steps].index(index) + 1
+        dispatcher.utter_message(json_message={
+            "text": f"{t(f'ts_intro_{topic}', lang, n=position, total=len(steps))}\n\n{text}"
+                    f"\n\n{t('ts_did_it_help', lang)}",
+            "buttons": [button("btn_fixed", lang, "/affirm"),
+                        button("btn_not_fixed", lang, "/deny")],
+        })
+        return [SlotSet("ts_topic", topic), SlotSet("ts_step", float(index))]
+
+
+def _learner_texts(tracker: Tracker) -> list[str]:
+    return [e.get("text") for e in tracker.events
+            if e.get("event") == "user" and e.get("text") and not e["text"].startswith("/")][-3:]
+
+
+class ActionTroubleshootDone(Action):
+    """The learner's problem is fixed: says so and ends the guide."""
+
+    def name(self) -> str:
+        return "action_troubleshoot_done"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: dict[str, Any]) -> list[dict[str, Any]]:
+        dispatcher.utter_message(text=t("ts_done", lang_of(tracker)))
+        return reset_flow()

@@ -1,0 +1,103 @@
+"""The course-platform HTTP API that HttpPlatform expects, served from any CoursePlatform.
+
+It is the executable specification for integrators (and what the adapter is tested
+against); `python -m bot.platform.reference_api` serves the demo store on port 8100.
+"""
+
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, HTTPException
+from pydantic import BaseModel
+
+from bot.platform.base import (
+    Course,
+    CoursePlatform,
+    Learner,
+    Order,
+    Progress,
+    Refund,
+    ServiceRequest,
+)
+
+
+class RefundIn(BaseModel):
+    order_id: str
+    amount: float
+    reason: str = ""
+
+
+class RequestIn(BaseModel):
+    kind: str
+    payload: dict[str, Any] = {}
+
+
+def _found(value: Any, what: str) -> Any:
+    if value is None:
+        raise HTTPException(404, f"{what} not found")
+    return value
+
+
+def build_router(platform: CoursePlatform) -> APIRouter:
+    r = APIRouter()
+
+    @r.get("/learners", response_model=list[Learner])
+    def learners() -> list[Learner]:
+        return platform.learners()
+
+    @r.get("/learners/{lid}", response_model=Learner)
+    def learner(lid: str) -> Learner:
+        return _found(platform.learner(lid), f"learner {lid}")
+
+    @r.get("/courses", response_model=list[Course])
+    def courses() -> list[Course]:
+        return platform.courses()
+
+    @r.get("/courses/{cid}", response_model=Course)
+    def course(cid: str) -> Course:
+        return _found(platform.course(cid), f"course {cid}")
+
+    @r.get("/learners/{lid}/orders", response_model=list[Order])
+    def orders(lid: str) -> list[Order]:
+        return platform.orders(lid)
+
+    @r.get("/learners/{lid}/orders/{oid}", response_model=Order)
+    def order(lid: str, oid: str) -> Order:
+        return _found(platform.order(lid, oid), f"order {oid}")
+
+    @r.get("/learners/{lid}/progress/{cid}", response_model=Progress)
+    def progress(lid: str, cid: str) -> Progress:
+        return _found(platform.progress(lid, cid), f"progress in {cid}")
+
+    @r.get("/learners/{lid}/refunds", response_model=list[Refund])
+    def refunds(lid: str) -> list[Refund]:
+        return platform.refunds(lid)
+
+    @r.post("/learners/{lid}/refunds", response_model=Refund)
+    def create_refund(lid: str, body: RefundIn) -> Refund:
+        _found(platform.order(lid, body.order_id), f"order {body.order_id}")
+        return platform.create_refund(lid, body.order_id, body.amount, body.reason)
+
+    @r.get("/learners/{lid}/requests", response_model=list[ServiceRequest])
+    def requests(lid: str, kind: str | None = None) -> list[ServiceRequest]:
+        return platform.requests(lid, kind)
+
+    @r.post("/learners/{lid}/requests", response_model=ServiceRequest)
+    def submit(lid: str, body: RequestIn) -> ServiceRequest:
+        return platform.submit_request(lid, body.kind, body.payload)
+
+    return r
+
+
+if __name__ == "__main__":  # pragma: no cover - a manual tool
+    import uvicorn
+
+    from bot.platform.sqlite_store import SqlitePlatform, seed_if_empty
+    from bot.settings import get_settings
+    from bot.storage import open_db
+
+    settings = get_settings()
+    db = open_db(settings.var_dir / "platform_reference.db")
+    seed_if_empty(db, settings.platform_seed_dir / "demo.yml")
+    app = FastAPI(title="Course platform reference API")
+    app.include_router(build_router(SqlitePlatform(db)))
+    uvicorn.run(app, host="127.0.0.1", port=8100)

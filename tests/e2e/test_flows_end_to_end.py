@@ -1,0 +1,63 @@
+"""Support flows through the hub with real Rasa: buttons, forms, policy, handoff."""
+
+import pytest
+
+from tests.e2e.test_end_to_end import Learner, agent_client
+
+pytestmark = pytest.mark.e2e
+
+
+def press(learner: Learner, reply: dict, title_part: str) -> dict:
+    """Tap the button whose title contains `title_part`, as the chat page does."""
+    buttons = reply["payload"].get("buttons") or []
+    button = next(b for b in buttons if title_part in b["title"])
+    r = learner.http.post(f"/api/conversations/{learner.cid}/messages",
+                          json={"text": button["title"], "payload": button["payload"]})
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def last_bot(out: dict) -> dict:
+    return [r for r in out["replies"] if r["sender"] == "bot"][-1]
+
+
+def test_refund_with_buttons_is_recorded(stack):
+    learner = Learner(stack.hub_url, "L1002")
+    out = learner.say("I bought the photography course by mistake, can I get my money back?")
+    assert out["message"]["intent"] == "refund_request"
+    ask = last_bot(out)
+    assert "Which order" in ask["text"]
+    out = press(learner, ask, "Mobile Photography")
+    out = press(learner, last_bot(out), "Bought it by mistake")
+    said = " ".join(r["text"] for r in out["replies"])
+    assert "refund request #" in said and "¥59" in said
+    assert out["mode"] == "bot"
+    out = learner.say("where is my refund?")
+    assert "being reviewed" in last_bot(out)["text"]
+
+
+def test_ineligible_refund_goes_to_billing_with_the_details(stack):
+    learner = Learner(stack.hub_url, "L1001")
+    out = learner.say("数据分析从零到一 AC10010002 这个订单我要退款")
+    assert out["message"]["intent"] == "refund_request"
+    out = press(learner, last_bot(out), "没时间学习")
+    said = " ".join(r["text"] for r in out["replies"])
+    assert "付款已 20 天" in said and "财务与退款组" in said
+    assert out["mode"] == "human"
+    agent = agent_client(stack.hub_url)
+    ticket = next(t for t in agent.get("/api/agent/queue").json()
+                  if t["conversation_id"] == learner.cid)
+    assert ticket["team"] == "billing" and "AC10010002" in ticket["summary"]
+
+
+def test_invoice_rejects_a_bad_tax_id_and_the_learner_can_leave_for_a_person(stack):
+    learner = Learner(stack.hub_url, "L1003")
+    out = learner.say("我需要开一张公司抬头的发票")
+    out = press(learner, last_bot(out), "月度会员")
+    out = press(learner, last_bot(out), "企业")
+    out = learner.say("杭州某某科技有限公司")
+    assert "税号" in last_bot(out)["text"]
+    out = learner.say("123456")
+    assert "不是有效的统一社会信用代码" in " ".join(r["text"] for r in out["replies"])
+    out = learner.say("转人工")
+    assert out["mode"] == "human"

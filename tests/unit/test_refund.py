@@ -1,0 +1,139 @@
+"""The refund policy on its own, and the refund flow's actions on the demo platform data."""
+
+import pytest
+
+import handoff
+from actions.refund import (
+    ActionAskOrderId,
+    ActionRefundStatus,
+    ActionSubmitRefund,
+    ValidateRefundForm,
+)
+from bot.platform.base import Course, Order, Progress, Refund
+from bot.platform.refund_policy import DAY, RefundPolicy, evaluate
+from bot.settings import ROOT
+from tests.unit.actionkit import make_tracker, run, slot_events, texts
+
+NOW = 1_800_000_000.0
+POLICY = RefundPolicy.load(ROOT / "data" / "refund_policy.yml")
+RECORDED = Course(id="c", name_zh="课", name_en="Course", kind="recorded", price=199)
+
+
+def order(days: float, course: Course = RECORDED, **kw) -> Order:
+    return Order(id="AC00000001", learner_id="L", course_id=course.id,
+                 amount=kw.pop("amount", course.price), status=kw.pop("status", "paid"),
+                 paid_at=NOW - days * DAY, **kw)
+
+
+def progress(share: float) -> Progress:
+    return Progress(learner_id="L", course_id="c", progress=share)
+
+
+@pytest.mark.parametrize("days,share,code", [
+    (3, 0.10, "ok_recorded"), (6.9, 0.19, "ok_recorded"), (8, 0.0, "too_late"),
+    (2, 0.20, "too_much_progress"), (1, 0.35, "too_much_progress"),
+])
+def test_recorded_courses(days, share, code):
+    v = evaluate(order(days), RECORDED, progress(share), [], POLICY, NOW)
+    assert v.code == code and v.eligible == code.startswith("ok")
+    assert v.amount == (199 if v.eligible else 0)
+
+
+def test_live_classes_only_before_they_start():
+    later = RECORDED.model_copy(update={"kind": "live", "starts_at": NOW + 5 * DAY})
+    started = RECORDED.model_copy(update={"kind": "live", "starts_at": NOW - DAY})
+    assert evaluate(order(30, later), later, None, [], POLICY, NOW).code == "ok_live"
+    assert evaluate(order(1, started), started, None, [], POLICY, NOW).code == "live_started"
+
+
+def test_memberships_are_pro_rata():
+    annual = RECORDED.model_copy(update={"kind": "membership", "months": 12, "price": 365})
+    v = evaluate(order(100, annual), annual, None, [], POLICY, NOW)
+    assert (v.code, v.facts["unused"], v.amount) == ("ok_membership", 8, round(365 * 8 / 12, 2))
+    monthly = RECORDED.model_copy(update={"kind": "membership", "months": 1, "price": 39})
+    assert evaluate(order(10, monthly), monthly, None, [], POLICY, NOW).code == "membership_used"
+
+
+def test_refused_twice_and_apple_and_pending():
+    done = order(15, status="refunded", refunded_at=NOW - 10 * DAY)
+    v = evaluate(done, RECORDED, progress(0), [], POLICY, NOW)
+    assert v.code == "already_refunded" and v.facts["refunded_at"] == NOW - 10 * DAY
+    pending = [Refund(id=1, order_id="AC00000001", learner_id="L", amount=199, reason="",
+                      status="pending", requested_at=NOW)]
+    assert evaluate(order(1), RECORDED, progress(0), pending, POLICY, NOW).code == "already_pending"
+    apple = order(1, payment_method="apple")
+    assert evaluate(apple, RECORDED, progress(0), [], POLICY, NOW).code == "external"
+
+
+# --- the flow, on the demo platform ---------------------------------------------------
+
+def submit(rt, learner: str, order_id: str, lang: str = "en", sender: str = "c_r"):
+    tracker = make_tracker("No time to study", "refund_request", learner_id=learner, lang=lang,
+                           sender=sender, slots={"order_id": order_id,
+                                                 "refund_reason": "No time to study"})
+    return run(ActionSubmitRefund(), tracker)
+
+
+def test_eligible_refund_is_recorded_with_its_arrival_time(rt):
+    events, msgs = submit(rt, "L1001", "AC10010001")
+    said = texts(msgs)
+    assert "refund request #" in said and "¥199" in said and "1-3 business days" in said
+    (refund,) = [r for r in rt.platform.refunds("L1001") if r.status == "pending"]
+    assert refund.order_id == "AC10010001" and refund.reason == "No time to study"
+    assert rt.platform.order("L1001", "AC10010001").status == "refund_pending"
+    assert slot_events(events)["order_id"] is None  # the flow ends clean
+    assert handoff.open_ticket(rt.db, "c_r") is None
+
+
+@pytest.mark.parametrize("learner,order_id,expect", [
+    ("L1001", "AC10010002", "paid 20 days ago"),
+    ("L1002", "AC10020001", "completed 35%"),
+    ("L1002", "AC10020002", "already started"),
+    ("L1001", "AC10010005", "already refunded on"),
+    ("L1004", "AC10040001", "Apple"),
+])
+def test_ineligible_refund_explains_and_hands_to_billing(rt, learner, order_id, expect):
+    _, msgs = submit(rt, learner, order_id, sender=f"c_{order_id}")
+    assert expect in texts(msgs)
+    ticket = handoff.open_ticket(rt.db, f"c_{order_id}")
+    assert ticket.team == "billing" and ticket.reason == "refund_ineligible"
+    assert order_id in ticket.summary and "No time to study" in ticket.summary
+    assert ticket.channel == "chat"
+
+
+def test_membership_refund_in_chinese_is_pro_rata(rt):
+    _, msgs = submit(rt, "L1001", "AC10010004", lang="zh")
+    said = texts(msgs)
+    assert "¥243.33" in said and "未使用 8 个月" in said
+
+
+def test_order_must_be_the_learners_own(rt):
+    v = ValidateRefundForm()
+    events, msgs = run(v, make_tracker("AC10020003", "refund_request", learner_id="L1001",
+                                       active_loop="refund_form", requested_slot="order_id",
+                                       extracted={"order_id": "AC10020003"}))
+    assert slot_events(events)["order_id"] is None
+    assert "couldn't find" in texts(msgs)
+    events, _ = run(v, make_tracker("Python 入门实战", "refund_request", learner_id="L1001",
+                                    active_loop="refund_form", requested_slot="order_id",
+                                    extracted={"order_id": "Python 入门实战"}))
+    assert slot_events(events)["order_id"] == "AC10010001"
+
+
+def test_order_question_lists_the_learners_paid_orders(rt):
+    _, msgs = run(ActionAskOrderId(), make_tracker("退款", "refund_request", learner_id="L1001",
+                                                    lang="zh", active_loop="refund_form"))
+    payloads = [b["payload"] for b in msgs[0]["buttons"]]
+    assert "AC10010005" not in payloads and payloads[0] == "AC10010003"
+    _, msgs = run(ActionAskOrderId(), make_tracker("refund", "refund_request",
+                                                    learner_id="L1005", active_loop="refund_form"))
+    assert "can't find any orders" in msgs[0]["text"]
+
+
+def test_refund_status(rt):
+    _, msgs = run(ActionRefundStatus(), make_tracker("where is my refund", "refund_status",
+                                                     learner_id="L1001"))
+    assert "Copywriting that Sells" in texts(msgs) and "refunded" in texts(msgs)
+    _, msgs = run(ActionRefundStatus(), make_tracker("退款到哪了", "refund_status",
+                                                     learner_id="L1005", lang="zh"))
+    assert "没有退款申请" in texts(msgs)
