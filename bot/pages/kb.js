@@ -42,7 +42,7 @@ function fill(e) {
   $("history").replaceChildren(...(e && e.history ? e.history.map((h) => AC.el("div", { class: "row" },
     AC.el("span", {}, `v${h.version} · ${h.author} · ${new Date(h.created_at * 1000).toLocaleString()} · ${h.note || ""}`), " ",
     h.version !== e.version ? AC.el("button", { type: "button", "data-version": h.version, onclick: () => rollback(h.version) }, "Restore · 恢复") : null)) : []));
-  ["publish", "unpublish", "archive"].forEach((id) => $(id).disabled = !e);
+  ["unpublish", "archive"].forEach((id) => $(id).disabled = !e);
   msg("");
 }
 

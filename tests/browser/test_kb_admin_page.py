@@ -1,0 +1,50 @@
+"""Content staff publish a new KB entry in the admin page; a learner's next question gets
+it, with no retraining and no restart."""
+
+import pytest
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.browser
+
+
+def test_editor_publishes_and_the_learner_gets_it(stack, browser, shots):
+    editor = browser.new_context(locale="zh-CN").new_page()
+    editor.goto(f"{stack.hub_url}/kb")
+    editor.fill("#username", "editor")
+    editor.fill("#password", "editor")
+    editor.click("#login button[type=submit]")
+    expect(editor.locator(".entry-item").first).to_be_visible()
+
+    # the try box shows the bot would not answer this yet
+    editor.fill("#try-q", "Can I pay for a course with a Starbucks voucher?")
+    expect(editor.locator("#try-decision")).not_to_have_text("answer")
+
+    editor.click("#new-entry")
+    editor.fill("#e-id", "en-starbucks-vouchers")
+    editor.select_option("#e-lang", "en")
+    editor.fill("#e-question", "Can I pay with a Starbucks voucher?")
+    editor.fill("#e-alts", "do you take starbucks vouchers\nstarbucks gift card as payment")
+    editor.fill("#e-answer", "No. We accept WeChat Pay, Alipay, UnionPay cards and Apple in-app purchase.")
+    editor.fill("#e-category", "payment")
+    editor.click("#publish")
+    expect(editor.locator("#e-msg")).to_contain_text("re-indexed", timeout=60_000)
+    expect(editor.locator("#e-status")).to_contain_text("published")
+    editor.fill("#try-q", "Can I pay for a course with a Starbucks voucher?")
+    expect(editor.locator("#try-out tr[data-hit]").first).to_have_attribute(
+        "data-hit", "en-starbucks-vouchers")
+    editor.screenshot(path=str(shots / "kb-admin.png"))
+
+    learner = browser.new_context(locale="en-US").new_page()
+    learner.goto(f"{stack.hub_url}/chat?learner=L1002&new=1")
+    expect(learner.locator("#status")).to_contain_text("assistant")
+    learner.fill("#text", "Can I pay for a course with a Starbucks voucher?")
+    learner.press("#text", "Enter")
+    cite = learner.locator(".msg.bot a.cite").last
+    expect(cite).to_have_attribute("data-entry", "en-starbucks-vouchers")
+
+    # the learner's verdict shows up next to the entry for the editor
+    learner.locator(".msg.bot .feedback button[data-helpful=yes]").last.click()
+    expect(learner.locator(".msg.bot .feedback button[data-helpful=yes]").last).to_be_disabled()
+    editor.reload()
+    editor.locator('.entry-item[data-entry="en-starbucks-vouchers"]').click()
+    expect(editor.locator("#e-feedback")).to_contain_text("👍 1")
