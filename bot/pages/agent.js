@@ -3,7 +3,7 @@ let token = AC.store.getItem("ac.staff.token"), me = null, current = null, sock 
 const $ = (id) => document.getElementById(id);
 const show = (id, on) => $(id).classList.toggle("hidden", !on);
 
-function fail(e) { $("error").textContent = e.message || String(e); }
+function fail(e) { $("error").className = "status error"; $("error").textContent = e.message || String(e); }
 
 async function login(e) {
   e.preventDefault();
@@ -55,6 +55,7 @@ function showActions() {
   $("ticket-title").textContent = current ? `#${current.id} · ${current.learner_name} · ${current.team_name} · ${current.status}` : "";
   show("claim", current && current.status === "queued");
   ["transfer-team", "transfer", "resolve", "composer"].forEach((id) => show(id, mine));
+  show("kb-draft", current && current.claimed_by === me.id);
 }
 
 async function openTicket(id) {
@@ -96,6 +97,20 @@ async function reply(e) {
   catch (err) { fail(err); }
 }
 
+async function saveToKb() {
+  // The learner's question and this agent's latest answer, editable before saving.
+  const msgs = [...$("log").querySelectorAll(".msg")];
+  const lastOf = (sender) => { const m = msgs.filter((n) => n.dataset.sender === sender).pop(); return m ? m.childNodes[1].textContent : ""; };
+  const question = prompt("Question for the KB draft · 知识条目的问题", lastOf("learner"));
+  if (!question) return;
+  const answer = prompt("Answer · 答案", lastOf("agent"));
+  if (!answer) return;
+  try {
+    const res = await AC.api(`/api/agent/tickets/${current.id}/kb-draft`, { method: "POST", token, body: { question, answer } });
+    $("error").className = "status muted"; $("error").textContent = `Saved draft ${res.entry.id} for the content team · 已存为草稿`;
+  } catch (e) { fail(e); }
+}
+
 function logout() { AC.store.removeItem("ac.staff.token"); token = null; location.reload(); }
 
 async function boot() {
@@ -118,6 +133,7 @@ $("team-filter").onchange = refreshQueue;
 $("claim").onclick = () => act("claim");
 $("transfer").onclick = () => act("transfer", { team: $("transfer-team").value });
 $("resolve").onclick = () => act("resolve", { note: "" });
+$("kb-draft").onclick = saveToKb;
 $("composer").onsubmit = reply;
 $("text").onkeydown = (e) => { if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); $("composer").requestSubmit(); } };
 boot();

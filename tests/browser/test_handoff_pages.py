@@ -51,6 +51,11 @@ def test_learner_and_agent_through_one_handoff(stack, browser, shots):
     learner.screenshot(path=str(shots / "learner-human-mode.png"))
     agent.screenshot(path=str(shots / "agent-console.png"))
 
+    # the agent keeps the answer for the content team
+    agent.on("dialog", lambda dialog: dialog.accept(dialog.default_value))
+    agent.click("#kb-draft")
+    expect(agent.locator("#error")).to_contain_text("Saved draft")
+
     # resolving hands back to the bot and asks the learner for a rating
     agent.click("#resolve")
     expect(learner.locator("#status")).to_contain_text("智能助手在线")
