@@ -25,6 +25,9 @@ index: setup
 bench: setup  ## print the performance figures quoted in the README
 	.venv/bin/python bench/turn_latency.py
 
+nlu-report: setup  ## 5-fold cross-validation of our NLU data -> reports/nlu_cv.md
+	.venv/bin/python bench/nlu_cv.py
+
 lint: setup
 	.venv/bin/ruff check bot kb_index handoff actions tests bench
 

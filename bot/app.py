@@ -1,27 +1,29 @@
 """The FastAPI app factory: opens the database, loads the KB index and the course
 platform, installs the actions runtime, and mounts the routers."""
 
+import asyncio
 import logging
 import os
-
-import yaml
+import time
 from contextlib import asynccontextmanager
 from datetime import time as dtime
 
+import httpx
+import yaml
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 import handoff
 from actions import runtime as actions_runtime
-from bot import auth
-from bot.api import actions_webhook, agent, learner, pages, staff
+from bot import auth, metrics
+from bot.api import actions_webhook, agent, learner, manager, pages, staff
 from bot.api import kb as kb_api
 from bot.broadcast import Broadcaster
 from bot.chat import Hub
 from bot.platform import load_platform
-from bot.platform.refund_policy import RefundPolicy
 from bot.platform import sqlite_store as platform_store
+from bot.platform.refund_policy import RefundPolicy
 from bot.rasa_client import RasaClient
 from bot.settings import Settings, get_settings
 from bot.storage import migrate, open_db
@@ -63,6 +65,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.kb = kb
         app.state.platform = platform
         app.state.hub = Hub(db, rasa, Broadcaster(), hours)
+        app.state.alert_rules = metrics.load_rules(settings.alert_rules)
+        watcher = (asyncio.create_task(watch_alerts(app)) if settings.alert_check_s > 0
+                   else None)
         actions_runtime.install(actions_runtime.Runtime(
             db=db, kb=kb, platform=platform, hours=hours, base_url=settings.base_url,
             policy=RefundPolicy.load(settings.refund_policy),
@@ -70,6 +75,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            if watcher:
+                watcher.cancel()
             actions_runtime.install(None)
             await rasa.aclose()
             db.conn.close()
@@ -102,10 +109,29 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return {"hub": "ok", "rasa": await state.hub.rasa.ready(),
                 "kb_entries": len(state.kb.index.entries)}
 
-    for router in (learner.router, staff.router, agent.router, kb_api.router,
+    for router in (learner.router, staff.router, agent.router, kb_api.router, manager.router,
                    actions_webhook.router, pages.router):
         app.include_router(router)
     return app
+
+
+async def watch_alerts(app: FastAPI) -> None:
+    """Every few seconds, compare the indicators with the rules; record alerts that start or
+    clear and tell the webhook. A failing webhook is logged, never fatal."""
+    settings: Settings = app.state.settings
+    while True:
+        await asyncio.sleep(settings.alert_check_s)
+        try:
+            now = time.time()
+            values = metrics.indicators(app.state.db, now - settings.alert_window_h * 3600, now)
+            changes = metrics.record_changes(
+                app.state.db, metrics.alerts(values, app.state.alert_rules), now)
+            if changes and settings.alert_webhook:
+                async with httpx.AsyncClient(timeout=5) as client:
+                    await client.post(settings.alert_webhook,
+                                      json={"alerts": changes, "values": values})
+        except Exception:  # noqa: BLE001 - the watcher must outlive any one failure
+            log.exception("alert check failed")
 
 
 def _jsonable(errors: list) -> list:

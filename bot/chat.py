@@ -14,11 +14,11 @@ from typing import Any
 import sqlite_utils
 
 import handoff
+from actions.kb import pick_payload
 from bot import transcript
 from bot.broadcast import Broadcaster
 from bot.copy import say
 from bot.rasa_client import RasaClient, RasaUnavailable
-from actions.kb import pick_payload
 from bot.transcript import Conversation, Message
 from kb_index import gaps
 from kb_index.lang import detect_lang

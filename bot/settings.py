@@ -45,6 +45,11 @@ class Settings(BaseSettings):
     troubleshooting: Path = ROOT / "data" / "troubleshooting.yml"
     platform_options: dict = Field(default_factory=dict)
 
+    alert_rules: Path = ROOT / "data" / "alerts.yml"
+    alert_window_h: float = 24  # the window the alert watcher evaluates
+    alert_check_s: float = 60  # how often it looks; 0 = never
+    alert_webhook: str = ""  # POST {"alerts": [...]} here when an alert starts or clears
+
     service_tz: str = "Asia/Shanghai"
     service_opens: str = "09:00"
     service_closes: str = "21:00"

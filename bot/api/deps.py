@@ -78,6 +78,12 @@ def current_editor(principal: CurrentPrincipal) -> Principal:
     return principal
 
 
+def current_manager(principal: CurrentPrincipal) -> Principal:
+    if principal.kind != "staff" or not principal.has("manager"):
+        raise HTTPException(403, "this endpoint needs the manager role")
+    return principal
+
+
 def current_staff(principal: CurrentPrincipal) -> Principal:
     if principal.kind != "staff":
         raise HTTPException(403, "this endpoint is for staff")
@@ -88,6 +94,7 @@ CurrentLearner = Annotated[Principal, Depends(current_learner)]
 CurrentAgent = Annotated[Principal, Depends(current_agent)]
 CurrentEditor = Annotated[Principal, Depends(current_editor)]
 CurrentStaff = Annotated[Principal, Depends(current_staff)]
+CurrentManager = Annotated[Principal, Depends(current_manager)]
 
 
 def conversation_for(db: sqlite_utils.Database, principal: Principal,

@@ -10,11 +10,10 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from pydantic import BaseModel, Field
 
 from bot import transcript
-from bot.api.deps import CurrentAgent, CurrentEditor, CurrentLearner, Db, HubDep, KB
-from kb_index import Entry, decide
+from bot.api.deps import KB, CurrentAgent, CurrentEditor, CurrentLearner, Db, HubDep
+from kb_index import Entry, decide, store, transfer
 from kb_index import feedback as kb_feedback
 from kb_index import gaps as kb_gaps
-from kb_index import store, transfer
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api", tags=["kb"])

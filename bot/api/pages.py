@@ -38,6 +38,11 @@ def kb_admin() -> FileResponse:
     return _page("kb.html")
 
 
+@router.get("/dashboard")
+def dashboard() -> FileResponse:
+    return _page("dashboard.html")
+
+
 @router.get("/static/{name}")
 def static(name: str) -> FileResponse:
     path = (PAGES / name).resolve()

@@ -1,0 +1,58 @@
+// Manager dashboard: the service indicators of the brief over a window, alerts on top.
+let token = AC.store.getItem("ac.staff.token");
+const $ = (id) => document.getElementById(id);
+const show = (id, on) => $(id).classList.toggle("hidden", !on);
+const CARDS = [
+  ["csat_avg", "Satisfaction (CSAT, 1–5) · 满意度", (v) => v],
+  ["csat_satisfied_share", "Satisfied (4–5) · 满意占比", pct],
+  ["resolution_rate", "Resolution rate · 问题解决率", pct],
+  ["first_response_min_p50", "First response p50 · 首次响应中位数", mins],
+  ["first_response_min_p90", "First response p90 · 首次响应 P90", mins],
+  ["resolution_min_p50", "Resolution time p50 · 解决时长中位数", mins],
+  ["containment", "Containment (bot only) · 机器人独立解决", pct],
+  ["complaint_rate", "Complaint rate · 投诉率", pct],
+  ["sla_breach_rate", "SLA breaches · SLA 超时率", pct],
+  ["queue_waiting", "Waiting now · 当前排队", (v) => v],
+  ["queue_oldest_min", "Longest wait · 最长等待", mins],
+  ["conversations", "Conversations · 会话数", (v) => v],
+];
+function pct(v) { return `${(v * 100).toFixed(1)}%`; }
+function mins(v) { return v < 60 ? `${v} min` : `${(v / 60).toFixed(1)} h`; }
+
+async function refresh() {
+  try {
+    const res = await AC.api(`/api/manager/metrics?hours=${$("hours").value}`, { token });
+    const bad = new Set(res.alerts.map((a) => a.indicator));
+    $("alerts").replaceChildren(...res.alerts.map((a) => AC.el("div", { class: "alert", "data-alert": a.indicator },
+      `⚠ ${a.label}: ${a.value} ${a.op} ${a.threshold}`)));
+    $("cards").replaceChildren(...CARDS.map(([key, label, fmt]) => AC.el("div", { class: "card" + (bad.has(key) ? " bad" : ""), "data-indicator": key },
+      AC.el("div", { class: "muted" }, label), AC.el("div", { class: "value" }, res.values[key] == null ? "—" : fmt(res.values[key])))));
+    const history = await AC.api("/api/manager/alerts?limit=20", { token });
+    $("history").replaceChildren(...history.map((h) => AC.el("tr", {}, AC.el("td", {}, new Date(h.at * 1000).toLocaleString()),
+      AC.el("td", {}, h.state), AC.el("td", {}, h.label || h.indicator), AC.el("td", {}, h.value == null ? "" : String(h.value)))));
+  } catch (e) { if (e.status === 401 || e.status === 403) logout(e.message); }
+}
+
+async function login(e) {
+  e.preventDefault();
+  try {
+    const res = await AC.api("/api/auth/login", { method: "POST", body: { username: $("username").value, password: $("password").value } });
+    token = res.token; AC.store.setItem("ac.staff.token", token); await boot();
+  } catch (err) { $("login-error").textContent = err.message; }
+}
+function logout(why) { AC.store.removeItem("ac.staff.token"); token = null; show("app", false); show("login", true); if (why) $("login-error").textContent = why; }
+
+async function boot() {
+  if (!token) { show("login", true); return; }
+  let me;
+  try { me = await AC.api("/api/auth/me", { token }); } catch (e) { logout(); return; }
+  if (!me.roles.some((r) => r === "manager" || r === "admin")) { logout("This page needs the manager role · 需要主管权限"); return; }
+  show("login", false); show("app", true); show("logout", true);
+  $("who").textContent = `${me.display_name} (${me.id})`;
+  await refresh();
+  setInterval(refresh, 10000);
+}
+$("login").onsubmit = login;
+$("logout").onclick = () => logout();
+$("hours").onchange = refresh;
+boot();

@@ -1,0 +1,32 @@
+"""The manager's dashboard shows the indicators and raises an alert when the queue builds up."""
+
+import httpx
+import pytest
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.browser
+
+
+def test_manager_sees_indicators_and_an_alert(stack, browser, shots):
+    for i in range(11):  # eleven learners ask for a person at once
+        http = httpx.Client(base_url=stack.hub_url, timeout=30)
+        token = http.post("/api/auth/learner", json={"learner_id": f"L100{i % 5 + 1}"}).json()
+        http.headers["Authorization"] = f"Bearer {token['token']}"
+        cid = http.post("/api/conversations").json()["conversation"]["id"]
+        r = http.post(f"/api/conversations/{cid}/messages",
+                      json={"text": "转人工", "payload": "/request_human"})
+        assert r.json()["mode"] == "human"
+
+    page = browser.new_context(locale="zh-CN").new_page()
+    page.goto(f"{stack.hub_url}/dashboard")
+    page.fill("#username", "manager")
+    page.fill("#password", "manager")
+    page.click("#login button[type=submit]")
+    waiting = page.locator('[data-indicator="queue_waiting"] .value')
+    expect(waiting).not_to_have_text("—")
+    assert int(waiting.inner_text()) >= 11
+    expect(page.locator('[data-alert="queue_waiting"]')).to_contain_text("排队积压")
+    expect(page.locator('[data-indicator="queue_waiting"]')).to_have_class("card bad")
+    page.select_option("#hours", "168")
+    expect(page.locator('[data-indicator="conversations"] .value')).not_to_have_text("—")
+    page.screenshot(path=str(shots / "dashboard.png"))
