@@ -14,25 +14,33 @@ from actions.messages import choices, t
 from bot.platform.validation import find_email, find_phone
 
 FIELDS = ["phone", "email", "nickname", "password"]
-_FIELD_WORDS = {"phone": ("phone", "mobile", "number", "手机", "电话"),
-                "email": ("email", "e-mail", "mail", "邮箱"),
-                "nickname": ("nickname", "name", "昵称", "名字", "用户名"),
-                "password": ("password", "pwd", "密码")}
+_FIELD_WORDS = {
+    "phone": ("phone", "mobile", "number", "手机", "电话"),
+    "email": ("email", "e-mail", "mail", "邮箱"),
+    "nickname": ("nickname", "name", "昵称", "名字", "用户名"),
+    "password": ("password", "pwd", "密码"),
+}
 
 
 class ValidateAccountForm(FormValidationAction):
     def name(self) -> str:
         return "validate_account_form"
 
-    async def required_slots(self, domain_slots: list[str], dispatcher: CollectingDispatcher,
-                             tracker: Tracker, domain: dict) -> list[str]:
+    async def required_slots(
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: dict,
+    ) -> list[str]:
         """Passwords are never typed into chat, so no value is asked for them."""
         if tracker.get_slot("account_field") == "password":
             return ["account_field"]
         return domain_slots
 
-    def validate_account_field(self, value: Any, dispatcher: CollectingDispatcher,
-                               tracker: Tracker, domain: dict) -> dict[str, Any]:
+    def validate_account_field(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict
+    ) -> dict[str, Any]:
         text = str(value).strip().lower()
         for code in FIELDS:  # check password first among words: "change password" names it
             if text == code:
@@ -43,16 +51,18 @@ class ValidateAccountForm(FormValidationAction):
         dispatcher.utter_message(text=t("account_field_unclear", lang_of(tracker)))
         return {"account_field": None}
 
-    def validate_account_value(self, value: Any, dispatcher: CollectingDispatcher,
-                               tracker: Tracker, domain: dict) -> dict[str, Any]:
+    def validate_account_value(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict
+    ) -> dict[str, Any]:
         field = tracker.get_slot("account_field")
         text = str(value).strip()
         found = {"phone": find_phone, "email": find_email}.get(field, lambda s: s)(text)
         if field == "nickname" and not 2 <= len(text) <= 20:
             found = None
         if not found:
-            dispatcher.utter_message(text=t(f"account_value_invalid_{field}", lang_of(tracker),
-                                            value=text[:40]))
+            dispatcher.utter_message(
+                text=t(f"account_value_invalid_{field}", lang_of(tracker), value=text[:40])
+            )
             return {"account_value": None}
         return {"account_value": found}
 
@@ -78,8 +88,9 @@ class ActionSubmitAccount(Action):
     def name(self) -> str:
         return "action_submit_account"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-            domain: dict[str, Any]) -> list[dict[str, Any]]:
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         lang = lang_of(tracker)
         field = tracker.get_slot("account_field")
         learner = learner_of(tracker)
@@ -87,9 +98,17 @@ class ActionSubmitAccount(Action):
             dispatcher.utter_message(text=t("account_password", lang))
             return reset_flow()
         value = tracker.get_slot("account_value")
-        req = runtime.get().platform.submit_request(learner.id, "account_update",
-                                                    {"field": field, "value": value})
-        dispatcher.utter_message(text=t("account_recorded", lang, request_id=req.id,
-                                        field=t(f"field_{field}", lang), value=value,
-                                        confirm=t(f"account_confirm_{field}", lang)))
+        req = runtime.get().platform.submit_request(
+            learner.id, "account_update", {"field": field, "value": value}
+        )
+        dispatcher.utter_message(
+            text=t(
+                "account_recorded",
+                lang,
+                request_id=req.id,
+                field=t(f"field_{field}", lang),
+                value=value,
+                confirm=t(f"account_confirm_{field}", lang),
+            )
+        )
         return reset_flow()

@@ -20,8 +20,9 @@ class AskAction(Action, ABC):
     def prompt(self, tracker: Tracker, lang: str) -> tuple[str, list[dict[str, str]]]:
         """The question and its buttons."""
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-            domain: dict[str, Any]) -> list[dict[str, Any]]:
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         text, buttons = self.prompt(tracker, lang_of(tracker))
         dispatcher.utter_message(text=text, buttons=buttons)
         return []

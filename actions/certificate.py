@@ -21,13 +21,17 @@ class ActionCertificate(Action):
     def name(self) -> str:
         return "action_certificate"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-            domain: dict[str, Any]) -> list[dict[str, Any]]:
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         rt = runtime.get()
         lang = lang_of(tracker)
         learner = learner_of(tracker)
-        orders = [o for o in (rt.platform.orders(learner.id) if learner else [])
-                  if o.status != "refunded" and o.course and o.course.kind == "recorded"]
+        orders = [
+            o
+            for o in (rt.platform.orders(learner.id) if learner else [])
+            if o.status != "refunded" and o.course and o.course.kind == "recorded"
+        ]
         if not orders:
             dispatcher.utter_message(text=t("cert_no_courses", lang))
             return reset_flow()
@@ -42,18 +46,30 @@ class ActionCertificate(Action):
         if picked or len(ready) == 1 or len(candidates) == 1:
             order, progress, done = (ready or states)[0]
             if done:
-                req = rt.platform.submit_request(learner.id, "certificate",
-                                                 {"course_id": order.course_id})
-                dispatcher.utter_message(text=t("cert_issued", lang, request_id=req.id,
-                                                course=course_name(order, lang)))
+                req = rt.platform.submit_request(
+                    learner.id, "certificate", {"course_id": order.course_id}
+                )
+                dispatcher.utter_message(
+                    text=t("cert_issued", lang, request_id=req.id, course=course_name(order, lang))
+                )
             else:
                 quiz = "" if progress and progress.quiz_passed else t("cert_quiz_missing", lang)
-                dispatcher.utter_message(text=t(
-                    "cert_not_yet", lang, course=course_name(order, lang),
-                    progress=round((progress.progress if progress else 0) * 100), quiz=quiz))
+                dispatcher.utter_message(
+                    text=t(
+                        "cert_not_yet",
+                        lang,
+                        course=course_name(order, lang),
+                        progress=round((progress.progress if progress else 0) * 100),
+                        quiz=quiz,
+                    )
+                )
             return reset_flow()
-        buttons = [{"title": course_name(o, lang),
-                    "payload": "/certificate_request" + json.dumps({"course": o.course_id})}
-                   for o, _, _ in states[:6]]
+        buttons = [
+            {
+                "title": course_name(o, lang),
+                "payload": "/certificate_request" + json.dumps({"course": o.course_id}),
+            }
+            for o, _, _ in states[:6]
+        ]
         dispatcher.utter_message(text=t("cert_pick_course", lang), buttons=buttons)
         return []

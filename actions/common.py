@@ -41,9 +41,19 @@ def course_name(order: Order, lang: str) -> str:
 
 def order_buttons(orders: list[Order], lang: str, limit: int = 5) -> list[dict[str, str]]:
     """The learner's orders as buttons; each sends the order id."""
-    return [{"title": t("order_button", lang, course=course_name(o, lang), amount=o.amount,
-                        date=date(o.paid_at, lang)), "payload": o.id}
-            for o in orders[:limit]]
+    return [
+        {
+            "title": t(
+                "order_button",
+                lang,
+                course=course_name(o, lang),
+                amount=o.amount,
+                date=date(o.paid_at, lang),
+            ),
+            "payload": o.id,
+        }
+        for o in orders[:limit]
+    ]
 
 
 def match_order(orders: list[Order], text: str | None, course: str | None = None) -> Order | None:
@@ -83,10 +93,24 @@ def mask_email(email: str) -> str:
 
 # Every slot a flow fills; cleared when a flow ends so the next flow starts clean.
 FLOW_SLOTS = (
-    "order_id", "refund_reason", "complaint_category", "complaint_description",
-    "invoice_type", "invoice_title", "tax_id", "email", "course", "account_field",
-    "account_value", "privacy_type", "privacy_identity", "privacy_attempts", "piracy_link",
-    "piracy_evidence", "ts_topic", "ts_step",
+    "order_id",
+    "refund_reason",
+    "complaint_category",
+    "complaint_description",
+    "invoice_type",
+    "invoice_title",
+    "tax_id",
+    "email",
+    "course",
+    "account_field",
+    "account_value",
+    "privacy_type",
+    "privacy_identity",
+    "privacy_attempts",
+    "piracy_link",
+    "piracy_evidence",
+    "ts_topic",
+    "ts_step",
 )
 
 
@@ -94,5 +118,8 @@ def reset_flow(keep: tuple[str, ...] = ()) -> list[dict]:
     """Events that end any flow: no active form, no requested slot, flow slots cleared."""
     from rasa_sdk.events import ActiveLoop, SlotSet
 
-    return [ActiveLoop(None), SlotSet("requested_slot", None),
-            *(SlotSet(s, None) for s in FLOW_SLOTS if s not in keep)]
+    return [
+        ActiveLoop(None),
+        SlotSet("requested_slot", None),
+        *(SlotSet(s, None) for s in FLOW_SLOTS if s not in keep),
+    ]

@@ -19,16 +19,21 @@ from kb_index.lang import detect_lang
 CATEGORIES = ["content", "teacher", "tech", "service", "billing", "other"]
 TEAM_BY_CATEGORY = {"tech": "tech", "billing": "billing"}  # the rest: customer care
 _CATEGORY_WORDS = {
-    "content": ("content", "course", "内容", "课程"), "teacher": ("teacher", "老师", "讲师"),
-    "tech": ("app", "website", "网站", "技术", "bug"), "service": ("service", "客服", "服务"),
+    "content": ("content", "course", "内容", "课程"),
+    "teacher": ("teacher", "老师", "讲师"),
+    "tech": ("app", "website", "网站", "技术", "bug"),
+    "service": ("service", "客服", "服务"),
     "billing": ("billing", "refund", "charge", "扣费", "退款", "收费"),
     "other": ("else", "other", "其他", "别的"),
 }
 
 
 def _user_intents(tracker: Tracker) -> list[str]:
-    return [((e.get("parse_data") or {}).get("intent") or {}).get("name")
-            for e in tracker.events if e.get("event") == "user"]
+    return [
+        ((e.get("parse_data") or {}).get("intent") or {}).get("name")
+        for e in tracker.events
+        if e.get("event") == "user"
+    ]
 
 
 def assess(tracker: Tracker) -> handoff.Severity:
@@ -38,12 +43,15 @@ def assess(tracker: Tracker) -> handoff.Severity:
         "SELECT count(*) FROM tickets t JOIN conversations c ON c.id = t.conversation_id "
         "WHERE t.intent = 'complaint' AND c.learner_id = "
         "(SELECT learner_id FROM conversations WHERE id = ?) AND t.conversation_id != ?",
-        [tracker.sender_id, tracker.sender_id]).fetchone()[0]
+        [tracker.sender_id, tracker.sender_id],
+    ).fetchone()[0]
     texts = [*recent_learner_texts(tracker, n=20), tracker.get_slot("complaint_description") or ""]
     return handoff.assess_complaint(
-        texts, intents.count("complaint"),
+        texts,
+        intents.count("complaint"),
         refund_in_conversation=bool({"refund_request", "refund_status"} & set(intents)),
-        earlier_complaints=earlier)
+        earlier_complaints=earlier,
+    )
 
 
 def _long_enough(text: str) -> bool:
@@ -59,12 +67,14 @@ class ActionAcknowledgeComplaint(Action):
     def name(self) -> str:
         return "action_acknowledge_complaint"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-            domain: dict[str, Any]) -> list[dict[str, Any]]:
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         lang = lang_of(tracker)
         severe = assess(tracker).priority == "urgent"
-        dispatcher.utter_message(text=t("complaint_ack_severe" if severe else "complaint_ack",
-                                        lang))
+        dispatcher.utter_message(
+            text=t("complaint_ack_severe" if severe else "complaint_ack", lang)
+        )
         text = latest_text(tracker)
         if _long_enough(text) and not text.startswith("/"):
             return [SlotSet("complaint_description", text[:2000])]
@@ -75,8 +85,9 @@ class ValidateComplaintForm(FormValidationAction):
     def name(self) -> str:
         return "validate_complaint_form"
 
-    def validate_complaint_category(self, value: Any, dispatcher: CollectingDispatcher,
-                                    tracker: Tracker, domain: dict) -> dict[str, Any]:
+    def validate_complaint_category(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict
+    ) -> dict[str, Any]:
         text = str(value).strip().lower()
         if text in CATEGORIES:
             return {"complaint_category": text}
@@ -84,11 +95,14 @@ class ValidateComplaintForm(FormValidationAction):
             if any(w in text for w in words):
                 return {"complaint_category": code}
         # anything else is still a valid category, kept in the learner's words
-        return {"complaint_category": "other",
-                "complaint_description": tracker.get_slot("complaint_description") or str(value)}
+        return {
+            "complaint_category": "other",
+            "complaint_description": tracker.get_slot("complaint_description") or str(value),
+        }
 
-    def validate_complaint_description(self, value: Any, dispatcher: CollectingDispatcher,
-                                       tracker: Tracker, domain: dict) -> dict[str, Any]:
+    def validate_complaint_description(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict
+    ) -> dict[str, Any]:
         return {"complaint_description": str(value).strip()[:2000] or None}
 
 
@@ -96,8 +110,7 @@ class ActionAskComplaintCategory(AskAction):
     slot = "complaint_category"
 
     def prompt(self, tracker: Tracker, lang: str) -> tuple[str, list[dict[str, str]]]:
-        return t("ask_complaint_category", lang), choices("complaint_categories", lang,
-                                                          CATEGORIES)
+        return t("ask_complaint_category", lang), choices("complaint_categories", lang, CATEGORIES)
 
 
 class ActionAskComplaintDescription(AskAction):
@@ -114,21 +127,37 @@ class ActionSubmitComplaint(Action):
     def name(self) -> str:
         return "action_submit_complaint"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-            domain: dict[str, Any]) -> list[dict[str, Any]]:
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         lang = lang_of(tracker)
         category = tracker.get_slot("complaint_category") or "other"
         description = tracker.get_slot("complaint_description") or ""
         severity = assess(tracker)
         team = TEAM_BY_CATEGORY.get(category, "care")
-        summary = (f"Complaint ({category}, {severity.priority}): {description}"
-                   + (f" | signals: {'; '.join(severity.signals)}" if severity.signals else ""))
-        ticket = file_ticket(tracker, reason="complaint", intent="complaint", team=team,
-                             priority=severity.priority, summary=summary, channel="case")
+        summary = f"Complaint ({category}, {severity.priority}): {description}" + (
+            f" | signals: {'; '.join(severity.signals)}" if severity.signals else ""
+        )
+        ticket = file_ticket(
+            tracker,
+            reason="complaint",
+            intent="complaint",
+            team=team,
+            priority=severity.priority,
+            summary=summary,
+            channel="case",
+        )
         dispatcher.utter_message(
-            text=t("complaint_filed", lang, ticket_id=ticket.id,
-                   team=handoff.team_name(ticket.team, lang),
-                   priority=t(f"priority_{ticket.priority}", lang)),
-            buttons=[button("btn_human", lang, "/request_human"),
-                     button("btn_not_now", lang, "/deny")])
+            text=t(
+                "complaint_filed",
+                lang,
+                ticket_id=ticket.id,
+                team=handoff.team_name(ticket.team, lang),
+                priority=t(f"priority_{ticket.priority}", lang),
+            ),
+            buttons=[
+                button("btn_human", lang, "/request_human"),
+                button("btn_not_now", lang, "/deny"),
+            ],
+        )
         return reset_flow()

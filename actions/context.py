@@ -8,8 +8,18 @@ from kb_index.lang import detect_lang
 
 # Intents that say something about the learner's problem, used to route a handoff
 # to the right team even when the last message was only "转人工".
-_GENERIC = {"greet", "goodbye", "thank", "affirm", "deny", "bot_challenge", "request_human",
-            "out_of_scope", "nlu_fallback", None}
+_GENERIC = {
+    "greet",
+    "goodbye",
+    "thank",
+    "affirm",
+    "deny",
+    "bot_challenge",
+    "request_human",
+    "out_of_scope",
+    "nlu_fallback",
+    None,
+}
 
 
 def metadata(tracker: Tracker) -> dict[str, Any]:

@@ -19,30 +19,58 @@ def recent_learner_texts(tracker: Tracker, n: int = 3) -> list[str]:
     return [x for x in texts if x and not x.startswith("/")][-n:]
 
 
-def file_ticket(tracker: Tracker, *, reason: str, intent: str | None = None,
-                priority: str | None = None, team: str | None = None, summary: str = "",
-                channel: str = "chat") -> handoff.Ticket:
+def file_ticket(
+    tracker: Tracker,
+    *,
+    reason: str,
+    intent: str | None = None,
+    priority: str | None = None,
+    team: str | None = None,
+    summary: str = "",
+    channel: str = "chat",
+) -> handoff.Ticket:
     rt = runtime.get()
     return handoff.create_ticket(
-        rt.db, tracker.sender_id, reason=reason, intent=intent or topic_intent(tracker),
-        priority=priority, team=team, channel=channel, hours=rt.hours,
-        summary=summary or " / ".join(recent_learner_texts(tracker)))
+        rt.db,
+        tracker.sender_id,
+        reason=reason,
+        intent=intent or topic_intent(tracker),
+        priority=priority,
+        team=team,
+        channel=channel,
+        hours=rt.hours,
+        summary=summary or " / ".join(recent_learner_texts(tracker)),
+    )
 
 
-def open_handoff(dispatcher: CollectingDispatcher, tracker: Tracker, *, reason: str,
-                 intent: str | None = None, priority: str | None = None,
-                 team: str | None = None, summary: str = "") -> list[dict[str, Any]]:
+def open_handoff(
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    *,
+    reason: str,
+    intent: str | None = None,
+    priority: str | None = None,
+    team: str | None = None,
+    summary: str = "",
+) -> list[dict[str, Any]]:
     """Queue the conversation for a person and tell the learner; ends any flow."""
     rt = runtime.get()
     lang = lang_of(tracker)
-    ticket = file_ticket(tracker, reason=reason, intent=intent, priority=priority, team=team,
-                         summary=summary)
-    dispatcher.utter_message(text=t("handoff_open", lang,
-                                    team=handoff.team_name(ticket.team, lang)))
+    ticket = file_ticket(
+        tracker, reason=reason, intent=intent, priority=priority, team=team, summary=summary
+    )
+    dispatcher.utter_message(
+        text=t("handoff_open", lang, team=handoff.team_name(ticket.team, lang))
+    )
     if not rt.hours.is_open_ts(time.time()):
-        dispatcher.utter_message(text=t("handoff_after_hours", lang,
-                                        opens=rt.hours.opens.strftime("%H:%M"),
-                                        closes=rt.hours.closes.strftime("%H:%M")))
+        dispatcher.utter_message(
+            text=t(
+                "handoff_after_hours",
+                lang,
+                opens=rt.hours.opens.strftime("%H:%M"),
+                closes=rt.hours.closes.strftime("%H:%M"),
+            )
+        )
     return [*reset_flow(), SlotSet("kb_misses", 0.0)]
 
 
@@ -52,8 +80,9 @@ class ActionHandoff(Action):
     def name(self) -> str:
         return "action_handoff"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-            domain: dict[str, Any]) -> list[dict[str, Any]]:
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         return open_handoff(dispatcher, tracker, reason="learner_asked")
 
 
@@ -63,8 +92,9 @@ class ActionDeclineHuman(Action):
     def name(self) -> str:
         return "action_decline_human"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-            domain: dict[str, Any]) -> list[dict[str, Any]]:
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         dispatcher.utter_message(text=t("decline_human", lang_of(tracker)))
         return []
 
@@ -75,7 +105,8 @@ class ActionStopForm(Action):
     def name(self) -> str:
         return "action_stop_form"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-            domain: dict[str, Any]) -> list[dict[str, Any]]:
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         dispatcher.utter_message(text=t("form_stopped", lang_of(tracker)))
         return reset_flow()

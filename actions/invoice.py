@@ -17,23 +17,31 @@ from bot.platform.validation import find_email, is_valid_tax_id, normalise_tax_i
 
 INVOICE_WINDOW_DAYS = 180
 TYPES = ["personal", "company"]
-_TYPE_WORDS = {"personal": ("personal", "person", "individual", "个人", "自己"),
-               "company": ("company", "business", "corporate", "企业", "公司", "单位")}
+_TYPE_WORDS = {
+    "personal": ("personal", "person", "individual", "个人", "自己"),
+    "company": ("company", "business", "corporate", "企业", "公司", "单位"),
+}
 
 
 class ValidateInvoiceForm(FormValidationAction):
     def name(self) -> str:
         return "validate_invoice_form"
 
-    async def required_slots(self, domain_slots: list[str], dispatcher: CollectingDispatcher,
-                             tracker: Tracker, domain: dict) -> list[str]:
+    async def required_slots(
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: dict,
+    ) -> list[str]:
         """A tax id only for company invoices."""
         if tracker.get_slot("invoice_type") != "company":
             return [s for s in domain_slots if s != "tax_id"]
         return domain_slots
 
-    def validate_order_id(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                          domain: dict) -> dict[str, Any]:
+    def validate_order_id(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict
+    ) -> dict[str, Any]:
         result = validate_order(value, dispatcher, tracker)
         if not result["order_id"]:
             return result
@@ -46,13 +54,21 @@ class ValidateInvoiceForm(FormValidationAction):
         elif order and time.time() - order.paid_at > INVOICE_WINDOW_DAYS * 86400:
             why = "invoice_why_too_old"
         if order and why:
-            dispatcher.utter_message(text=t("invoice_order_not_eligible", lang, order_id=order.id,
-                                            course=course_name(order, lang), why=t(why, lang)))
+            dispatcher.utter_message(
+                text=t(
+                    "invoice_order_not_eligible",
+                    lang,
+                    order_id=order.id,
+                    course=course_name(order, lang),
+                    why=t(why, lang),
+                )
+            )
             return {"order_id": None}
         return result
 
-    def validate_invoice_type(self, value: Any, dispatcher: CollectingDispatcher,
-                              tracker: Tracker, domain: dict) -> dict[str, Any]:
+    def validate_invoice_type(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict
+    ) -> dict[str, Any]:
         text = str(value).strip().lower()
         for code, words in _TYPE_WORDS.items():
             if text == code or any(w in text for w in words):
@@ -60,29 +76,34 @@ class ValidateInvoiceForm(FormValidationAction):
         dispatcher.utter_message(text=t("invoice_type_unclear", lang_of(tracker)))
         return {"invoice_type": None}
 
-    def validate_invoice_title(self, value: Any, dispatcher: CollectingDispatcher,
-                               tracker: Tracker, domain: dict) -> dict[str, Any]:
+    def validate_invoice_title(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict
+    ) -> dict[str, Any]:
         title = str(value).strip()
         if not 2 <= len(title) <= 100:
             dispatcher.utter_message(text=t("invoice_title_invalid", lang_of(tracker)))
             return {"invoice_title": None}
         return {"invoice_title": title}
 
-    def validate_tax_id(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                        domain: dict) -> dict[str, Any]:
+    def validate_tax_id(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict
+    ) -> dict[str, Any]:
         if is_valid_tax_id(str(value)):
             return {"tax_id": normalise_tax_id(str(value))}
-        dispatcher.utter_message(text=t("tax_id_invalid", lang_of(tracker),
-                                        value=str(value).strip()[:40]))
+        dispatcher.utter_message(
+            text=t("tax_id_invalid", lang_of(tracker), value=str(value).strip()[:40])
+        )
         return {"tax_id": None}
 
-    def validate_email(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                       domain: dict) -> dict[str, Any]:
+    def validate_email(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict
+    ) -> dict[str, Any]:
         email = find_email(str(value))
         if email:
             return {"email": email}
-        dispatcher.utter_message(text=t("email_invalid", lang_of(tracker),
-                                        value=str(value).strip()[:60]))
+        dispatcher.utter_message(
+            text=t("email_invalid", lang_of(tracker), value=str(value).strip()[:60])
+        )
         return {"email": None}
 
 
@@ -103,7 +124,8 @@ class ActionAskInvoiceTitle(AskAction):
             return t("ask_invoice_title_company", lang), []
         learner = learner_of(tracker)
         return t("ask_invoice_title", lang), (
-            [{"title": learner.name, "payload": learner.name}] if learner else [])
+            [{"title": learner.name, "payload": learner.name}] if learner else []
+        )
 
 
 class ActionAskTaxId(AskAction):
@@ -121,8 +143,10 @@ class ActionAskEmail(AskAction):
     def prompt(self, tracker: Tracker, lang: str) -> tuple[str, list[dict[str, str]]]:
         learner = learner_of(tracker)
         return t("ask_email_invoice", lang), (
-            [{"title": learner.email, "payload": learner.email}] if learner and learner.email
-            else [])
+            [{"title": learner.email, "payload": learner.email}]
+            if learner and learner.email
+            else []
+        )
 
 
 class ActionSubmitInvoice(Action):
@@ -131,8 +155,9 @@ class ActionSubmitInvoice(Action):
     def name(self) -> str:
         return "action_submit_invoice"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-            domain: dict[str, Any]) -> list[dict[str, Any]]:
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         rt = runtime.get()
         lang = lang_of(tracker)
         learner, order = chosen_order(tracker)
@@ -140,12 +165,25 @@ class ActionSubmitInvoice(Action):
             dispatcher.utter_message(text=t("no_orders", lang))
             return reset_flow()
         kind = tracker.get_slot("invoice_type") or "personal"
-        payload = {"order_id": order.id, "amount": order.amount, "type": kind,
-                   "title": tracker.get_slot("invoice_title"), "email": tracker.get_slot("email"),
-                   "tax_id": tracker.get_slot("tax_id") if kind == "company" else None}
+        payload = {
+            "order_id": order.id,
+            "amount": order.amount,
+            "type": kind,
+            "title": tracker.get_slot("invoice_title"),
+            "email": tracker.get_slot("email"),
+            "tax_id": tracker.get_slot("tax_id") if kind == "company" else None,
+        }
         req = rt.platform.submit_request(learner.id, "invoice", payload)
-        dispatcher.utter_message(text=t(
-            "invoice_recorded", lang, request_id=req.id, type=t(f"invoice_type_{kind}", lang),
-            title=payload["title"], order_id=order.id, amount=order.amount,
-            email=payload["email"]))
+        dispatcher.utter_message(
+            text=t(
+                "invoice_recorded",
+                lang,
+                request_id=req.id,
+                type=t(f"invoice_type_{kind}", lang),
+                title=payload["title"],
+                order_id=order.id,
+                amount=order.amount,
+                email=payload["email"],
+            )
+        )
         return reset_flow()

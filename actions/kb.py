@@ -32,21 +32,33 @@ def citation(entry: Entry, base_url: str) -> dict[str, Any]:
     return {"id": entry.id, "title": entry.question, "url": f"{base_url}/help/{entry.id}"}
 
 
-def utter_entry(dispatcher: CollectingDispatcher, entry: Entry, lang: str, base_url: str,
-                score: float | None = None) -> None:
+def utter_entry(
+    dispatcher: CollectingDispatcher,
+    entry: Entry,
+    lang: str,
+    base_url: str,
+    score: float | None = None,
+) -> None:
     # one custom message, so Rasa does not split the Markdown answer on blank lines
-    dispatcher.utter_message(json_message={
-        "text": t("kb_answer", lang, answer=entry.answer.strip(), title=entry.question,
-                  id=entry.id),
-        "citation": citation(entry, base_url), "score": score, "feedback": True,
-    })
+    dispatcher.utter_message(
+        json_message={
+            "text": t(
+                "kb_answer", lang, answer=entry.answer.strip(), title=entry.question, id=entry.id
+            ),
+            "citation": citation(entry, base_url),
+            "score": score,
+            "feedback": True,
+        }
+    )
 
 
-def record_miss(rt: runtime.Runtime, tracker: Tracker, query: str, lang: str,
-                kind: str, best: list[dict]) -> None:
+def record_miss(
+    rt: runtime.Runtime, tracker: Tracker, query: str, lang: str, kind: str, best: list[dict]
+) -> None:
     """Log the question the KB could not answer, for the content team's gaps view."""
-    gaps.log_gap(rt.db, conversation_id=tracker.sender_id, query=query, lang=lang, kind=kind,
-                 hits=best)
+    gaps.log_gap(
+        rt.db, conversation_id=tracker.sender_id, query=query, lang=lang, kind=kind, hits=best
+    )
 
 
 class ActionAnswerQuestion(Action):
@@ -56,8 +68,9 @@ class ActionAnswerQuestion(Action):
     def name(self) -> str:
         return "action_answer_question"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-            domain: dict[str, Any]) -> list[dict[str, Any]]:
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         rt = runtime.get()
         lang = lang_of(tracker)
         misses = int(tracker.get_slot("kb_misses") or 0)
@@ -82,10 +95,12 @@ class ActionAnswerQuestion(Action):
 
         if decision_kind == "clarify":
             record_miss(rt, tracker, query, lang, "clarify", [h.brief() for h in hits])
-            buttons = [{"title": h.entry.question, "payload": pick_payload(h.entry.id)}
-                       for h in hits]
-            buttons.append({"title": t("kb_none_of_these", lang),
-                            "payload": pick_payload(NONE_OF_THESE)})
+            buttons = [
+                {"title": h.entry.question, "payload": pick_payload(h.entry.id)} for h in hits
+            ]
+            buttons.append(
+                {"title": t("kb_none_of_these", lang), "payload": pick_payload(NONE_OF_THESE)}
+            )
             dispatcher.utter_message(text=t("kb_clarify", lang), buttons=buttons)
             return []
 

@@ -16,8 +16,9 @@ class ActionDetectLanguage(Action):
     def name(self) -> str:
         return "action_detect_language"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-            domain: dict[str, Any]) -> list[dict[str, Any]]:
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         lang = metadata(tracker).get("lang")
         if lang not in ("zh", "en"):
             lang = detect_lang(latest_text(tracker), default=tracker.get_slot("lang") or "zh")

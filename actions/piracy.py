@@ -19,16 +19,18 @@ class ValidatePiracyForm(FormValidationAction):
     def name(self) -> str:
         return "validate_piracy_form"
 
-    def validate_piracy_link(self, value: Any, dispatcher: CollectingDispatcher,
-                             tracker: Tracker, domain: dict) -> dict[str, Any]:
+    def validate_piracy_link(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict
+    ) -> dict[str, Any]:
         text = str(value).strip()
         if find_url(text) or len(text) >= 4:
             return {"piracy_link": text[:500]}
         dispatcher.utter_message(text=t("piracy_link_invalid", lang_of(tracker)))
         return {"piracy_link": None}
 
-    def validate_piracy_evidence(self, value: Any, dispatcher: CollectingDispatcher,
-                                 tracker: Tracker, domain: dict) -> dict[str, Any]:
+    def validate_piracy_evidence(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict
+    ) -> dict[str, Any]:
         text = str(value).strip()
         return {"piracy_evidence": "none" if text.lower() in _NONE else text[:2000]}
 
@@ -45,7 +47,8 @@ class ActionAskPiracyEvidence(AskAction):
 
     def prompt(self, tracker: Tracker, lang: str) -> tuple[str, list[dict[str, str]]]:
         return t("ask_piracy_evidence", lang), [
-            {"title": t("piracy_evidence_none", lang), "payload": "none"}]
+            {"title": t("piracy_evidence_none", lang), "payload": "none"}
+        ]
 
 
 class ActionSubmitPiracy(Action):
@@ -54,13 +57,18 @@ class ActionSubmitPiracy(Action):
     def name(self) -> str:
         return "action_submit_piracy"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-            domain: dict[str, Any]) -> list[dict[str, Any]]:
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         link = tracker.get_slot("piracy_link")
         evidence = tracker.get_slot("piracy_evidence")
-        ticket = file_ticket(tracker, reason="piracy_report", intent="piracy_report",
-                             team="compliance", channel="case",
-                             summary=f"Piracy at: {link} | evidence: {evidence}")
-        dispatcher.utter_message(text=t("piracy_recorded", lang_of(tracker),
-                                        ticket_id=ticket.id))
+        ticket = file_ticket(
+            tracker,
+            reason="piracy_report",
+            intent="piracy_report",
+            team="compliance",
+            channel="case",
+            summary=f"Piracy at: {link} | evidence: {evidence}",
+        )
+        dispatcher.utter_message(text=t("piracy_recorded", lang_of(tracker), ticket_id=ticket.id))
         return reset_flow()

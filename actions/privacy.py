@@ -15,16 +15,19 @@ from actions.messages import choices, t
 
 TYPES = ["export", "delete"]
 MAX_ATTEMPTS = 3
-_TYPE_WORDS = {"delete": ("delete", "erase", "remove", "close", "删除", "注销", "销户"),
-               "export": ("export", "copy", "download", "导出", "副本", "下载")}
+_TYPE_WORDS = {
+    "delete": ("delete", "erase", "remove", "close", "删除", "注销", "销户"),
+    "export": ("export", "copy", "download", "导出", "副本", "下载"),
+}
 
 
 class ValidatePrivacyForm(FormValidationAction):
     def name(self) -> str:
         return "validate_privacy_form"
 
-    def validate_privacy_type(self, value: Any, dispatcher: CollectingDispatcher,
-                              tracker: Tracker, domain: dict) -> dict[str, Any]:
+    def validate_privacy_type(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict
+    ) -> dict[str, Any]:
         text = str(value).strip().lower()
         for code, words in _TYPE_WORDS.items():
             if text == code or any(w in text for w in words):
@@ -32,8 +35,9 @@ class ValidatePrivacyForm(FormValidationAction):
         dispatcher.utter_message(text=t("privacy_type_unclear", lang_of(tracker)))
         return {"privacy_type": None}
 
-    def validate_privacy_identity(self, value: Any, dispatcher: CollectingDispatcher,
-                                  tracker: Tracker, domain: dict) -> dict[str, Any]:
+    def validate_privacy_identity(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict
+    ) -> dict[str, Any]:
         """The last 4 digits of the account's phone; three wrong tries end the form."""
         learner = learner_of(tracker)
         digits = "".join(c for c in str(value) if c.isdigit())
@@ -67,20 +71,33 @@ class ActionSubmitPrivacy(Action):
     def name(self) -> str:
         return "action_submit_privacy"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-            domain: dict[str, Any]) -> list[dict[str, Any]]:
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         lang = lang_of(tracker)
         learner = learner_of(tracker)
         kind = tracker.get_slot("privacy_type") or "export"
         if learner is None or tracker.get_slot("privacy_identity") != "verified":
             dispatcher.utter_message(text=t("privacy_identity_failed", lang))
-            return open_handoff(dispatcher, tracker, reason="identity_not_confirmed",
-                                intent="privacy_request", team="compliance")
-        req = runtime.get().platform.submit_request(learner.id, f"privacy_{kind}",
-                                                    {"verified_by": "phone_last4"})
-        file_ticket(tracker, reason=f"privacy_{kind}", intent="privacy_request",
-                    team="compliance", channel="case",
-                    summary=f"Privacy request #{req.id}: {kind} data of learner {learner.id}")
-        dispatcher.utter_message(text=t(f"privacy_recorded_{kind}", lang, request_id=req.id,
-                                        email=learner.email))
+            return open_handoff(
+                dispatcher,
+                tracker,
+                reason="identity_not_confirmed",
+                intent="privacy_request",
+                team="compliance",
+            )
+        req = runtime.get().platform.submit_request(
+            learner.id, f"privacy_{kind}", {"verified_by": "phone_last4"}
+        )
+        file_ticket(
+            tracker,
+            reason=f"privacy_{kind}",
+            intent="privacy_request",
+            team="compliance",
+            channel="case",
+            summary=f"Privacy request #{req.id}: {kind} data of learner {learner.id}",
+        )
+        dispatcher.utter_message(
+            text=t(f"privacy_recorded_{kind}", lang, request_id=req.id, email=learner.email)
+        )
         return reset_flow()

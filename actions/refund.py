@@ -34,20 +34,23 @@ class ValidateRefundForm(FormValidationAction):
     def name(self) -> str:
         return "validate_refund_form"
 
-    def validate_order_id(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                          domain: dict) -> dict[str, Any]:
+    def validate_order_id(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict
+    ) -> dict[str, Any]:
         return validate_order(value, dispatcher, tracker)
 
-    def validate_refund_reason(self, value: Any, dispatcher: CollectingDispatcher,
-                               tracker: Tracker, domain: dict) -> dict[str, Any]:
+    def validate_refund_reason(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict
+    ) -> dict[str, Any]:
         return {"refund_reason": str(value).strip()[:300] or None}
 
 
 def validate_order(value: Any, dispatcher: CollectingDispatcher, tracker: Tracker) -> dict:
     order = match_order(_orders(tracker), str(value or ""), tracker.get_slot("course"))
     if order is None:
-        dispatcher.utter_message(text=t("order_not_found", lang_of(tracker),
-                                        value=str(value or "").strip()[:40]))
+        dispatcher.utter_message(
+            text=t("order_not_found", lang_of(tracker), value=str(value or "").strip()[:40])
+        )
         return {"order_id": None}
     return {"order_id": order.id}
 
@@ -84,41 +87,65 @@ class ActionSubmitRefund(Action):
     def name(self) -> str:
         return "action_submit_refund"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-            domain: dict[str, Any]) -> list[dict[str, Any]]:
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         rt = runtime.get()
         lang = lang_of(tracker)
         learner, order = chosen_order(tracker)
         if learner is None or order is None or order.course is None:
-            return open_handoff(dispatcher, tracker, reason="refund_no_order",
-                                intent="refund_request")
+            return open_handoff(
+                dispatcher, tracker, reason="refund_no_order", intent="refund_request"
+            )
         reason = tracker.get_slot("refund_reason") or ""
         refunds = rt.platform.refunds(learner.id)
-        verdict = evaluate(order, order.course, rt.platform.progress(learner.id, order.course_id),
-                           refunds, rt.policy, time.time())
+        verdict = evaluate(
+            order,
+            order.course,
+            rt.platform.progress(learner.id, order.course_id),
+            refunds,
+            rt.policy,
+            time.time(),
+        )
         name = course_name(order, lang)
         if verdict.eligible:
             refund = rt.platform.create_refund(learner.id, order.id, verdict.amount, reason)
-            dispatcher.utter_message(text=t(
-                "refund_recorded", lang, refund_id=refund.id, course=name, order_id=order.id,
-                amount=verdict.amount, arrival=rt.policy.arrival(order.payment_method)))
+            dispatcher.utter_message(
+                text=t(
+                    "refund_recorded",
+                    lang,
+                    refund_id=refund.id,
+                    course=name,
+                    order_id=order.id,
+                    amount=verdict.amount,
+                    arrival=rt.policy.arrival(order.payment_method),
+                )
+            )
             if verdict.code == "ok_membership":
-                dispatcher.utter_message(text=t("refund_ok_membership_note", lang,
-                                                **verdict.facts))
+                dispatcher.utter_message(text=t("refund_ok_membership_note", lang, **verdict.facts))
             return reset_flow()
 
         facts = {**verdict.facts, "course": name, "order_id": order.id}
         when = verdict.facts.get("refunded_at")
-        dispatcher.utter_message(text=t(f"refund_{verdict.code}", lang,
-                                        **{**facts, "date": date(when, lang)}))
+        dispatcher.utter_message(
+            text=t(f"refund_{verdict.code}", lang, **{**facts, "date": date(when, lang)})
+        )
         if verdict.code == "already_pending":
             return reset_flow() + ActionRefundStatus().run(dispatcher, tracker, domain)
         dispatcher.utter_message(text=t("refund_handoff", lang))
-        summary = (f"Refund refused by policy ({verdict.code}): order {order.id} {name}, "
-                   f"¥{order.amount:g}, paid {verdict.facts.get('days')} days ago; "
-                   f"reason: {reason}")
-        return open_handoff(dispatcher, tracker, reason="refund_ineligible",
-                            intent="refund_request", team="billing", summary=summary)
+        summary = (
+            f"Refund refused by policy ({verdict.code}): order {order.id} {name}, "
+            f"¥{order.amount:g}, paid {verdict.facts.get('days')} days ago; "
+            f"reason: {reason}"
+        )
+        return open_handoff(
+            dispatcher,
+            tracker,
+            reason="refund_ineligible",
+            intent="refund_request",
+            team="billing",
+            summary=summary,
+        )
 
 
 class ActionRefundStatus(Action):
@@ -127,8 +154,9 @@ class ActionRefundStatus(Action):
     def name(self) -> str:
         return "action_refund_status"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-            domain: dict[str, Any]) -> list[dict[str, Any]]:
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         rt = runtime.get()
         lang = lang_of(tracker)
         learner = learner_of(tracker)
@@ -140,9 +168,17 @@ class ActionRefundStatus(Action):
         lines = [t("refund_status_header", lang)]
         for r in refunds:
             order = orders.get(r.order_id)
-            lines.append(t("refund_status_line", lang, refund_id=r.id, order_id=r.order_id,
-                           course=course_name(order, lang) if order else r.order_id,
-                           amount=r.amount, status=t(f"refund_status_{r.status}", lang),
-                           date=date(r.requested_at, lang)))
+            lines.append(
+                t(
+                    "refund_status_line",
+                    lang,
+                    refund_id=r.id,
+                    order_id=r.order_id,
+                    course=course_name(order, lang) if order else r.order_id,
+                    amount=r.amount,
+                    status=t(f"refund_status_{r.status}", lang),
+                    date=date(r.requested_at, lang),
+                )
+            )
         dispatcher.utter_message(json_message={"text": "\n".join(lines)})
         return []

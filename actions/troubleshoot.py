@@ -30,26 +30,53 @@ def personal_step(name: str, learner: Learner, tracker: Tracker, lang: str) -> s
     """A step built from the learner's own account, orders and access."""
     platform = runtime.get().platform
     if name == "login_account":
-        return t("ts_login_account", lang, phone=mask_phone(learner.phone),
-                 email=mask_email(learner.email))
+        return t(
+            "ts_login_account",
+            lang,
+            phone=mask_phone(learner.phone),
+            email=mask_email(learner.email),
+        )
     orders = platform.orders(learner.id)
     if name == "recent_orders":
         if not orders:
             return t("ts_recent_orders_none", lang)
-        lines = [t("ts_order_line", lang, order_id=o.id, course=course_name(o, lang),
-                   amount=o.amount, date=date(o.paid_at, lang),
-                   status=t(f"order_status_{o.status}", lang)) for o in orders[:3]]
-        return "\n".join([t("ts_recent_orders_header", lang), *lines,
-                          t("ts_recent_orders_tail", lang)])
+        lines = [
+            t(
+                "ts_order_line",
+                lang,
+                order_id=o.id,
+                course=course_name(o, lang),
+                amount=o.amount,
+                date=date(o.paid_at, lang),
+                status=t(f"order_status_{o.status}", lang),
+            )
+            for o in orders[:3]
+        ]
+        return "\n".join(
+            [t("ts_recent_orders_header", lang), *lines, t("ts_recent_orders_tail", lang)]
+        )
     if name == "purchased_courses":
         wanted = match_order(orders, latest_text(tracker), tracker.get_slot("course"))
         if wanted:
-            return t("ts_course_found", lang, course=course_name(wanted, lang),
-                     date=date(wanted.paid_at, lang), access=access_text(wanted, lang))
+            return t(
+                "ts_course_found",
+                lang,
+                course=course_name(wanted, lang),
+                date=date(wanted.paid_at, lang),
+                access=access_text(wanted, lang),
+            )
         if not orders:
             return t("no_orders", lang)
-        lines = [t("ts_purchased_line", lang, course=course_name(o, lang),
-                   date=date(o.paid_at, lang), access=access_text(o, lang)) for o in orders[:6]]
+        lines = [
+            t(
+                "ts_purchased_line",
+                lang,
+                course=course_name(o, lang),
+                date=date(o.paid_at, lang),
+                access=access_text(o, lang),
+            )
+            for o in orders[:6]
+        ]
         return "\n".join([t("ts_purchased_header", lang), *lines, t("ts_purchased_tail", lang)])
     raise KeyError(f"unknown personal step {name!r}")
 
@@ -58,8 +85,9 @@ def render_step(step: dict, learner: Learner | None, tracker: Tracker, lang: str
     if "personal" in step:
         return personal_step(step["personal"], learner, tracker, lang) if learner else None
     if "kb" in step:
-        entry = next((e for e in runtime.get().kb.index.entries
-                      if e.id == f"{lang}-{step['kb']}"), None)
+        entry = next(
+            (e for e in runtime.get().kb.index.entries if e.id == f"{lang}-{step['kb']}"), None
+        )
         return entry.answer.strip() if entry else None
     return step["text"]["zh" if lang == "zh" else "en"]
 
@@ -71,8 +99,9 @@ class ActionTroubleshoot(Action):
     def name(self) -> str:
         return "action_troubleshoot"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-            domain: dict[str, Any]) -> list[dict[str, Any]]:
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         rt = runtime.get()
         lang = lang_of(tracker)
         intent, _ = latest_intent(tracker)
@@ -84,31 +113,47 @@ class ActionTroubleshoot(Action):
         if not guide:
             return reset_flow()
         learner = learner_of(tracker)
-        steps = [(i, text) for i, s in enumerate(guide["steps"])
-                 if (text := render_step(s, learner, tracker, lang))]
+        steps = [
+            (i, text)
+            for i, s in enumerate(guide["steps"])
+            if (text := render_step(s, learner, tracker, lang))
+        ]
         remaining = [(i, text) for i, text in steps if i >= step]
         if not remaining:
             dispatcher.utter_message(text=t("ts_exhausted", lang))
-            tried = ", ".join(str(s.get("kb") or s.get("personal") or "text")
-                              for s in guide["steps"])
-            return open_handoff(dispatcher, tracker, reason="troubleshooting_failed",
-                                intent=topic, team=guide.get("team"),
-                                summary=f"{topic}: tried {tried}; learner said: "
-                                        + " / ".join(_learner_texts(tracker)))
+            tried = ", ".join(
+                str(s.get("kb") or s.get("personal") or "text") for s in guide["steps"]
+            )
+            return open_handoff(
+                dispatcher,
+                tracker,
+                reason="troubleshooting_failed",
+                intent=topic,
+                team=guide.get("team"),
+                summary=f"{topic}: tried {tried}; learner said: "
+                + " / ".join(_learner_texts(tracker)),
+            )
         index, text = remaining[0]
         position = [i for i, _ in steps].index(index) + 1
-        dispatcher.utter_message(json_message={
-            "text": f"{t(f'ts_intro_{topic}', lang, n=position, total=len(steps))}\n\n{text}"
-                    f"\n\n{t('ts_did_it_help', lang)}",
-            "buttons": [button("btn_fixed", lang, "/affirm"),
-                        button("btn_not_fixed", lang, "/deny")],
-        })
+        dispatcher.utter_message(
+            json_message={
+                "text": f"{t(f'ts_intro_{topic}', lang, n=position, total=len(steps))}\n\n{text}"
+                f"\n\n{t('ts_did_it_help', lang)}",
+                "buttons": [
+                    button("btn_fixed", lang, "/affirm"),
+                    button("btn_not_fixed", lang, "/deny"),
+                ],
+            }
+        )
         return [SlotSet("ts_topic", topic), SlotSet("ts_step", float(index))]
 
 
 def _learner_texts(tracker: Tracker) -> list[str]:
-    return [e.get("text") for e in tracker.events
-            if e.get("event") == "user" and e.get("text") and not e["text"].startswith("/")][-3:]
+    return [
+        e.get("text")
+        for e in tracker.events
+        if e.get("event") == "user" and e.get("text") and not e["text"].startswith("/")
+    ][-3:]
 
 
 class ActionTroubleshootDone(Action):
@@ -117,7 +162,8 @@ class ActionTroubleshootDone(Action):
     def name(self) -> str:
         return "action_troubleshoot_done"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-            domain: dict[str, Any]) -> list[dict[str, Any]]:
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         dispatcher.utter_message(text=t("ts_done", lang_of(tracker)))
         return reset_flow()

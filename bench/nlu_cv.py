@@ -22,17 +22,34 @@ TARGET_MACRO, TARGET_MIN = 0.95, 0.85
 def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         started = time.time()
-        cmd = [str(rasa_env.rasa_bin()), "test", "nlu", "--nlu", str(ROOT / "data" / "nlu"),
-               "--config", str(ROOT / "config.yml"), "--cross-validation", "--folds", "5",
-               "--out", tmp]
-        subprocess.run(cmd, cwd=ROOT, env=rasa_env.rasa_env(), check=True,
-                       stdout=subprocess.DEVNULL)
+        cmd = [
+            str(rasa_env.rasa_bin()),
+            "test",
+            "nlu",
+            "--nlu",
+            str(ROOT / "data" / "nlu"),
+            "--config",
+            str(ROOT / "config.yml"),
+            "--cross-validation",
+            "--folds",
+            "5",
+            "--out",
+            tmp,
+        ]
+        subprocess.run(
+            cmd, cwd=ROOT, env=rasa_env.rasa_env(), check=True, stdout=subprocess.DEVNULL
+        )
         minutes = (time.time() - started) / 60
         report = json.loads((Path(tmp) / "intent_report.json").read_text())
         errors_file = Path(tmp) / "intent_errors.json"
         errors = json.loads(errors_file.read_text()) if errors_file.exists() else []
-    intents = {k: v for k, v in report.items() if isinstance(v, dict) and "f1-score" in v
-               and k not in ("macro avg", "weighted avg", "micro avg")}
+    intents = {
+        k: v
+        for k, v in report.items()
+        if isinstance(v, dict)
+        and "f1-score" in v
+        and k not in ("macro avg", "weighted avg", "micro avg")
+    }
     macro = report["macro avg"]["f1-score"]
     worst = min(v["f1-score"] for v in intents.values())
     confusions = Counter((e["intent"], e["intent_prediction"]["name"]) for e in errors)
@@ -41,16 +58,19 @@ def main() -> int:
         "",
         f"Command: `make nlu-report` ({minutes:.1f} min on this machine).",
         "",
-        f"- examples: {sum(int(v['support']) for v in intents.values())} over {len(intents)} intents",
+        f"- examples: {sum(int(v['support']) for v in intents.values())} "
+        f"over {len(intents)} intents",
         f"- macro F1: **{macro:.3f}** (target ≥ {TARGET_MACRO})",
         f"- accuracy: {report.get('accuracy', 0):.3f}",
         f"- lowest intent F1: **{worst:.3f}** (target ≥ {TARGET_MIN})",
         "",
         "| intent | F1 | precision | recall | examples |",
         "|---|---|---|---|---|",
-        *[f"| {k} | {v['f1-score']:.3f} | {v['precision']:.3f} | {v['recall']:.3f} | "
-          f"{int(v['support'])} |" for k, v in sorted(intents.items(),
-                                                      key=lambda kv: kv[1]["f1-score"])],
+        *[
+            f"| {k} | {v['f1-score']:.3f} | {v['precision']:.3f} | {v['recall']:.3f} | "
+            f"{int(v['support'])} |"
+            for k, v in sorted(intents.items(), key=lambda kv: kv[1]["f1-score"])
+        ],
         "",
         "Most frequent confusions (gold → predicted):",
         "",

@@ -25,10 +25,16 @@ from tests.conftest import free_port  # noqa: E402
 # (kind, text): "rule" turns are answered by a domain response, "kb" turns run the
 # custom action that searches the knowledge base with the embedding model.
 MIX = [
-    ("rule", "hi there"), ("kb", "can I download lessons to watch offline?"),
-    ("rule", "thanks!"), ("kb", "how many devices can I log in on"),
-    ("rule", "你好"), ("kb", "直播课有回放吗"), ("rule", "谢谢"), ("kb", "发票多久能收到"),
-    ("rule", "are you a bot?"), ("kb", "how do I change my phone number"),
+    ("rule", "hi there"),
+    ("kb", "can I download lessons to watch offline?"),
+    ("rule", "thanks!"),
+    ("kb", "how many devices can I log in on"),
+    ("rule", "你好"),
+    ("kb", "直播课有回放吗"),
+    ("rule", "谢谢"),
+    ("kb", "发票多久能收到"),
+    ("rule", "are you a bot?"),
+    ("kb", "how do I change my phone number"),
 ]
 
 
@@ -43,7 +49,7 @@ def run(base: str, n: int) -> dict[str, list[float]]:
     http.headers["Authorization"] = f"Bearer {token}"
     times: dict[str, list[float]] = {"all": [], "rule": [], "kb": []}
     cid = http.post("/api/conversations").json()["conversation"]["id"]
-    for kind, text in MIX[:4]:  # warm-up: first calls load lazily initialised pieces
+    for _kind, text in MIX[:4]:  # warm-up: first calls load lazily initialised pieces
         http.post(f"/api/conversations/{cid}/messages", json={"text": text})
     for i in range(n):
         kind, text = MIX[i % len(MIX)]
@@ -78,8 +84,10 @@ def main() -> int:
     print(f"{'turn kind':<10} {'n':>4} {'p50 ms':>8} {'p95 ms':>8} {'mean ms':>8}")
     for kind, values in times.items():
         if values:
-            print(f"{kind:<10} {len(values):>4} {pct(values, 50):>8.1f} {pct(values, 95):>8.1f} "
-                  f"{statistics.mean(values):>8.1f}")
+            print(
+                f"{kind:<10} {len(values):>4} {pct(values, 50):>8.1f} {pct(values, 95):>8.1f} "
+                f"{statistics.mean(values):>8.1f}"
+            )
     return 0
 
 

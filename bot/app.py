@@ -36,9 +36,11 @@ MAX_IMPORT_BYTES = 20 * 1024 * 1024  # KB imports
 
 
 def business_hours(settings: Settings) -> handoff.BusinessHours:
-    return handoff.BusinessHours(tz=settings.service_tz,
-                                 opens=dtime.fromisoformat(settings.service_opens),
-                                 closes=dtime.fromisoformat(settings.service_closes))
+    return handoff.BusinessHours(
+        tz=settings.service_tz,
+        opens=dtime.fromisoformat(settings.service_opens),
+        closes=dtime.fromisoformat(settings.service_closes),
+    )
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -53,8 +55,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             auth.seed_staff(db, settings.staff_seed)
         platform_store.seed_if_empty(db, settings.platform_seed_dir / "demo.yml")
         kb_store.seed_if_empty(db, settings.kb_seed_dir)
-        kb = KnowledgeBase(settings.index_dir, settings.kb.encoder(),
-                           settings.kb.search_settings(), settings.kb.thresholds())
+        kb = KnowledgeBase(
+            settings.index_dir,
+            settings.kb.encoder(),
+            settings.kb.search_settings(),
+            settings.kb.thresholds(),
+        )
         how = kb.ensure(kb_store.published_entries(db))
         log.info("KB index %s: %d entries", how, len(kb.index.entries))
         platform = load_platform(settings.platform, db, settings.platform_options)
@@ -66,12 +72,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.platform = platform
         app.state.hub = Hub(db, rasa, Broadcaster(), hours)
         app.state.alert_rules = metrics.load_rules(settings.alert_rules)
-        watcher = (asyncio.create_task(watch_alerts(app)) if settings.alert_check_s > 0
-                   else None)
-        actions_runtime.install(actions_runtime.Runtime(
-            db=db, kb=kb, platform=platform, hours=hours, base_url=settings.base_url,
-            policy=RefundPolicy.load(settings.refund_policy),
-            guides=yaml.safe_load(settings.troubleshooting.read_text(encoding="utf-8"))))
+        watcher = asyncio.create_task(watch_alerts(app)) if settings.alert_check_s > 0 else None
+        actions_runtime.install(
+            actions_runtime.Runtime(
+                db=db,
+                kb=kb,
+                platform=platform,
+                hours=hours,
+                base_url=settings.base_url,
+                policy=RefundPolicy.load(settings.refund_policy),
+                guides=yaml.safe_load(settings.troubleshooting.read_text(encoding="utf-8")),
+            )
+        )
         try:
             yield
         finally:
@@ -99,18 +111,31 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def invalid(_: Request, e: RequestValidationError) -> JSONResponse:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc'][1:]) or 'body'}: {err['msg']}"
-            for err in e.errors())
-        return JSONResponse({"detail": f"invalid request: {problems}",
-                             "errors": _jsonable(e.errors())}, status_code=422)
+            for err in e.errors()
+        )
+        return JSONResponse(
+            {"detail": f"invalid request: {problems}", "errors": _jsonable(e.errors())},
+            status_code=422,
+        )
 
     @app.get("/api/health")
     async def health(request: Request) -> dict:
         state = request.app.state
-        return {"hub": "ok", "rasa": await state.hub.rasa.ready(),
-                "kb_entries": len(state.kb.index.entries)}
+        return {
+            "hub": "ok",
+            "rasa": await state.hub.rasa.ready(),
+            "kb_entries": len(state.kb.index.entries),
+        }
 
-    for router in (learner.router, staff.router, agent.router, kb_api.router, manager.router,
-                   actions_webhook.router, pages.router):
+    for router in (
+        learner.router,
+        staff.router,
+        agent.router,
+        kb_api.router,
+        manager.router,
+        actions_webhook.router,
+        pages.router,
+    ):
         app.include_router(router)
     return app
 
@@ -125,15 +150,23 @@ async def watch_alerts(app: FastAPI) -> None:
             now = time.time()
             values = metrics.indicators(app.state.db, now - settings.alert_window_h * 3600, now)
             changes = metrics.record_changes(
-                app.state.db, metrics.alerts(values, app.state.alert_rules), now)
+                app.state.db, metrics.alerts(values, app.state.alert_rules), now
+            )
             if changes and settings.alert_webhook:
                 async with httpx.AsyncClient(timeout=5) as client:
-                    await client.post(settings.alert_webhook,
-                                      json={"alerts": changes, "values": values})
+                    await client.post(
+                        settings.alert_webhook, json={"alerts": changes, "values": values}
+                    )
         except Exception:  # noqa: BLE001 - the watcher must outlive any one failure
             log.exception("alert check failed")
 
 
 def _jsonable(errors: list) -> list:
-    return [{k: (v if isinstance(v, (str, int, float, list, type(None))) else str(v))
-             for k, v in err.items() if k != "ctx"} for err in errors]
+    return [
+        {
+            k: (v if isinstance(v, (str, int, float, list, type(None))) else str(v))
+            for k, v in err.items()
+            if k != "ctx"
+        }
+        for err in errors
+    ]

@@ -33,12 +33,20 @@ class Principal(BaseModel):
 
 def ensure_schema(db: sqlite_utils.Database) -> None:
     db["staff"].create(
-        {"username": str, "display_name": str, "password_hash": str, "roles": str,
-         "teams": str, "active": int},
-        transform=True, pk="username",
+        {
+            "username": str,
+            "display_name": str,
+            "password_hash": str,
+            "roles": str,
+            "teams": str,
+            "active": int,
+        },
+        transform=True,
+        pk="username",
     )
     db["tokens"].create(
-        {"token_hash": str, "kind": str, "subject": str, "expires_at": float}, pk="token_hash",
+        {"token_hash": str, "kind": str, "subject": str, "expires_at": float},
+        pk="token_hash",
         transform=True,
     )
 
@@ -61,16 +69,28 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def upsert_staff(db: sqlite_utils.Database, username: str, password: str, roles: list[str],
-                 teams: list[str] | None = None, display_name: str = "") -> None:
+def upsert_staff(
+    db: sqlite_utils.Database,
+    username: str,
+    password: str,
+    roles: list[str],
+    teams: list[str] | None = None,
+    display_name: str = "",
+) -> None:
     bad = [r for r in roles if r not in STAFF_ROLES]
     if bad:
         raise ValueError(f"unknown roles {bad}; staff roles are {STAFF_ROLES}")
-    db["staff"].upsert({
-        "username": username, "display_name": display_name or username,
-        "password_hash": _hash_password(password), "roles": ",".join(roles),
-        "teams": ",".join(teams or []), "active": 1,
-    }, pk="username")
+    db["staff"].upsert(
+        {
+            "username": username,
+            "display_name": display_name or username,
+            "password_hash": _hash_password(password),
+            "roles": ",".join(roles),
+            "teams": ",".join(teams or []),
+            "active": 1,
+        },
+        pk="username",
+    )
 
 
 def seed_staff(db: sqlite_utils.Database, path: Path) -> int:
@@ -79,19 +99,25 @@ def seed_staff(db: sqlite_utils.Database, path: Path) -> int:
         return 0
     people = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("staff", [])
     for p in people:
-        upsert_staff(db, p["username"], p["password"], p["roles"], p.get("teams"),
-                     p.get("display_name", ""))
+        upsert_staff(
+            db, p["username"], p["password"], p["roles"], p.get("teams"), p.get("display_name", "")
+        )
     return len(people)
 
 
 def _staff_principal(row: dict) -> Principal:
-    return Principal(kind="staff", id=row["username"], display_name=row["display_name"],
-                     roles=[r for r in row["roles"].split(",") if r],
-                     teams=[t for t in (row["teams"] or "").split(",") if t])
+    return Principal(
+        kind="staff",
+        id=row["username"],
+        display_name=row["display_name"],
+        roles=[r for r in row["roles"].split(",") if r],
+        teams=[t for t in (row["teams"] or "").split(",") if t],
+    )
 
 
-def login_staff(db: sqlite_utils.Database, username: str, password: str,
-                ttl_s: int) -> tuple[str, Principal] | None:
+def login_staff(
+    db: sqlite_utils.Database, username: str, password: str, ttl_s: int
+) -> tuple[str, Principal] | None:
     rows = list(db["staff"].rows_where("username = ? AND active = 1", [username]))
     if not rows or not _check_password(password, rows[0]["password_hash"]):
         return None
@@ -100,14 +126,23 @@ def login_staff(db: sqlite_utils.Database, username: str, password: str,
 
 def issue_token(db: sqlite_utils.Database, kind: str, subject: str, ttl_s: int) -> str:
     token = secrets.token_urlsafe(24)
-    db["tokens"].insert({"token_hash": _token_hash(token), "kind": kind, "subject": subject,
-                         "expires_at": time.time() + ttl_s})
+    db["tokens"].insert(
+        {
+            "token_hash": _token_hash(token),
+            "kind": kind,
+            "subject": subject,
+            "expires_at": time.time() + ttl_s,
+        }
+    )
     return token
 
 
 def principal_for(db: sqlite_utils.Database, token: str) -> Principal | None:
-    rows = list(db["tokens"].rows_where("token_hash = ? AND expires_at > ?",
-                                        [_token_hash(token), time.time()]))
+    rows = list(
+        db["tokens"].rows_where(
+            "token_hash = ? AND expires_at > ?", [_token_hash(token), time.time()]
+        )
+    )
     if not rows:
         return None
     kind, subject = rows[0]["kind"], rows[0]["subject"]

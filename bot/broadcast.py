@@ -5,6 +5,7 @@ One hub process owns all sockets; see the README's scale notes for more than one
 """
 
 import asyncio
+import contextlib
 from collections import defaultdict
 from typing import Any
 
@@ -25,7 +26,6 @@ class Broadcaster:
 
     def publish(self, topic: str, event: dict[str, Any]) -> None:
         for q in list(self._subs.get(topic, ())):
-            try:
+            # a stuck client loses live events, never the transcript
+            with contextlib.suppress(asyncio.QueueFull):
                 q.put_nowait(event)
-            except asyncio.QueueFull:  # a stuck client loses live events, not the transcript
-                pass

@@ -36,22 +36,28 @@ def mode_of(db: sqlite_utils.Database, conversation_id: str) -> str:
 
 
 class Hub:
-    def __init__(self, db: sqlite_utils.Database, rasa: RasaClient, broadcaster: Broadcaster,
-                 hours: handoff.BusinessHours) -> None:
+    def __init__(
+        self,
+        db: sqlite_utils.Database,
+        rasa: RasaClient,
+        broadcaster: Broadcaster,
+        hours: handoff.BusinessHours,
+    ) -> None:
         self.db = db
         self.rasa = rasa
         self.broadcaster = broadcaster
         self.hours = hours
         # one Rasa turn at a time per conversation; entries vanish when no turn holds them
-        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
-            weakref.WeakValueDictionary())
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     # ---- writing ------------------------------------------------------------------
-    def post(self, conversation_id: str, sender: transcript.Sender, text: str,
-             **fields: Any) -> Message:
+    def post(
+        self, conversation_id: str, sender: transcript.Sender, text: str, **fields: Any
+    ) -> Message:
         msg = transcript.add_message(self.db, conversation_id, sender, text, **fields)
-        self.broadcaster.publish(f"conv:{conversation_id}",
-                                 {"type": "message", "message": msg.model_dump()})
+        self.broadcaster.publish(
+            f"conv:{conversation_id}", {"type": "message", "message": msg.model_dump()}
+        )
         return msg
 
     def announce_mode(self, conversation_id: str) -> None:
@@ -60,24 +66,28 @@ class Hub:
         self.broadcaster.publish("queue", {"type": "queue", "conversation_id": conversation_id})
 
     # ---- the learner side ---------------------------------------------------------
-    async def learner_says(self, conv: Conversation, text: str,
-                           payload: str | None = None) -> list[Message]:
+    async def learner_says(
+        self, conv: Conversation, text: str, payload: str | None = None
+    ) -> list[Message]:
         """Record a learner message, then route it. Returns the message and any replies."""
         lang = detect_lang(text, default=conv.lang)
-        msg = self.post(conv.id, "learner", text, lang=lang,
-                        payload={"payload": payload} if payload else None)
+        msg = self.post(
+            conv.id, "learner", text, lang=lang, payload={"payload": payload} if payload else None
+        )
         lock = self._locks.get(conv.id)
         if lock is None:
             lock = self._locks[conv.id] = asyncio.Lock()
         async with lock:
             if handoff.human_mode(self.db, conv.id):
-                self.broadcaster.publish("queue", {"type": "learner_message",
-                                                   "conversation_id": conv.id})
+                self.broadcaster.publish(
+                    "queue", {"type": "learner_message", "conversation_id": conv.id}
+                )
                 return [msg]
             return await self._bot_turn(conv, msg, payload or text, lang)
 
-    async def _bot_turn(self, conv: Conversation, msg: Message, text: str,
-                        lang: str) -> list[Message]:
+    async def _bot_turn(
+        self, conv: Conversation, msg: Message, text: str, lang: str
+    ) -> list[Message]:
         """One Rasa turn; returns the (now annotated) learner message and the replies."""
         metadata = {"learner_id": conv.learner_id, "lang": lang, "conversation_id": conv.id}
         try:
@@ -88,11 +98,14 @@ class Hub:
 
         parse = await self.rasa.latest_parse(conv.id)
         if parse and parse.get("intent"):
-            msg = transcript.annotate(self.db, msg.id, parse["intent"].get("name"),
-                                      parse["intent"].get("confidence"))
+            msg = transcript.annotate(
+                self.db, msg.id, parse["intent"].get("name"), parse["intent"].get("confidence")
+            )
 
-        out = [self.post(conv.id, "bot", r["text"], lang=lang, payload=r["payload"])
-               for r in merge_replies(raw)]
+        out = [
+            self.post(conv.id, "bot", r["text"], lang=lang, payload=r["payload"])
+            for r in merge_replies(raw)
+        ]
         ticket = handoff.human_mode(self.db, conv.id)
         if ticket:
             out.append(self._queued_notice(conv.id, ticket, lang))
@@ -100,20 +113,38 @@ class Hub:
 
     def _rasa_down(self, conv: Conversation, text: str, lang: str) -> list[Message]:
         if text.strip() == HUMAN_PAYLOAD or _ASKS_FOR_HUMAN.search(text):
-            ticket = handoff.create_ticket(self.db, conv.id, reason="assistant_unavailable",
-                                           summary=text[:200], hours=self.hours)
+            ticket = handoff.create_ticket(
+                self.db,
+                conv.id,
+                reason="assistant_unavailable",
+                summary=text[:200],
+                hours=self.hours,
+            )
             return [self._queued_notice(conv.id, ticket, lang)]
         button = {"title": say("human_button", lang), "payload": HUMAN_PAYLOAD}
-        return [self.post(conv.id, "system", say("rasa_down", lang), lang=lang,
-                          payload={"event": "rasa_down", "buttons": [button]})]
+        return [
+            self.post(
+                conv.id,
+                "system",
+                say("rasa_down", lang),
+                lang=lang,
+                payload={"event": "rasa_down", "buttons": [button]},
+            )
+        ]
 
-    def _queued_notice(self, conversation_id: str, ticket: handoff.Ticket,
-                       lang: str) -> Message:
-        msg = self.post(conversation_id, "system",
-                        say("queued", lang, team=handoff.team_name(ticket.team, lang),
-                            ticket=ticket.id),
-                        lang=lang, payload={"event": "handoff", "ticket_id": ticket.id,
-                                            "team": ticket.team, "priority": ticket.priority})
+    def _queued_notice(self, conversation_id: str, ticket: handoff.Ticket, lang: str) -> Message:
+        msg = self.post(
+            conversation_id,
+            "system",
+            say("queued", lang, team=handoff.team_name(ticket.team, lang), ticket=ticket.id),
+            lang=lang,
+            payload={
+                "event": "handoff",
+                "ticket_id": ticket.id,
+                "team": ticket.team,
+                "priority": ticket.priority,
+            },
+        )
         self.announce_mode(conversation_id)
         return msg
 
@@ -125,68 +156,122 @@ class Hub:
         if ticket.status != "queued":
             raise handoff.Conflict("an agent is already helping you in this chat")
         handoff.cancel(self.db, conv.id)
-        msg = self.post(conv.id, "system", say("cancelled", conv.lang), lang=conv.lang,
-                        payload={"event": "cancelled", "ticket_id": ticket.id})
+        msg = self.post(
+            conv.id,
+            "system",
+            say("cancelled", conv.lang),
+            lang=conv.lang,
+            payload={"event": "cancelled", "ticket_id": ticket.id},
+        )
         self.announce_mode(conv.id)
         return msg
 
     def rate(self, conv: Conversation, score: int, comment: str = "") -> handoff.Ticket:
-        rows = list(self.db["tickets"].rows_where(
-            "conversation_id = ? AND status = 'resolved'", [conv.id],
-            order_by="resolved_at desc", limit=1))
+        rows = list(
+            self.db["tickets"].rows_where(
+                "conversation_id = ? AND status = 'resolved'",
+                [conv.id],
+                order_by="resolved_at desc",
+                limit=1,
+            )
+        )
         if not rows:
             raise handoff.NotFound("this conversation has no resolved ticket to rate")
         ticket = handoff.rate(self.db, rows[0]["id"], score, comment)
-        self.post(conv.id, "system", say("thanks_rating", conv.lang), lang=conv.lang,
-                  payload={"event": "csat", "ticket_id": ticket.id, "score": score})
+        self.post(
+            conv.id,
+            "system",
+            say("thanks_rating", conv.lang),
+            lang=conv.lang,
+            payload={"event": "csat", "ticket_id": ticket.id, "score": score},
+        )
         return ticket
 
-    def offer_alternatives(self, conv: Conversation, answer_id: int, entry_id: str,
-                           kb: KnowledgeBase) -> Message:
+    def offer_alternatives(
+        self, conv: Conversation, answer_id: int, entry_id: str, kb: KnowledgeBase
+    ) -> Message:
         """After "not helpful": the next-best entries for the same question, then a person."""
-        asked = [m for m in transcript.messages(self.db, conv.id, limit=5000)
-                 if m.sender == "learner" and m.id < answer_id]
+        asked = [
+            m
+            for m in transcript.messages(self.db, conv.id, limit=5000)
+            if m.sender == "learner" and m.id < answer_id
+        ]
         question = asked[-1].text if asked else ""
         lang = conv.lang
         hits = [h for h in kb.search(question, k=6, lang=lang) if h.entry.id != entry_id]
-        gaps.log_gap(self.db, conversation_id=conv.id, query=question, lang=lang,
-                     kind="not_helpful", hits=[h.brief() for h in hits[:3]])
-        buttons = [{"title": h.entry.question, "payload": pick_payload(h.entry.id)}
-                   for h in hits[:3]]
+        gaps.log_gap(
+            self.db,
+            conversation_id=conv.id,
+            query=question,
+            lang=lang,
+            kind="not_helpful",
+            hits=[h.brief() for h in hits[:3]],
+        )
+        buttons = [
+            {"title": h.entry.question, "payload": pick_payload(h.entry.id)} for h in hits[:3]
+        ]
         buttons.append({"title": say("human_button", lang), "payload": HUMAN_PAYLOAD})
-        return self.post(conv.id, "bot", say("next_best", lang), lang=lang,
-                         payload={"buttons": buttons, "event": "next_best"})
+        return self.post(
+            conv.id,
+            "bot",
+            say("next_best", lang),
+            lang=lang,
+            payload={"buttons": buttons, "event": "next_best"},
+        )
 
     # ---- the agent side -----------------------------------------------------------
     def claim(self, ticket_id: int, agent: str, agent_name: str) -> handoff.Ticket:
         ticket = handoff.claim(self.db, ticket_id, agent)
         lang = self._lang(ticket.conversation_id)
-        self.post(ticket.conversation_id, "system", say("claimed", lang, agent=agent_name),
-                  lang=lang, payload={"event": "claimed", "ticket_id": ticket.id,
-                                      "agent": agent})
+        self.post(
+            ticket.conversation_id,
+            "system",
+            say("claimed", lang, agent=agent_name),
+            lang=lang,
+            payload={"event": "claimed", "ticket_id": ticket.id, "agent": agent},
+        )
         self.announce_mode(ticket.conversation_id)
         return ticket
 
     def agent_reply(self, ticket_id: int, agent: str, agent_name: str, text: str) -> Message:
         ticket = handoff.record_agent_reply(self.db, ticket_id, agent)
-        return self.post(ticket.conversation_id, "agent", text, author=agent,
-                         payload={"agent_name": agent_name, "ticket_id": ticket.id})
+        return self.post(
+            ticket.conversation_id,
+            "agent",
+            text,
+            author=agent,
+            payload={"agent_name": agent_name, "ticket_id": ticket.id},
+        )
 
     def transfer(self, ticket_id: int, agent: str, team: str, note: str = "") -> handoff.Ticket:
         ticket = handoff.transfer(self.db, ticket_id, agent, team, note)
         lang = self._lang(ticket.conversation_id)
-        self.post(ticket.conversation_id, "system",
-                  say("transferred", lang, team=handoff.team_name(team, lang)), lang=lang,
-                  payload={"event": "transferred", "ticket_id": ticket.id, "team": team})
+        self.post(
+            ticket.conversation_id,
+            "system",
+            say("transferred", lang, team=handoff.team_name(team, lang)),
+            lang=lang,
+            payload={"event": "transferred", "ticket_id": ticket.id, "team": team},
+        )
         self.announce_mode(ticket.conversation_id)
         return ticket
 
-    def resolve(self, ticket_id: int, agent: str, agent_name: str, note: str = "") -> handoff.Ticket:
+    def resolve(
+        self, ticket_id: int, agent: str, agent_name: str, note: str = ""
+    ) -> handoff.Ticket:
         ticket = handoff.resolve(self.db, ticket_id, agent, note)
         lang = self._lang(ticket.conversation_id)
-        self.post(ticket.conversation_id, "system", say("resolved", lang, agent=agent_name),
-                  lang=lang, payload={"event": "resolved", "ticket_id": ticket.id,
-                                      "csat": {"ticket_id": ticket.id, "scale": [1, 2, 3, 4, 5]}})
+        self.post(
+            ticket.conversation_id,
+            "system",
+            say("resolved", lang, agent=agent_name),
+            lang=lang,
+            payload={
+                "event": "resolved",
+                "ticket_id": ticket.id,
+                "csat": {"ticket_id": ticket.id, "scale": [1, 2, 3, 4, 5]},
+            },
+        )
         self.announce_mode(ticket.conversation_id)
         return ticket
 

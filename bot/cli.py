@@ -18,20 +18,26 @@ def run(args: argparse.Namespace) -> int:
     settings = get_settings()
     t0 = time.time()
     model, trained = rasa_env.train(quiet=False)
-    print(f"[afterclass] Rasa model {'trained' if trained else 'up to date'}: {model.name} "
-          f"({time.time() - t0:.0f}s)", flush=True)
+    print(
+        f"[afterclass] Rasa model {'trained' if trained else 'up to date'}: {model.name} "
+        f"({time.time() - t0:.0f}s)",
+        flush=True,
+    )
     log_dir = settings.var_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     print(f"[afterclass] starting Rasa and the hub (logs in {log_dir}) ...", flush=True)
     stack = start_stack(settings, model, log_dir=log_dir)
     base = settings.base_url
-    print(f"""
+    print(
+        f"""
 [afterclass] ready in {time.time() - t0:.0f}s
   Learner chat   {base}/chat
   Agent console  {base}/agent      (demo sign-in: agent / agent)
   Hub API docs   {base}/docs
   Rasa server    {stack.rasa_url}
-Press Ctrl-C to stop.""", flush=True)
+Press Ctrl-C to stop.""",
+        flush=True,
+    )
 
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
@@ -75,16 +81,22 @@ def build_index(args: argparse.Namespace) -> int:
     db = open_db(settings.database)
     migrate(db)
     store.seed_if_empty(db, settings.kb_seed_dir)
-    kb = KnowledgeBase(settings.index_dir, settings.kb.encoder(), settings.kb.search_settings(),
-                       settings.kb.thresholds())
+    kb = KnowledgeBase(
+        settings.index_dir,
+        settings.kb.encoder(),
+        settings.kb.search_settings(),
+        settings.kb.thresholds(),
+    )
     entries = store.published_entries(db)
     if args.force:
         kb.rebuild(entries)
         how = "built"
     else:
         how = kb.ensure(entries)
-    print(f"{how}: {len(entries)} entries, {kb.index.manifest.rows} questions "
-          f"-> {kb.current_dir.resolve()}")
+    print(
+        f"{how}: {len(entries)} entries, {kb.index.manifest.rows} questions "
+        f"-> {kb.current_dir.resolve()}"
+    )
     return 0
 
 
@@ -99,7 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--force", action="store_true")
     p.set_defaults(fn=train)
     sub.add_parser("validate", help="rasa data validate --fail-on-warnings").set_defaults(
-        fn=validate)
+        fn=validate
+    )
     p = sub.add_parser("build-index", help="seed the KB if empty and build its index")
     p.add_argument("--force", action="store_true")
     p.set_defaults(fn=build_index)

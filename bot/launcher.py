@@ -1,6 +1,7 @@
 """Start the whole product (Rasa + hub) as child processes, wait until both answer,
 and stop both together."""
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -26,10 +27,8 @@ class Stack:
     def stop(self) -> None:
         for proc in (self.hub, self.rasa):
             if proc.poll() is None:
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
         for proc in (self.hub, self.rasa):
             try:
                 proc.wait(timeout=20)
@@ -37,14 +36,31 @@ class Stack:
                 os.killpg(proc.pid, signal.SIGKILL)
 
 
-def start_hub(settings: Settings, *, env: dict[str, str] | None = None,
-              log_file: Path | None = None) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "uvicorn", "bot.app:create_app", "--factory",
-           "--host", settings.host, "--port", str(settings.port), "--log-level", "warning"]
+def start_hub(
+    settings: Settings, *, env: dict[str, str] | None = None, log_file: Path | None = None
+) -> subprocess.Popen:
+    cmd = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "bot.app:create_app",
+        "--factory",
+        "--host",
+        settings.host,
+        "--port",
+        str(settings.port),
+        "--log-level",
+        "warning",
+    ]
     out = open(log_file, "ab") if log_file else None  # noqa: SIM115 (lives with the child)
-    return subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **(env or {})},
-                            stdout=out or sys.stdout, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    return subprocess.Popen(
+        cmd,
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        stdout=out or sys.stdout,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
 
 
 def wait_until(check, timeout: float, procs: list[subprocess.Popen]) -> None:  # type: ignore[no-untyped-def]
@@ -67,17 +83,30 @@ def _ok(url: str, key: str | None = None) -> bool:
         return False
 
 
-def start_stack(settings: Settings, model: Path, *, log_dir: Path | None = None,
-                hub_env: dict[str, str] | None = None, timeout: float = 180) -> Stack:
+def start_stack(
+    settings: Settings,
+    model: Path,
+    *,
+    log_dir: Path | None = None,
+    hub_env: dict[str, str] | None = None,
+    timeout: float = 180,
+) -> Stack:
     """Rasa and the hub, each in its own process group; returns once both answer."""
     hub_url = f"http://{settings.host}:{settings.port}"
     rasa_url = f"http://127.0.0.1:{settings.rasa_port}"
     rasa = rasa_env.start_server(
-        model, port=settings.rasa_port, actions_url=f"{hub_url}/webhook",
+        model,
+        port=settings.rasa_port,
+        actions_url=f"{hub_url}/webhook",
         tracker_db=settings.var_dir / "rasa_tracker.db",
-        log_file=log_dir / "rasa.log" if log_dir else None)
-    env = {"AFTERCLASS_RASA_URL": rasa_url, "AFTERCLASS_PORT": str(settings.port),
-           "AFTERCLASS_HOST": settings.host, **(hub_env or {})}
+        log_file=log_dir / "rasa.log" if log_dir else None,
+    )
+    env = {
+        "AFTERCLASS_RASA_URL": rasa_url,
+        "AFTERCLASS_PORT": str(settings.port),
+        "AFTERCLASS_HOST": settings.host,
+        **(hub_env or {}),
+    }
     hub = start_hub(settings, env=env, log_file=log_dir / "hub.log" if log_dir else None)
     stack = Stack(rasa, hub, hub_url, rasa_url)
     try:

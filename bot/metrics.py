@@ -27,21 +27,27 @@ def indicators(db: sqlite_utils.Database, since: float, now: float | None = None
     convs = db.execute(
         "SELECT id FROM conversations WHERE created_at >= ? AND EXISTS "
         "(SELECT 1 FROM messages m WHERE m.conversation_id = conversations.id "
-        "AND m.sender = 'learner')", [since]).fetchall()
+        "AND m.sender = 'learner')",
+        [since],
+    ).fetchall()
     n_conv = len(convs)
     chats = db.execute(
         "SELECT COUNT(DISTINCT conversation_id) FROM tickets WHERE channel = 'chat' "
-        "AND created_at >= ?", [since]).fetchone()[0]
+        "AND created_at >= ?",
+        [since],
+    ).fetchone()[0]
     complaints = db.execute(
         "SELECT COUNT(DISTINCT conversation_id) FROM messages WHERE intent = 'complaint' "
-        "AND created_at >= ?", [since]).fetchone()[0]
+        "AND created_at >= ?",
+        [since],
+    ).fetchone()[0]
     tickets = list(db["tickets"].rows_where("created_at >= ?", [since]))
     closed = [t for t in tickets if t["status"] in ("resolved", "cancelled")]
     resolved = [t for t in tickets if t["status"] == "resolved"]
-    first = [(t["first_response_at"] - t["created_at"]) / 60 for t in tickets
-             if t["first_response_at"]]
-    to_resolve = [(t["resolved_at"] - t["created_at"]) / 60 for t in resolved
-                  if t["resolved_at"]]
+    first = [
+        (t["first_response_at"] - t["created_at"]) / 60 for t in tickets if t["first_response_at"]
+    ]
+    to_resolve = [(t["resolved_at"] - t["created_at"]) / 60 for t in resolved if t["resolved_at"]]
     breached = [t for t in tickets if (t["first_response_at"] or now) > t["sla_due_at"]]
     rated = [t["csat"] for t in tickets if t["csat"]]
     waiting = list(db["tickets"].rows_where("status = 'queued' AND channel = 'chat'"))
@@ -60,10 +66,13 @@ def indicators(db: sqlite_utils.Database, since: float, now: float | None = None
         "sla_breach_rate": round(len(breached) / len(tickets), 3) if tickets else None,
         "csat_avg": round(statistics.mean(rated), 2) if rated else None,
         "csat_responses": len(rated),
-        "csat_satisfied_share": round(sum(r >= 4 for r in rated) / len(rated), 3) if rated else None,
+        "csat_satisfied_share": round(sum(r >= 4 for r in rated) / len(rated), 3)
+        if rated
+        else None,
         "queue_waiting": len(waiting),
-        "queue_oldest_min": _round(max(((now - t["created_at"]) / 60 for t in waiting),
-                                       default=None)),
+        "queue_oldest_min": _round(
+            max(((now - t["created_at"]) / 60 for t in waiting), default=None)
+        ),
     }
 
 
@@ -83,10 +92,14 @@ class Rule:
         v = values.get(self.indicator)
         if v is None:
             return False
-        sample = values.get("csat_responses" if self.indicator.startswith("csat") else
-                            "conversations" if self.indicator in ("containment",
-                                                                  "complaint_rate")
-                            else "tickets", 0)
+        sample = values.get(
+            "csat_responses"
+            if self.indicator.startswith("csat")
+            else "conversations"
+            if self.indicator in ("containment", "complaint_rate")
+            else "tickets",
+            0,
+        )
         if sample < self.min_sample:
             return False
         return v < self.threshold if self.op == "<" else v > self.threshold
@@ -98,15 +111,32 @@ def load_rules(path: Path) -> list[Rule]:
 
 
 def alerts(values: dict[str, Any], rules: list[Rule]) -> list[dict[str, Any]]:
-    return [{"indicator": r.indicator, "value": values[r.indicator], "op": r.op,
-             "threshold": r.threshold, "label": r.label} for r in rules if r.breached(values)]
+    return [
+        {
+            "indicator": r.indicator,
+            "value": values[r.indicator],
+            "op": r.op,
+            "threshold": r.threshold,
+            "label": r.label,
+        }
+        for r in rules
+        if r.breached(values)
+    ]
 
 
 def ensure_schema(db: sqlite_utils.Database) -> None:
     db["alert_events"].create(
-        {"id": int, "indicator": str, "state": str, "value": float, "threshold": float,
-         "label": str, "at": float},
-        pk="id", transform=True,
+        {
+            "id": int,
+            "indicator": str,
+            "state": str,
+            "value": float,
+            "threshold": float,
+            "label": str,
+            "at": float,
+        },
+        pk="id",
+        transform=True,
     )
 
 
@@ -122,10 +152,24 @@ def record_changes(db: sqlite_utils.Database, current: list[dict], now: float) -
             changes.append({**alert, "state": "raised"})
     for name, state in last.items():
         if state == "raised" and name not in active:
-            changes.append({"indicator": name, "state": "cleared", "value": None,
-                            "threshold": None, "label": ""})
+            changes.append(
+                {
+                    "indicator": name,
+                    "state": "cleared",
+                    "value": None,
+                    "threshold": None,
+                    "label": "",
+                }
+            )
     for c in changes:
-        db["alert_events"].insert({"indicator": c["indicator"], "state": c["state"],
-                                   "value": c["value"], "threshold": c["threshold"],
-                                   "label": c["label"], "at": now})
+        db["alert_events"].insert(
+            {
+                "indicator": c["indicator"],
+                "state": c["state"],
+                "value": c["value"],
+                "threshold": c["threshold"],
+                "label": c["label"],
+                "at": now,
+            }
+        )
     return changes

@@ -20,9 +20,10 @@ class RasaClient:
     async def turn(self, sender: str, text: str, metadata: dict[str, Any]) -> list[dict]:
         """Send one learner message; return the bot's messages (text, buttons, custom)."""
         try:
-            r = await self._client.post("/webhooks/rest/webhook",
-                                        json={"sender": sender, "message": text,
-                                              "metadata": metadata})
+            r = await self._client.post(
+                "/webhooks/rest/webhook",
+                json={"sender": sender, "message": text, "metadata": metadata},
+            )
             r.raise_for_status()
             return list(r.json() or [])
         except (httpx.HTTPError, ValueError) as e:
@@ -31,8 +32,9 @@ class RasaClient:
     async def latest_parse(self, sender: str) -> dict[str, Any] | None:
         """The NLU result of the sender's latest message (intent, confidence, entities)."""
         try:
-            r = await self._client.get(f"/conversations/{sender}/tracker",
-                                       params={"include_events": "NONE"})
+            r = await self._client.get(
+                f"/conversations/{sender}/tracker", params={"include_events": "NONE"}
+            )
             r.raise_for_status()
             return (r.json() or {}).get("latest_message")
         except (httpx.HTTPError, ValueError):

@@ -24,14 +24,20 @@ def rasa_bin(root: Path = ROOT) -> Path:
 def rasa_env(root: Path = ROOT, **extra: str) -> dict[str, str]:
     """Environment for Rasa processes: quiet TensorFlow, no telemetry, our endpoints' vars."""
     env = dict(os.environ)
-    env.update({
-        "TF_CPP_MIN_LOG_LEVEL": "2",
-        "RASA_TELEMETRY_ENABLED": "false",
-        "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
-        "PYTHONWARNINGS": "ignore",
-        "AFTERCLASS_ACTIONS_URL": env.get("AFTERCLASS_ACTIONS_URL", "http://127.0.0.1:8000/webhook"),
-        "AFTERCLASS_TRACKER_DB": env.get("AFTERCLASS_TRACKER_DB", str(root / "var" / "rasa_tracker.db")),
-    })
+    env.update(
+        {
+            "TF_CPP_MIN_LOG_LEVEL": "2",
+            "RASA_TELEMETRY_ENABLED": "false",
+            "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+            "PYTHONWARNINGS": "ignore",
+            "AFTERCLASS_ACTIONS_URL": env.get(
+                "AFTERCLASS_ACTIONS_URL", "http://127.0.0.1:8000/webhook"
+            ),
+            "AFTERCLASS_TRACKER_DB": env.get(
+                "AFTERCLASS_TRACKER_DB", str(root / "var" / "rasa_tracker.db")
+            ),
+        }
+    )
     env.update(extra)
     env.pop("VIRTUAL_ENV", None)
     return env
@@ -53,18 +59,36 @@ def model_path(root: Path = ROOT, models_dir: Path | None = None) -> Path:
     return (models_dir or root / "models") / f"afterclass-{fingerprint(root)}.tar.gz"
 
 
-def train(root: Path = ROOT, *, force: bool = False, models_dir: Path | None = None,
-          config: Path | None = None, quiet: bool = False) -> tuple[Path, bool]:
+def train(
+    root: Path = ROOT,
+    *,
+    force: bool = False,
+    models_dir: Path | None = None,
+    config: Path | None = None,
+    quiet: bool = False,
+) -> tuple[Path, bool]:
     """Train unless a model for exactly these sources exists. Returns (model, trained)."""
     target = model_path(root, models_dir)
     if target.exists() and not force:
         return target, False
     target.parent.mkdir(parents=True, exist_ok=True)
-    cmd = [str(rasa_bin(root)), "train", "--config", str(config or root / "config.yml"),
-           "--domain", str(root / "domain.yml"), "--data", *[str(root / d) for d in RASA_DATA],
-           "--out", str(target.parent), "--fixed-model-name", target.name.removesuffix(".tar.gz")]
-    subprocess.run(cmd, cwd=root, env=rasa_env(root), check=True,
-                   stdout=subprocess.DEVNULL if quiet else None)
+    cmd = [
+        str(rasa_bin(root)),
+        "train",
+        "--config",
+        str(config or root / "config.yml"),
+        "--domain",
+        str(root / "domain.yml"),
+        "--data",
+        *[str(root / d) for d in RASA_DATA],
+        "--out",
+        str(target.parent),
+        "--fixed-model-name",
+        target.name.removesuffix(".tar.gz"),
+    ]
+    subprocess.run(
+        cmd, cwd=root, env=rasa_env(root), check=True, stdout=subprocess.DEVNULL if quiet else None
+    )
     # keep the models directory from growing without bound: drop older fingerprints
     for old in target.parent.glob("afterclass-*.tar.gz"):
         if old != target:
@@ -73,24 +97,58 @@ def train(root: Path = ROOT, *, force: bool = False, models_dir: Path | None = N
 
 
 def validate(root: Path = ROOT) -> int:
-    cmd = [str(rasa_bin(root)), "data", "validate", "--fail-on-warnings", "--config",
-           str(root / "config.yml"), "--domain", str(root / "domain.yml"), "--data",
-           *[str(root / d) for d in RASA_DATA]]
+    cmd = [
+        str(rasa_bin(root)),
+        "data",
+        "validate",
+        "--fail-on-warnings",
+        "--config",
+        str(root / "config.yml"),
+        "--domain",
+        str(root / "domain.yml"),
+        "--data",
+        *[str(root / d) for d in RASA_DATA],
+    ]
     return subprocess.run(cmd, cwd=root, env=rasa_env(root)).returncode
 
 
-def start_server(model: Path, *, root: Path = ROOT, port: int = 5005, actions_url: str,
-                 tracker_db: Path, log_file: Path | None = None) -> subprocess.Popen:
+def start_server(
+    model: Path,
+    *,
+    root: Path = ROOT,
+    port: int = 5005,
+    actions_url: str,
+    tracker_db: Path,
+    log_file: Path | None = None,
+) -> subprocess.Popen:
     """Start `rasa run` with the REST channel and HTTP API on localhost."""
     tracker_db.parent.mkdir(parents=True, exist_ok=True)
-    cmd = [str(rasa_bin(root)), "run", "--enable-api", "--model", str(model),
-           "--port", str(port), "-i", "127.0.0.1", "--endpoints", str(root / "endpoints.yml"),
-           "--credentials", str(root / "credentials.yml")]
+    cmd = [
+        str(rasa_bin(root)),
+        "run",
+        "--enable-api",
+        "--model",
+        str(model),
+        "--port",
+        str(port),
+        "-i",
+        "127.0.0.1",
+        "--endpoints",
+        str(root / "endpoints.yml"),
+        "--credentials",
+        str(root / "credentials.yml"),
+    ]
     out = open(log_file, "ab") if log_file else None  # noqa: SIM115 (lives with the child)
-    return subprocess.Popen(cmd, cwd=root, stdout=out or sys.stdout, stderr=subprocess.STDOUT,
-                            env=rasa_env(root, AFTERCLASS_ACTIONS_URL=actions_url,
-                                         AFTERCLASS_TRACKER_DB=str(tracker_db)),
-                            start_new_session=True)
+    return subprocess.Popen(
+        cmd,
+        cwd=root,
+        stdout=out or sys.stdout,
+        stderr=subprocess.STDOUT,
+        env=rasa_env(
+            root, AFTERCLASS_ACTIONS_URL=actions_url, AFTERCLASS_TRACKER_DB=str(tracker_db)
+        ),
+        start_new_session=True,
+    )
 
 
 def have_rasa(root: Path = ROOT) -> bool:

@@ -34,24 +34,37 @@ class Message(BaseModel):
 
 def ensure_schema(db: sqlite_utils.Database) -> None:
     db["conversations"].create(
-        {"id": str, "learner_id": str, "lang": str, "created_at": float,
-         "last_message_at": float},
-        transform=True, pk="id",
+        {"id": str, "learner_id": str, "lang": str, "created_at": float, "last_message_at": float},
+        transform=True,
+        pk="id",
     )
     db["conversations"].create_index(["learner_id"], if_not_exists=True)
     db["messages"].create(
-        {"id": int, "conversation_id": str, "sender": str, "text": str, "author": str,
-         "lang": str, "intent": str, "confidence": float, "payload": str,
-         "created_at": float},
-        transform=True, pk="id",
+        {
+            "id": int,
+            "conversation_id": str,
+            "sender": str,
+            "text": str,
+            "author": str,
+            "lang": str,
+            "intent": str,
+            "confidence": float,
+            "payload": str,
+            "created_at": float,
+        },
+        transform=True,
+        pk="id",
         foreign_keys=[("conversation_id", "conversations", "id")],
     )
     db["messages"].create_index(["conversation_id", "id"], if_not_exists=True)
 
 
-def create_conversation(db: sqlite_utils.Database, learner_id: str, lang: str = "zh") -> Conversation:
-    conv = Conversation(id="c_" + secrets.token_hex(8), learner_id=learner_id, lang=lang,
-                        created_at=time.time())
+def create_conversation(
+    db: sqlite_utils.Database, learner_id: str, lang: str = "zh"
+) -> Conversation:
+    conv = Conversation(
+        id="c_" + secrets.token_hex(8), learner_id=learner_id, lang=lang, created_at=time.time()
+    )
     db["conversations"].insert(conv.model_dump())
     return conv
 
@@ -77,11 +90,21 @@ def add_message(
 ) -> Message:
     now = time.time()
     with db.conn:
-        msg_id = db["messages"].insert({
-            "conversation_id": conversation_id, "sender": sender, "text": text,
-            "author": author, "lang": lang,
-            "payload": json.dumps(payload or {}, ensure_ascii=False), "created_at": now,
-        }).last_pk
+        msg_id = (
+            db["messages"]
+            .insert(
+                {
+                    "conversation_id": conversation_id,
+                    "sender": sender,
+                    "text": text,
+                    "author": author,
+                    "lang": lang,
+                    "payload": json.dumps(payload or {}, ensure_ascii=False),
+                    "created_at": now,
+                }
+            )
+            .last_pk
+        )
         fields: dict[str, Any] = {"last_message_at": now}
         if sender == "learner" and lang:
             fields["lang"] = lang  # replies follow the learner's latest language
@@ -93,20 +116,24 @@ def get_message(db: sqlite_utils.Database, message_id: int) -> Message:
     return _message(db["messages"].get(message_id))
 
 
-def annotate(db: sqlite_utils.Database, message_id: int, intent: str | None,
-             confidence: float | None) -> Message:
+def annotate(
+    db: sqlite_utils.Database, message_id: int, intent: str | None, confidence: float | None
+) -> Message:
     db["messages"].update(message_id, {"intent": intent, "confidence": confidence})
     return get_message(db, message_id)
 
 
-def messages(db: sqlite_utils.Database, conversation_id: str, after: int = 0,
-             limit: int = 500) -> list[Message]:
-    rows = db["messages"].rows_where("conversation_id = ? AND id > ?", [conversation_id, after],
-                                     order_by="id", limit=limit)
+def messages(
+    db: sqlite_utils.Database, conversation_id: str, after: int = 0, limit: int = 500
+) -> list[Message]:
+    rows = db["messages"].rows_where(
+        "conversation_id = ? AND id > ?", [conversation_id, after], order_by="id", limit=limit
+    )
     return [_message(r) for r in rows]
 
 
 def recent_learner_text(db: sqlite_utils.Database, conversation_id: str, n: int = 3) -> list[str]:
-    rows = db["messages"].rows_where("conversation_id = ? AND sender = 'learner'",
-                                     [conversation_id], order_by="id desc", limit=n)
+    rows = db["messages"].rows_where(
+        "conversation_id = ? AND sender = 'learner'", [conversation_id], order_by="id desc", limit=n
+    )
     return [r["text"] for r in rows][::-1]

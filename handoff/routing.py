@@ -12,6 +12,7 @@ TEAMS = {
 def team_name(team: str, lang: str) -> str:
     return TEAMS.get(team, {}).get("zh" if lang == "zh" else "en", team)
 
+
 _TEAM_BY_INTENT = {
     "refund_request": "billing",
     "refund_status": "billing",

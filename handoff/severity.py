@@ -26,16 +26,21 @@ class Severity:
         return "urgent" if self.score >= 2 else "high"
 
 
-def assess_complaint(texts: list[str], complaints_in_conversation: int,
-                     refund_in_conversation: bool, earlier_complaints: int = 0) -> Severity:
+def assess_complaint(
+    texts: list[str],
+    complaints_in_conversation: int,
+    refund_in_conversation: bool,
+    earlier_complaints: int = 0,
+) -> Severity:
     """texts: the learner's messages in this conversation, oldest first."""
     signals = []
     words = sorted({m.group(0).lower() for t in texts for m in _STRONG.finditer(t)})
     if words:
         signals.append("strong words: " + ", ".join(words[:5]))
     if complaints_in_conversation >= 2 or earlier_complaints:
-        signals.append(f"repeated ({complaints_in_conversation} in chat, "
-                       f"{earlier_complaints} earlier)")
+        signals.append(
+            f"repeated ({complaints_in_conversation} in chat, {earlier_complaints} earlier)"
+        )
     if refund_in_conversation:
         signals.append("refund in the same conversation")
     if any(t.count("!") + t.count("！") >= 3 for t in texts):

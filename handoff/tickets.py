@@ -54,18 +54,37 @@ class Ticket(BaseModel):
 
 def ensure_schema(db: sqlite_utils.Database) -> None:
     db[TICKETS].create(
-        {"id": int, "conversation_id": str, "status": str, "channel": str, "reason": str,
-         "intent": str, "priority": str, "priority_rank": int, "team": str, "summary": str,
-         "created_at": float, "sla_due_at": float, "claimed_by": str, "claimed_at": float,
-         "first_response_at": float, "resolved_at": float, "resolution_note": str,
-         "csat": int, "csat_comment": str, "csat_at": float},
-        transform=True, pk="id",
+        {
+            "id": int,
+            "conversation_id": str,
+            "status": str,
+            "channel": str,
+            "reason": str,
+            "intent": str,
+            "priority": str,
+            "priority_rank": int,
+            "team": str,
+            "summary": str,
+            "created_at": float,
+            "sla_due_at": float,
+            "claimed_by": str,
+            "claimed_at": float,
+            "first_response_at": float,
+            "resolved_at": float,
+            "resolution_note": str,
+            "csat": int,
+            "csat_comment": str,
+            "csat_at": float,
+        },
+        transform=True,
+        pk="id",
     )
     db[TICKETS].create_index(["conversation_id", "status"], if_not_exists=True)
     db[TICKETS].create_index(["status", "priority_rank", "sla_due_at"], if_not_exists=True)
     db[EVENTS].create(
         {"id": int, "ticket_id": int, "kind": str, "actor": str, "detail": str, "at": float},
-        transform=True, pk="id",
+        transform=True,
+        pk="id",
     )
     db[EVENTS].create_index(["ticket_id"], if_not_exists=True)
 
@@ -77,10 +96,12 @@ def _row(db: sqlite_utils.Database, ticket_id: int) -> Ticket:
     return Ticket(**rows[0])
 
 
-def _event(db: sqlite_utils.Database, ticket_id: int, kind: str, actor: str, detail: str,
-           at: float) -> None:
-    db[EVENTS].insert({"ticket_id": ticket_id, "kind": kind, "actor": actor, "detail": detail,
-                       "at": at})
+def _event(
+    db: sqlite_utils.Database, ticket_id: int, kind: str, actor: str, detail: str, at: float
+) -> None:
+    db[EVENTS].insert(
+        {"ticket_id": ticket_id, "kind": kind, "actor": actor, "detail": detail, "at": at}
+    )
 
 
 def get_ticket(db: sqlite_utils.Database, ticket_id: int) -> Ticket:
@@ -88,8 +109,11 @@ def get_ticket(db: sqlite_utils.Database, ticket_id: int) -> Ticket:
 
 
 def open_ticket(db: sqlite_utils.Database, conversation_id: str) -> Ticket | None:
-    rows = list(db[TICKETS].rows_where(
-        "conversation_id = ? AND status IN ('queued', 'claimed')", [conversation_id], limit=1))
+    rows = list(
+        db[TICKETS].rows_where(
+            "conversation_id = ? AND status IN ('queued', 'claimed')", [conversation_id], limit=1
+        )
+    )
     return Ticket(**rows[0]) if rows else None
 
 
@@ -130,17 +154,32 @@ def create_ticket(
                 changes["summary"] = f"{existing.summary}\n{summary}".strip()
             if changes:
                 db[TICKETS].update(existing.id, changes)
-                _event(db, existing.id, "updated", "bot", json.dumps(changes, ensure_ascii=False), now)
+                _event(
+                    db, existing.id, "updated", "bot", json.dumps(changes, ensure_ascii=False), now
+                )
             return _row(db, existing.id)
-        due = first_response_due(hours or BusinessHours(),
-                                 datetime.fromtimestamp(now, UTC), priority)
-        ticket_id = db[TICKETS].insert({
-            "conversation_id": conversation_id, "status": "queued", "channel": channel,
-            "reason": reason,
-            "intent": intent, "priority": priority, "priority_rank": PRIORITIES[priority],
-            "team": team, "summary": summary, "created_at": now,
-            "sla_due_at": due.timestamp(),
-        }).last_pk
+        due = first_response_due(
+            hours or BusinessHours(), datetime.fromtimestamp(now, UTC), priority
+        )
+        ticket_id = (
+            db[TICKETS]
+            .insert(
+                {
+                    "conversation_id": conversation_id,
+                    "status": "queued",
+                    "channel": channel,
+                    "reason": reason,
+                    "intent": intent,
+                    "priority": priority,
+                    "priority_rank": PRIORITIES[priority],
+                    "team": team,
+                    "summary": summary,
+                    "created_at": now,
+                    "sla_due_at": due.timestamp(),
+                }
+            )
+            .last_pk
+        )
         _event(db, ticket_id, "created", "bot", reason, now)
     return _row(db, ticket_id)
 
@@ -154,19 +193,21 @@ def queue(
     if teams:
         where += f" AND team IN ({','.join('?' * len(teams))})"
         args.extend(teams)
-    rows = db[TICKETS].rows_where(where, args,
-                                  order_by="priority_rank, sla_due_at, created_at, id")
+    rows = db[TICKETS].rows_where(where, args, order_by="priority_rank, sla_due_at, created_at, id")
     return [Ticket(**r) for r in rows]
 
 
-def claim(db: sqlite_utils.Database, ticket_id: int, agent: str,
-          now: float | None = None) -> Ticket:
+def claim(
+    db: sqlite_utils.Database, ticket_id: int, agent: str, now: float | None = None
+) -> Ticket:
     """Take a queued ticket. Atomic: of two agents claiming at once, exactly one wins."""
     now = time.time() if now is None else now
     with db.conn:
         cur = db.execute(
             "UPDATE tickets SET status = 'claimed', claimed_by = ?, claimed_at = ? "
-            "WHERE id = ? AND status = 'queued'", [agent, now, ticket_id])
+            "WHERE id = ? AND status = 'queued'",
+            [agent, now, ticket_id],
+        )
         if cur.rowcount != 1:
             ticket = _row(db, ticket_id)  # raises NotFound
             who = f" by {ticket.claimed_by}" if ticket.claimed_by else ""
@@ -184,8 +225,9 @@ def _owned(db: sqlite_utils.Database, ticket_id: int, agent: str) -> Ticket:
     return ticket
 
 
-def record_agent_reply(db: sqlite_utils.Database, ticket_id: int, agent: str,
-                       now: float | None = None) -> Ticket:
+def record_agent_reply(
+    db: sqlite_utils.Database, ticket_id: int, agent: str, now: float | None = None
+) -> Ticket:
     """Check the agent may reply, and start the first-response clock's stop if it is first."""
     now = time.time() if now is None else now
     ticket = _owned(db, ticket_id, agent)
@@ -195,33 +237,46 @@ def record_agent_reply(db: sqlite_utils.Database, ticket_id: int, agent: str,
     return ticket
 
 
-def transfer(db: sqlite_utils.Database, ticket_id: int, agent: str, team: str,
-             note: str = "", now: float | None = None) -> Ticket:
+def transfer(
+    db: sqlite_utils.Database,
+    ticket_id: int,
+    agent: str,
+    team: str,
+    note: str = "",
+    now: float | None = None,
+) -> Ticket:
     """Hand a claimed ticket to another team's queue."""
     now = time.time() if now is None else now
     if team not in TEAMS:
         raise NotFound(f"no team {team!r}; teams are {', '.join(TEAMS)}")
     with db.conn:
         _owned(db, ticket_id, agent)
-        db[TICKETS].update(ticket_id, {"status": "queued", "team": team, "claimed_by": None,
-                                       "claimed_at": None})
+        db[TICKETS].update(
+            ticket_id, {"status": "queued", "team": team, "claimed_by": None, "claimed_at": None}
+        )
         _event(db, ticket_id, "transferred", agent, f"{team} {note}".strip(), now)
     return _row(db, ticket_id)
 
 
-def resolve(db: sqlite_utils.Database, ticket_id: int, agent: str, note: str = "",
-            now: float | None = None) -> Ticket:
+def resolve(
+    db: sqlite_utils.Database, ticket_id: int, agent: str, note: str = "", now: float | None = None
+) -> Ticket:
     now = time.time() if now is None else now
     with db.conn:
         _owned(db, ticket_id, agent)
-        db[TICKETS].update(ticket_id, {"status": "resolved", "resolved_at": now,
-                                       "resolution_note": note})
+        db[TICKETS].update(
+            ticket_id, {"status": "resolved", "resolved_at": now, "resolution_note": note}
+        )
         _event(db, ticket_id, "resolved", agent, note, now)
     return _row(db, ticket_id)
 
 
-def cancel(db: sqlite_utils.Database, conversation_id: str, actor: str = "learner",
-           now: float | None = None) -> Ticket | None:
+def cancel(
+    db: sqlite_utils.Database,
+    conversation_id: str,
+    actor: str = "learner",
+    now: float | None = None,
+) -> Ticket | None:
     """The learner withdraws the request; the conversation goes back to the bot."""
     now = time.time() if now is None else now
     ticket = open_ticket(db, conversation_id)
@@ -233,8 +288,13 @@ def cancel(db: sqlite_utils.Database, conversation_id: str, actor: str = "learne
     return _row(db, ticket.id)
 
 
-def rate(db: sqlite_utils.Database, ticket_id: int, score: int, comment: str = "",
-         now: float | None = None) -> Ticket:
+def rate(
+    db: sqlite_utils.Database,
+    ticket_id: int,
+    score: int,
+    comment: str = "",
+    now: float | None = None,
+) -> Ticket:
     """Store the learner's CSAT (1-5) for a resolved ticket; a later rating replaces it."""
     now = time.time() if now is None else now
     if not 1 <= score <= 5:

@@ -23,8 +23,13 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     logging.basicConfig(level=logging.WARNING)
     config = KBConfig()
-    result = evaluate(load_entries(args.entries), read_jsonl(args.queries), config.encoder(),
-                      config.search_settings(), config.thresholds())
+    result = evaluate(
+        load_entries(args.entries),
+        read_jsonl(args.queries),
+        config.encoder(),
+        config.search_settings(),
+        config.thresholds(),
+    )
     if not args.json:
         for k, v in result.items():
             print(f"{k:>20}: {v}", file=sys.stderr)

@@ -10,20 +10,46 @@ GAPS = "kb_gaps"
 
 def ensure_schema(db: sqlite_utils.Database) -> None:
     db[GAPS].create(
-        {"id": int, "conversation_id": str, "query": str, "lang": str, "kind": str,
-         "hits": str, "created_at": float, "resolved_entry": str},
-        transform=True, pk="id",
+        {
+            "id": int,
+            "conversation_id": str,
+            "query": str,
+            "lang": str,
+            "kind": str,
+            "hits": str,
+            "created_at": float,
+            "resolved_entry": str,
+        },
+        transform=True,
+        pk="id",
     )
     db[GAPS].create_index(["created_at"], if_not_exists=True)
 
 
-def log_gap(db: sqlite_utils.Database, *, conversation_id: str, query: str, lang: str,
-            kind: str, hits: list[dict]) -> int:
+def log_gap(
+    db: sqlite_utils.Database,
+    *,
+    conversation_id: str,
+    query: str,
+    lang: str,
+    kind: str,
+    hits: list[dict],
+) -> int:
     """kind: "clarify" (not sure), "fallback" (no answer) or "not_helpful" (learner said so)."""
-    return int(db[GAPS].insert({
-        "conversation_id": conversation_id, "query": query, "lang": lang, "kind": kind,
-        "hits": json.dumps(hits, ensure_ascii=False), "created_at": time.time(),
-    }).last_pk)
+    return int(
+        db[GAPS]
+        .insert(
+            {
+                "conversation_id": conversation_id,
+                "query": query,
+                "lang": lang,
+                "kind": kind,
+                "hits": json.dumps(hits, ensure_ascii=False),
+                "created_at": time.time(),
+            }
+        )
+        .last_pk
+    )
 
 
 def recent_gaps(db: sqlite_utils.Database, limit: int = 500) -> list[dict]:
@@ -49,12 +75,18 @@ def _topic_terms(text: str) -> set[str]:
             pieces += [singles, tok] if singles else [tok]
             singles = ""
         for piece in [*pieces, singles]:
-            out.update("b:" + piece[i:i + 2] for i in range(len(piece) - 1))
+            out.update("b:" + piece[i : i + 2] for i in range(len(piece) - 1))
     return out
 
 
-def clusters(db: sqlite_utils.Database, encoder, reference: list[str] | None = None,  # type: ignore[no-untyped-def]
-             *, limit: int = 1000, threshold: float = 0.5) -> list[dict]:
+def clusters(
+    db: sqlite_utils.Database,
+    encoder,
+    reference: list[str] | None = None,  # type: ignore[no-untyped-def]
+    *,
+    limit: int = 1000,
+    threshold: float = 0.5,
+) -> list[dict]:
     """Open gaps grouped by similar wording, most frequent first.
 
     Similarity is the larger of the encoder's cosine and an IDF-weighted overlap of lexical
@@ -90,8 +122,9 @@ def clusters(db: sqlite_utils.Database, encoder, reference: list[str] | None = N
         for g in groups:
             if rows[g[0]]["lang"] != rows[i]["lang"]:
                 continue
-            sim = max(max(float(np.dot(vectors[i], vectors[j])), overlap(bags[i], bags[j]))
-                      for j in g)
+            sim = max(
+                max(float(np.dot(vectors[i], vectors[j])), overlap(bags[i], bags[j])) for j in g
+            )
             if sim >= best_sim:
                 best, best_sim = g, sim
         if best is None:
@@ -102,19 +135,22 @@ def clusters(db: sqlite_utils.Database, encoder, reference: list[str] | None = N
     for g in groups:
         members = [rows[i] for i in g]
         queries = list(dict.fromkeys(m["query"] for m in members))
-        out.append({
-            "key": members[-1]["id"],
-            "size": len(members),
-            "lang": members[0]["lang"],
-            "representative": members[-1]["query"],
-            "queries": queries[:20],
-            "gap_ids": [m["id"] for m in members],
-            "conversation_ids": list(dict.fromkeys(m["conversation_id"] for m in members))[:20],
-            "kinds": {k: sum(m["kind"] == k for m in members) for k in
-                      {m["kind"] for m in members}},
-            "last_seen": max(m["created_at"] for m in members),
-            "best_hits": json.loads(members[-1]["hits"] or "[]")[:3],
-        })
+        out.append(
+            {
+                "key": members[-1]["id"],
+                "size": len(members),
+                "lang": members[0]["lang"],
+                "representative": members[-1]["query"],
+                "queries": queries[:20],
+                "gap_ids": [m["id"] for m in members],
+                "conversation_ids": list(dict.fromkeys(m["conversation_id"] for m in members))[:20],
+                "kinds": {
+                    k: sum(m["kind"] == k for m in members) for k in {m["kind"] for m in members}
+                },
+                "last_seen": max(m["created_at"] for m in members),
+                "best_hits": json.loads(members[-1]["hits"] or "[]")[:3],
+            }
+        )
     out.sort(key=lambda c: (-c["size"], -c["last_seen"]))
     return out
 
@@ -124,7 +160,8 @@ def resolve(db: sqlite_utils.Database, gap_ids: list[int], entry_id: str) -> int
     if not gap_ids:
         return 0
     marks = ",".join("?" * len(gap_ids))
-    cur = db.execute(f"UPDATE {GAPS} SET resolved_entry = ? WHERE id IN ({marks})",
-                     [entry_id, *gap_ids])
+    cur = db.execute(
+        f"UPDATE {GAPS} SET resolved_entry = ? WHERE id IN ({marks})", [entry_id, *gap_ids]
+    )
     db.conn.commit()
     return cur.rowcount

@@ -68,8 +68,12 @@ class KnowledgeBase:
             tmp_link.replace(self.current_dir)  # rename(2): atomic on POSIX
             self._index = index  # a single reference assignment: readers see old or new
             self._prune(builds, keep=target)
-            log.info("KB index rebuilt: %d entries, %d rows in %.2fs",
-                     len(entries), index.manifest.rows, time.perf_counter() - started)
+            log.info(
+                "KB index rebuilt: %d entries, %d rows in %.2fs",
+                len(entries),
+                index.manifest.rows,
+                time.perf_counter() - started,
+            )
             return index
 
     def _prune(self, builds: Path, keep: Path) -> None:
@@ -81,5 +85,6 @@ class KnowledgeBase:
         return self.index.search(query, k=k, lang=lang)
 
     def answer(self, query: str, lang: str | None = None) -> Decision:
-        return decide(self.search(query, k=max(5, self.thresholds.clarify_max), lang=lang),
-                      self.thresholds)
+        return decide(
+            self.search(query, k=max(5, self.thresholds.clarify_max), lang=lang), self.thresholds
+        )

@@ -17,16 +17,35 @@ _JSON_FIELDS = ("alt_questions", "tags")
 
 def ensure_schema(db: sqlite_utils.Database) -> None:
     db[ENTRIES].create(
-        {"id": str, "lang": str, "question": str, "alt_questions": str, "answer": str,
-         "category": str, "tags": str, "status": str, "translation": str, "version": int,
-         "updated_at": float, "updated_by": str},
-        transform=True, pk="id",
+        {
+            "id": str,
+            "lang": str,
+            "question": str,
+            "alt_questions": str,
+            "answer": str,
+            "category": str,
+            "tags": str,
+            "status": str,
+            "translation": str,
+            "version": int,
+            "updated_at": float,
+            "updated_by": str,
+        },
+        transform=True,
+        pk="id",
     )
     db[ENTRIES].create_index(["lang", "status"], if_not_exists=True)
     db[VERSIONS].create(
-        {"entry_id": str, "version": int, "data": str, "author": str, "created_at": float,
-         "note": str},
-        transform=True, pk=("entry_id", "version"),
+        {
+            "entry_id": str,
+            "version": int,
+            "data": str,
+            "author": str,
+            "created_at": float,
+            "note": str,
+        },
+        transform=True,
+        pk=("entry_id", "version"),
     )
 
 
@@ -74,9 +93,7 @@ def published_entries(db: sqlite_utils.Database) -> list[Entry]:
     return list_entries(db, status="published")
 
 
-def save_entry(
-    db: sqlite_utils.Database, entry: Entry, author: str, note: str = ""
-) -> Entry:
+def save_entry(db: sqlite_utils.Database, entry: Entry, author: str, note: str = "") -> Entry:
     """Insert or update an entry; every save is a new version in the history."""
     now = time.time()
     with db.conn:
@@ -85,8 +102,14 @@ def save_entry(
         saved = entry.model_copy(update={"version": version})
         db[ENTRIES].upsert(_entry_to_row(saved, author, now), pk="id")
         db[VERSIONS].insert(
-            {"entry_id": saved.id, "version": version, "data": saved.model_dump_json(),
-             "author": author, "created_at": now, "note": note}
+            {
+                "entry_id": saved.id,
+                "version": version,
+                "data": saved.model_dump_json(),
+                "author": author,
+                "created_at": now,
+                "note": note,
+            }
         )
     return saved
 
@@ -94,8 +117,13 @@ def save_entry(
 def history(db: sqlite_utils.Database, entry_id: str) -> list[dict]:
     rows = db[VERSIONS].rows_where("entry_id = ?", [entry_id], order_by="version desc")
     return [
-        {"version": r["version"], "author": r["author"], "created_at": r["created_at"],
-         "note": r["note"], "entry": json.loads(r["data"])}
+        {
+            "version": r["version"],
+            "author": r["author"],
+            "created_at": r["created_at"],
+            "note": r["note"],
+            "entry": json.loads(r["data"]),
+        }
         for r in rows
     ]
 

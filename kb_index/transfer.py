@@ -12,8 +12,17 @@ import yaml
 
 from kb_index.entries import Entry
 
-FIELDS = ["id", "lang", "status", "category", "tags", "translation", "question",
-          "alt_questions", "answer"]
+FIELDS = [
+    "id",
+    "lang",
+    "status",
+    "category",
+    "tags",
+    "translation",
+    "question",
+    "alt_questions",
+    "answer",
+]
 FORMATS = ("yaml", "csv", "jsonl")
 _LISTS = ("tags", "alt_questions")
 
@@ -25,8 +34,7 @@ def _record(e: Entry) -> dict:
 def dumps(entries: list[Entry], fmt: str) -> str:
     records = [_record(e) for e in entries]
     if fmt == "yaml":
-        return yaml.safe_dump({"entries": records}, allow_unicode=True, sort_keys=False,
-                              width=1000)
+        return yaml.safe_dump({"entries": records}, allow_unicode=True, sort_keys=False, width=1000)
     if fmt == "jsonl":
         return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
     if fmt == "csv":
@@ -34,8 +42,13 @@ def dumps(entries: list[Entry], fmt: str) -> str:
         writer = csv.DictWriter(buf, fieldnames=FIELDS)
         writer.writeheader()
         for r in records:
-            writer.writerow({**r, **{k: json.dumps(r[k], ensure_ascii=False) for k in _LISTS},
-                             "translation": r["translation"] or ""})
+            writer.writerow(
+                {
+                    **r,
+                    **{k: json.dumps(r[k], ensure_ascii=False) for k in _LISTS},
+                    "translation": r["translation"] or "",
+                }
+            )
         return buf.getvalue()
     raise ValueError(f"unknown format {fmt!r}; use one of {FORMATS}")
 
@@ -66,8 +79,13 @@ def loads(text: str, fmt: str) -> list[Entry]:
             raise ValueError(f"the CSV header lacks the columns {', '.join(sorted(missing))}")
         for n, row in enumerate(reader, 2):
             try:
-                items.append({**row, **{k: json.loads(row.get(k) or "[]") for k in _LISTS},
-                              "translation": row.get("translation") or None})
+                items.append(
+                    {
+                        **row,
+                        **{k: json.loads(row.get(k) or "[]") for k in _LISTS},
+                        "translation": row.get("translation") or None,
+                    }
+                )
             except json.JSONDecodeError as e:
                 raise ValueError(f"row {n}: {e.msg} in a list column") from e
     else:

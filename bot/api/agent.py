@@ -18,9 +18,14 @@ router = APIRouter(prefix="/api/agent", tags=["agent"])
 def _ticket_view(db, platform, ticket: handoff.Ticket, now: float) -> dict:  # type: ignore[no-untyped-def]
     conv = transcript.get_conversation(db, ticket.conversation_id)
     learner = platform.learner(conv.learner_id) if conv else None
-    last = list(db["messages"].rows_where("conversation_id = ? AND sender = 'learner'",
-                                          [ticket.conversation_id], order_by="id desc",
-                                          limit=1))
+    last = list(
+        db["messages"].rows_where(
+            "conversation_id = ? AND sender = 'learner'",
+            [ticket.conversation_id],
+            order_by="id desc",
+            limit=1,
+        )
+    )
     return {
         **ticket.model_dump(),
         "team_name": handoff.team_name(ticket.team, "en"),
@@ -34,8 +39,9 @@ def _ticket_view(db, platform, ticket: handoff.Ticket, now: float) -> dict:  # t
 
 
 @router.get("/queue")
-def queue(agent: CurrentAgent, db: Db, platform: Platform, team: str | None = None,
-          mine: bool = False) -> list[dict]:
+def queue(
+    agent: CurrentAgent, db: Db, platform: Platform, team: str | None = None, mine: bool = False
+) -> list[dict]:
     """Open tickets in priority and SLA order; ?team= narrows to one team, ?mine=true to
     the caller's claimed tickets. By default an agent sees the teams they belong to."""
     teams = [team] if team else (agent.teams or None)
@@ -62,8 +68,9 @@ def claim(ticket_id: int, agent: CurrentAgent, hub: HubDep) -> dict:
 
 
 @router.post("/tickets/{ticket_id}/reply", response_model=Message)
-def reply(ticket_id: int, body: AgentReply, agent: CurrentAgent, hub: HubDep,
-          settings: AppSettings) -> Message:
+def reply(
+    ticket_id: int, body: AgentReply, agent: CurrentAgent, hub: HubDep, settings: AppSettings
+) -> Message:
     text = check_text(body.text, settings)
     return hub.agent_reply(ticket_id, agent.id, agent.display_name, text)
 
@@ -79,22 +86,26 @@ def resolve(ticket_id: int, body: ResolveIn, agent: CurrentAgent, hub: HubDep) -
 
 
 @router.get("/conversations/{conversation_id}/messages", response_model=MessagesOut)
-def conversation_messages(conversation_id: str, agent: CurrentAgent, db: Db,
-                          after: int = 0) -> MessagesOut:
+def conversation_messages(
+    conversation_id: str, agent: CurrentAgent, db: Db, after: int = 0
+) -> MessagesOut:
     """The whole transcript, the bot's part included."""
     conv = conversation_for(db, agent, conversation_id)
-    return MessagesOut(messages=transcript.messages(db, conv.id, after=after, limit=5000),
-                       mode=mode_of(db, conv.id))
+    return MessagesOut(
+        messages=transcript.messages(db, conv.id, after=after, limit=5000),
+        mode=mode_of(db, conv.id),
+    )
 
 
 @router.get("/conversations/{conversation_id}/learner")
-def learner_profile(conversation_id: str, agent: CurrentAgent, db: Db,
-                    platform: Platform) -> dict:
+def learner_profile(conversation_id: str, agent: CurrentAgent, db: Db, platform: Platform) -> dict:
     """Who the learner is and what they bought, beside the transcript."""
     conv = conversation_for(db, agent, conversation_id)
     learner = platform.learner(conv.learner_id)
     if learner is None:
         raise HTTPException(404, f"learner {conv.learner_id} is not known to the platform")
-    return {"learner": learner.model_dump(),
-            "orders": [o.model_dump() for o in platform.orders(learner.id)],
-            "refunds": [r.model_dump() for r in platform.refunds(learner.id)]}
+    return {
+        "learner": learner.model_dump(),
+        "orders": [o.model_dump() for o in platform.orders(learner.id)],
+        "refunds": [r.model_dump() for r in platform.refunds(learner.id)],
+    }

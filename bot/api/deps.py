@@ -52,8 +52,9 @@ def current_principal(request: Request, db: Db) -> Principal:
     token = bearer_token(request)
     principal = auth.principal_for(db, token) if token else None
     if principal is None:
-        raise HTTPException(401, "missing or expired token: log in again",
-                            headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(
+            401, "missing or expired token: log in again", headers={"WWW-Authenticate": "Bearer"}
+        )
     return principal
 
 
@@ -97,8 +98,9 @@ CurrentStaff = Annotated[Principal, Depends(current_staff)]
 CurrentManager = Annotated[Principal, Depends(current_manager)]
 
 
-def conversation_for(db: sqlite_utils.Database, principal: Principal,
-                     conversation_id: str) -> Conversation:
+def conversation_for(
+    db: sqlite_utils.Database, principal: Principal, conversation_id: str
+) -> Conversation:
     """A conversation the caller may see: the learner's own, or any for staff."""
     conv = transcript.get_conversation(db, conversation_id)
     if conv is None or (principal.kind == "learner" and conv.learner_id != principal.id):

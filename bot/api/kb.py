@@ -67,14 +67,16 @@ async def reindex(request: Request) -> dict:
     entries = store.published_entries(db)
     started = time.perf_counter()
     index = await asyncio.to_thread(kb.rebuild, entries)
-    return {"entries": len(index.entries), "rows": index.manifest.rows,
-            "seconds": round(time.perf_counter() - started, 2)}
+    return {
+        "entries": len(index.entries),
+        "rows": index.manifest.rows,
+        "seconds": round(time.perf_counter() - started, 2),
+    }
 
 
 def _entry_view(db, entry: Entry, votes: dict | None = None) -> dict:  # type: ignore[no-untyped-def]
     votes = votes if votes is not None else kb_feedback.counts(db)
-    return {**entry.model_dump(), "feedback": votes.get(entry.id, {"helpful": 0,
-                                                                   "not_helpful": 0})}
+    return {**entry.model_dump(), "feedback": votes.get(entry.id, {"helpful": 0, "not_helpful": 0})}
 
 
 def _get(db, entry_id: str) -> Entry:  # type: ignore[no-untyped-def]
@@ -85,12 +87,19 @@ def _get(db, entry_id: str) -> Entry:  # type: ignore[no-untyped-def]
 
 
 @router.get("/kb/entries")
-def list_entries(editor: CurrentEditor, db: Db, lang: str | None = None,
-                 status: str | None = None, category: str | None = None,
-                 q: str | None = None) -> list[dict]:
+def list_entries(
+    editor: CurrentEditor,
+    db: Db,
+    lang: str | None = None,
+    status: str | None = None,
+    category: str | None = None,
+    q: str | None = None,
+) -> list[dict]:
     votes = kb_feedback.counts(db)
-    return [_entry_view(db, e, votes) for e in store.list_entries(
-        db, lang=lang, status=status, category=category, text=q)]
+    return [
+        _entry_view(db, e, votes)
+        for e in store.list_entries(db, lang=lang, status=status, category=category, text=q)
+    ]
 
 
 @router.get("/kb/entries/{entry_id}")
@@ -104,8 +113,9 @@ async def create_entry(body: EntryIn, editor: CurrentEditor, db: Db, request: Re
         raise HTTPException(409, f"entry {body.id} already exists; edit it instead")
     if not body.id.startswith(body.lang + "-"):
         raise HTTPException(422, f"the id of a {body.lang} entry starts with '{body.lang}-'")
-    entry = store.save_entry(db, Entry(**body.model_dump(exclude={"note"})), editor.id,
-                             body.note or "created")
+    entry = store.save_entry(
+        db, Entry(**body.model_dump(exclude={"note"})), editor.id, body.note or "created"
+    )
     out = {"entry": _entry_view(db, entry)}
     if entry.status == "published":
         out["index"] = await reindex(request)
@@ -113,13 +123,15 @@ async def create_entry(body: EntryIn, editor: CurrentEditor, db: Db, request: Re
 
 
 @router.put("/kb/entries/{entry_id}")
-async def edit_entry(entry_id: str, body: EntryIn, editor: CurrentEditor, db: Db,
-                     request: Request) -> dict:
+async def edit_entry(
+    entry_id: str, body: EntryIn, editor: CurrentEditor, db: Db, request: Request
+) -> dict:
     old = _get(db, entry_id)
     if body.id != entry_id or body.lang != old.lang:
         raise HTTPException(422, "the id and language of an entry cannot change")
-    entry = store.save_entry(db, Entry(**body.model_dump(exclude={"note"})), editor.id,
-                             body.note or "edited")
+    entry = store.save_entry(
+        db, Entry(**body.model_dump(exclude={"note"})), editor.id, body.note or "edited"
+    )
     out = {"entry": _entry_view(db, entry)}
     if "published" in (old.status, entry.status):
         out["index"] = await reindex(request)
@@ -157,8 +169,9 @@ def history(entry_id: str, editor: CurrentEditor, db: Db) -> list[dict]:
 
 
 @router.post("/kb/entries/{entry_id}/rollback")
-async def rollback(entry_id: str, body: RollbackIn, editor: CurrentEditor, db: Db,
-                   request: Request) -> dict:
+async def rollback(
+    entry_id: str, body: RollbackIn, editor: CurrentEditor, db: Db, request: Request
+) -> dict:
     old = _get(db, entry_id)
     try:
         entry = store.rollback(db, entry_id, body.version, editor.id)
@@ -175,27 +188,41 @@ def try_question(body: TryIn, editor: CurrentEditor, kb: KB) -> dict:
     """What the bot would do with this question right now: ranked hits and the decision."""
     hits = kb.search(body.query, k=8, lang=body.lang)
     decision = decide(hits, kb.thresholds)
-    return {"decision": decision.kind,
-            "answer_id": decision.top.entry.id if decision.kind == "answer" else None,
-            "hits": [h.brief() for h in hits],
-            "thresholds": {"answer": kb.thresholds.answer, "margin": kb.thresholds.margin,
-                           "clarify": kb.thresholds.clarify}}
+    return {
+        "decision": decision.kind,
+        "answer_id": decision.top.entry.id if decision.kind == "answer" else None,
+        "hits": [h.brief() for h in hits],
+        "thresholds": {
+            "answer": kb.thresholds.answer,
+            "margin": kb.thresholds.margin,
+            "clarify": kb.thresholds.clarify,
+        },
+    }
 
 
 @router.get("/kb/export")
-def export(editor: CurrentEditor, db: Db, format: str = "yaml", status: str | None = None,
-           lang: str | None = None) -> Response:
+def export(
+    editor: CurrentEditor,
+    db: Db,
+    format: str = "yaml",
+    status: str | None = None,
+    lang: str | None = None,
+) -> Response:
     if format not in transfer.FORMATS:
         raise HTTPException(422, f"format must be one of {', '.join(transfer.FORMATS)}")
     body = transfer.dumps(store.list_entries(db, status=status, lang=lang), format)
     media = {"yaml": "application/yaml", "csv": "text/csv", "jsonl": "application/jsonl"}
-    return Response(body, media_type=f"{media[format]}; charset=utf-8", headers={
-        "Content-Disposition": f'attachment; filename="kb-export.{format}"'})
+    return Response(
+        body,
+        media_type=f"{media[format]}; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="kb-export.{format}"'},
+    )
 
 
 @router.post("/kb/import")
-async def import_entries(request: Request, editor: CurrentEditor, db: Db,
-                         format: str = "yaml") -> dict:
+async def import_entries(
+    request: Request, editor: CurrentEditor, db: Db, format: str = "yaml"
+) -> dict:
     """Create or update every entry in the body (each update is a new version)."""
     try:
         entries = transfer.loads((await request.body()).decode("utf-8"), format)
@@ -227,18 +254,32 @@ def gaps(editor: CurrentEditor, db: Db, kb: KB) -> list[dict]:
 @router.post("/kb/gaps/draft", status_code=201)
 def draft_from_gaps(body: DraftFromGaps, editor: CurrentEditor, db: Db) -> dict:
     """Start a draft entry from a cluster of unanswered questions."""
-    entry = _new_draft(db, body.lang, body.question, body.alt_questions, "", editor.id,
-                       "from unanswered questions")
+    entry = _new_draft(
+        db, body.lang, body.question, body.alt_questions, "", editor.id, "from unanswered questions"
+    )
     kb_gaps.resolve(db, body.gap_ids, entry.id)
     return {"entry": _entry_view(db, entry)}
 
 
-def _new_draft(db, lang: str, question: str, alts: list[str], answer: str, author: str,  # type: ignore[no-untyped-def]
-               note: str) -> Entry:
+def _new_draft(
+    db,
+    lang: str,
+    question: str,
+    alts: list[str],
+    answer: str,
+    author: str,  # type: ignore[no-untyped-def]
+    note: str,
+) -> Entry:
     slug = f"{lang}-draft-{int(time.time() * 1000) % 10**10}"
-    entry = Entry(id=slug, lang=lang, question=question, answer=answer or "(draft)",
-                  alt_questions=[a for a in alts if a != question][:20], status="draft",
-                  category="general")
+    entry = Entry(
+        id=slug,
+        lang=lang,
+        question=question,
+        answer=answer or "(draft)",
+        alt_questions=[a for a in alts if a != question][:20],
+        status="draft",
+        category="general",
+    )
     return store.save_entry(db, entry, author, note)
 
 
@@ -250,26 +291,41 @@ def agent_draft(ticket_id: int, body: AgentDraft, agent: CurrentAgent, db: Db) -
     ticket = handoff.get_ticket(db, ticket_id)
     conv = transcript.get_conversation(db, ticket.conversation_id)
     lang = body.lang or (conv.lang if conv else "zh")
-    entry = _new_draft(db, lang, body.question, [], body.answer, agent.id,
-                       f"from ticket #{ticket_id}")
+    entry = _new_draft(
+        db, lang, body.question, [], body.answer, agent.id, f"from ticket #{ticket_id}"
+    )
     return {"entry": entry.model_dump()}
 
 
 @router.post("/conversations/{conversation_id}/feedback")
-async def learner_feedback(conversation_id: str, body: FeedbackIn, learner: CurrentLearner,
-                           db: Db, hub: HubDep, kb: KB) -> dict:
+async def learner_feedback(
+    conversation_id: str, body: FeedbackIn, learner: CurrentLearner, db: Db, hub: HubDep, kb: KB
+) -> dict:
     """👍/👎 on a KB answer. "Not helpful" logs a gap and offers the next-best entries."""
     from bot.api.deps import conversation_for
 
     conv = conversation_for(db, learner, conversation_id)
-    msg = next((m for m in transcript.messages(db, conv.id, after=body.message_id - 1, limit=1)
-                if m.id == body.message_id), None)
+    msg = next(
+        (
+            m
+            for m in transcript.messages(db, conv.id, after=body.message_id - 1, limit=1)
+            if m.id == body.message_id
+        ),
+        None,
+    )
     cited = (msg.payload.get("citation") or {}).get("id") if msg else None
     if cited != body.entry_id:
         raise HTTPException(422, "that message did not cite that entry")
-    kb_feedback.record(db, entry_id=body.entry_id, conversation_id=conv.id,
-                       message_id=body.message_id, helpful=body.helpful)
+    kb_feedback.record(
+        db,
+        entry_id=body.entry_id,
+        conversation_id=conv.id,
+        message_id=body.message_id,
+        helpful=body.helpful,
+    )
     if body.helpful:
         return {"recorded": True}
-    return {"recorded": True, "reply": hub.offer_alternatives(conv, body.message_id,
-                                                              body.entry_id, kb).model_dump()}
+    return {
+        "recorded": True,
+        "reply": hub.offer_alternatives(conv, body.message_id, body.entry_id, kb).model_dump(),
+    }

@@ -38,17 +38,20 @@ def check_text(text: str, settings: Settings) -> str:
     if not text or not text.strip():
         raise HTTPException(422, "message text is empty")
     if len(text) > settings.max_message_chars:
-        raise HTTPException(413, f"message is {len(text)} characters; the limit is "
-                                 f"{settings.max_message_chars}")
+        raise HTTPException(
+            413, f"message is {len(text)} characters; the limit is {settings.max_message_chars}"
+        )
     return text.strip()
 
 
 @router.post("/auth/learner", response_model=TokenOut)
-def learner_login(body: LearnerLogin, db: Db, settings: AppSettings,
-                  platform: Platform) -> TokenOut:
+def learner_login(
+    body: LearnerLogin, db: Db, settings: AppSettings, platform: Platform
+) -> TokenOut:
     if body.signature is not None:
-        if not auth.verify_learner(settings.learner_signing_secret, body.learner_id,
-                                   body.signature):
+        if not auth.verify_learner(
+            settings.learner_signing_secret, body.learner_id, body.signature
+        ):
             raise HTTPException(401, "learner signature does not match")
     elif not settings.demo_learner_login:
         raise HTTPException(401, "a signed learner id is required")
@@ -56,9 +59,13 @@ def learner_login(body: LearnerLogin, db: Db, settings: AppSettings,
     if learner is None and body.signature is None:
         raise HTTPException(404, f"no learner {body.learner_id}")
     token = auth.issue_token(db, "learner", body.learner_id, settings.learner_token_ttl_s)
-    return TokenOut(token=token, kind="learner", id=body.learner_id,
-                    display_name=learner.name if learner else body.learner_id,
-                    roles=["learner"])
+    return TokenOut(
+        token=token,
+        kind="learner",
+        id=body.learner_id,
+        display_name=learner.name if learner else body.learner_id,
+        roles=["learner"],
+    )
 
 
 @router.get("/demo/learners")
@@ -70,13 +77,15 @@ def demo_learners(settings: AppSettings, platform: Platform) -> list[dict]:
 
 def _conversation_out(db, conv) -> ConversationOut:  # type: ignore[no-untyped-def]
     ticket = handoff.open_ticket(db, conv.id)
-    return ConversationOut(conversation=conv, mode=mode_of(db, conv.id),
-                           ticket=ticket.model_dump() if ticket else None)
+    return ConversationOut(
+        conversation=conv, mode=mode_of(db, conv.id), ticket=ticket.model_dump() if ticket else None
+    )
 
 
 @router.post("/conversations", response_model=ConversationOut, status_code=201)
-def start_conversation(learner: CurrentLearner, db: Db, platform: Platform,
-                       body: NewConversation | None = None) -> ConversationOut:
+def start_conversation(
+    learner: CurrentLearner, db: Db, platform: Platform, body: NewConversation | None = None
+) -> ConversationOut:
     lang = (body.lang if body else None) or getattr(platform.learner(learner.id), "lang", "zh")
     conv = transcript.create_conversation(db, learner.id, lang or "zh")
     return _conversation_out(db, conv)
@@ -88,8 +97,14 @@ def get_conversation(conversation_id: str, who: CurrentPrincipal, db: Db) -> Con
 
 
 @router.post("/conversations/{conversation_id}/messages", response_model=SendResult)
-async def send_message(conversation_id: str, body: SendMessage, learner: CurrentLearner,
-                       db: Db, hub: HubDep, settings: AppSettings) -> SendResult:
+async def send_message(
+    conversation_id: str,
+    body: SendMessage,
+    learner: CurrentLearner,
+    db: Db,
+    hub: HubDep,
+    settings: AppSettings,
+) -> SendResult:
     conv = conversation_for(db, learner, conversation_id)
     text = check_text(body.text, settings)
     message, *replies = await hub.learner_says(conv, text, body.payload)
@@ -97,24 +112,26 @@ async def send_message(conversation_id: str, body: SendMessage, learner: Current
 
 
 @router.get("/conversations/{conversation_id}/messages", response_model=MessagesOut)
-def read_messages(conversation_id: str, who: CurrentPrincipal, db: Db,
-                  after: int = 0) -> MessagesOut:
+def read_messages(
+    conversation_id: str, who: CurrentPrincipal, db: Db, after: int = 0
+) -> MessagesOut:
     conv = conversation_for(db, who, conversation_id)
-    return MessagesOut(messages=transcript.messages(db, conv.id, after=after),
-                       mode=mode_of(db, conv.id))
+    return MessagesOut(
+        messages=transcript.messages(db, conv.id, after=after), mode=mode_of(db, conv.id)
+    )
 
 
 @router.post("/conversations/{conversation_id}/back-to-bot", response_model=ConversationOut)
-def back_to_bot(conversation_id: str, learner: CurrentLearner, db: Db,
-                hub: HubDep) -> ConversationOut:
+def back_to_bot(
+    conversation_id: str, learner: CurrentLearner, db: Db, hub: HubDep
+) -> ConversationOut:
     conv = conversation_for(db, learner, conversation_id)
     hub.back_to_bot(conv)
     return _conversation_out(db, conv)
 
 
 @router.post("/conversations/{conversation_id}/csat")
-def rate(conversation_id: str, body: CsatIn, learner: CurrentLearner, db: Db,
-         hub: HubDep) -> dict:
+def rate(conversation_id: str, body: CsatIn, learner: CurrentLearner, db: Db, hub: HubDep) -> dict:
     conv = conversation_for(db, learner, conversation_id)
     ticket = hub.rate(conv, body.score, body.comment)
     return {"ticket_id": ticket.id, "csat": ticket.csat}

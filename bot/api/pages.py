@@ -57,10 +57,15 @@ def help_article(entry_id: str, db: Db) -> HTMLResponse:
     entry = kb_store.get_entry(db, entry_id)
     if entry is None or entry.status != "published":
         raise HTTPException(404, f"help article {entry_id} not found")
-    other = f'<a href="/help/{html.escape(entry.translation)}">{"English" if entry.lang == "zh" else "中文"}</a>' if entry.translation else ""
+    other = ""
+    if entry.translation:
+        label = "English" if entry.lang == "zh" else "中文"
+        other = f'<a href="/help/{html.escape(entry.translation)}">{label}</a>'
+    meta = " · ".join(html.escape(x) for x in (entry.category, entry.id, f"v{entry.version}"))
+    title = html.escape(entry.question)
     body = f"""<!doctype html><html lang="{entry.lang}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{html.escape(entry.question)}</title><link rel="stylesheet" href="/static/app.css"></head>
-<body class="article"><main><p class="muted">{html.escape(entry.category)} · {html.escape(entry.id)} · v{entry.version} {other}</p>
-<h1>{html.escape(entry.question)}</h1>{to_html(entry.answer)}</main></body></html>"""
+<title>{title}</title><link rel="stylesheet" href="/static/app.css"></head>
+<body class="article"><main><p class="muted">{meta} {other}</p>
+<h1>{title}</h1>{to_html(entry.answer)}</main></body></html>"""
     return HTMLResponse(body)

@@ -15,11 +15,23 @@ def login(body: StaffLogin, db: Db, settings: AppSettings) -> TokenOut:
     if result is None:
         raise HTTPException(401, "wrong username or password")
     token, p = result
-    return TokenOut(token=token, kind="staff", id=p.id, display_name=p.display_name,
-                    roles=p.roles, teams=p.teams)
+    return TokenOut(
+        token=token,
+        kind="staff",
+        id=p.id,
+        display_name=p.display_name,
+        roles=p.roles,
+        teams=p.teams,
+    )
 
 
 @router.get("/me", response_model=TokenOut)
 def me(who: CurrentPrincipal) -> TokenOut:
-    return TokenOut(token="", kind=who.kind, id=who.id, display_name=who.display_name,
-                    roles=who.roles, teams=who.teams)
+    return TokenOut(
+        token="",
+        kind=who.kind,
+        id=who.id,
+        display_name=who.display_name,
+        roles=who.roles,
+        teams=who.teams,
+    )

@@ -17,5 +17,13 @@ from bot.platform.base import (
 )
 from bot.platform.loader import load_platform
 
-__all__ = ["Course", "CoursePlatform", "Learner", "Order", "Progress", "Refund",
-           "ServiceRequest", "load_platform"]
+__all__ = [
+    "Course",
+    "CoursePlatform",
+    "Learner",
+    "Order",
+    "Progress",
+    "Refund",
+    "ServiceRequest",
+    "load_platform",
+]

@@ -1,7 +1,7 @@
 """A course platform reached over HTTP: the adapter a deployment points at its own API.
 
 Select it with AFTERCLASS_PLATFORM=http and
-AFTERCLASS_PLATFORM_OPTIONS='{"base_url": "https://platform.example.com/support-api", "token": "…"}'.
+AFTERCLASS_PLATFORM_OPTIONS='{"base_url": "https://platform.example/api", "token": "…"}'.
 The platform implements these JSON endpoints (bodies are the models in bot/platform/base.py;
 bot/platform/reference_api.py serves them from the demo store and is the executable spec):
 
@@ -33,11 +33,17 @@ class PlatformError(RuntimeError):
 
 
 class HttpPlatform:
-    def __init__(self, base_url: str, token: str = "", timeout_s: float = 5.0,
-                 client: httpx.Client | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        token: str = "",
+        timeout_s: float = 5.0,
+        client: httpx.Client | None = None,
+    ) -> None:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self._http = client or httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout_s,
-                                            headers=headers)
+        self._http = client or httpx.Client(
+            base_url=base_url.rstrip("/"), timeout=timeout_s, headers=headers
+        )
 
     def _get(self, path: str, model: type[M], params: dict | None = None) -> M | None:
         r = self._request("GET", path, params=params)
@@ -87,16 +93,21 @@ class HttpPlatform:
     def refunds(self, learner_id: str) -> list[Refund]:
         return self._list(f"/learners/{learner_id}/refunds", Refund)
 
-    def create_refund(self, learner_id: str, order_id: str, amount: float,
-                      reason: str) -> Refund:
-        return self._post(f"/learners/{learner_id}/refunds", Refund,
-                          {"order_id": order_id, "amount": amount, "reason": reason})
+    def create_refund(self, learner_id: str, order_id: str, amount: float, reason: str) -> Refund:
+        return self._post(
+            f"/learners/{learner_id}/refunds",
+            Refund,
+            {"order_id": order_id, "amount": amount, "reason": reason},
+        )
 
-    def submit_request(self, learner_id: str, kind: str,
-                       payload: dict[str, Any]) -> ServiceRequest:
-        return self._post(f"/learners/{learner_id}/requests", ServiceRequest,
-                          {"kind": kind, "payload": payload})
+    def submit_request(self, learner_id: str, kind: str, payload: dict[str, Any]) -> ServiceRequest:
+        return self._post(
+            f"/learners/{learner_id}/requests", ServiceRequest, {"kind": kind, "payload": payload}
+        )
 
     def requests(self, learner_id: str, kind: str | None = None) -> list[ServiceRequest]:
-        return self._list(f"/learners/{learner_id}/requests", ServiceRequest,
-                          params={"kind": kind} if kind else None)
+        return self._list(
+            f"/learners/{learner_id}/requests",
+            ServiceRequest,
+            params={"kind": kind} if kind else None,
+        )

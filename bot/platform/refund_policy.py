@@ -51,8 +51,14 @@ class Verdict:
     facts: dict[str, Any] = field(default_factory=dict)
 
 
-def evaluate(order: Order, course: Course, progress: Progress | None,
-             refunds: list[Refund], policy: RefundPolicy, now: float) -> Verdict:
+def evaluate(
+    order: Order,
+    course: Course,
+    progress: Progress | None,
+    refunds: list[Refund],
+    policy: RefundPolicy,
+    now: float,
+) -> Verdict:
     """Apply the policy to one order. `refunds` are the learner's refund records."""
     days = (now - order.paid_at) / DAY
     facts: dict[str, Any] = {"days": int(days), "amount": order.amount, "paid_at": order.paid_at}
@@ -61,11 +67,16 @@ def evaluate(order: Order, course: Course, progress: Progress | None,
         when = order.refunded_at or (done.decided_at if done else None)
         return Verdict(False, 0.0, "already_refunded", {**facts, "refunded_at": when})
     if order.status == "refund_pending" or any(
-            r.order_id == order.id and r.status == "pending" for r in refunds):
+        r.order_id == order.id and r.status == "pending" for r in refunds
+    ):
         return Verdict(False, 0.0, "already_pending", facts)
     if order.payment_method in policy.external_refunds:
-        return Verdict(False, 0.0, "external",
-                       {**facts, "handler": policy.external_refunds[order.payment_method]})
+        return Verdict(
+            False,
+            0.0,
+            "external",
+            {**facts, "handler": policy.external_refunds[order.payment_method]},
+        )
 
     if course.kind == "live":
         started = course.starts_at is not None and course.starts_at <= now
@@ -85,8 +96,11 @@ def evaluate(order: Order, course: Course, progress: Progress | None,
         return Verdict(True, amount, "ok_membership", facts)
 
     share = progress.progress if progress else 0.0
-    facts.update(progress=round(share * 100), max_progress=round(policy.recorded_max_progress * 100),
-                 within_days=policy.recorded_within_days)
+    facts.update(
+        progress=round(share * 100),
+        max_progress=round(policy.recorded_max_progress * 100),
+        within_days=policy.recorded_within_days,
+    )
     if days > policy.recorded_within_days:
         return Verdict(False, 0.0, "too_late", facts)
     if share >= policy.recorded_max_progress:

@@ -2,6 +2,7 @@
 
 A bot turn with a live Rasa is covered end to end in tests/e2e."""
 
+import contextlib
 import socket
 import threading
 
@@ -21,8 +22,9 @@ def start(client: TestClient, learner: str = "L1001") -> tuple[dict, str]:
 
 
 def send(client: TestClient, headers: dict, cid: str, text: str, **extra) -> dict:
-    r = client.post(f"/api/conversations/{cid}/messages", headers=headers,
-                    json={"text": text, **extra})
+    r = client.post(
+        f"/api/conversations/{cid}/messages", headers=headers, json={"text": text, **extra}
+    )
     assert r.status_code == 200, r.text
     return r.json()
 
@@ -38,7 +40,11 @@ def test_bad_input_gets_clear_errors_and_loses_nothing(client):
     assert r.status_code == 422 and r.json()["detail"] == "message text is empty"
     r = client.post(url, headers=headers, json={"text": "x" * 4001})
     assert r.status_code == 413 and "limit is 4000" in r.json()["detail"]
-    r = client.post(url, headers=headers, content=b"{not json", )
+    r = client.post(
+        url,
+        headers=headers,
+        content=b"{not json",
+    )
     assert r.status_code == 422 and "invalid request" in r.json()["detail"]
     r = client.post(url, headers=headers, json={"txt": "hello"})
     assert r.status_code == 422 and "text" in r.json()["detail"]
@@ -55,8 +61,12 @@ def test_unknown_and_foreign_conversations_are_404(client):
     assert client.get("/api/conversations/c_nope", headers=headers).status_code == 404
     r = client.post(f"/api/conversations/{cid}/messages", headers=other, json={"text": "hi"})
     assert r.status_code == 404
-    assert client.post("/api/conversations/c_nope/messages", headers=headers,
-                       json={"text": "hi"}).status_code == 404
+    assert (
+        client.post(
+            "/api/conversations/c_nope/messages", headers=headers, json={"text": "hi"}
+        ).status_code
+        == 404
+    )
 
 
 def test_roles_are_enforced(client):
@@ -66,10 +76,16 @@ def test_roles_are_enforced(client):
     assert client.get("/api/agent/queue", headers=headers).status_code == 403
     assert client.get("/api/agent/queue", headers=editor).status_code == 403
     assert client.get("/api/agent/queue").status_code == 401
-    assert client.post(f"/api/conversations/{cid}/messages", headers=agent,
-                       json={"text": "hi"}).status_code == 403
-    assert client.post("/api/auth/login", json={"username": "agent", "password": "x"}
-                       ).status_code == 401
+    assert (
+        client.post(
+            f"/api/conversations/{cid}/messages", headers=agent, json={"text": "hi"}
+        ).status_code
+        == 403
+    )
+    assert (
+        client.post("/api/auth/login", json={"username": "agent", "password": "x"}).status_code
+        == 401
+    )
     assert client.post("/api/auth/learner", json={"learner_id": "L9999"}).status_code == 404
 
 
@@ -103,10 +119,8 @@ def hanging_rasa():
     def accept() -> None:
         srv.settimeout(0.2)
         while not stop.is_set():
-            try:
+            with contextlib.suppress(OSError):
                 conns.append(srv.accept()[0])
-            except OSError:
-                pass
 
     th = threading.Thread(target=accept, daemon=True)
     th.start()
@@ -142,11 +156,15 @@ def test_handoff_claim_reply_resolve_and_rate(client):
     assert r.status_code == 403
 
     with client.websocket_connect(
-            f"/api/conversations/{cid}/ws?token={headers['Authorization'][7:]}") as ws:
+        f"/api/conversations/{cid}/ws?token={headers['Authorization'][7:]}"
+    ) as ws:
         backlog = [ws.receive_json() for _ in range(len(transcript(client, headers, cid)) + 1)]
         assert backlog[-1] == {"type": "mode", "mode": "human"}
-        r = client.post(f"/api/agent/tickets/{tid}/reply", headers=agent,
-                        json={"text": "Hi Emma, I'm Ann. How can I help?"})
+        r = client.post(
+            f"/api/agent/tickets/{tid}/reply",
+            headers=agent,
+            json={"text": "Hi Emma, I'm Ann. How can I help?"},
+        )
         assert r.status_code == 200
         pushed = ws.receive_json()
         assert pushed["type"] == "message" and pushed["message"]["sender"] == "agent"
@@ -168,8 +186,12 @@ def test_handoff_claim_reply_resolve_and_rate(client):
     assert last["payload"]["event"] == "resolved" and last["payload"]["csat"]["ticket_id"] == tid
     r = client.post(f"/api/conversations/{cid}/csat", headers=headers, json={"score": 5})
     assert r.status_code == 200 and r.json()["csat"] == 5
-    assert client.post(f"/api/conversations/{cid}/csat", headers=headers,
-                       json={"score": 9}).status_code == 422
+    assert (
+        client.post(
+            f"/api/conversations/{cid}/csat", headers=headers, json={"score": 9}
+        ).status_code
+        == 422
+    )
 
 
 def test_learner_can_withdraw_a_queued_request(client):
@@ -190,8 +212,9 @@ def test_transfer_moves_the_ticket_to_another_team(client):
     assert r.status_code == 200 and r.json()["status"] == "queued"
     billing = staff_token(client, "billing")
     assert [t["id"] for t in client.get("/api/agent/queue", headers=billing).json()] == [tid]
-    assert client.post(f"/api/agent/tickets/{tid}/transfer", headers=agent,
-                       json={"team": "nowhere"}).status_code in (404, 409)
+    assert client.post(
+        f"/api/agent/tickets/{tid}/transfer", headers=agent, json={"team": "nowhere"}
+    ).status_code in (404, 409)
 
 
 def test_websocket_refuses_bad_tokens_and_foreign_conversations(client):
@@ -199,9 +222,11 @@ def test_websocket_refuses_bad_tokens_and_foreign_conversations(client):
 
     _, cid = start(client, "L1001")
     other = learner_token(client, "L1002")["Authorization"][7:]
-    for url in (f"/api/conversations/{cid}/ws?token=bogus",
-                f"/api/conversations/{cid}/ws?token={other}",
-                f"/api/conversations/c_nope/ws?token={other}"):
+    for url in (
+        f"/api/conversations/{cid}/ws?token=bogus",
+        f"/api/conversations/{cid}/ws?token={other}",
+        f"/api/conversations/c_nope/ws?token={other}",
+    ):
         with pytest.raises(WebSocketDisconnect), client.websocket_connect(url) as ws:
             ws.receive_json()
 

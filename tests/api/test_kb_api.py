@@ -6,10 +6,16 @@ import pytest
 from tests.api.test_chat_api import send, start
 from tests.conftest import learner_token, staff_token
 
-NEW = {"id": "en-gift-cards", "lang": "en", "question": "Do you sell gift cards?",
-       "alt_questions": ["can i buy a voucher for a friend", "gift card for courses"],
-       "answer": "Yes: **Me → Gift cards**, from ¥50.", "category": "payment",
-       "tags": ["gift"], "status": "draft"}
+NEW = {
+    "id": "en-gift-cards",
+    "lang": "en",
+    "question": "Do you sell gift cards?",
+    "alt_questions": ["can i buy a voucher for a friend", "gift card for courses"],
+    "answer": "Yes: **Me → Gift cards**, from ¥50.",
+    "category": "payment",
+    "tags": ["gift"],
+    "status": "draft",
+}
 
 
 @pytest.fixture
@@ -43,28 +49,44 @@ def test_publish_makes_the_bot_find_it_without_restart(client, editor):
 
 def test_versions_history_and_rollback(client, editor):
     client.post("/api/kb/entries", json=NEW, headers=editor)
-    client.put("/api/kb/entries/en-gift-cards", json={**NEW, "answer": "No, sorry."},
-               headers=editor)
+    client.put(
+        "/api/kb/entries/en-gift-cards", json={**NEW, "answer": "No, sorry."}, headers=editor
+    )
     entry = client.get("/api/kb/entries/en-gift-cards", headers=editor).json()
     assert entry["version"] == 2 and [h["version"] for h in entry["history"]] == [2, 1]
-    r = client.post("/api/kb/entries/en-gift-cards/rollback", json={"version": 1},
-                    headers=editor)
+    r = client.post("/api/kb/entries/en-gift-cards/rollback", json={"version": 1}, headers=editor)
     assert r.json()["entry"]["version"] == 3 and "¥50" in r.json()["entry"]["answer"]
-    assert client.post("/api/kb/entries/en-gift-cards/rollback", json={"version": 9},
-                       headers=editor).status_code == 404
+    assert (
+        client.post(
+            "/api/kb/entries/en-gift-cards/rollback", json={"version": 9}, headers=editor
+        ).status_code
+        == 404
+    )
 
 
 def test_bad_entries_are_refused(client, editor):
-    assert client.post("/api/kb/entries", json={**NEW, "id": "Gift Cards"},
-                       headers=editor).status_code == 422
-    assert client.post("/api/kb/entries", json={**NEW, "id": "zh-gift-cards"},
-                       headers=editor).status_code == 422
-    assert client.post("/api/kb/entries", json={**NEW, "answer": ""},
-                       headers=editor).status_code == 422
+    assert (
+        client.post("/api/kb/entries", json={**NEW, "id": "Gift Cards"}, headers=editor).status_code
+        == 422
+    )
+    assert (
+        client.post(
+            "/api/kb/entries", json={**NEW, "id": "zh-gift-cards"}, headers=editor
+        ).status_code
+        == 422
+    )
+    assert (
+        client.post("/api/kb/entries", json={**NEW, "answer": ""}, headers=editor).status_code
+        == 422
+    )
     client.post("/api/kb/entries", json=NEW, headers=editor)
     assert client.post("/api/kb/entries", json=NEW, headers=editor).status_code == 409
-    assert client.put("/api/kb/entries/en-nope", json={**NEW, "id": "en-nope"},
-                      headers=editor).status_code == 404
+    assert (
+        client.put(
+            "/api/kb/entries/en-nope", json={**NEW, "id": "en-nope"}, headers=editor
+        ).status_code
+        == 404
+    )
 
 
 @pytest.mark.parametrize("fmt", ["yaml", "csv", "jsonl"])
@@ -73,12 +95,12 @@ def test_export_import_round_trip(client, editor, fmt):
     body = client.get(f"/api/kb/export?format={fmt}", headers=editor).text
     r = client.post(f"/api/kb/import?format={fmt}", content=body.encode(), headers=editor)
     assert r.json() == {"created": 0, "updated": 0, "unchanged": len(before)}
-    changed = body.replace("Can I get a refund for a live class?",
-                           "Can I get a refund for a live class (直播课)?")
+    changed = body.replace(
+        "Can I get a refund for a live class?", "Can I get a refund for a live class (直播课)?"
+    )
     r = client.post(f"/api/kb/import?format={fmt}", content=changed.encode(), headers=editor)
     assert r.json()["updated"] == 1 and r.json()["index"]["entries"] == len(before)
-    bad = client.post(f"/api/kb/import?format={fmt}", content=b"\x00{{not valid",
-                      headers=editor)
+    bad = client.post(f"/api/kb/import?format={fmt}", content=b"\x00{{not valid", headers=editor)
     assert bad.status_code == 422 and "nothing was changed" in bad.json()["detail"]
 
 
@@ -87,17 +109,35 @@ def test_gaps_cluster_and_become_drafts(client, editor):
     rt = client.app.state  # the hub logs gaps when the KB cannot answer
     from kb_index import gaps
 
-    for q in ("can I pay in bitcoin", "do you accept bitcoin payments", "bitcoin payment?",
-              "怎么开通花呗分期", "能用花呗分期付款吗"):
-        gaps.log_gap(rt.db, conversation_id=cid, query=q, lang="zh" if "花呗" in q else "en",
-                     kind="fallback", hits=[])
+    for q in (
+        "can I pay in bitcoin",
+        "do you accept bitcoin payments",
+        "bitcoin payment?",
+        "怎么开通花呗分期",
+        "能用花呗分期付款吗",
+    ):
+        gaps.log_gap(
+            rt.db,
+            conversation_id=cid,
+            query=q,
+            lang="zh" if "花呗" in q else "en",
+            kind="fallback",
+            hits=[],
+        )
     clusters = client.get("/api/kb/gaps", headers=editor).json()
     sizes = sorted(c["size"] for c in clusters)
     assert sizes[-1] == 3 and 2 in sizes
     biggest = clusters[0]
-    r = client.post("/api/kb/gaps/draft", headers=editor, json={
-        "gap_ids": biggest["gap_ids"], "lang": biggest["lang"],
-        "question": biggest["representative"], "alt_questions": biggest["queries"]})
+    r = client.post(
+        "/api/kb/gaps/draft",
+        headers=editor,
+        json={
+            "gap_ids": biggest["gap_ids"],
+            "lang": biggest["lang"],
+            "question": biggest["representative"],
+            "alt_questions": biggest["queries"],
+        },
+    )
     assert r.status_code == 201 and r.json()["entry"]["status"] == "draft"
     assert len(client.get("/api/kb/gaps", headers=editor).json()) == len(clusters) - 1
 
@@ -108,22 +148,36 @@ def test_feedback_is_stored_and_not_helpful_offers_next_best(client, editor):
     from bot import transcript
 
     asked = transcript.add_message(db, cid, "learner", "how do I get a refund?", lang="en")
-    answer = transcript.add_message(db, cid, "bot", "…", payload={
-        "citation": {"id": "en-refund-policy", "title": "x", "url": "/help/en-refund-policy"}})
+    answer = transcript.add_message(
+        db,
+        cid,
+        "bot",
+        "…",
+        payload={
+            "citation": {"id": "en-refund-policy", "title": "x", "url": "/help/en-refund-policy"}
+        },
+    )
     url = f"/api/conversations/{cid}/feedback"
-    r = client.post(url, headers=headers, json={"entry_id": "en-invoice-request",
-                                               "message_id": answer.id, "helpful": True})
+    r = client.post(
+        url,
+        headers=headers,
+        json={"entry_id": "en-invoice-request", "message_id": answer.id, "helpful": True},
+    )
     assert r.status_code == 422  # that message did not cite that entry
-    r = client.post(url, headers=headers, json={"entry_id": "en-refund-policy",
-                                               "message_id": answer.id, "helpful": False})
+    r = client.post(
+        url,
+        headers=headers,
+        json={"entry_id": "en-refund-policy", "message_id": answer.id, "helpful": False},
+    )
     reply = r.json()["reply"]
     ids = [b["payload"] for b in reply["payload"]["buttons"]]
     assert ids[-1] == "/request_human" and all("en-refund-policy" not in p for p in ids)
     assert asked.id < answer.id
     entry = client.get("/api/kb/entries/en-refund-policy", headers=editor).json()
     assert entry["feedback"] == {"helpful": 0, "not_helpful": 1}
-    assert any(c["kinds"].get("not_helpful") for c in
-               client.get("/api/kb/gaps", headers=editor).json())
+    assert any(
+        c["kinds"].get("not_helpful") for c in client.get("/api/kb/gaps", headers=editor).json()
+    )
 
 
 def test_agent_saves_an_answer_as_a_draft(client, editor):
@@ -131,9 +185,14 @@ def test_agent_saves_an_answer_as_a_draft(client, editor):
     send(client, headers, cid, "human", payload="/request_human")
     agent = staff_token(client, "agent")
     tid = client.get("/api/agent/queue", headers=agent).json()[0]["id"]
-    r = client.post(f"/api/agent/tickets/{tid}/kb-draft", headers=agent,
-                    json={"question": "Can I pause my membership?",
-                          "answer": "Not yet; you can turn off auto-renewal."})
+    r = client.post(
+        f"/api/agent/tickets/{tid}/kb-draft",
+        headers=agent,
+        json={
+            "question": "Can I pause my membership?",
+            "answer": "Not yet; you can turn off auto-renewal.",
+        },
+    )
     assert r.status_code == 201
     drafts = client.get("/api/kb/entries?status=draft", headers=editor).json()
     assert [d["question"] for d in drafts] == ["Can I pause my membership?"]

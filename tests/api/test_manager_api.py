@@ -17,16 +17,21 @@ from tests.conftest import hub_settings, learner_token, staff_token
 
 def seed(db, now: float) -> None:
     """Four conversations: two bot-only, one handed off and rated 2, one complaint."""
-    for i, (intent, handed, csat) in enumerate([("ask_question", False, None),
-                                                ("greet", False, None),
-                                                ("refund_request", True, 2),
-                                                ("complaint", True, None)]):
+    for i, (intent, handed, csat) in enumerate(
+        [
+            ("ask_question", False, None),
+            ("greet", False, None),
+            ("refund_request", True, 2),
+            ("complaint", True, None),
+        ]
+    ):
         conv = transcript.create_conversation(db, f"L100{i + 1}")
         msg = transcript.add_message(db, conv.id, "learner", "hi", lang="en")
         transcript.annotate(db, msg.id, intent, 0.9)
         if handed:
-            t = handoff.create_ticket(db, conv.id, reason="learner_asked", intent=intent,
-                                      now=now - 3600)
+            t = handoff.create_ticket(
+                db, conv.id, reason="learner_asked", intent=intent, now=now - 3600
+            )
             handoff.claim(db, t.id, "ann", now=now - 3000)
             handoff.record_agent_reply(db, t.id, "ann", now=now - 3000)  # 10 min later
             if csat:
@@ -58,12 +63,17 @@ def test_indicators(tmp_path):
 
 def test_dashboard_api_roles(client):
     assert client.get("/api/manager/metrics", headers=learner_token(client)).status_code == 403
-    assert client.get("/api/manager/metrics",
-                      headers=staff_token(client, "agent")).status_code == 403
+    assert (
+        client.get("/api/manager/metrics", headers=staff_token(client, "agent")).status_code == 403
+    )
     r = client.get("/api/manager/metrics?hours=168", headers=staff_token(client, "manager"))
     assert r.status_code == 200 and r.json()["values"]["conversations"] == 0
-    assert client.get("/api/manager/metrics?hours=0",
-                      headers=staff_token(client, "manager")).status_code == 422
+    assert (
+        client.get(
+            "/api/manager/metrics?hours=0", headers=staff_token(client, "manager")
+        ).status_code
+        == 422
+    )
 
 
 def test_watcher_posts_alerts_to_the_webhook(tmp_path):
@@ -81,15 +91,23 @@ def test_watcher_posts_alerts_to_the_webhook(tmp_path):
     server = HTTPServer(("127.0.0.1", 0), Hook)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     rules = tmp_path / "alerts.yml"
-    rules.write_text('rules:\n  - {indicator: queue_waiting, op: ">", threshold: 0, '
-                     'label: "queue"}\n')
-    settings = hub_settings(tmp_path, alert_rules=rules, alert_check_s=0.2,
-                            alert_webhook=f"http://127.0.0.1:{server.server_port}/hook")
+    rules.write_text(
+        'rules:\n  - {indicator: queue_waiting, op: ">", threshold: 0, label: "queue"}\n'
+    )
+    settings = hub_settings(
+        tmp_path,
+        alert_rules=rules,
+        alert_check_s=0.2,
+        alert_webhook=f"http://127.0.0.1:{server.server_port}/hook",
+    )
     with TestClient(create_app(settings)) as client:
         headers = learner_token(client)
         cid = client.post("/api/conversations", headers=headers).json()["conversation"]["id"]
-        client.post(f"/api/conversations/{cid}/messages", headers=headers,
-                    json={"text": "human", "payload": "/request_human"})
+        client.post(
+            f"/api/conversations/{cid}/messages",
+            headers=headers,
+            json={"text": "human", "payload": "/request_human"},
+        )
         deadline = time.time() + 10
         while not received and time.time() < deadline:
             time.sleep(0.1)

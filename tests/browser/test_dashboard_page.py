@@ -13,8 +13,10 @@ def test_manager_sees_indicators_and_an_alert(stack, browser, shots):
         token = http.post("/api/auth/learner", json={"learner_id": f"L100{i % 5 + 1}"}).json()
         http.headers["Authorization"] = f"Bearer {token['token']}"
         cid = http.post("/api/conversations").json()["conversation"]["id"]
-        r = http.post(f"/api/conversations/{cid}/messages",
-                      json={"text": "转人工", "payload": "/request_human"})
+        r = http.post(
+            f"/api/conversations/{cid}/messages",
+            json={"text": "转人工", "payload": "/request_human"},
+        )
         assert r.json()["mode"] == "human"
 
     page = browser.new_context(locale="zh-CN").new_page()

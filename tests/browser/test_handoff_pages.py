@@ -65,7 +65,7 @@ def test_learner_and_agent_through_one_handoff(stack, browser, shots):
     expect(learner.locator(".msg.system").last).to_contain_text("感谢您的评价")
     learner.fill("#text", "谢谢")
     learner.press("#text", "Enter")
-    expect(learner.locator('.msg.bot').last).to_contain_text(re.compile("不客气"))
+    expect(learner.locator(".msg.bot").last).to_contain_text(re.compile("不客气"))
     assert conversation and conversation.startswith("c_")
     learner_ctx.close()
     agent_ctx.close()

@@ -24,14 +24,17 @@ def test_editor_publishes_and_the_learner_gets_it(stack, browser, shots):
     editor.select_option("#e-lang", "en")
     editor.fill("#e-question", "Can I pay with a Starbucks voucher?")
     editor.fill("#e-alts", "do you take starbucks vouchers\nstarbucks gift card as payment")
-    editor.fill("#e-answer", "No. We accept WeChat Pay, Alipay, UnionPay cards and Apple in-app purchase.")
+    editor.fill(
+        "#e-answer", "No. We accept WeChat Pay, Alipay, UnionPay cards and Apple in-app purchase."
+    )
     editor.fill("#e-category", "payment")
     editor.click("#publish")
     expect(editor.locator("#e-msg")).to_contain_text("re-indexed", timeout=60_000)
     expect(editor.locator("#e-status")).to_contain_text("published")
     editor.fill("#try-q", "Can I pay for a course with a Starbucks voucher?")
     expect(editor.locator("#try-out tr[data-hit]").first).to_have_attribute(
-        "data-hit", "en-starbucks-vouchers")
+        "data-hit", "en-starbucks-vouchers"
+    )
     editor.screenshot(path=str(shots / "kb-admin.png"))
 
     learner = browser.new_context(locale="en-US").new_page()

@@ -29,8 +29,9 @@ class Learner:
 
 def agent_client(base: str, username: str = "agent") -> httpx.Client:
     http = httpx.Client(base_url=base, timeout=30)
-    token = http.post("/api/auth/login", json={"username": username, "password": username}
-                      ).json()["token"]
+    token = http.post("/api/auth/login", json={"username": username, "password": username}).json()[
+        "token"
+    ]
     http.headers["Authorization"] = f"Bearer {token}"
     return http
 
@@ -68,8 +69,10 @@ def test_handoff_round_trip(stack):
     ticket = next(t for t in queue if t["conversation_id"] == learner.cid)
     assert ticket["status"] == "queued" and ticket["reason"] == "learner_asked"
 
-    ws_url = stack.hub_url.replace("http", "ws") + \
-        f"/api/conversations/{learner.cid}/ws?token={learner.token}"
+    ws_url = (
+        stack.hub_url.replace("http", "ws")
+        + f"/api/conversations/{learner.cid}/ws?token={learner.token}"
+    )
     with connect(ws_url) as ws:
         backlog_ids = []
         while True:  # replayed history, then the current mode
@@ -80,8 +83,10 @@ def test_handoff_round_trip(stack):
             backlog_ids.append(event["message"]["id"])
         assert agent.post(f"/api/agent/tickets/{ticket['id']}/claim").status_code == 200
         assert agent.post(f"/api/agent/tickets/{ticket['id']}/claim").status_code == 409
-        r = agent.post(f"/api/agent/tickets/{ticket['id']}/reply",
-                       json={"text": "您好，我是客服小安，请问有什么可以帮您？"})
+        r = agent.post(
+            f"/api/agent/tickets/{ticket['id']}/reply",
+            json={"text": "您好，我是客服小安，请问有什么可以帮您？"},
+        )
         assert r.status_code == 200
         received = []
         deadline = time.time() + 10
@@ -108,8 +113,12 @@ def test_handoff_round_trip(stack):
     assert out["mode"] == "bot"
     assert out["message"]["intent"] == "thank"
     assert [r["sender"] for r in out["replies"]] == ["bot"]
-    assert learner.http.post(f"/api/conversations/{learner.cid}/csat",
-                             json={"score": 4}).json()["csat"] == 4
+    assert (
+        learner.http.post(f"/api/conversations/{learner.cid}/csat", json={"score": 4}).json()[
+            "csat"
+        ]
+        == 4
+    )
 
 
 def test_rasa_knows_the_learner_from_the_hub_not_from_the_text(stack):

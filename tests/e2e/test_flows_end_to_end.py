@@ -11,8 +11,10 @@ def press(learner: Learner, reply: dict, title_part: str) -> dict:
     """Tap the button whose title contains `title_part`, as the chat page does."""
     buttons = reply["payload"].get("buttons") or []
     button = next(b for b in buttons if title_part in b["title"])
-    r = learner.http.post(f"/api/conversations/{learner.cid}/messages",
-                          json={"text": button["title"], "payload": button["payload"]})
+    r = learner.http.post(
+        f"/api/conversations/{learner.cid}/messages",
+        json={"text": button["title"], "payload": button["payload"]},
+    )
     assert r.status_code == 200, r.text
     return r.json()
 
@@ -45,8 +47,9 @@ def test_ineligible_refund_goes_to_billing_with_the_details(stack):
     assert "付款已 20 天" in said and "财务与退款组" in said
     assert out["mode"] == "human"
     agent = agent_client(stack.hub_url)
-    ticket = next(t for t in agent.get("/api/agent/queue").json()
-                  if t["conversation_id"] == learner.cid)
+    ticket = next(
+        t for t in agent.get("/api/agent/queue").json() if t["conversation_id"] == learner.cid
+    )
     assert ticket["team"] == "billing" and "AC10010002" in ticket["summary"]
 
 

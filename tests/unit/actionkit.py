@@ -6,36 +6,54 @@ from functools import lru_cache
 from typing import Any
 
 import yaml
-
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 
-def make_tracker(text: str, intent: str, *, sender: str = "c_test", lang: str = "en",
-                 learner_id: str = "L1001", slots: dict[str, Any] | None = None,
-                 entities: list[dict] | None = None, events: list[dict] | None = None,
-                 active_loop: str | None = None, requested_slot: str | None = None,
-                 extracted: dict[str, Any] | None = None) -> Tracker:
+def make_tracker(
+    text: str,
+    intent: str,
+    *,
+    sender: str = "c_test",
+    lang: str = "en",
+    learner_id: str = "L1001",
+    slots: dict[str, Any] | None = None,
+    entities: list[dict] | None = None,
+    events: list[dict] | None = None,
+    active_loop: str | None = None,
+    requested_slot: str | None = None,
+    extracted: dict[str, Any] | None = None,
+) -> Tracker:
     """A tracker whose latest message is `text`; `extracted` are slots Rasa filled from it
     (what a form's validation action is asked to check)."""
-    latest = {"text": text, "intent": {"name": intent, "confidence": 0.93},
-              "entities": entities or [],
-              "metadata": {"learner_id": learner_id, "lang": lang, "conversation_id": sender}}
-    user_event = {"event": "user", "text": text, "parse_data": latest, "metadata": latest["metadata"]}
+    latest = {
+        "text": text,
+        "intent": {"name": intent, "confidence": 0.93},
+        "entities": entities or [],
+        "metadata": {"learner_id": learner_id, "lang": lang, "conversation_id": sender},
+    }
+    user_event = {
+        "event": "user",
+        "text": text,
+        "parse_data": latest,
+        "metadata": latest["metadata"],
+    }
     slots = {"lang": lang, **(slots or {}), **(extracted or {})}
     if requested_slot:
         slots["requested_slot"] = requested_slot
     slot_events = [{"event": "slot", "name": k, "value": v} for k, v in (extracted or {}).items()]
-    return Tracker.from_dict({
-        "sender_id": sender,
-        "slots": slots,
-        "latest_message": latest,
-        "events": [*(events or []), user_event, *slot_events],
-        "paused": False,
-        "followup_action": None,
-        "active_loop": {"name": active_loop} if active_loop else {},
-        "latest_action_name": "action_listen",
-    })
+    return Tracker.from_dict(
+        {
+            "sender_id": sender,
+            "slots": slots,
+            "latest_message": latest,
+            "events": [*(events or []), user_event, *slot_events],
+            "paused": False,
+            "followup_action": None,
+            "active_loop": {"name": active_loop} if active_loop else {},
+            "latest_action_name": "action_listen",
+        }
+    )
 
 
 @lru_cache(maxsize=1)
@@ -56,8 +74,7 @@ def run(action, tracker: Tracker) -> tuple[list[dict], list[dict]]:
 
 def texts(messages: list[dict]) -> str:
     """Everything the bot said, text and custom text, as one string."""
-    return "\n".join(m.get("text") or (m.get("custom") or {}).get("text") or ""
-                     for m in messages)
+    return "\n".join(m.get("text") or (m.get("custom") or {}).get("text") or "" for m in messages)
 
 
 def slot_events(events: list[dict]) -> dict[str, Any]:

@@ -2,8 +2,7 @@ import pytest
 import yaml
 
 from actions import runtime as actions_runtime
-from bot.platform import load_platform
-from bot.platform import sqlite_store
+from bot.platform import load_platform, sqlite_store
 from bot.platform.refund_policy import RefundPolicy
 from bot.settings import ROOT
 from bot.storage import migrate, open_db
@@ -23,9 +22,14 @@ def rt(tmp_path):
     kb = KnowledgeBase(tmp_path / "kb", HashingEncoder())
     kb.ensure(kb_store.published_entries(db))
     runtime = actions_runtime.Runtime(
-        db=db, kb=kb, platform=load_platform("sqlite", db), hours=BusinessHours(),
-        base_url="http://hub.test", policy=RefundPolicy.load(ROOT / "data" / "refund_policy.yml"),
-        guides=yaml.safe_load((ROOT / "data" / "troubleshooting.yml").read_text("utf-8")))
+        db=db,
+        kb=kb,
+        platform=load_platform("sqlite", db),
+        hours=BusinessHours(),
+        base_url="http://hub.test",
+        policy=RefundPolicy.load(ROOT / "data" / "refund_policy.yml"),
+        guides=yaml.safe_load((ROOT / "data" / "troubleshooting.yml").read_text("utf-8")),
+    )
     actions_runtime.install(runtime)
     yield runtime
     actions_runtime.install(None)

@@ -10,7 +10,9 @@ from tests.unit.actionkit import make_tracker, run, slot_events
 
 
 def test_language_follows_each_message(rt):
-    events, msgs = run(ActionDetectLanguage(), make_tracker("怎么退款", "refund_request", lang="zh"))
+    events, msgs = run(
+        ActionDetectLanguage(), make_tracker("怎么退款", "refund_request", lang="zh")
+    )
     assert slot_events(events) == {"lang": "zh"} and msgs == []
     tracker = make_tracker("and the invoice?", "invoice_request", slots={"lang": "zh"})
     tracker.latest_message["metadata"].pop("lang")
@@ -18,8 +20,10 @@ def test_language_follows_each_message(rt):
 
 
 def test_kb_answer_cites_the_entry(rt):
-    events, msgs = run(ActionAnswerQuestion(),
-                       make_tracker("Can I download videos to watch offline?", "ask_question"))
+    events, msgs = run(
+        ActionAnswerQuestion(),
+        make_tracker("Can I download videos to watch offline?", "ask_question"),
+    )
     assert len(msgs) == 1
     custom = msgs[0]["custom"]
     assert custom["citation"]["id"] == "en-offline-download"
@@ -29,15 +33,20 @@ def test_kb_answer_cites_the_entry(rt):
 
 
 def test_kb_answer_in_chinese(rt):
-    _, msgs = run(ActionAnswerQuestion(),
-                  make_tracker("课程视频可以下载离线看吗？", "ask_question", lang="zh"))
+    _, msgs = run(
+        ActionAnswerQuestion(),
+        make_tracker("课程视频可以下载离线看吗？", "ask_question", lang="zh"),
+    )
     assert msgs[0]["custom"]["citation"]["id"] == "zh-offline-download"
     assert "来源" in msgs[0]["custom"]["text"]
 
 
 def test_picking_an_offered_entry_answers_it(rt):
-    tracker = make_tracker(pick_payload("en-device-limit"), "ask_question",
-                           entities=[{"entity": "kb_entry", "value": "en-device-limit"}])
+    tracker = make_tracker(
+        pick_payload("en-device-limit"),
+        "ask_question",
+        entities=[{"entity": "kb_entry", "value": "en-device-limit"}],
+    )
     _, msgs = run(ActionAnswerQuestion(), tracker)
     assert msgs[0]["custom"]["citation"]["id"] == "en-device-limit"
 
@@ -50,8 +59,9 @@ def test_second_miss_in_a_row_hands_off(rt):
     assert handoff.open_ticket(rt.db, "c_miss") is None
     assert rt.db["kb_gaps"].count == 1  # the content team sees the unanswered question
 
-    second = make_tracker("purple elephant tax", "nlu_fallback", sender="c_miss",
-                          slots={"kb_misses": 1.0})
+    second = make_tracker(
+        "purple elephant tax", "nlu_fallback", sender="c_miss", slots={"kb_misses": 1.0}
+    )
     events, msgs = run(ActionAnswerQuestion(), second)
     ticket = handoff.open_ticket(rt.db, "c_miss")
     assert ticket is not None and ticket.reason == "bot_could_not_answer"
@@ -60,18 +70,27 @@ def test_second_miss_in_a_row_hands_off(rt):
 
 
 def test_handoff_routes_by_the_topic_of_the_conversation(rt):
-    earlier = [{"event": "user", "text": "我要退款",
-                "parse_data": {"intent": {"name": "refund_request", "confidence": 0.9}}}]
+    earlier = [
+        {
+            "event": "user",
+            "text": "我要退款",
+            "parse_data": {"intent": {"name": "refund_request", "confidence": 0.9}},
+        }
+    ]
     tracker = make_tracker("转人工", "request_human", sender="c_h", lang="zh", events=earlier)
     _, msgs = run(ActionHandoff(), tracker)
     ticket = handoff.open_ticket(rt.db, "c_h")
-    assert (ticket.team, ticket.intent, ticket.reason) == ("billing", "refund_request",
-                                                           "learner_asked")
+    assert (ticket.team, ticket.intent, ticket.reason) == (
+        "billing",
+        "refund_request",
+        "learner_asked",
+    )
     assert "我要退款" in ticket.summary
     assert "财务与退款组" in msgs[0]["text"]
 
 
 def test_pick_payload_is_rasa_intent_syntax():
     p = pick_payload("zh-refund-policy")
-    assert p.startswith("/ask_question{") and json.loads(p[len("/ask_question"):]) == {
-        "kb_entry": "zh-refund-policy"}
+    assert p.startswith("/ask_question{") and json.loads(p[len("/ask_question") :]) == {
+        "kb_entry": "zh-refund-policy"
+    }

@@ -25,7 +25,9 @@ def test_choice_lists_line_up():
         if "|" in texts["en"]:
             assert texts["en"].count("|") == texts["zh"].count("|"), key
     assert [b["payload"] for b in choices("invoice_types", "zh", ["personal", "company"])] == [
-        "personal", "company"]
+        "personal",
+        "company",
+    ]
 
 
 def test_domain_responses_have_a_chinese_variation():

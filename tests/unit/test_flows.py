@@ -19,9 +19,13 @@ def user(text: str, intent: str) -> dict:
 
 # --- complaint --------------------------------------------------------------------------
 
+
 def test_complaint_keeps_a_long_first_message_as_the_description(rt):
-    tracker = make_tracker("The teacher of Python for Beginners never answers questions in the"
-                           " Q&A, it has been three weeks", "complaint")
+    tracker = make_tracker(
+        "The teacher of Python for Beginners never answers questions in the"
+        " Q&A, it has been three weeks",
+        "complaint",
+    )
     events, msgs = run(ActionAcknowledgeComplaint(), tracker)
     assert "sorry" in texts(msgs)
     assert slot_events(events)["complaint_description"].startswith("The teacher")
@@ -30,9 +34,15 @@ def test_complaint_keeps_a_long_first_message_as_the_description(rt):
 
 
 def test_complaint_severity_sets_priority_and_team(rt):
-    calm = make_tracker("the app", "complaint", sender="c_calm",
-                        slots={"complaint_category": "tech",
-                               "complaint_description": "videos stutter on my tablet"})
+    calm = make_tracker(
+        "the app",
+        "complaint",
+        sender="c_calm",
+        slots={
+            "complaint_category": "tech",
+            "complaint_description": "videos stutter on my tablet",
+        },
+    )
     _, msgs = run(ActionSubmitComplaint(), calm)
     ticket = handoff.open_ticket(rt.db, "c_calm")
     assert (ticket.team, ticket.priority, ticket.channel) == ("tech", "high", "case")
@@ -40,9 +50,17 @@ def test_complaint_severity_sets_priority_and_team(rt):
     assert [b["payload"] for b in msgs[0]["buttons"]] == ["/request_human", "/deny"]
 
     earlier = [user("我要退款", "refund_request"), user("你们就是骗子", "complaint")]
-    angry = make_tracker("课程内容", "complaint", sender="c_angry", lang="zh", events=earlier,
-                         slots={"complaint_category": "content",
-                                "complaint_description": "虚假宣传，我要去12315投诉"})
+    angry = make_tracker(
+        "课程内容",
+        "complaint",
+        sender="c_angry",
+        lang="zh",
+        events=earlier,
+        slots={
+            "complaint_category": "content",
+            "complaint_description": "虚假宣传，我要去12315投诉",
+        },
+    )
     _, msgs = run(ActionSubmitComplaint(), angry)
     ticket = handoff.open_ticket(rt.db, "c_angry")
     assert (ticket.team, ticket.priority) == ("care", "urgent")
@@ -52,10 +70,17 @@ def test_complaint_severity_sets_priority_and_team(rt):
 
 # --- invoice --------------------------------------------------------------------------
 
+
 def invoice_tracker(extracted: dict, slots: dict | None = None, learner: str = "L1001"):
-    return make_tracker(str(next(iter(extracted.values()))), "invoice_request",
-                        learner_id=learner, active_loop="invoice_form",
-                        requested_slot=next(iter(extracted)), slots=slots, extracted=extracted)
+    return make_tracker(
+        str(next(iter(extracted.values()))),
+        "invoice_request",
+        learner_id=learner,
+        active_loop="invoice_form",
+        requested_slot=next(iter(extracted)),
+        slots=slots,
+        extracted=extracted,
+    )
 
 
 def test_tax_id_check_digit():
@@ -68,30 +93,46 @@ def test_tax_id_check_digit():
 
 
 def test_invalid_tax_id_is_refused_and_asked_again(rt):
-    events, msgs = run(ValidateInvoiceForm(), invoice_tracker(
-        {"tax_id": "12345"}, {"order_id": "AC10010001", "invoice_type": "company",
-                              "invoice_title": "Acme Ltd"}))
+    events, msgs = run(
+        ValidateInvoiceForm(),
+        invoice_tracker(
+            {"tax_id": "12345"},
+            {"order_id": "AC10010001", "invoice_type": "company", "invoice_title": "Acme Ltd"},
+        ),
+    )
     assert slot_events(events)["tax_id"] is None
     assert "isn't a valid unified social credit code" in texts(msgs)
-    events, _ = run(ValidateInvoiceForm(), invoice_tracker(
-        {"tax_id": "91350100m000100y43"}, {"order_id": "AC10010001", "invoice_type": "company",
-                                           "invoice_title": "Acme Ltd"}))
+    events, _ = run(
+        ValidateInvoiceForm(),
+        invoice_tracker(
+            {"tax_id": "91350100m000100y43"},
+            {"order_id": "AC10010001", "invoice_type": "company", "invoice_title": "Acme Ltd"},
+        ),
+    )
     assert slot_events(events)["tax_id"] == "91350100M000100Y43"
 
 
 def test_personal_invoices_skip_the_tax_id_and_check_the_email(rt):
-    events, _ = run(ValidateInvoiceForm(), invoice_tracker({"invoice_type": "个人"},
-                                                           {"order_id": "AC10010001"}))
+    events, _ = run(
+        ValidateInvoiceForm(), invoice_tracker({"invoice_type": "个人"}, {"order_id": "AC10010001"})
+    )
     assert slot_events(events)["invoice_type"] == "personal"
     assert slot_events(events)["requested_slot"] == "invoice_title"
-    events, msgs = run(ValidateInvoiceForm(), invoice_tracker(
-        {"email": "not-an-email"}, {"order_id": "AC10010001", "invoice_type": "personal",
-                                    "invoice_title": "李明"}))
+    events, msgs = run(
+        ValidateInvoiceForm(),
+        invoice_tracker(
+            {"email": "not-an-email"},
+            {"order_id": "AC10010001", "invoice_type": "personal", "invoice_title": "李明"},
+        ),
+    )
     assert slot_events(events)["email"] is None and "email address" in texts(msgs)
-    events, _ = run(ValidateInvoiceForm(), invoice_tracker(
-        {"email": "my mail is li@example.com"}, {"order_id": "AC10010001",
-                                                 "invoice_type": "personal",
-                                                 "invoice_title": "李明"}))
+    events, _ = run(
+        ValidateInvoiceForm(),
+        invoice_tracker(
+            {"email": "my mail is li@example.com"},
+            {"order_id": "AC10010001", "invoice_type": "personal", "invoice_title": "李明"},
+        ),
+    )
     assert slot_events(events)["email"] == "li@example.com"
     assert slot_events(events)["requested_slot"] is None  # complete
 
@@ -102,10 +143,19 @@ def test_refunded_orders_cannot_be_invoiced(rt):
 
 
 def test_invoice_request_is_recorded(rt):
-    tracker = make_tracker("li@example.com", "invoice_request", learner_id="L1001", lang="zh",
-                           slots={"order_id": "AC10010001", "invoice_type": "company",
-                                  "invoice_title": "某某科技有限公司",
-                                  "tax_id": "91350100M000100Y43", "email": "li@example.com"})
+    tracker = make_tracker(
+        "li@example.com",
+        "invoice_request",
+        learner_id="L1001",
+        lang="zh",
+        slots={
+            "order_id": "AC10010001",
+            "invoice_type": "company",
+            "invoice_title": "某某科技有限公司",
+            "tax_id": "91350100M000100Y43",
+            "email": "li@example.com",
+        },
+    )
     _, msgs = run(ActionSubmitInvoice(), tracker)
     (req,) = rt.platform.requests("L1001", "invoice")
     assert req.payload["tax_id"] == "91350100M000100Y43" and req.payload["type"] == "company"
@@ -113,6 +163,7 @@ def test_invoice_request_is_recorded(rt):
 
 
 # --- troubleshooting ------------------------------------------------------------------
+
 
 def test_login_guide_uses_the_account_then_kb_then_a_person(rt):
     tracker = make_tracker("can't log in", "login_problem", learner_id="L1002", sender="c_ts")
@@ -122,8 +173,7 @@ def test_login_guide_uses_the_account_then_kb_then_a_person(rt):
     assert [b["payload"] for b in msgs[0]["custom"]["buttons"]] == ["/affirm", "/deny"]
     slots = slot_events(events)
     for step in (2, 3):
-        tracker = make_tracker("still no", "deny", learner_id="L1002", sender="c_ts",
-                               slots=slots)
+        tracker = make_tracker("still no", "deny", learner_id="L1002", sender="c_ts", slots=slots)
         events, msgs = run(ActionTroubleshoot(), tracker)
         assert f"Step {step} of 3" in texts(msgs)
         slots = slot_events(events)
@@ -136,118 +186,207 @@ def test_login_guide_uses_the_account_then_kb_then_a_person(rt):
 
 
 def test_course_access_names_the_purchase_or_the_end_of_access(rt):
-    _, msgs = run(ActionTroubleshoot(), make_tracker("我买的心理学与生活怎么看不了", "course_access",
-                                                     learner_id="L1003", lang="zh",
-                                                     slots={"course": "心理学与生活"}))
+    _, msgs = run(
+        ActionTroubleshoot(),
+        make_tracker(
+            "我买的心理学与生活怎么看不了",
+            "course_access",
+            learner_id="L1003",
+            lang="zh",
+            slots={"course": "心理学与生活"},
+        ),
+    )
     assert "心理学与生活" in texts(msgs) and "到期" in texts(msgs)
-    _, msgs = run(ActionTroubleshoot(), make_tracker("where are my courses", "course_access",
-                                                     learner_id="L1001"))
+    _, msgs = run(
+        ActionTroubleshoot(),
+        make_tracker("where are my courses", "course_access", learner_id="L1001"),
+    )
     assert "Python for Beginners" in texts(msgs) and "lifetime access" in texts(msgs)
     _, msgs = run(ActionTroubleshootDone(), make_tracker("yes", "affirm"))
     assert "glad" in texts(msgs)
 
 
 def test_payment_guide_shows_recent_orders(rt):
-    _, msgs = run(ActionTroubleshoot(), make_tracker("charged twice", "payment_problem",
-                                                     learner_id="L1002"))
+    _, msgs = run(
+        ActionTroubleshoot(), make_tracker("charged twice", "payment_problem", learner_id="L1002")
+    )
     assert "AC10020003" in texts(msgs) and "1–3 business days" in texts(msgs)
 
 
 # --- certificate ----------------------------------------------------------------------
 
+
 def test_certificate_issued_when_complete(rt):
-    _, msgs = run(ActionCertificate(), make_tracker("certificate for product management",
-                                                    "certificate_request", learner_id="L1002",
-                                                    slots={"course": "Product Management Masterclass"}))
+    _, msgs = run(
+        ActionCertificate(),
+        make_tracker(
+            "certificate for product management",
+            "certificate_request",
+            learner_id="L1002",
+            slots={"course": "Product Management Masterclass"},
+        ),
+    )
     assert "certificate for Product Management Masterclass is ready" in texts(msgs)
     assert rt.platform.requests("L1002", "certificate")[0].payload == {"course_id": "c-pm301"}
 
 
 def test_certificate_not_yet_and_choice(rt):
-    _, msgs = run(ActionCertificate(), make_tracker("数据分析的证书", "certificate_request",
-                                                    learner_id="L1003", lang="zh",
-                                                    slots={"course": "数据分析从零到一"}))
+    _, msgs = run(
+        ActionCertificate(),
+        make_tracker(
+            "数据分析的证书",
+            "certificate_request",
+            learner_id="L1003",
+            lang="zh",
+            slots={"course": "数据分析从零到一"},
+        ),
+    )
     assert "70%" in texts(msgs) and "结课测验尚未通过" in texts(msgs)
-    _, msgs = run(ActionCertificate(), make_tracker("certificate?", "certificate_request",
-                                                    learner_id="L1001"))
+    _, msgs = run(
+        ActionCertificate(), make_tracker("certificate?", "certificate_request", learner_id="L1001")
+    )
     assert msgs[0]["buttons"] and msgs[0]["buttons"][0]["payload"].startswith(
-        "/certificate_request")
-    _, msgs = run(ActionCertificate(), make_tracker("证书", "certificate_request",
-                                                    learner_id="L1005", lang="zh"))
+        "/certificate_request"
+    )
+    _, msgs = run(
+        ActionCertificate(),
+        make_tracker("证书", "certificate_request", learner_id="L1005", lang="zh"),
+    )
     assert "暂时没有" in texts(msgs)
 
 
 # --- account --------------------------------------------------------------------------
 
+
 def test_passwords_are_never_collected(rt):
-    tracker = make_tracker("password", "account_update", active_loop="account_form",
-                           requested_slot="account_field", extracted={"account_field": "密码"})
+    tracker = make_tracker(
+        "password",
+        "account_update",
+        active_loop="account_form",
+        requested_slot="account_field",
+        extracted={"account_field": "密码"},
+    )
     events, _ = run(ValidateAccountForm(), tracker)
     assert slot_events(events)["account_field"] == "password"
     assert slot_events(events)["requested_slot"] is None
-    _, msgs = run(ActionSubmitAccount(), make_tracker("x", "account_update",
-                                                      slots={"account_field": "password"}))
+    _, msgs = run(
+        ActionSubmitAccount(),
+        make_tracker("x", "account_update", slots={"account_field": "password"}),
+    )
     assert "never take passwords" in texts(msgs)
 
 
 def test_new_phone_is_validated_and_recorded(rt):
-    tracker = make_tracker("123", "account_update", active_loop="account_form",
-                           requested_slot="account_value", slots={"account_field": "phone"},
-                           extracted={"account_value": "123"})
+    tracker = make_tracker(
+        "123",
+        "account_update",
+        active_loop="account_form",
+        requested_slot="account_value",
+        slots={"account_field": "phone"},
+        extracted={"account_value": "123"},
+    )
     events, msgs = run(ValidateAccountForm(), tracker)
     assert slot_events(events)["account_value"] is None and "mobile number" in texts(msgs)
-    _, msgs = run(ActionSubmitAccount(), make_tracker(
-        "13912345678", "account_update", learner_id="L1002",
-        slots={"account_field": "phone", "account_value": "13912345678"}))
+    _, msgs = run(
+        ActionSubmitAccount(),
+        make_tracker(
+            "13912345678",
+            "account_update",
+            learner_id="L1002",
+            slots={"account_field": "phone", "account_value": "13912345678"},
+        ),
+    )
     assert rt.platform.requests("L1002", "account_update")[0].payload["value"] == "13912345678"
     assert "text a code" in texts(msgs)
 
 
 # --- privacy --------------------------------------------------------------------------
 
+
 def test_privacy_identity_then_recorded_with_legal_time(rt):
     def identity(value: str, attempts: float = 0):
-        return make_tracker(value, "privacy_request", learner_id="L1001", sender="c_p",
-                            active_loop="privacy_form", requested_slot="privacy_identity",
-                            slots={"privacy_type": "delete", "privacy_attempts": attempts},
-                            extracted={"privacy_identity": value})
+        return make_tracker(
+            value,
+            "privacy_request",
+            learner_id="L1001",
+            sender="c_p",
+            active_loop="privacy_form",
+            requested_slot="privacy_identity",
+            slots={"privacy_type": "delete", "privacy_attempts": attempts},
+            extracted={"privacy_identity": value},
+        )
 
     events, msgs = run(ValidatePrivacyForm(), identity("9999"))
     assert slot_events(events)["privacy_identity"] is None and "doesn't match" in texts(msgs)
     events, _ = run(ValidatePrivacyForm(), identity("1001", attempts=1))
     assert slot_events(events)["privacy_identity"] == "verified"
-    _, msgs = run(ActionSubmitPrivacy(), make_tracker(
-        "1001", "privacy_request", learner_id="L1001", sender="c_p",
-        slots={"privacy_type": "delete", "privacy_identity": "verified"}))
+    _, msgs = run(
+        ActionSubmitPrivacy(),
+        make_tracker(
+            "1001",
+            "privacy_request",
+            learner_id="L1001",
+            sender="c_p",
+            slots={"privacy_type": "delete", "privacy_identity": "verified"},
+        ),
+    )
     assert "15 working days" in texts(msgs) and "final" in texts(msgs)
     ticket = handoff.open_ticket(rt.db, "c_p")
     assert (ticket.team, ticket.channel) == ("compliance", "case")
 
 
 def test_privacy_three_wrong_answers_go_to_a_person(rt):
-    tracker = make_tracker("0000", "privacy_request", learner_id="L1001",
-                           active_loop="privacy_form", requested_slot="privacy_identity",
-                           slots={"privacy_type": "export", "privacy_attempts": 2},
-                           extracted={"privacy_identity": "0000"})
+    tracker = make_tracker(
+        "0000",
+        "privacy_request",
+        learner_id="L1001",
+        active_loop="privacy_form",
+        requested_slot="privacy_identity",
+        slots={"privacy_type": "export", "privacy_attempts": 2},
+        extracted={"privacy_identity": "0000"},
+    )
     events, _ = run(ValidatePrivacyForm(), tracker)
     assert slot_events(events)["privacy_identity"] == "failed"
-    _, msgs = run(ActionSubmitPrivacy(), make_tracker(
-        "0000", "privacy_request", learner_id="L1001", sender="c_pf",
-        slots={"privacy_type": "export", "privacy_identity": "failed"}))
+    _, msgs = run(
+        ActionSubmitPrivacy(),
+        make_tracker(
+            "0000",
+            "privacy_request",
+            learner_id="L1001",
+            sender="c_pf",
+            slots={"privacy_type": "export", "privacy_identity": "failed"},
+        ),
+    )
     assert handoff.human_mode(rt.db, "c_pf").team == "compliance"
 
 
 # --- piracy ---------------------------------------------------------------------------
 
+
 def test_piracy_report_becomes_a_compliance_case(rt):
-    events, _ = run(ValidatePiracyForm(), make_tracker(
-        "没有", "deny", lang="zh", active_loop="piracy_form", requested_slot="piracy_evidence",
-        slots={"piracy_link": "https://pan.example.com/s/abc"},
-        extracted={"piracy_evidence": "没有"}))
+    events, _ = run(
+        ValidatePiracyForm(),
+        make_tracker(
+            "没有",
+            "deny",
+            lang="zh",
+            active_loop="piracy_form",
+            requested_slot="piracy_evidence",
+            slots={"piracy_link": "https://pan.example.com/s/abc"},
+            extracted={"piracy_evidence": "没有"},
+        ),
+    )
     assert slot_events(events)["piracy_evidence"] == "none"
-    _, msgs = run(ActionSubmitPiracy(), make_tracker(
-        "none", "piracy_report", sender="c_pir", lang="zh",
-        slots={"piracy_link": "https://pan.example.com/s/abc", "piracy_evidence": "none"}))
+    _, msgs = run(
+        ActionSubmitPiracy(),
+        make_tracker(
+            "none",
+            "piracy_report",
+            sender="c_pir",
+            lang="zh",
+            slots={"piracy_link": "https://pan.example.com/s/abc", "piracy_evidence": "none"},
+        ),
+    )
     ticket = handoff.open_ticket(rt.db, "c_pir")
     assert ticket.team == "compliance" and "pan.example.com" in ticket.summary
     assert "50 元" in texts(msgs)

@@ -15,14 +15,34 @@ from kb_index.search import SearchIndex, SearchSettings
 from kb_index.service import KnowledgeBase
 
 ENTRIES = [
-    Entry(id="en-refund", lang="en", question="How do I get a refund?",
-          alt_questions=["I want my money back", "refund my course"], answer="Within 7 days."),
-    Entry(id="en-invoice", lang="en", question="How do I request an invoice?",
-          alt_questions=["I need a receipt for my order"], answer="Me → Orders."),
-    Entry(id="zh-refund", lang="zh", question="怎么申请退款？", alt_questions=["我想退钱"],
-          answer="7天内可退。"),
-    Entry(id="zh-invoice", lang="zh", question="怎么开发票？", alt_questions=["我要报销凭证"],
-          answer="我的 → 订单。"),
+    Entry(
+        id="en-refund",
+        lang="en",
+        question="How do I get a refund?",
+        alt_questions=["I want my money back", "refund my course"],
+        answer="Within 7 days.",
+    ),
+    Entry(
+        id="en-invoice",
+        lang="en",
+        question="How do I request an invoice?",
+        alt_questions=["I need a receipt for my order"],
+        answer="Me → Orders.",
+    ),
+    Entry(
+        id="zh-refund",
+        lang="zh",
+        question="怎么申请退款？",
+        alt_questions=["我想退钱"],
+        answer="7天内可退。",
+    ),
+    Entry(
+        id="zh-invoice",
+        lang="zh",
+        question="怎么开发票？",
+        alt_questions=["我要报销凭证"],
+        answer="我的 → 订单。",
+    ),
 ]
 
 

@@ -41,8 +41,9 @@ def test_demo_store_has_the_scenarios(demo):
 def test_both_implementations_behave_the_same(platform, request):
     p = request.getfixturevalue(platform)
     assert p.learner("L1002").name == "Emma Li" and p.learner("nobody") is None
-    assert [o.id for o in p.orders("L1002")] == [o.id for o in request.getfixturevalue(
-        "demo").orders("L1002")]
+    assert [o.id for o in p.orders("L1002")] == [
+        o.id for o in request.getfixturevalue("demo").orders("L1002")
+    ]
     assert p.course("live-ai01").kind == "live"
     refund = p.create_refund("L1002", "AC10020003", 59, "bought by mistake")
     assert refund.status == "pending" and p.refunds("L1002")[0].id == refund.id

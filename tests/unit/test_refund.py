@@ -20,19 +20,31 @@ RECORDED = Course(id="c", name_zh="课", name_en="Course", kind="recorded", pric
 
 
 def order(days: float, course: Course = RECORDED, **kw) -> Order:
-    return Order(id="AC00000001", learner_id="L", course_id=course.id,
-                 amount=kw.pop("amount", course.price), status=kw.pop("status", "paid"),
-                 paid_at=NOW - days * DAY, **kw)
+    return Order(
+        id="AC00000001",
+        learner_id="L",
+        course_id=course.id,
+        amount=kw.pop("amount", course.price),
+        status=kw.pop("status", "paid"),
+        paid_at=NOW - days * DAY,
+        **kw,
+    )
 
 
 def progress(share: float) -> Progress:
     return Progress(learner_id="L", course_id="c", progress=share)
 
 
-@pytest.mark.parametrize("days,share,code", [
-    (3, 0.10, "ok_recorded"), (6.9, 0.19, "ok_recorded"), (8, 0.0, "too_late"),
-    (2, 0.20, "too_much_progress"), (1, 0.35, "too_much_progress"),
-])
+@pytest.mark.parametrize(
+    "days,share,code",
+    [
+        (3, 0.10, "ok_recorded"),
+        (6.9, 0.19, "ok_recorded"),
+        (8, 0.0, "too_late"),
+        (2, 0.20, "too_much_progress"),
+        (1, 0.35, "too_much_progress"),
+    ],
+)
 def test_recorded_courses(days, share, code):
     v = evaluate(order(days), RECORDED, progress(share), [], POLICY, NOW)
     assert v.code == code and v.eligible == code.startswith("ok")
@@ -58,8 +70,17 @@ def test_refused_twice_and_apple_and_pending():
     done = order(15, status="refunded", refunded_at=NOW - 10 * DAY)
     v = evaluate(done, RECORDED, progress(0), [], POLICY, NOW)
     assert v.code == "already_refunded" and v.facts["refunded_at"] == NOW - 10 * DAY
-    pending = [Refund(id=1, order_id="AC00000001", learner_id="L", amount=199, reason="",
-                      status="pending", requested_at=NOW)]
+    pending = [
+        Refund(
+            id=1,
+            order_id="AC00000001",
+            learner_id="L",
+            amount=199,
+            reason="",
+            status="pending",
+            requested_at=NOW,
+        )
+    ]
     assert evaluate(order(1), RECORDED, progress(0), pending, POLICY, NOW).code == "already_pending"
     apple = order(1, payment_method="apple")
     assert evaluate(apple, RECORDED, progress(0), [], POLICY, NOW).code == "external"
@@ -67,10 +88,16 @@ def test_refused_twice_and_apple_and_pending():
 
 # --- the flow, on the demo platform ---------------------------------------------------
 
+
 def submit(rt, learner: str, order_id: str, lang: str = "en", sender: str = "c_r"):
-    tracker = make_tracker("No time to study", "refund_request", learner_id=learner, lang=lang,
-                           sender=sender, slots={"order_id": order_id,
-                                                 "refund_reason": "No time to study"})
+    tracker = make_tracker(
+        "No time to study",
+        "refund_request",
+        learner_id=learner,
+        lang=lang,
+        sender=sender,
+        slots={"order_id": order_id, "refund_reason": "No time to study"},
+    )
     return run(ActionSubmitRefund(), tracker)
 
 
@@ -85,13 +112,16 @@ def test_eligible_refund_is_recorded_with_its_arrival_time(rt):
     assert handoff.open_ticket(rt.db, "c_r") is None
 
 
-@pytest.mark.parametrize("learner,order_id,expect", [
-    ("L1001", "AC10010002", "paid 20 days ago"),
-    ("L1002", "AC10020001", "completed 35%"),
-    ("L1002", "AC10020002", "already started"),
-    ("L1001", "AC10010005", "already refunded on"),
-    ("L1004", "AC10040001", "Apple"),
-])
+@pytest.mark.parametrize(
+    "learner,order_id,expect",
+    [
+        ("L1001", "AC10010002", "paid 20 days ago"),
+        ("L1002", "AC10020001", "completed 35%"),
+        ("L1002", "AC10020002", "already started"),
+        ("L1001", "AC10010005", "already refunded on"),
+        ("L1004", "AC10040001", "Apple"),
+    ],
+)
 def test_ineligible_refund_explains_and_hands_to_billing(rt, learner, order_id, expect):
     _, msgs = submit(rt, learner, order_id, sender=f"c_{order_id}")
     assert expect in texts(msgs)
@@ -109,31 +139,57 @@ def test_membership_refund_in_chinese_is_pro_rata(rt):
 
 def test_order_must_be_the_learners_own(rt):
     v = ValidateRefundForm()
-    events, msgs = run(v, make_tracker("AC10020003", "refund_request", learner_id="L1001",
-                                       active_loop="refund_form", requested_slot="order_id",
-                                       extracted={"order_id": "AC10020003"}))
+    events, msgs = run(
+        v,
+        make_tracker(
+            "AC10020003",
+            "refund_request",
+            learner_id="L1001",
+            active_loop="refund_form",
+            requested_slot="order_id",
+            extracted={"order_id": "AC10020003"},
+        ),
+    )
     assert slot_events(events)["order_id"] is None
     assert "couldn't find" in texts(msgs)
-    events, _ = run(v, make_tracker("Python 入门实战", "refund_request", learner_id="L1001",
-                                    active_loop="refund_form", requested_slot="order_id",
-                                    extracted={"order_id": "Python 入门实战"}))
+    events, _ = run(
+        v,
+        make_tracker(
+            "Python 入门实战",
+            "refund_request",
+            learner_id="L1001",
+            active_loop="refund_form",
+            requested_slot="order_id",
+            extracted={"order_id": "Python 入门实战"},
+        ),
+    )
     assert slot_events(events)["order_id"] == "AC10010001"
 
 
 def test_order_question_lists_the_learners_paid_orders(rt):
-    _, msgs = run(ActionAskOrderId(), make_tracker("退款", "refund_request", learner_id="L1001",
-                                                    lang="zh", active_loop="refund_form"))
+    _, msgs = run(
+        ActionAskOrderId(),
+        make_tracker(
+            "退款", "refund_request", learner_id="L1001", lang="zh", active_loop="refund_form"
+        ),
+    )
     payloads = [b["payload"] for b in msgs[0]["buttons"]]
     assert "AC10010005" not in payloads and payloads[0] == "AC10010003"
-    _, msgs = run(ActionAskOrderId(), make_tracker("refund", "refund_request",
-                                                    learner_id="L1005", active_loop="refund_form"))
+    _, msgs = run(
+        ActionAskOrderId(),
+        make_tracker("refund", "refund_request", learner_id="L1005", active_loop="refund_form"),
+    )
     assert "can't find any orders" in msgs[0]["text"]
 
 
 def test_refund_status(rt):
-    _, msgs = run(ActionRefundStatus(), make_tracker("where is my refund", "refund_status",
-                                                     learner_id="L1001"))
+    _, msgs = run(
+        ActionRefundStatus(),
+        make_tracker("where is my refund", "refund_status", learner_id="L1001"),
+    )
     assert "Copywriting that Sells" in texts(msgs) and "refunded" in texts(msgs)
-    _, msgs = run(ActionRefundStatus(), make_tracker("退款到哪了", "refund_status",
-                                                     learner_id="L1005", lang="zh"))
+    _, msgs = run(
+        ActionRefundStatus(),
+        make_tracker("退款到哪了", "refund_status", learner_id="L1005", lang="zh"),
+    )
     assert "没有退款申请" in texts(msgs)
