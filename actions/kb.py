@@ -109,5 +109,12 @@ class ActionAnswerQuestion(Action):
         misses += 1
         if misses >= 2:
             return open_handoff(dispatcher, tracker, reason="bot_could_not_answer")
-        dispatcher.utter_message(text=t("kb_no_match", lang))
+        # the first miss: say so, and still suggest what came closest, if anything did
+        near = [h for h in hits if h.score >= rt.kb.thresholds.suggest][:3]
+        buttons = [{"title": h.entry.question, "payload": pick_payload(h.entry.id)} for h in near]
+        if near:
+            buttons.append({"title": t("kb_none_of_these", lang),
+                            "payload": pick_payload(NONE_OF_THESE)})
+        dispatcher.utter_message(text=t("kb_no_match_suggest" if near else "kb_no_match", lang),
+                                 buttons=buttons)
         return [SlotSet("kb_misses", float(misses))]

