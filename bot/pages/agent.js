@@ -26,6 +26,7 @@ function renderQueue() {
     AC.el("div", { class: "row" },
       AC.el("span", {}, AC.el("span", { class: `pill ${tk.priority}` }, tk.priority), " ",
         AC.el("span", { class: "pill" }, tk.team_name), " ",
+        tk.channel === "case" ? AC.el("span", { class: "pill", title: "follow-up case: the learner is not waiting in the chat" }, "case") : null, " ",
         tk.sla_breached ? AC.el("span", { class: "pill breached" }, "SLA") : null),
       AC.el("span", { class: `pill ${tk.status}` }, tk.status === "claimed" ? `${tk.status}: ${tk.claimed_by}` : tk.status)))));
 }
