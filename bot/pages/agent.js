@@ -20,6 +20,7 @@ function renderQueue() {
   $("queue-count").textContent = `(${tickets.length})`;
   $("queue").replaceChildren(...tickets.map((tk) => AC.el("div", {
       class: "queue-item" + (current && current.id === tk.id ? " active" : ""), "data-ticket": tk.id,
+      "data-conversation": tk.conversation_id,
       onclick: () => openTicket(tk.id) },
     AC.el("div", { class: "row" }, AC.el("strong", {}, tk.learner_name), AC.el("span", { class: "muted" }, minutes(tk.waiting_s))),
     AC.el("div", { class: "muted" }, tk.last_learner_text.slice(0, 80)),

@@ -8,6 +8,7 @@ pytestmark = pytest.mark.browser
 
 
 def test_manager_sees_indicators_and_an_alert(stack, browser, shots):
+    learners = []
     for i in range(11):  # eleven learners ask for a person at once
         http = httpx.Client(base_url=stack.hub_url, timeout=30)
         token = http.post("/api/auth/learner", json={"learner_id": f"L100{i % 5 + 1}"}).json()
@@ -18,6 +19,7 @@ def test_manager_sees_indicators_and_an_alert(stack, browser, shots):
             json={"text": "转人工", "payload": "/request_human"},
         )
         assert r.json()["mode"] == "human"
+        learners.append((http, cid))
 
     page = browser.new_context(locale="zh-CN").new_page()
     page.goto(f"{stack.hub_url}/dashboard")
@@ -32,3 +34,5 @@ def test_manager_sees_indicators_and_an_alert(stack, browser, shots):
     page.select_option("#hours", "168")
     expect(page.locator('[data-indicator="conversations"] .value')).not_to_have_text("—")
     page.screenshot(path=str(shots / "dashboard.png"))
+    for http, cid in learners:  # leave the shared queue as it was for the other tests
+        assert http.post(f"/api/conversations/{cid}/back-to-bot").json()["mode"] == "bot"

@@ -32,7 +32,7 @@ def test_learner_and_agent_through_one_handoff(stack, browser, shots):
     agent.fill("#username", "agent")
     agent.fill("#password", "agent")
     agent.click("#login button[type=submit]")
-    item = agent.locator(".queue-item", has_text="李明").first
+    item = agent.locator(f'.queue-item[data-conversation="{conversation}"]')
     expect(item).to_be_visible(timeout=10_000)
     item.click()
     expect(agent.locator("#ticket-title")).to_contain_text("queued")
