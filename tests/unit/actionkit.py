@@ -2,6 +2,7 @@
 
 import asyncio
 import inspect
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from typing import Any
 
@@ -68,7 +69,9 @@ def run(action, tracker: Tracker) -> tuple[list[dict], list[dict]]:
     dispatcher = CollectingDispatcher()
     events = action.run(dispatcher, tracker, domain())
     if inspect.iscoroutine(events):
-        events = asyncio.run(events)
+        # in a thread of its own: Playwright's sync API may hold this thread's event loop
+        with ThreadPoolExecutor(1) as pool:
+            events = pool.submit(asyncio.run, events).result()
     return events, dispatcher.messages
 
 
