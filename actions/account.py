@@ -8,17 +8,18 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import runtime
 from actions.asking import AskAction
-from actions.common import learner_of, reset_flow
+from actions.common import learner_of, pick, reset_flow
 from actions.context import lang_of
 from actions.messages import choices, t
 from bot.platform.validation import find_email, find_phone
 
 FIELDS = ["phone", "email", "nickname", "password"]
+# password first: "change the password for my email" is about the password
 _FIELD_WORDS = {
-    "phone": ("phone", "mobile", "number", "手机", "电话"),
-    "email": ("email", "e-mail", "mail", "邮箱"),
-    "nickname": ("nickname", "name", "昵称", "名字", "用户名"),
     "password": ("password", "pwd", "密码"),
+    "email": ("email", "e-mail", "mail", "邮箱"),
+    "phone": ("phone", "mobile", "number", "手机", "电话"),
+    "nickname": ("nickname", "name", "昵称", "名字", "用户名"),
 }
 
 
@@ -41,15 +42,10 @@ class ValidateAccountForm(FormValidationAction):
     def validate_account_field(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict
     ) -> dict[str, Any]:
-        text = str(value).strip().lower()
-        for code in FIELDS:  # check password first among words: "change password" names it
-            if text == code:
-                return {"account_field": code}
-        for code in ("password", "email", "phone", "nickname"):
-            if any(w in text for w in _FIELD_WORDS[code]):
-                return {"account_field": code}
-        dispatcher.utter_message(text=t("account_field_unclear", lang_of(tracker)))
-        return {"account_field": None}
+        field = pick(value, _FIELD_WORDS)
+        if field is None:
+            dispatcher.utter_message(text=t("account_field_unclear", lang_of(tracker)))
+        return {"account_field": field}
 
     def validate_account_value(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict

@@ -82,6 +82,15 @@ def access_text(order: Order, lang: str, now: float | None = None) -> str:
     return t(key, lang, date=date(order.access_until, lang))
 
 
+def pick(value: object, words: dict[str, tuple[str, ...]]) -> str | None:
+    """The code a free-text answer means: the code itself (what a button sends), else the
+    first code, in the dict's order, one of whose words the answer contains."""
+    text = str(value).strip().lower()
+    if text in words:
+        return text
+    return next((code for code, ws in words.items() if any(w in text for w in ws)), None)
+
+
 def mask_phone(phone: str) -> str:
     return phone[:3] + "****" + phone[-4:] if len(phone) >= 7 else phone
 

@@ -10,7 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 import handoff
 from actions import runtime
 from actions.asking import AskAction
-from actions.common import reset_flow
+from actions.common import pick, reset_flow
 from actions.context import lang_of, latest_text
 from actions.handoff import file_ticket, recent_learner_texts
 from actions.messages import button, choices, t
@@ -88,12 +88,9 @@ class ValidateComplaintForm(FormValidationAction):
     def validate_complaint_category(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict
     ) -> dict[str, Any]:
-        text = str(value).strip().lower()
-        if text in CATEGORIES:
-            return {"complaint_category": text}
-        for code, words in _CATEGORY_WORDS.items():
-            if any(w in text for w in words):
-                return {"complaint_category": code}
+        category = pick(value, _CATEGORY_WORDS)
+        if category:
+            return {"complaint_category": category}
         # anything else is still a valid category, kept in the learner's words
         return {
             "complaint_category": "other",

@@ -9,7 +9,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import runtime
 from actions.asking import AskAction
-from actions.common import chosen_order, course_name, learner_of, reset_flow
+from actions.common import chosen_order, course_name, learner_of, pick, reset_flow
 from actions.context import lang_of
 from actions.messages import choices, t
 from actions.refund import validate_order
@@ -69,12 +69,10 @@ class ValidateInvoiceForm(FormValidationAction):
     def validate_invoice_type(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict
     ) -> dict[str, Any]:
-        text = str(value).strip().lower()
-        for code, words in _TYPE_WORDS.items():
-            if text == code or any(w in text for w in words):
-                return {"invoice_type": code}
-        dispatcher.utter_message(text=t("invoice_type_unclear", lang_of(tracker)))
-        return {"invoice_type": None}
+        kind = pick(value, _TYPE_WORDS)
+        if kind is None:
+            dispatcher.utter_message(text=t("invoice_type_unclear", lang_of(tracker)))
+        return {"invoice_type": kind}
 
     def validate_invoice_title(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict

@@ -113,8 +113,10 @@ class ActionAnswerQuestion(Action):
         near = [h for h in hits if h.score >= rt.kb.thresholds.suggest][:3]
         buttons = [{"title": h.entry.question, "payload": pick_payload(h.entry.id)} for h in near]
         if near:
-            buttons.append({"title": t("kb_none_of_these", lang),
-                            "payload": pick_payload(NONE_OF_THESE)})
-        dispatcher.utter_message(text=t("kb_no_match_suggest" if near else "kb_no_match", lang),
-                                 buttons=buttons)
+            buttons.append(
+                {"title": t("kb_none_of_these", lang), "payload": pick_payload(NONE_OF_THESE)}
+            )
+        dispatcher.utter_message(
+            text=t("kb_no_match_suggest" if near else "kb_no_match", lang), buttons=buttons
+        )
         return [SlotSet("kb_misses", float(misses))]

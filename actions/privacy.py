@@ -8,7 +8,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import runtime
 from actions.asking import AskAction
-from actions.common import learner_of, reset_flow
+from actions.common import learner_of, pick, reset_flow
 from actions.context import lang_of
 from actions.handoff import file_ticket, open_handoff
 from actions.messages import choices, t
@@ -28,12 +28,10 @@ class ValidatePrivacyForm(FormValidationAction):
     def validate_privacy_type(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict
     ) -> dict[str, Any]:
-        text = str(value).strip().lower()
-        for code, words in _TYPE_WORDS.items():
-            if text == code or any(w in text for w in words):
-                return {"privacy_type": code}
-        dispatcher.utter_message(text=t("privacy_type_unclear", lang_of(tracker)))
-        return {"privacy_type": None}
+        kind = pick(value, _TYPE_WORDS)
+        if kind is None:
+            dispatcher.utter_message(text=t("privacy_type_unclear", lang_of(tracker)))
+        return {"privacy_type": kind}
 
     def validate_privacy_identity(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict
