@@ -38,6 +38,8 @@ def rasa_env(root: Path = ROOT, **extra: str) -> dict[str, str]:
             ),
         }
     )
+    # config.yml names custom components from the repo's rasa_addons/ package
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(root), env.get("PYTHONPATH", "")) if p)
     env.update(extra)
     env.pop("VIRTUAL_ENV", None)
     return env
