@@ -2,8 +2,12 @@
 
 Starts its own Rasa + hub on free ports with a throwaway database (or uses --url), sends
 N sequential messages from a fixed bilingual mix, and prints p50 / p95 per kind of turn.
+A learner's conversation is a few turns long, so by default each run of the mix (10
+messages) is a new conversation; --turns-per-conversation 0 puts all N in one, which shows
+how a turn slows as Rasa's tracker grows (every action call carries the whole tracker).
 
-    .venv/bin/python bench/turn_latency.py [-n 200] [--url http://127.0.0.1:8000]
+    .venv/bin/python bench/turn_latency.py [-n 200] [--turns-per-conversation 10]
+        [--url http://127.0.0.1:8000]
 """
 
 import argparse
@@ -43,7 +47,7 @@ def pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
-def run(base: str, n: int) -> dict[str, list[float]]:
+def run(base: str, n: int, per_conversation: int = len(MIX)) -> dict[str, list[float]]:
     http = httpx.Client(base_url=base, timeout=30)
     token = http.post("/api/auth/learner", json={"learner_id": "L1002"}).json()["token"]
     http.headers["Authorization"] = f"Bearer {token}"
@@ -52,6 +56,8 @@ def run(base: str, n: int) -> dict[str, list[float]]:
     for _kind, text in MIX[:4]:  # warm-up: first calls load lazily initialised pieces
         http.post(f"/api/conversations/{cid}/messages", json={"text": text})
     for i in range(n):
+        if per_conversation and i and i % per_conversation == 0:
+            cid = http.post("/api/conversations").json()["conversation"]["id"]
         kind, text = MIX[i % len(MIX)]
         t0 = time.perf_counter()
         r = http.post(f"/api/conversations/{cid}/messages", json={"text": text})
@@ -67,20 +73,22 @@ def run(base: str, n: int) -> dict[str, list[float]]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=200)
+    parser.add_argument("--turns-per-conversation", type=int, default=len(MIX))
     parser.add_argument("--url", help="use a running hub instead of starting one")
     args = parser.parse_args()
     if args.url:
-        times = run(args.url, args.n)
+        times = run(args.url, args.n, args.turns_per_conversation)
     else:
         model, _ = rasa_env.train(quiet=True)
         with tempfile.TemporaryDirectory() as tmp:
             settings = Settings(var_dir=Path(tmp), port=free_port(), rasa_port=free_port())
             stack = start_stack(settings, model, hub_env={"AFTERCLASS_VAR_DIR": tmp})
             try:
-                times = run(stack.hub_url, args.n)
+                times = run(stack.hub_url, args.n, args.turns_per_conversation)
             finally:
                 stack.stop()
-    print(f"bot-turn latency through the hub, {args.n} sequential messages")
+    per = args.turns_per_conversation or args.n
+    print(f"bot-turn latency through the hub, {args.n} sequential messages, {per} per conversation")
     print(f"{'turn kind':<10} {'n':>4} {'p50 ms':>8} {'p95 ms':>8} {'mean ms':>8}")
     for kind, values in times.items():
         if values:

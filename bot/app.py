@@ -33,6 +33,9 @@ from kb_index.service import KnowledgeBase
 log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 64 * 1024  # chat and API bodies
 MAX_IMPORT_BYTES = 20 * 1024 * 1024  # KB imports
+# Rasa's action calls carry the whole tracker, which grows with the conversation
+MAX_ACTION_CALL_BYTES = 32 * 1024 * 1024
+BODY_LIMITS = {"/api/kb/import": MAX_IMPORT_BYTES, "/webhook": MAX_ACTION_CALL_BYTES}
 
 
 def business_hours(settings: Settings) -> handoff.BusinessHours:
@@ -97,7 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.middleware("http")
     async def limit_body(request: Request, call_next):  # type: ignore[no-untyped-def]
-        limit = MAX_IMPORT_BYTES if request.url.path == "/api/kb/import" else MAX_BODY_BYTES
+        limit = BODY_LIMITS.get(request.url.path, MAX_BODY_BYTES)
         length = request.headers.get("content-length")
         if length and length.isdigit() and int(length) > limit:
             return JSONResponse({"detail": f"request body over {limit} bytes"}, 413)

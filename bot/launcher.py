@@ -3,6 +3,7 @@ and stop both together."""
 
 import contextlib
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -94,10 +95,13 @@ def start_stack(
     """Rasa and the hub, each in its own process group; returns once both answer."""
     hub_url = f"http://{settings.host}:{settings.port}"
     rasa_url = f"http://127.0.0.1:{settings.rasa_port}"
+    # both processes learn the action-call secret from us; nothing else knows it
+    actions_token = settings.actions_token or secrets.token_urlsafe(24)
     rasa = rasa_env.start_server(
         model,
         port=settings.rasa_port,
         actions_url=f"{hub_url}/webhook",
+        actions_token=actions_token,
         tracker_db=settings.var_dir / "rasa_tracker.db",
         log_file=log_dir / "rasa.log" if log_dir else None,
     )
@@ -105,6 +109,7 @@ def start_stack(
         "AFTERCLASS_RASA_URL": rasa_url,
         "AFTERCLASS_PORT": str(settings.port),
         "AFTERCLASS_HOST": settings.host,
+        "AFTERCLASS_ACTIONS_TOKEN": actions_token,
         **(hub_env or {}),
     }
     hub = start_hub(settings, env=env, log_file=log_dir / "hub.log" if log_dir else None)

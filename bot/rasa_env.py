@@ -33,6 +33,7 @@ def rasa_env(root: Path = ROOT, **extra: str) -> dict[str, str]:
             "AFTERCLASS_ACTIONS_URL": env.get(
                 "AFTERCLASS_ACTIONS_URL", "http://127.0.0.1:8000/webhook"
             ),
+            "AFTERCLASS_ACTIONS_TOKEN": env.get("AFTERCLASS_ACTIONS_TOKEN", ""),
             "AFTERCLASS_TRACKER_DB": env.get(
                 "AFTERCLASS_TRACKER_DB", str(root / "var" / "rasa_tracker.db")
             ),
@@ -121,6 +122,7 @@ def start_server(
     port: int = 5005,
     actions_url: str,
     tracker_db: Path,
+    actions_token: str = "",
     log_file: Path | None = None,
 ) -> subprocess.Popen:
     """Start `rasa run` with the REST channel and HTTP API on localhost."""
@@ -147,7 +149,10 @@ def start_server(
         stdout=out or sys.stdout,
         stderr=subprocess.STDOUT,
         env=rasa_env(
-            root, AFTERCLASS_ACTIONS_URL=actions_url, AFTERCLASS_TRACKER_DB=str(tracker_db)
+            root,
+            AFTERCLASS_ACTIONS_URL=actions_url,
+            AFTERCLASS_ACTIONS_TOKEN=actions_token,
+            AFTERCLASS_TRACKER_DB=str(tracker_db),
         ),
         start_new_session=True,
     )

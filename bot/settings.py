@@ -29,6 +29,10 @@ class Settings(BaseSettings):
     rasa_url: str = "http://127.0.0.1:5005"
     rasa_timeout_s: float = 10.0
     rasa_port: int = 5005
+    # Shared secret Rasa sends with every action call to /webhook (endpoints.yml `token`).
+    # `afterclass run` makes a fresh one per start when empty; with none at all the webhook
+    # only accepts calls from this machine.
+    actions_token: str = ""
 
     max_message_chars: int = 4000
     learner_token_ttl_s: int = 30 * 24 * 3600

@@ -1,5 +1,10 @@
-"""Rasa's action server, mounted in the hub: Rasa POSTs action calls to /webhook."""
+"""Rasa's action server, mounted in the hub: Rasa POSTs action calls to /webhook.
 
+Action calls are trusted with the conversation's identity (the tracker's sender id), so
+only Rasa may make them: it sends the shared `actions_token` as ``?token=`` (endpoints.yml).
+"""
+
+import hmac
 import logging
 
 from fastapi import APIRouter, Request
@@ -10,6 +15,8 @@ from rasa_sdk.interfaces import ActionExecutionRejection, ActionNotFoundExceptio
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["rasa"])
 _executor: ActionExecutor | None = None
+# "testclient" is how Starlette's in-process TestClient appears; no socket peer can be named so
+LOOPBACK = {"127.0.0.1", "::1", "testclient"}
 
 
 def executor() -> ActionExecutor:
@@ -22,6 +29,15 @@ def executor() -> ActionExecutor:
 
 @router.post("/webhook", include_in_schema=False)
 async def webhook(request: Request) -> JSONResponse:
+    expected = request.app.state.settings.actions_token
+    if expected:
+        given = request.query_params.get("token", "")
+        if not hmac.compare_digest(given.encode(), expected.encode()):
+            return JSONResponse({"error": "action calls need Rasa's token"}, status_code=403)
+    elif not request.client or request.client.host not in LOOPBACK:
+        return JSONResponse(
+            {"error": "set AFTERCLASS_ACTIONS_TOKEN to take action calls from elsewhere"}, 403
+        )
     try:
         call = await request.json()
     except ValueError:

@@ -238,3 +238,24 @@ def test_pages_and_help_articles(client):
     r = client.get("/help/zh-refund-policy")
     assert r.status_code == 200 and "退款" in r.text
     assert client.get("/help/nope").status_code == 404
+
+
+def test_action_calls_need_rasas_token_and_may_carry_a_long_tracker(tmp_path):
+    settings = hub_settings(tmp_path, actions_token="s3cret")
+    # a long conversation: Rasa sends every event of the tracker with each action call
+    events = [{"event": "user", "text": "x" * 1000, "timestamp": i} for i in range(200)]
+    call = {
+        "next_action": "action_that_does_not_exist",
+        "sender_id": "c_1",
+        "tracker": {"sender_id": "c_1", "slots": {}, "latest_message": {}, "events": events},
+        "domain": {},
+        "version": "3.6.21",
+    }
+    with TestClient(create_app(settings)) as client:
+        assert client.post("/webhook", json=call).status_code == 403
+        assert client.post("/webhook?token=wrong", json=call).status_code == 403
+        r = client.post("/webhook?token=s3cret", json=call)  # ~200 KB: over the chat limit
+        assert r.status_code == 404, r.text  # got through to the executor
+        assert r.json()["action_name"] == "action_that_does_not_exist"
+        # chat messages keep the small limit
+        assert client.post("/api/auth/learner", content=b"{" * 70_000).status_code == 413
