@@ -13,7 +13,7 @@ from bot.settings import get_settings
 
 def run(args: argparse.Namespace) -> int:
     """Train if needed, start Rasa and the hub, print the URLs, stop both on Ctrl-C."""
-    from bot.launcher import start_stack
+    from bot.launcher import PortInUse, start_stack
 
     settings = get_settings()
     t0 = time.time()
@@ -26,7 +26,11 @@ def run(args: argparse.Namespace) -> int:
     log_dir = settings.var_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     print(f"[afterclass] starting Rasa and the hub (logs in {log_dir}) ...", flush=True)
-    stack = start_stack(settings, model, log_dir=log_dir)
+    try:
+        stack = start_stack(settings, model, log_dir=log_dir)
+    except PortInUse as e:
+        print(f"[afterclass] {e}", file=sys.stderr)
+        return 1
     base = settings.base_url
     print(
         f"""

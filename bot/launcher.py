@@ -5,6 +5,7 @@ import contextlib
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -84,6 +85,25 @@ def _ok(url: str, key: str | None = None) -> bool:
         return False
 
 
+class PortInUse(RuntimeError):
+    """Another process (often an earlier `afterclass run`) already listens on a port."""
+
+
+def check_port_free(host: str, port: int) -> None:
+    # Without this, a leftover hub on the same port answers our readiness check and we
+    # would report "ready" for servers that are not ours.
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn and Rasa bind
+        try:
+            s.bind((host, port))
+        except OSError as e:
+            raise PortInUse(
+                f"{host}:{port} is already in use ({e.strerror}); stop what runs there (an "
+                "earlier `afterclass run`?) or pick other ports with AFTERCLASS_PORT / "
+                "AFTERCLASS_RASA_PORT"
+            ) from None
+
+
 def start_stack(
     settings: Settings,
     model: Path,
@@ -93,6 +113,8 @@ def start_stack(
     timeout: float = 180,
 ) -> Stack:
     """Rasa and the hub, each in its own process group; returns once both answer."""
+    check_port_free(settings.host, settings.port)
+    check_port_free("127.0.0.1", settings.rasa_port)
     hub_url = f"http://{settings.host}:{settings.port}"
     rasa_url = f"http://127.0.0.1:{settings.rasa_port}"
     # both processes learn the action-call secret from us; nothing else knows it
