@@ -10,6 +10,7 @@ answer/clarify/fallback thresholds were chosen on.
 --scale N instead builds one synthetic N-entry KB (the dev entries of all four sets,
 recycled with numbered variants, English and Chinese) with the production settings, and
 times the build and 500 dev queries through search + decide: the latency check for big KBs.
+--threads 2 lets the encoders use both cores (the production default is 1; see KBConfig).
 
 By default every set runs in this process through kb_index.evaluate with the production
 KBConfig, exactly as `python -m kb_index eval` does (one model load for all sets);
@@ -87,7 +88,7 @@ def run_cli(entries: Path, queries: Path) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def scale_bench(data: Path, n_entries: int, n_queries: int = 500) -> dict:
+def scale_bench(data: Path, n_entries: int, n_queries: int = 500, threads: int = 0) -> dict:
     import numpy as np
 
     from kb_index.config import KBConfig
@@ -106,7 +107,7 @@ def scale_bench(data: Path, n_entries: int, n_queries: int = 500) -> dict:
         entries.append(Entry(id=f"{src['id']}#{i}", lang=src.get("lang", "en"),
                              question=src["question"] + tag,
                              alt_questions=[a + tag for a in src.get("alt_questions") or []]))
-    config = KBConfig()
+    config = KBConfig(**({"threads": threads} if threads else {}))
     encoder, settings, thresholds = config.encoder(), config.search_settings(), config.thresholds()
     encoder.encode(["warm up"], query=True)
     encoder.encode(["预热"], query=True)
@@ -121,7 +122,8 @@ def scale_bench(data: Path, n_entries: int, n_queries: int = 500) -> dict:
         t = time.perf_counter()
         decide(index.search(q, k=10), thresholds)
         lat.append((time.perf_counter() - t) * 1000)
-    return {"entries": n_entries, "rows": index.manifest.rows, "kind": index.manifest.kind,
+    return {"entries": n_entries, "threads": config.threads, "rows": index.manifest.rows,
+            "kind": index.manifest.kind,
             "build_s": round(build_s, 1), "queries": len(lat),
             "p50_ms": round(float(np.percentile(lat, 50)), 2),
             "p95_ms": round(float(np.percentile(lat, 95)), 2),
@@ -137,11 +139,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, help="also write all results to this file")
     ap.add_argument("--cli", action="store_true", help="run `python -m kb_index eval` per set")
     ap.add_argument("--scale", type=int, default=0, help="time a synthetic KB of this many entries")
+    ap.add_argument("--threads", type=int, default=0,
+                    help="encoding threads for --scale (default: AFTERCLASS_KB_THREADS, 1)")
     args = ap.parse_args(argv)
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     if args.scale:
-        print(json.dumps(scale_bench(args.data, args.scale)))
+        print(json.dumps(scale_bench(args.data, args.scale, threads=args.threads)))
         return 0
     wanted = [s for s in args.sets.split(",") if s] or DEV_SETS + list(OOS_SETS)
     tmp = Path(tempfile.mkdtemp(prefix="kbeval-oos-"))

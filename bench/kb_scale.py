@@ -61,7 +61,7 @@ def timed_search(index: faiss.Index, queries: np.ndarray) -> tuple[list[float], 
 
 
 def bench(n: int, n_queries: int, shape: tuple, settings: SearchSettings,
-          rng: np.random.Generator) -> dict:
+          rng: np.random.Generator, sweep: tuple[int, ...] = ()) -> dict:
     vectors = sample(n, shape, rng)
     queries = sample(n_queries, shape, rng)
     exact = faiss.IndexFlatIP(vectors.shape[1])
@@ -76,7 +76,15 @@ def bench(n: int, n_queries: int, shape: tuple, settings: SearchSettings,
     latencies, found = timed_search(index, queries)
     _, truth = exact.search(queries, 10)
     recall = np.mean([len(set(found[i]) & set(truth[i])) / 10 for i in range(n_queries)])
+    ef_search = ann.hnsw.efSearch if ann is not None else "-"
+    for ef in sweep if ann is not None else []:  # efSearch is a search-time knob: no rebuild
+        ann.hnsw.efSearch = ef
+        lat, got = timed_search(ann, queries)
+        r = np.mean([len(set(got[i]) & set(truth[i])) / 10 for i in range(n_queries)])
+        print(f"  {n} rows, efSearch {ef}: recall@10 {r:.4f}, p50 {np.percentile(lat, 50):.2f} ms,"
+              f" p95 {np.percentile(lat, 95):.2f} ms", flush=True)
     return {"rows": n, "index": "hnsw" if ann is not None else "flat (exact)",
+            "ef_search": ef_search,
             "build_s": round(build_s, 1),
             "index_mb": round(len(faiss.serialize_index(index)) / 2**20),
             "recall@10": round(float(recall), 4),
@@ -90,20 +98,23 @@ def main() -> int:
     ap.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     ap.add_argument("--queries", type=int, default=500)
     ap.add_argument("--shape-texts", type=int, default=4000)
+    ap.add_argument("--ef-sweep", type=int, nargs="*", default=[],
+                    help="also measure these efSearch values on the same index")
     args = ap.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     settings = SearchSettings()
     shape = embedding_shape(args.shape_texts)
     rng = np.random.default_rng(7)
     print(f"exact up to {settings.exact_limit} rows, then HNSW M={settings.hnsw_m} "
-          f"efConstruction={settings.hnsw_ef_construction} efSearch={settings.hnsw_ef_search}; "
+          f"efConstruction={settings.hnsw_ef_construction} efSearch={settings.hnsw_ef_search} at "
+          "100k rows, x sqrt(rows/100k) above; "
           f"384-d vectors shaped like MiniLM embeddings of {args.shape_texts} real questions")
-    cols = ["rows", "index", "build_s", "index_mb", "recall@10", "p50_ms", "p95_ms",
+    cols = ["rows", "index", "ef_search", "build_s", "index_mb", "recall@10", "p50_ms", "p95_ms",
             "exact_p50_ms"]
     print("| " + " | ".join(cols) + " |")
     print("|" + "---|" * len(cols))
     for n in args.sizes:
-        result = bench(n, args.queries, shape, settings, rng)
+        result = bench(n, args.queries, shape, settings, rng, tuple(args.ef_sweep))
         print("| " + " | ".join(str(result[c]) for c in cols) + " |", flush=True)
     return 0
 

@@ -167,3 +167,12 @@ def test_markdown_is_escaped():
     out = to_html("**Bold** <script>x</script>\n\n- one\n- [two](https://example.com)")
     assert "<strong>Bold</strong>" in out and "&lt;script&gt;" in out
     assert '<ul><li>one</li><li><a href="https://example.com">two</a></li></ul>' in out
+
+
+def test_hnsw_search_breadth_grows_with_the_index():
+    # a fixed efSearch loses recall as the graph grows (bench/kb_scale.py --ef-sweep)
+    s = SearchSettings()
+    assert s.ef_search_for(60_000) == s.hnsw_ef_search
+    assert s.ef_search_for(100_000) == s.hnsw_ef_search
+    assert 384 <= s.ef_search_for(1_000_000) <= 512
+    assert s.ef_search_for(10**9) == 1024
