@@ -5,6 +5,8 @@ N sequential messages from a fixed bilingual mix, and prints p50 / p95 per kind 
 A learner's conversation is a few turns long, so by default each run of the mix (10
 messages) is a new conversation; --turns-per-conversation 0 puts all N in one, which shows
 how a turn slows as Rasa's tracker grows (every action call carries the whole tracker).
+When it starts its own stack it then sends the same turns to Rasa's REST channel directly,
+to show what the hub adds.
 
     .venv/bin/python bench/turn_latency.py [-n 200] [--turns-per-conversation 10]
         [--url http://127.0.0.1:8000]
@@ -70,25 +72,31 @@ def run(base: str, n: int, per_conversation: int = len(MIX)) -> dict[str, list[f
     return times
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-n", type=int, default=200)
-    parser.add_argument("--turns-per-conversation", type=int, default=len(MIX))
-    parser.add_argument("--url", help="use a running hub instead of starting one")
-    args = parser.parse_args()
-    if args.url:
-        times = run(args.url, args.n, args.turns_per_conversation)
-    else:
-        model, _ = rasa_env.train(quiet=True)
-        with tempfile.TemporaryDirectory() as tmp:
-            settings = Settings(var_dir=Path(tmp), port=free_port(), rasa_port=free_port())
-            stack = start_stack(settings, model, hub_env={"AFTERCLASS_VAR_DIR": tmp})
-            try:
-                times = run(stack.hub_url, args.n, args.turns_per_conversation)
-            finally:
-                stack.stop()
-    per = args.turns_per_conversation or args.n
-    print(f"bot-turn latency through the hub, {args.n} sequential messages, {per} per conversation")
+def run_rasa_direct(rasa_url: str, n: int, per_conversation: int = len(MIX)) -> dict:
+    """The same turns sent straight to Rasa's REST channel: what the hub adds on top.
+    (KB turns still call the hub's /webhook for the custom action, as in production.)"""
+    http = httpx.Client(base_url=rasa_url, timeout=30)
+    times: dict[str, list[float]] = {"all": [], "rule": [], "kb": []}
+    conversation = 0
+    for _kind, text in MIX[:4]:
+        http.post("/webhooks/rest/webhook", json={"sender": "bench-warmup", "message": text})
+    for i in range(n):
+        if per_conversation and i and i % per_conversation == 0:
+            conversation += 1
+        kind, text = MIX[i % len(MIX)]
+        t0 = time.perf_counter()
+        r = http.post(
+            "/webhooks/rest/webhook", json={"sender": f"bench-{conversation}", "message": text}
+        )
+        ms = (time.perf_counter() - t0) * 1000
+        r.raise_for_status()
+        times["all"].append(ms)
+        times[kind].append(ms)
+    return times
+
+
+def report(title: str, times: dict[str, list[float]]) -> None:
+    print(title)
     print(f"{'turn kind':<10} {'n':>4} {'p50 ms':>8} {'p95 ms':>8} {'mean ms':>8}")
     for kind, values in times.items():
         if values:
@@ -96,6 +104,29 @@ def main() -> int:
                 f"{kind:<10} {len(values):>4} {pct(values, 50):>8.1f} {pct(values, 95):>8.1f} "
                 f"{statistics.mean(values):>8.1f}"
             )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-n", type=int, default=200)
+    parser.add_argument("--turns-per-conversation", type=int, default=len(MIX))
+    parser.add_argument("--url", help="use a running hub instead of starting one")
+    args = parser.parse_args()
+    per = args.turns_per_conversation
+    label = f"{args.n} sequential messages, {per or args.n} per conversation"
+    if args.url:
+        report(f"bot-turn latency through the hub, {label}", run(args.url, args.n, per))
+        return 0
+    model, _ = rasa_env.train(quiet=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(var_dir=Path(tmp), port=free_port(), rasa_port=free_port())
+        stack = start_stack(settings, model, hub_env={"AFTERCLASS_VAR_DIR": tmp})
+        try:
+            report(f"bot-turn latency through the hub, {label}", run(stack.hub_url, args.n, per))
+            report(f"\nRasa's REST channel directly, {label}",
+                   run_rasa_direct(stack.rasa_url, args.n, per))
+        finally:
+            stack.stop()
     return 0
 
 
