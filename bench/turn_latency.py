@@ -49,50 +49,53 @@ def pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
+def timed_turns(n: int, per_conversation: int, new_conversation, send) -> dict:  # type: ignore[no-untyped-def]
+    """Send the mix n times in order, a new conversation every `per_conversation` turns
+    (0 = never); `send(conversation, text)` makes one turn. Returns ms per turn kind."""
+    times: dict[str, list[float]] = {"all": [], "rule": [], "kb": []}
+    conversation = new_conversation()
+    for _kind, text in MIX[:4]:  # warm-up: first calls load lazily initialised pieces
+        send(conversation, text)
+    for i in range(n):
+        if per_conversation and i and i % per_conversation == 0:
+            conversation = new_conversation()
+        kind, text = MIX[i % len(MIX)]
+        t0 = time.perf_counter()
+        send(conversation, text)
+        ms = (time.perf_counter() - t0) * 1000
+        times["all"].append(ms)
+        times[kind].append(ms)
+    return times
+
+
 def run(base: str, n: int, per_conversation: int = len(MIX)) -> dict[str, list[float]]:
     http = httpx.Client(base_url=base, timeout=30)
     token = http.post("/api/auth/learner", json={"learner_id": "L1002"}).json()["token"]
     http.headers["Authorization"] = f"Bearer {token}"
-    times: dict[str, list[float]] = {"all": [], "rule": [], "kb": []}
-    cid = http.post("/api/conversations").json()["conversation"]["id"]
-    for _kind, text in MIX[:4]:  # warm-up: first calls load lazily initialised pieces
-        http.post(f"/api/conversations/{cid}/messages", json={"text": text})
-    for i in range(n):
-        if per_conversation and i and i % per_conversation == 0:
-            cid = http.post("/api/conversations").json()["conversation"]["id"]
-        kind, text = MIX[i % len(MIX)]
-        t0 = time.perf_counter()
+
+    def new_conversation() -> str:
+        return http.post("/api/conversations").json()["conversation"]["id"]
+
+    def send(cid: str, text: str) -> None:
         r = http.post(f"/api/conversations/{cid}/messages", json={"text": text})
-        ms = (time.perf_counter() - t0) * 1000
         r.raise_for_status()
         if not r.json()["replies"]:
             raise SystemExit(f"no bot reply to {text!r}: {r.text}")
-        times["all"].append(ms)
-        times[kind].append(ms)
-    return times
+
+    return timed_turns(n, per_conversation, new_conversation, send)
 
 
 def run_rasa_direct(rasa_url: str, n: int, per_conversation: int = len(MIX)) -> dict:
     """The same turns sent straight to Rasa's REST channel: what the hub adds on top.
     (KB turns still call the hub's /webhook for the custom action, as in production.)"""
     http = httpx.Client(base_url=rasa_url, timeout=30)
-    times: dict[str, list[float]] = {"all": [], "rule": [], "kb": []}
-    conversation = 0
-    for _kind, text in MIX[:4]:
-        http.post("/webhooks/rest/webhook", json={"sender": "bench-warmup", "message": text})
-    for i in range(n):
-        if per_conversation and i and i % per_conversation == 0:
-            conversation += 1
-        kind, text = MIX[i % len(MIX)]
-        t0 = time.perf_counter()
-        r = http.post(
-            "/webhooks/rest/webhook", json={"sender": f"bench-{conversation}", "message": text}
-        )
-        ms = (time.perf_counter() - t0) * 1000
+    counter = iter(range(10**9))
+
+    def send(sender: str, text: str) -> None:
+        r = http.post("/webhooks/rest/webhook", json={"sender": sender, "message": text})
         r.raise_for_status()
-        times["all"].append(ms)
-        times[kind].append(ms)
-    return times
+
+    return timed_turns(n, per_conversation, lambda: f"bench-{next(counter)}", send)
 
 
 def report(title: str, times: dict[str, list[float]]) -> None:

