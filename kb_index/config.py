@@ -23,6 +23,10 @@ class KBConfig(BaseSettings):
     # cores). 1 by default: on a 2-core host shared with Rasa, multi-threaded single-query
     # encoding stalls on descheduled OpenMP workers (p50 13 ms at 1 thread, ~500 ms at 2)
     threads: int | None = 1
+    # "onnx": sentence-transformers models run on onnxruntime (same vectors, ~3x faster
+    # queries; exported once from the packaged weights), "torch": sentence-transformers itself
+    runtime: str = "onnx"
+    onnx_cache: str = ""  # where the exported graph is kept; "" = var/models in the clone
     dense_weight_en: float = _S.dense_weight_en
     dense_weight_zh: float = _S.dense_weight_zh
     answer_threshold: float = _T.answer
@@ -42,4 +46,5 @@ class KBConfig(BaseSettings):
                           clarify=self.clarify_threshold, suggest=self.suggest_threshold)
 
     def encoder(self) -> Encoder:
-        return make_encoder(self.model, self.threads, self.zh_model)
+        return make_encoder(self.model, self.threads, self.zh_model, self.runtime,
+                            self.onnx_cache or None)
