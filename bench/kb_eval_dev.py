@@ -166,7 +166,12 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(scale_bench(args.data, args.scale, threads=args.threads)))
         return 0
     wanted = [s for s in args.sets.split(",") if s] or DEV_SETS + list(OOS_SETS)
-    tmp = Path(tempfile.mkdtemp(prefix="kbeval-oos-"))
+    with tempfile.TemporaryDirectory(prefix="kbeval-oos-") as tmp:
+        return run_sets(args, wanted, Path(tmp))
+
+
+def run_sets(args: argparse.Namespace, wanted: list[str], tmp: Path) -> int:
+    """Evaluate the named sets (OOS mixes written into tmp) and print the table."""
     files: dict[str, tuple[Path, Path]] = {}
     for name in wanted:
         if name in OOS_SETS:
