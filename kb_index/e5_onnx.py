@@ -38,11 +38,10 @@ from pathlib import Path
 
 import numpy as np
 
-from kb_index.onnx_encoder import DEFAULT_CACHE, ort_session
+from kb_index.onnx_encoder import DEFAULT_CACHE, OPSET, export_graph, ort_session
 
 log = logging.getLogger(__name__)
 
-OPSET = 17
 EXPORT_VERSION = 1  # bump when export_fp32() / requantize() change what they write
 QUERY_PREFIX = "query: "
 QK = 32  # q4_0 block length
@@ -125,21 +124,28 @@ def read_e5_file(path: Path) -> E5File:
                   pieces, scores, norm_map, tensors, Path(path))
 
 
+def _q4_nibbles(f: E5File, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """A q4_0 tensor's blocks: (nblk,) float32 scales and (nblk, 32) unsigned 4-bit values
+    in weight order (byte j of a block holds weight j low and weight j+16 high)."""
+    _dtype, count, off = f.tensors[name]
+    nblk = count // QK
+    data = np.memmap(f.path, dtype=np.uint8, mode="r")
+    blocks = np.frombuffer(data, np.uint8, nblk * 18, off).reshape(nblk, 18)
+    d = blocks[:, :2].copy().view("<f2")[:, 0].astype(np.float32)
+    qs = blocks[:, 2:]
+    return d, np.concatenate([qs & 0x0F, qs >> 4], axis=1)
+
+
 def load_tensor(f: E5File, name: str, shape: tuple[int, ...]) -> np.ndarray:
     """A tensor as float32; q4_0 rows dequantised exactly as e5.c's deq_row."""
     dtype, count, off = f.tensors[name]
     if count != int(np.prod(shape)):
         raise ValueError(f"{name}: {count} values, expected shape {shape}")
-    data = np.memmap(f.path, dtype=np.uint8, mode="r")
     if dtype == 0:
+        data = np.memmap(f.path, dtype=np.uint8, mode="r")
         return np.frombuffer(data, "<f4", count, off).reshape(shape).copy()
-    nblk = count // QK
-    blocks = np.frombuffer(data, np.uint8, nblk * 18, off).reshape(nblk, 18)
-    d = blocks[:, :2].copy().view("<f2").astype(np.float32)          # (nblk, 1)
-    qs = blocks[:, 2:]
-    # byte j holds weight j (low nibble) and weight j+16 (high nibble)
-    q = np.concatenate([qs & 0x0F, qs >> 4], axis=1).astype(np.float32) - 8.0
-    return (q * d).reshape(shape)
+    d, q = _q4_nibbles(f, name)
+    return ((q.astype(np.float32) - 8.0) * d[:, None]).reshape(shape)
 
 
 # ------------------------------------------------------------------ tokenizer
@@ -228,8 +234,6 @@ def ensure_onnx(model_file: Path, cache_dir: Path, precision: str) -> Path:
 
 def export_fp32(model_file: Path, out: Path) -> None:
     """Dequantise the q4 file into a transformers BertModel and export it with torch."""
-    import warnings
-
     import torch
     from transformers import BertConfig, BertModel
 
@@ -278,16 +282,10 @@ def export_fp32(model_file: Path, out: Path) -> None:
             return (h * mask).sum(1) / mask.sum(1).clamp(min=1.0)
 
     dummy = torch.ones((1, 4), dtype=torch.long)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(f".{os.getpid()}.tmp")
     axes = {"input_ids": {0: "batch", 1: "tokens"}, "attention_mask": {0: "batch", 1: "tokens"},
             "mean": {0: "batch"}}
-    with torch.no_grad(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # tracer notes on BERT's shape arithmetic
-        torch.onnx.export(MeanPooled(model), (dummy, dummy), str(tmp),
-                          input_names=["input_ids", "attention_mask"], output_names=["mean"],
-                          dynamic_axes=axes, opset_version=OPSET, dynamo=False)
-    os.replace(tmp, out)  # atomic: a concurrent reader sees no file or a whole one
+    export_graph(MeanPooled(model), (dummy, dummy), out, ["input_ids", "attention_mask"],
+                 ["mean"], axes)
 
 
 # file tensor suffix -> (BertLayer submodule, rows, cols)
@@ -303,13 +301,7 @@ LINEARS = {
 
 def _q4_blocks(f: E5File, name: str) -> tuple[np.ndarray, np.ndarray]:
     """(scales, packed nibbles) of a q4_0 tensor in onnxruntime's block layout."""
-    _dtype, count, off = f.tensors[name]
-    nblk = count // QK
-    blocks = np.frombuffer(np.memmap(f.path, dtype=np.uint8, mode="r"), np.uint8, nblk * 18, off)
-    blocks = blocks.reshape(nblk, 18)
-    d = blocks[:, :2].copy().view("<f2")[:, 0].astype(np.float32)
-    qs = blocks[:, 2:]
-    q = np.concatenate([qs & 0x0F, qs >> 4], axis=1)  # q4_0: byte j = weights j, j+16
+    d, q = _q4_nibbles(f, name)
     return d, (q[:, 0::2] | (q[:, 1::2] << 4)).astype(np.uint8)  # ORT: byte j = 2j, 2j+1
 
 

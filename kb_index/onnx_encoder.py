@@ -46,10 +46,24 @@ def onnx_path(model_dir: Path, cache_dir: Path) -> Path:
     return cache_dir / f"{model_dir.name}-{hashlib.sha256(key.encode()).hexdigest()[:12]}.onnx"
 
 
-def export(model_dir: Path, out: Path) -> Path:
-    """Export the transformer (token embeddings out; pooling stays in numpy) to ONNX."""
+def export_graph(module, args: tuple, out: Path, inputs: list[str], outputs: list[str],
+                 axes: dict) -> None:  # type: ignore[no-untyped-def]
+    """torch.onnx.export to `out`, atomically (a concurrent reader sees no file or a whole one)."""
     import warnings
 
+    import torch
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(f".{os.getpid()}.tmp")
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the tracer's notes on BERT's shape arithmetic
+        torch.onnx.export(module, args, str(tmp), input_names=inputs, output_names=outputs,
+                          dynamic_axes=axes, opset_version=OPSET, dynamo=False)
+    os.replace(tmp, out)
+
+
+def export(model_dir: Path, out: Path) -> Path:
+    """Export the transformer (token embeddings out; pooling stays in numpy) to ONNX."""
     import torch
     from transformers import AutoModel
 
@@ -65,15 +79,9 @@ def export(model_dir: Path, out: Path) -> Path:
 
     model = AutoModel.from_pretrained(str(model_dir)).eval()
     dummy = torch.ones((1, 4), dtype=torch.long)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(f".{os.getpid()}.tmp")
     axes = {name: {0: "batch", 1: "tokens"} for name in (*INPUTS, "embeddings")}
-    with torch.no_grad(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the tracer's notes on BERT's shape arithmetic
-        torch.onnx.export(TokenEmbeddings(model), (dummy, dummy, torch.zeros_like(dummy)),
-                          str(tmp), input_names=list(INPUTS), output_names=["embeddings"],
-                          dynamic_axes=axes, opset_version=OPSET, dynamo=False)
-    os.replace(tmp, out)  # atomic: a concurrent reader sees no file or a whole one
+    export_graph(TokenEmbeddings(model), (dummy, dummy, torch.zeros_like(dummy)), out,
+                 list(INPUTS), ["embeddings"], axes)
     return out
 
 
