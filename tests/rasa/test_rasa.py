@@ -29,3 +29,33 @@ def test_stories_predict_every_intent_and_action(rasa_model, tmp_path):
     ]
     proc = subprocess.run(cmd, cwd=ROOT, env=rasa_env.rasa_env(), capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+
+
+def test_nlu_sentence_features_equal_the_kb_encoders(tmp_path):
+    """The Rasa environment runs the graphs the app environment built (rasa_addons/encoders.py):
+    its vectors must be the KB's own, or the two environments disagree about a sentence."""
+    import numpy as np
+
+    from kb_index.encoders import E5Encoder, SentenceTransformerEncoder
+
+    texts = ["I was charged twice for the course", "视频一直卡顿怎么办", "开发票 invoice pls"]
+    out = tmp_path / "vectors.npy"
+    script = (
+        "import sys, numpy as np\n"
+        "from rasa_addons import encoders as enc\n"
+        "texts = sys.argv[2:]\n"
+        "np.save(sys.argv[1], np.hstack([enc.get_encoder(n).encode(texts) "
+        "for n in ('e5', 'minilm')]))\n"
+    )
+    python = rasa_env.rasa_bin().parent / "python"
+    proc = subprocess.run([str(python), "-c", script, str(out), *texts], cwd=ROOT,
+                          env=rasa_env.rasa_env(), capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rasa_side = np.load(out)
+    e5 = E5Encoder(threads=1, runtime="onnx").encode(texts, query=True)
+    minilm = SentenceTransformerEncoder(threads=1, runtime="onnx").encode(texts, query=True)
+    assert rasa_side.shape == (3, 768)
+    # the two environments' onnxruntime releases differ; their 4-bit MatMulNBits kernels
+    # round differently (max abs difference ~1e-3), the fp32 MiniLM graph does not
+    assert (rasa_side[:, :384] * e5).sum(axis=1).min() > 0.9995
+    assert np.abs(rasa_side[:, 384:] - minilm).max() < 1e-4
