@@ -6,8 +6,8 @@
   (kb_index/onnx_encoder.py) with the tokenizer saved beside it.
 
 The graphs are built once by the app environment, which has torch (`bot.rasa_env.
-prepare_encoders`, run before every `rasa train` and `rasa run`); this environment only
-reads it. kb_index's package root loads lazily, so importing its encoder modules here pulls
+prepare_encoders`, run whenever the app prepares a Rasa process); this environment only
+reads them. kb_index's package root loads lazily, so importing its encoder modules here pulls
 in neither faiss nor pydantic. Every encoder returns L2-normalised float32 rows, one per text.
 """
 
