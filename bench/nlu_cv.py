@@ -60,10 +60,12 @@ def main(argv: list[str] | None = None) -> int:
     macro = report["macro avg"]["f1-score"]
     worst = min(v["f1-score"] for v in intents.values())
     confusions = Counter((e["intent"], e["intent_prediction"]["name"]) for e in errors)
+    # a candidate config may live outside the clone (the report must still be written)
+    shown = config.relative_to(ROOT) if config.is_relative_to(ROOT) else config
     lines = [
-        f"# NLU cross-validation (5 folds, project data, {config.relative_to(ROOT)})",
+        f"# NLU cross-validation (5 folds, project data, {shown})",
         "",
-        f"Command: `.venv/bin/python bench/nlu_cv.py --config {config.relative_to(ROOT)}`"
+        f"Command: `.venv/bin/python bench/nlu_cv.py --config {shown}`"
         f" ({minutes:.1f} min on this machine; `make nlu-report` for config.yml).",
         "",
         f"- examples: {sum(int(v['support']) for v in intents.values())} "
