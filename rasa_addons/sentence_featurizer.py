@@ -2,7 +2,7 @@
 
 It adds one *sentence* feature (no sequence features) per message text: the concatenated,
 L2-normalised embeddings of the configured encoders (see rasa_addons/encoders.py). The intent
-classifier (rasa_addons/linear_classifier.py, or DIET) combines it with the sparse sentence
+classifier (rasa_addons/hybrid_classifier.py, or DIET) combines it with the sparse sentence
 features of the CountVectorsFeaturizers.
 
 config.yml::

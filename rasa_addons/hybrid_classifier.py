@@ -1,35 +1,42 @@
-"""A linear intent classifier for Rasa 3.6: multinomial logistic regression over the
-sentence-level features the featurizers produce.
+"""An intent classifier for Rasa 3.6 over the sentence-level features the featurizers
+produce: a linear layer over the sparse n-gram blocks plus one hidden layer over the dense
+sentence embeddings, trained together (``rasa_addons/intent_net.py``).
 
 Why not DIET: on the same features (jieba word and character n-gram counts plus
 multilingual-e5-small vectors), 5-fold cross-validation of data/nlu gave DIET (no transformer
-layers) macro F1 0.923, and this classifier 0.970 (reports/nlu_cv.md); it also trains in
-about 20 s instead of about 2 min. DIET squeezes its sparse input through a 128-unit layer;
-a regularised linear model keeps every n-gram and suits a few thousand short examples.
+layers) macro F1 0.923 and a plain logistic regression 0.970 (reports/nlu_cv.md). DIET
+squeezes its sparse input through a 128-unit layer; a linear layer keeps every n-gram.
+Why the hidden layer: the logistic regression drew straight lines through frozen encoders'
+spaces. One ReLU layer over the standardised embeddings raised the public benchmarks' splits
+(BANKING77 0.922 -> 0.930, MASSIVE zh-CN 0.837 -> 0.855, same features) and trains faster
+than sklearn's lbfgs did on 77 intents.
 
-Each sentence feature block (one per featurizer, e.g. word counts, char n-gram counts,
-regex matches, sentence embeddings) is prepared on its own so no block drowns the others:
+Feature blocks (one per featurizer: word counts, char n-gram counts, regex matches, sentence
+embeddings) are prepared on their own so that none drowns the others:
 
 * sparse count blocks: sublinear term frequency (1 + ln tf), inverse document frequency
-  learnt from the training data, the row L2-normalised, times ``sparse_weight``;
-* dense blocks: used as they come (the sentence featurizer emits L2-normalised vectors),
-  times ``dense_weight``.
+  learnt from the training data, the row L2-normalised, times ``sparse_weight``; they feed
+  the linear layer;
+* dense blocks: concatenated as they come and standardised per dimension inside the model;
+  they feed the hidden layer.
 
-The model is stored as plain numpy arrays (no pickle); prediction is a matrix product and a
-softmax, so the confidences are probabilities that sum to one over the intents.
+The model is stored as plain numpy arrays (no pickle). Its confidences are probabilities over
+the intents, calibrated on a held-out slice of the training data so that FallbackClassifier's
+threshold keeps its meaning (see intent_net).
 
 config.yml::
 
-    - name: rasa_addons.linear_classifier.LinearIntentClassifier
-      C: 10              # inverse regularisation strength
-      sparse_weight: 0.7 # default 1.0
-      dense_weight: 1.0
+    - name: rasa_addons.hybrid_classifier.HybridIntentClassifier
+      hidden_units: 1024
+      epochs: 40
+      sparse_weight: 0.7
+      calibration_fraction: 0.1  # 0: no held-out temperature (confidences flatter)
+      random_seed: 0
 """
 
 from __future__ import annotations
 
 import logging
-import warnings
 from typing import Any
 
 import numpy as np
@@ -52,9 +59,11 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from rasa_addons import intent_net
+
 logger = logging.getLogger(__name__)
 
-MODEL_FILE = "linear_intent_model.npz"
+MODEL_FILE = "hybrid_intent_model.npz"
 
 
 def sentence_blocks(message: Message) -> dict[str, Any]:
@@ -67,20 +76,18 @@ def sentence_blocks(message: Message) -> dict[str, Any]:
 
 
 class BlockScaler:
-    """Turns per-message feature blocks into one weighted row per message (see module doc).
+    """Turns per-message feature blocks into a dense and a sparse matrix (see module doc).
     ``layout`` lists (origin, width, is_sparse) in a fixed order; ``idf`` holds one vector
     per sparse block."""
 
     def __init__(self, layout: list[tuple[str, int, bool]], idf: dict[str, np.ndarray],
-                 sparse_weight: float, dense_weight: float) -> None:
+                 sparse_weight: float) -> None:
         self.layout = layout
         self.idf = idf
         self.sparse_weight = sparse_weight
-        self.dense_weight = dense_weight
 
     @classmethod
-    def fit(cls, examples: list[dict[str, Any]], sparse_weight: float,
-            dense_weight: float) -> BlockScaler:
+    def fit(cls, examples: list[dict[str, Any]], sparse_weight: float) -> BlockScaler:
         shapes: dict[str, tuple[int, bool]] = {}  # every block any example has
         for example in examples:
             for origin, value in example.items():
@@ -93,10 +100,11 @@ class BlockScaler:
             rows = scipy.sparse.vstack([e[origin] for e in examples]).tocsc()
             df = np.diff(rows.indptr)  # examples with a non-zero count, per column
             idf[origin] = (np.log((1 + len(examples)) / (1 + df)) + 1).astype(np.float32)
-        return cls(layout, idf, sparse_weight, dense_weight)
+        return cls(layout, idf, sparse_weight)
 
-    def transform(self, examples: list[dict[str, Any]]) -> scipy.sparse.csr_matrix:
-        parts = []
+    def transform(self, examples: list[dict[str, Any]]
+                  ) -> tuple[np.ndarray, scipy.sparse.csr_matrix]:
+        dense, sparse = [], []
         for origin, width, is_sparse in self.layout:
             if is_sparse:
                 block = scipy.sparse.vstack(
@@ -106,11 +114,14 @@ class BlockScaler:
                 block = block.multiply(self.idf[origin][None, :]).tocsr()
                 norms = np.sqrt(np.asarray(block.multiply(block).sum(axis=1))).ravel()
                 block = scipy.sparse.diags(1.0 / np.maximum(norms, 1e-12)) @ block
-                parts.append(block * self.sparse_weight)
+                sparse.append(block * self.sparse_weight)
             else:
-                block = np.vstack([_block(e, origin, width, sparse=False) for e in examples])
-                parts.append(scipy.sparse.csr_matrix(block.astype(np.float32) * self.dense_weight))
-        return scipy.sparse.hstack(parts).tocsr()
+                dense.append(np.vstack([_block(e, origin, width, sparse=False)
+                                        for e in examples]).astype(np.float32))
+        n = len(examples)
+        return (np.hstack(dense) if dense else np.zeros((n, 0), dtype=np.float32),
+                scipy.sparse.hstack(sparse).tocsr() if sparse
+                else scipy.sparse.csr_matrix((n, 0), dtype=np.float32))
 
 
 def _block(example: dict[str, Any], origin: str, width: int, sparse: bool) -> Any:
@@ -122,24 +133,31 @@ def _block(example: dict[str, Any], origin: str, width: int, sparse: bool) -> An
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
-class LinearIntentClassifier(GraphComponent, IntentClassifier):
-    """Logistic regression over all sentence feature blocks of the message text."""
+class HybridIntentClassifier(GraphComponent, IntentClassifier):
+    """Linear over the n-gram blocks plus one hidden layer over the embeddings (module doc)."""
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
-        return {"C": 10.0, "max_iter": 3000, "sparse_weight": 1.0, "dense_weight": 1.0}
+        defaults = intent_net.TrainSettings()
+        return {"hidden_units": defaults.hidden, "epochs": defaults.epochs,
+                "sparse_weight": 0.7, "calibration_fraction": 0.1,
+                "random_seed": defaults.seed}
 
     @staticmethod
     def required_packages() -> list[str]:
-        return ["sklearn", "scipy"]
+        return ["scipy"]
 
     @classmethod
     def validate_config(cls, config: dict[str, Any]) -> None:
-        for key in ("C", "sparse_weight", "dense_weight"):
-            if not isinstance(config.get(key), (int, float)) or config[key] < 0:
-                raise InvalidConfigException(f"{cls.__name__}: '{key}' must be a number >= 0")
-        if not config["C"]:
-            raise InvalidConfigException(f"{cls.__name__}: 'C' must be > 0")
+        for key in ("hidden_units", "epochs", "random_seed"):
+            if not isinstance(config.get(key), int) or config[key] < (0 if key == "random_seed" else 1):
+                raise InvalidConfigException(f"{cls.__name__}: '{key}' must be a positive integer")
+        if not isinstance(config.get("sparse_weight"), (int, float)) or config["sparse_weight"] < 0:
+            raise InvalidConfigException(f"{cls.__name__}: 'sparse_weight' must be a number >= 0")
+        fraction = config.get("calibration_fraction")
+        if not isinstance(fraction, (int, float)) or not 0 <= fraction < 1:
+            raise InvalidConfigException(
+                f"{cls.__name__}: 'calibration_fraction' must be in [0, 1)")
 
     def __init__(self, config: dict[str, Any], model_storage: ModelStorage,
                  resource: Resource) -> None:
@@ -147,19 +165,16 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         self._model_storage = model_storage
         self._resource = resource
         self._scaler: BlockScaler | None = None
-        self._weights: np.ndarray | None = None  # (features, intents)
-        self._bias: np.ndarray | None = None
+        self._net: intent_net.IntentNet | None = None
         self._intents: list[str] = []
 
     @classmethod
     def create(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> LinearIntentClassifier:
+               execution_context: ExecutionContext) -> HybridIntentClassifier:
         cls.validate_config(config)
         return cls(config, model_storage, resource)
 
     def train(self, training_data: TrainingData) -> Resource:
-        from sklearn.linear_model import LogisticRegression
-
         examples = [m for m in training_data.intent_examples if sentence_blocks(m)]
         labels = [m.get(INTENT) for m in examples]
         if len(set(labels)) < 2:
@@ -167,33 +182,31 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
                            self.__class__.__name__)
             return self._resource
         blocks = [sentence_blocks(m) for m in examples]
-        self._scaler = BlockScaler.fit(
-            blocks, float(self.component_config["sparse_weight"]),
-            float(self.component_config["dense_weight"]),
+        self._scaler = BlockScaler.fit(blocks, float(self.component_config["sparse_weight"]))
+        dense, sparse = self._scaler.transform(blocks)
+        self._intents = sorted(set(labels))
+        index = {intent: i for i, intent in enumerate(self._intents)}
+        settings = intent_net.TrainSettings(
+            hidden=self.component_config["hidden_units"],
+            epochs=self.component_config["epochs"],
+            seed=self.component_config["random_seed"],
         )
-        model = LogisticRegression(
-            C=float(self.component_config["C"]), max_iter=int(self.component_config["max_iter"])
+        self._net = intent_net.fit(
+            dense, sparse, np.array([index[label] for label in labels]), len(self._intents),
+            settings, float(self.component_config["calibration_fraction"]),
         )
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # lbfgs' ConvergenceWarning on tiny test data
-            model.fit(self._scaler.transform(blocks), labels)
-        self._intents = [str(c) for c in model.classes_]
-        self._weights = np.ascontiguousarray(model.coef_.T, dtype=np.float32)
-        self._bias = model.intercept_.astype(np.float32)
+        logger.debug("%s: temperature %.3f", self.__class__.__name__, self._net.temperature)
         self.persist()
         return self._resource
 
     def probabilities(self, messages: list[Message]) -> np.ndarray:
-        """(len(messages), intents) softmax probabilities."""
-        assert self._scaler is not None and self._weights is not None
-        logits = self._scaler.transform([sentence_blocks(m) for m in messages]) @ self._weights
-        logits = np.asarray(logits) + self._bias
-        logits -= logits.max(axis=1, keepdims=True)
-        exp = np.exp(logits)
-        return exp / exp.sum(axis=1, keepdims=True)
+        """(len(messages), intents) calibrated probabilities."""
+        assert self._scaler is not None and self._net is not None
+        return self._net.probabilities(*self._scaler.transform(
+            [sentence_blocks(m) for m in messages]))
 
     def process(self, messages: list[Message]) -> list[Message]:
-        todo = [m for m in messages if self._weights is not None and sentence_blocks(m)]
+        todo = [m for m in messages if self._net is not None and sentence_blocks(m)]
         predicted = dict(zip(map(id, todo), self.probabilities(todo), strict=True)) if todo else {}
         for message in messages:
             probs = predicted.get(id(message))
@@ -210,23 +223,22 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         return messages
 
     def persist(self) -> None:
-        assert self._scaler is not None
+        assert self._scaler is not None and self._net is not None
         layout = self._scaler.layout
         with self._model_storage.write_to(self._resource) as directory:
             np.savez(
                 directory / MODEL_FILE,
-                weights=self._weights,
-                bias=self._bias,
                 intents=np.array(self._intents),
                 origins=np.array([o for o, _, _ in layout]),
                 widths=np.array([w for _, w, _ in layout]),
                 sparse=np.array([s for _, _, s in layout]),
                 **{f"idf:{origin}": idf for origin, idf in self._scaler.idf.items()},
+                **self._net.arrays(),
             )
 
     @classmethod
     def load(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
-             execution_context: ExecutionContext, **kwargs: Any) -> LinearIntentClassifier:
+             execution_context: ExecutionContext, **kwargs: Any) -> HybridIntentClassifier:
         component = cls(config, model_storage, resource)
         try:
             with model_storage.read_from(resource) as directory:
@@ -237,10 +249,8 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
                                        strict=True)
                 ]
                 idf = {o: data[f"idf:{o}"] for o, _, s in layout if s}
-                component._scaler = BlockScaler(layout, idf, float(config["sparse_weight"]),
-                                                float(config["dense_weight"]))
-                component._weights = data["weights"]
-                component._bias = data["bias"]
+                component._scaler = BlockScaler(layout, idf, float(config["sparse_weight"]))
+                component._net = intent_net.IntentNet.from_arrays(data)
                 component._intents = [str(i) for i in data["intents"]]
         except (ValueError, FileNotFoundError, KeyError):
             logger.warning("%s: no trained model found; it will predict no intent",
