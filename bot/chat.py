@@ -83,13 +83,17 @@ class Hub:
                     "queue", {"type": "learner_message", "conversation_id": conv.id}
                 )
                 return [msg]
-            return await self._bot_turn(conv, msg, payload or text, lang)
+            # a tapped option (a plain value, not an "/intent" payload) is an answer to the
+            # form's question; rasa_addons/option_guard.py keeps it from reading as an escape
+            option = bool(payload) and not payload.startswith("/")
+            return await self._bot_turn(conv, msg, payload or text, lang, option=option)
 
     async def _bot_turn(
-        self, conv: Conversation, msg: Message, text: str, lang: str
+        self, conv: Conversation, msg: Message, text: str, lang: str, option: bool = False
     ) -> list[Message]:
         """One Rasa turn; returns the (now annotated) learner message and the replies."""
-        metadata = {"learner_id": conv.learner_id, "lang": lang, "conversation_id": conv.id}
+        metadata = {"learner_id": conv.learner_id, "lang": lang, "conversation_id": conv.id,
+                    "option": option}
         try:
             raw = await self.rasa.turn(conv.id, text, metadata)
         except RasaUnavailable as e:

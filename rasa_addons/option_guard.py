@@ -1,0 +1,64 @@
+"""A tapped option is an answer, never a request to leave a form.
+
+Form questions offer buttons whose payload is a plain value: an order id, "company", a refund
+reason such as "买错了". The hub sends that value as the message text, so the NLU pipeline
+classifies it like anything a learner types. The forms' slot mappings take free text from
+every intent except the two escapes, ``request_human`` and ``deny`` (domain.yml), so a
+learner can type "人工" or "算了" mid-form and get out. A bare option word, out of any
+sentence, can land on an escape ("company" -> request_human, "买错了" -> deny), and the tap
+would then cancel the form or hand over to a person.
+
+The hub marks those taps in the message metadata (``option: true``; bot/chat.py). For them
+this component, placed after the classifiers and FallbackClassifier, takes the best intent
+that is not an escape or ``nlu_fallback`` from the ranking. Buttons that carry an intent
+(``/request_human``, a KB pick) start with "/" and are never marked, so a "talk to a person"
+button still works. Typed messages are never touched.
+
+config.yml::
+
+    - name: rasa_addons.option_guard.OptionGuard
+      escapes: [request_human, deny]
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
+from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY
+from rasa.shared.nlu.training_data.message import Message
+
+METADATA_KEY = "metadata"
+OPTION_FLAG = "option"
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
+class OptionGuard(GraphComponent):
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return {"escapes": ["request_human", "deny"]}
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self._skip = set(config["escapes"]) | {DEFAULT_NLU_FALLBACK_INTENT_NAME}
+
+    @classmethod
+    def create(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> OptionGuard:
+        return cls(config)
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            metadata = message.get(METADATA_KEY) or {}
+            intent = message.get(INTENT) or {}
+            if not metadata.get(OPTION_FLAG) or intent.get(INTENT_NAME_KEY) not in self._skip:
+                continue
+            ranking = [r for r in message.get(INTENT_RANKING_KEY) or []
+                       if r.get(INTENT_NAME_KEY) not in self._skip]
+            if ranking:
+                message.set(INTENT, ranking[0], add_to_output=True)
+                message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
+        return messages
