@@ -7,9 +7,9 @@ multilingual-e5-small vectors), 5-fold cross-validation of data/nlu gave DIET (n
 layers) macro F1 0.923 and a plain logistic regression 0.970 (reports/nlu_cv.md). DIET
 squeezes its sparse input through a 128-unit layer; a linear layer keeps every n-gram.
 Why the hidden layer: the logistic regression drew straight lines through frozen encoders'
-spaces. One ReLU layer over the standardised embeddings raised the public benchmarks' splits
-(BANKING77 0.922 -> 0.930, MASSIVE zh-CN 0.837 -> 0.855, same features) and trains faster
-than sklearn's lbfgs did on 77 intents.
+spaces. One ReLU layer over the standardised embeddings raised the public benchmarks' 20%
+splits (BANKING77 0.922 -> 0.931, MASSIVE zh-CN 0.837 -> 0.846, same features) and our own
+cross-validated macro F1 (0.970 -> 0.978).
 
 Feature blocks (one per featurizer: word counts, char n-gram counts, regex matches, sentence
 embeddings) are prepared on their own so that none drowns the others:
@@ -149,9 +149,10 @@ class HybridIntentClassifier(GraphComponent, IntentClassifier):
 
     @classmethod
     def validate_config(cls, config: dict[str, Any]) -> None:
-        for key in ("hidden_units", "epochs", "random_seed"):
-            if not isinstance(config.get(key), int) or config[key] < (0 if key == "random_seed" else 1):
-                raise InvalidConfigException(f"{cls.__name__}: '{key}' must be a positive integer")
+        for key, least in (("hidden_units", 1), ("epochs", 1), ("random_seed", 0)):
+            if not isinstance(config.get(key), int) or config[key] < least:
+                raise InvalidConfigException(
+                    f"{cls.__name__}: '{key}' must be an integer >= {least}")
         if not isinstance(config.get("sparse_weight"), (int, float)) or config["sparse_weight"] < 0:
             raise InvalidConfigException(f"{cls.__name__}: 'sparse_weight' must be a number >= 0")
         fraction = config.get("calibration_fraction")

@@ -76,3 +76,14 @@ def test_held_out_slice_is_per_class_and_leaves_training_examples():
     labels = np.array([0] * 50 + [1] * 10 + [2] * 3)
     held = intent_net.held_out(labels, 0.1, seed=0)
     assert np.bincount(labels[held], minlength=3).tolist() == [5, 1, 0]
+
+
+def test_a_pipeline_without_sentence_vectors_still_trains_on_the_n_grams():
+    _, sparse, labels = _toy()
+    no_dense = np.zeros((len(labels), 0), dtype=np.float32)
+    net = intent_net.fit(no_dense, sparse, labels, 3,
+                         intent_net.TrainSettings(hidden=8, epochs=20, batch_size=16,
+                                                  learning_rate=1e-2))
+    # the n-gram marks label 2 only; the other two are a coin toss without the vectors
+    predicted = net.probabilities(no_dense, sparse).argmax(axis=1)
+    assert (predicted[labels == 2] == 2).all()
