@@ -85,4 +85,6 @@ def evaluate(
         "model": encoder.name,
         "anchors": {lang: info.get("anchor")
                     for lang, info in index.manifest.extra.get("encoders", {}).items()},
+        "answer_weights": {lang: info.get("answer_weight")
+                           for lang, info in index.manifest.extra.get("encoders", {}).items()},
     }

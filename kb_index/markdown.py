@@ -53,3 +53,20 @@ def to_html(markdown: str) -> str:
             para.append(_inline(s))
     flush()
     return "\n".join(blocks)
+
+
+_PLAIN_DROP = re.compile(r"[*`#>_\[\]|]+")
+_LIST_MARK = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+", re.MULTILINE)
+
+
+def to_plain(markdown: str, limit: int = 0) -> str:
+    """The words of a Markdown answer for embedding: link text kept, URLs, markup and list
+    markers dropped, whitespace collapsed; cut to `limit` characters when limit > 0.
+
+    Underscores become spaces too, so identifiers such as `card_arrival` read as words.
+    """
+    text = _LINK.sub(r"\1", markdown)
+    text = re.sub(r"https?://\S+", " ", text)
+    text = _LIST_MARK.sub(" ", text)
+    text = re.sub(r"\s+", " ", _PLAIN_DROP.sub(" ", text)).strip()
+    return text[:limit].rstrip() if limit > 0 else text

@@ -7,9 +7,12 @@ Chinese by default). An entry's score for a query mixes three signals:
 - best row: the cosine of its best-matching question or alternate;
 - centroid: the cosine to the mean of its question vectors (a prototype: with a handful of
   paraphrases per entry this generalises better than any single one);
-- lexical: BM25 of its best-matching row, as a 0..1 share of the query's best case.
+- lexical: BM25 of its best-matching row, as a 0..1 share of the query's best case;
+- answer: the cosine to the entry's answer (its first `answer_chars` characters as plain
+  text), for entries that have one, at a weight each KB chooses for itself (below).
 
     dense = (1 - c) * best_row + c * centroid          c = centroid_weight(lang)
+    dense = (1 - a) * dense + a * answer               a = the partition's answer_weight
     fused = w * dense + (1 - w) * lexical              w = dense_weight(lang)
     scaled = (fused - lo) / (hi - lo)                  (lo, hi) = the encoder's score_scale
     score = scaled - anchor + 0.5
@@ -23,6 +26,16 @@ transfer intents) gets a higher anchor than a sparse one (StackFAQ), and e5's co
 cosines a different one than MiniLM's; on the dev sets the self-estimated percentile lands
 within ~0.02 of the real out-of-scope one. One set of thresholds then serves every KB and
 both languages (see decision.py).
+
+Whether answers help depends on the KB: short answers that name the topic ("answer for
+card_arrival") pull paraphrases towards the right entry, long real answers mostly add noise
+(StackFAQ loses 0.5 point at a = 0.1). So each KB measures it on itself, leave-one-out: every
+alternate question of an entry with two or more is scored as a query against the KB without
+that question, at each `answer_weights` value, and the best weight wins if it beats 0 by
+`answer_min_gain` on at least `answer_min_queries` such questions; otherwise answers are not
+used (and not even embedded). Only the answer weight is chosen this way: tried on the
+lexical weight, leave-one-out picked more lexical than real queries want (its held-out
+questions share topic words with their siblings more than learners' messages do).
 """
 
 import json
@@ -38,8 +51,9 @@ from kb_index.encoders import Encoder, default_anchor, encoder_for, score_scale
 from kb_index.entries import Entry
 from kb_index.lang import detect_lang
 from kb_index.lexical import BM25
+from kb_index.markdown import to_plain
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 # a KB too small to calibrate itself leans on its encoder's default_anchor, weighted as
 # this many pseudo-queries
 CALIB_PRIOR = 20
@@ -51,7 +65,7 @@ class SearchSettings:
     """Fusion weights per query language; chosen on the kbeval dev sets (kb_index/README.md)."""
 
     # dense share of the fused score; the rest is lexical
-    dense_weight_en: float = 0.95
+    dense_weight_en: float = 0.97
     dense_weight_zh: float = 0.97
     # centroid share of the dense score; the rest is the best single row
     centroid_weight_en: float = 0.5
@@ -68,6 +82,11 @@ class SearchSettings:
     # self-calibration: KB questions scored against the other entries (see the module doc)
     calib_quantile: float = 0.8
     calib_queries: int = 2000
+    # the answer signal: weights tried leave-one-out at build time (see the module doc)
+    answer_weights: tuple[float, ...] = (0.0, 0.1, 0.2, 0.3)
+    answer_min_gain: float = 0.01
+    answer_min_queries: int = 30
+    answer_chars: int = 300
 
     def ef_search_for(self, rows: int) -> int:
         return int(min(1024, max(self.hnsw_ef_search, self.hnsw_ef_search * (rows / 1e5) ** 0.5)))
@@ -117,9 +136,16 @@ class _Partition:
 
     def __init__(self, lang: str, entry_idx: np.ndarray, row_start: np.ndarray,
                  rows: np.ndarray, vectors: np.ndarray, ann: faiss.Index | None = None,
-                 anchor: float = DEFAULT_ANCHOR) -> None:
+                 anchor: float = DEFAULT_ANCHOR, answers: np.ndarray | None = None,
+                 has_answer: np.ndarray | None = None, answer_weight: float = 0.0) -> None:
         self.lang = lang
         self.anchor = float(anchor)  # see the module doc; in score_scale units
+        # answer vectors (E, d) and which entries have an answer; used when answer_weight > 0
+        self.answers = answers if answers is not None else np.zeros((0, vectors.shape[-1]),
+                                                                     np.float32)
+        self.has_answer = (has_answer if has_answer is not None
+                           else np.zeros(len(row_start), dtype=bool))
+        self.answer_weight = float(answer_weight)
         self.entry_idx = entry_idx  # (E,) indices into SearchIndex.entries
         self.row_start = row_start  # (E,) first local row of each entry; rows are contiguous
         self.rows = rows  # (n,) global row ids, for the lexical scores and row texts
@@ -134,6 +160,17 @@ class _Partition:
     @property
     def kind(self) -> str:
         return "hnsw" if self.ann is not None else "flat"
+
+    def with_answers(self, dense: np.ndarray, q: np.ndarray,
+                     cand: np.ndarray | None = None) -> np.ndarray:
+        """Blend the answer cosine into dense scores (queries q: (d,) or (m, d); dense over
+        all entries, or over `cand`)."""
+        a = self.answer_weight
+        if a <= 0 or not len(self.answers):
+            return dense
+        answers = self.answers if cand is None else self.answers[cand]
+        has = self.has_answer if cand is None else self.has_answer[cand]
+        return np.where(has, (1 - a) * dense + a * (q @ answers.T), dense)
 
 
 class SearchIndex:
@@ -183,6 +220,8 @@ class SearchIndex:
         lexical = BM25(row_text)
         for lang, p in parts.items():
             enc = encoder_for(encoder, lang)
+            _choose_answer_weight(p, [entries[int(i)] for i in p.entry_idx], enc, lexical,
+                                  row_text, settings)
             p.anchor = _self_anchor(p, lexical, row_text, settings, score_scale(enc),
                                     default_anchor(enc))
         manifest = Manifest(
@@ -206,7 +245,9 @@ class SearchIndex:
         for lang, p in self.parts.items():
             arrays.update({f"{lang}.entry_idx": p.entry_idx, f"{lang}.row_start": p.row_start,
                            f"{lang}.rows": p.rows, f"{lang}.vectors": p.vectors,
-                           f"{lang}.anchor": np.float64(p.anchor)})
+                           f"{lang}.anchor": np.float64(p.anchor), f"{lang}.answers": p.answers,
+                           f"{lang}.has_answer": p.has_answer,
+                           f"{lang}.answer_weight": np.float64(p.answer_weight)})
             if p.ann is not None:
                 faiss.write_index(p.ann, str(directory / f"dense-{lang}.faiss"))
         np.savez(directory / "dense.npz", **arrays)
@@ -244,13 +285,19 @@ class SearchIndex:
                     ann.hnsw.efSearch = settings.ef_search_for(ann.ntotal)
                 parts[lang] = _Partition(lang, z[f"{lang}.entry_idx"], z[f"{lang}.row_start"],
                                          z[f"{lang}.rows"], z[f"{lang}.vectors"], ann,
-                                         float(z[f"{lang}.anchor"]))
+                                         float(z[f"{lang}.anchor"]), z[f"{lang}.answers"],
+                                         z[f"{lang}.has_answer"],
+                                         float(z[f"{lang}.answer_weight"]))
         if is_compatible(manifest, encoder, settings):
             # seed the encoder's row cache, so the next rebuild re-encodes only what changed
             for lang, p in parts.items():
                 remember = getattr(encoder_for(encoder, lang), "remember", None)
                 if remember:
                     remember([row_text[int(r)] for r in p.rows], p.vectors)
+                    if len(p.answers):
+                        texts = [_answer_text(entries[int(i)], settings) for i in p.entry_idx]
+                        keep = [j for j, t in enumerate(texts) if t]
+                        remember([texts[j] for j in keep], p.answers[keep])
         return cls(entries, row_entry, row_text, parts, lexical, encoder, settings, manifest)
 
     def is_compatible(self, encoder: Encoder, settings: SearchSettings) -> bool:
@@ -293,7 +340,7 @@ class SearchIndex:
             best_row = np.array([row_sim[p.row_start[e]:p.row_end[e]].max() for e in cand])
             cent = p.centroids[cand] @ q
             lex = np.array([lex_local[p.row_start[e]:p.row_end[e]].max() for e in cand])
-        dense = (1 - c) * best_row + c * cent
+        dense = p.with_answers((1 - c) * best_row + c * cent, q, cand)
         fused = w * dense + (1 - w) * lex
         lo, hi = scale
         score = (fused - lo) / max(hi - lo, 1e-9) - p.anchor + 0.5
@@ -337,7 +384,7 @@ def is_compatible(manifest: Manifest | None, encoder: Encoder, settings: SearchS
         and manifest.format == FORMAT_VERSION
         and manifest.model == encoder.name
         and manifest.dim == encoder.dim
-        and manifest.settings == asdict(settings)
+        and manifest.settings == json.loads(json.dumps(asdict(settings)))  # tuples -> lists
     )
 
 
@@ -347,7 +394,7 @@ def _encoder_info(encoder: Encoder, parts: dict[str, _Partition]) -> dict:
         enc = encoder_for(encoder, lang)
         dim = int(p.vectors.shape[1]) if p.vectors.ndim == 2 else enc.dim
         out[lang] = {"name": enc.name, "dim": dim, "score_scale": list(score_scale(enc)),
-                     "anchor": round(p.anchor, 4)}
+                     "anchor": round(p.anchor, 4), "answer_weight": p.answer_weight}
     return out
 
 
@@ -380,7 +427,7 @@ def _self_anchor(p: _Partition, lexical: BM25, row_text: list[str], settings: Se
             raw, ideal = lexical.scores(row_text[int(p.rows[r])])
             if ideal > 0:
                 lex[j] = np.maximum.reduceat(np.minimum(raw[p.rows] / ideal, 1.0), p.row_start)
-        fused = w * ((1 - c) * best_row + c * cent) + (1 - w) * lex
+        fused = w * p.with_answers((1 - c) * best_row + c * cent, qv) + (1 - w) * lex
         fused[np.arange(len(rows)), p.owner[rows]] = -np.inf
         tops.append(fused.max(axis=1))
     lo, hi = scale
@@ -388,6 +435,64 @@ def _self_anchor(p: _Partition, lexical: BM25, row_text: list[str], settings: Se
     q = float(np.quantile(top, settings.calib_quantile))
     n = len(top)
     return (n * q + CALIB_PRIOR * prior) / (n + CALIB_PRIOR)
+
+
+def _answer_text(entry: Entry, settings: SearchSettings) -> str:
+    return to_plain(entry.answer, settings.answer_chars)
+
+
+def _choose_answer_weight(p: _Partition, entries: list[Entry], enc: Encoder, lexical: BM25,
+                          row_text: list[str], settings: SearchSettings) -> None:
+    """Pick the partition's answer weight leave-one-out on its own questions (module doc).
+
+    Sets p.answer_weight, and p.answers / p.has_answer when the answers are used.
+    """
+    p.answer_weight = 0.0
+    counts = p.row_end - p.row_start
+    texts = [_answer_text(e, settings) for e in entries]
+    has = np.array([bool(t) for t in texts], dtype=bool)
+    held = np.flatnonzero(counts[p.owner] >= 2)  # rows that can be held out of their entry
+    if (len(held) < settings.answer_min_queries or not has.any()
+            or max(settings.answer_weights, default=0.0) <= 0):
+        return
+    rng = np.random.default_rng(0)
+    if len(held) > settings.calib_queries:
+        held = np.sort(rng.choice(held, settings.calib_queries, replace=False))
+    answers = np.zeros((len(entries), p.vectors.shape[1]), dtype=np.float32)
+    answers[has] = enc.encode([t for t in texts if t])
+    w, c = settings.dense_weight(p.lang), settings.centroid_weight(p.lang)
+    sums = np.add.reduceat(p.vectors, p.row_start, axis=0)
+    weights = [a for a in settings.answer_weights if a >= 0]
+    hits = np.zeros(len(weights))
+    chunk = max(1, 4_000_000 // max(len(p.rows), 1))
+    for i in range(0, len(held), chunk):
+        rows = held[i : i + chunk]
+        own = p.owner[rows]
+        qv = p.vectors[rows]
+        sim = qv @ p.vectors.T
+        sim[np.arange(len(rows)), rows] = -np.inf  # the held-out question itself
+        best_row = np.maximum.reduceat(sim, p.row_start, axis=1)
+        cent = qv @ p.centroids.T
+        rest = sums[own] - qv  # the entry's centroid without the held-out question
+        cent[np.arange(len(rows)), own] = np.einsum("ij,ij->i", qv, rest) / np.maximum(
+            np.linalg.norm(rest, axis=1), 1e-12)
+        lex = np.zeros_like(cent)
+        for j, r in enumerate(rows):
+            raw, ideal = lexical.scores(row_text[int(p.rows[r])])
+            if ideal > 0:
+                local = np.minimum(raw[p.rows] / ideal, 1.0)
+                local[r] = 0.0
+                lex[j] = np.maximum.reduceat(local, p.row_start)
+        dense = (1 - c) * best_row + c * cent
+        ans = qv @ answers.T
+        for k, a in enumerate(weights):
+            fused = w * np.where(has, (1 - a) * dense + a * ans, dense) + (1 - w) * lex
+            hits[k] += int(np.sum(fused.argmax(axis=1) == own))
+    share = hits / len(held)
+    base = share[weights.index(0.0)] if 0.0 in weights else 0.0
+    k = int(np.argmax(share))
+    if weights[k] > 0 and share[k] - base >= settings.answer_min_gain:
+        p.answer_weight, p.answers, p.has_answer = float(weights[k]), answers, has
 
 
 def _ann_index(vectors: np.ndarray, settings: SearchSettings) -> faiss.Index | None:

@@ -10,7 +10,7 @@ from bot.storage import open_db
 from kb_index import Entry, Thresholds, decide, detect_lang
 from kb_index import store as kb_store
 from kb_index.encoders import HashingEncoder
-from kb_index.markdown import to_html
+from kb_index.markdown import to_html, to_plain
 from kb_index.search import SearchIndex, SearchSettings
 from kb_index.service import KnowledgeBase
 
@@ -176,3 +176,56 @@ def test_hnsw_search_breadth_grows_with_the_index():
     assert s.ef_search_for(100_000) == s.hnsw_ef_search
     assert 384 <= s.ef_search_for(1_000_000) <= 512
     assert s.ef_search_for(10**9) == 1024
+
+
+TOPICS = {
+    "garden": ["tomatoes", "compost", "hedges", "seedlings"],
+    "travel": ["passports", "luggage", "airports", "visas"],
+    "music": ["guitars", "pianos", "drums", "violins"],
+    "cooking": ["noodles", "ovens", "spices", "dumplings"],
+    "sport": ["football", "tennis", "swimming", "cycling"],
+    "money": ["savings", "mortgages", "pensions", "budgets"],
+    "health": ["vitamins", "sleep", "dentists", "allergies"],
+    "cars": ["tyres", "engines", "brakes", "batteries"],
+    "pets": ["puppies", "kittens", "parrots", "hamsters"],
+    "weather": ["thunder", "snowfall", "humidity", "forecasts"],
+}
+
+
+def _topic_entries(answers: dict[str, str]) -> list[Entry]:
+    # siblings share only the filler; each question's own word is in its entry's answer
+    return [Entry(id=t, lang="en", question=f"tell me about {words[0]}",
+                  alt_questions=[f"tell me about {w}" for w in words[1:]], answer=answers[t])
+            for t, words in TOPICS.items()]
+
+
+def test_each_kb_chooses_its_answer_weight_on_its_own_questions(tmp_path):
+    # answers that name the topic help held-out questions: the KB turns them on
+    naming = {t: "This covers " + ", ".join(words) for t, words in TOPICS.items()}
+    index = SearchIndex.build(_topic_entries(naming), HashingEncoder(), SearchSettings())
+    part = index.parts["en"]
+    assert part.answer_weight > 0 and part.has_answer.all()
+    assert index.manifest.extra["encoders"]["en"]["answer_weight"] == part.answer_weight
+    index.save(tmp_path / "ix")
+    loaded = SearchIndex.load(tmp_path / "ix", HashingEncoder(), SearchSettings())
+    assert loaded.parts["en"].answer_weight == part.answer_weight
+    for query in ("tell me about luggage", "pianos and drums"):
+        assert [h.score for h in loaded.search(query)] == [h.score for h in index.search(query)]
+
+    # answers about another topic only mislead: they stay out
+    names = list(TOPICS)
+    wrong = {t: naming[names[(i + 1) % len(names)]] for i, t in enumerate(names)}
+    assert SearchIndex.build(_topic_entries(wrong), HashingEncoder(),
+                             SearchSettings()).parts["en"].answer_weight == 0
+
+    # one question per entry: nothing to hold out, so no answer signal (and no vectors)
+    single = [e.model_copy(update={"alt_questions": []}) for e in _topic_entries(naming)]
+    part = SearchIndex.build(single, HashingEncoder(), SearchSettings()).parts["en"]
+    assert part.answer_weight == 0 and len(part.answers) == 0
+
+
+def test_answers_are_embedded_as_plain_text():
+    assert to_plain("[answer for card_arrival]") == "answer for card arrival"
+    md = "**Refunds**: see [the policy](https://example.com/p).\n\n1. Open *Me*\n- then `Orders`"
+    assert to_plain(md) == "Refunds : see the policy. Open Me then Orders"
+    assert to_plain(md, limit=12) == "Refunds : se"
