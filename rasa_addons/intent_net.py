@@ -121,8 +121,14 @@ def train(dense: np.ndarray, sparse: scipy.sparse.spmatrix, labels: np.ndarray,
     sparse = scipy.sparse.csr_matrix(sparse, dtype=F32)
     n, d = dense.shape
     mean = dense.mean(axis=0).astype(F32)
-    scale = (dense.std(axis=0) + 1e-6).astype(F32)
+    std = dense.std(axis=0)
+    # A dimension constant in training (an English-only encoder's zeros on an all-Chinese
+    # set) carries nothing: scale inf maps it to 0 for good, so a message where it is not
+    # constant cannot blow up through a 1e-6 scale, and it does not count as fan-in.
+    constant = std < 1e-6
+    scale = np.where(constant, np.inf, std + 1e-6).astype(F32)
     z = ((dense - mean) / scale).astype(F32)
+    live = d - int(constant.sum())
 
     # PyTorch's nn.Linear initialisation: uniform within 1/sqrt(fan_in); a pipeline without
     # a dense featurizer has d = 0, and then the hidden layer only learns a constant
@@ -130,7 +136,7 @@ def train(dense: np.ndarray, sparse: scipy.sparse.spmatrix, labels: np.ndarray,
         bound = 1 / math.sqrt(max(1, fan_in))
         return rng.uniform(-bound, bound, shape).astype(F32)
 
-    net = IntentNet(mean, scale, uniform(d, (d, s.hidden)), uniform(d, (s.hidden,)),
+    net = IntentNet(mean, scale, uniform(live, (d, s.hidden)), uniform(live, (s.hidden,)),
                     uniform(s.hidden, (s.hidden, n_classes)), uniform(s.hidden, (n_classes,)),
                     np.zeros((sparse.shape[1], n_classes), dtype=F32), np.array(1.0, dtype=F32))
     opt = {name: _Adam(getattr(net, name), s.weight_decay if name in ("w1", "w2") else 0.0)

@@ -59,3 +59,31 @@ def test_nlu_sentence_features_equal_the_kb_encoders(tmp_path):
     # round differently (max abs difference ~1e-3), the fp32 MiniLM graph does not
     assert (rasa_side[:, :384] * e5).sum(axis=1).min() > 0.9995
     assert np.abs(rasa_side[:, 384:] - minilm).max() < 1e-4
+
+
+def test_english_only_encoders_give_chinese_text_zeros(tmp_path):
+    """config.yml's featurizer runs MiniLM (an English model) on English text only."""
+    import numpy as np
+
+    texts = ["I was charged twice for the course", "视频一直卡顿怎么办", "开发票 invoice pls"]
+    out = tmp_path / "features.npy"
+    script = (
+        "import sys, numpy as np\n"
+        "from rasa_addons import encoders as enc\n"
+        "from rasa_addons.sentence_featurizer import SentenceEmbeddingFeaturizer as F\n"
+        "config = {**F.get_default_config(), 'encoders': ['e5', 'minilm'],\n"
+        "          'english_only': ['minilm']}\n"
+        "F.validate_config(config)\n"
+        "texts = sys.argv[2:]\n"
+        "both = F(config, 'f').embed(texts)\n"
+        "alone = enc.get_encoder('minilm').encode(texts[:1])\n"
+        "np.save(sys.argv[1], np.vstack([both[:, 384:], alone]))\n"
+    )
+    python = rasa_env.rasa_bin().parent / "python"
+    proc = subprocess.run([str(python), "-c", script, str(out), *texts], cwd=ROOT,
+                          env=rasa_env.rasa_env(), capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    features = np.load(out)
+    minilm, alone = features[:3], features[3]
+    assert np.allclose(minilm[0], alone) and np.abs(alone).sum() > 0
+    assert not minilm[1:].any()  # Chinese, and code-mixed Chinese

@@ -87,3 +87,15 @@ def test_a_pipeline_without_sentence_vectors_still_trains_on_the_n_grams():
     # the n-gram marks label 2 only; the other two are a coin toss without the vectors
     predicted = net.probabilities(no_dense, sparse).argmax(axis=1)
     assert (predicted[labels == 2] == 2).all()
+
+
+def test_a_dimension_constant_in_training_is_ignored():
+    # an English-only encoder's zero block on an all-Chinese training set
+    dense, sparse, labels = _toy()
+    dense = np.hstack([dense, np.zeros((len(dense), 3), dtype=np.float32)])
+    settings = intent_net.TrainSettings(hidden=16, epochs=5, batch_size=16)
+    net = intent_net.train(dense, sparse, labels, 3, settings)
+    lit = dense.copy()
+    lit[:, -3:] = 0.5  # the block is non-zero at run time (English text)
+    assert np.allclose(net.logits(lit, sparse), net.logits(dense, sparse))
+    assert np.isfinite(net.logits(lit, sparse)).all()
