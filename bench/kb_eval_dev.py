@@ -106,7 +106,8 @@ def scale_bench(data: Path, n_entries: int, n_queries: int = 500, threads: int =
         tag = "" if i < len(pool) else f" ({i // len(pool)})"
         entries.append(Entry(id=f"{src['id']}#{i}", lang=src.get("lang", "en"),
                              question=src["question"] + tag,
-                             alt_questions=[a + tag for a in src.get("alt_questions") or []]))
+                             alt_questions=[a + tag for a in src.get("alt_questions") or []],
+                             answer=src.get("answer") or ""))
     config = KBConfig(**({"threads": threads} if threads else {}))
     encoder, settings, thresholds = config.encoder(), config.search_settings(), config.thresholds()
     encoder.encode(["warm up"], query=True)
@@ -146,7 +147,9 @@ def scale_bench(data: Path, n_entries: int, n_queries: int = 500, threads: int =
                                "encode_p50_ms": pct(enc_ms[lang], 50),
                                "encode_p95_ms": pct(enc_ms[lang], 95)}
                         for lang in ("en", "zh")},
-            "anchors": {k: v.get("anchor") for k, v in index.manifest.extra["encoders"].items()}}
+            "anchors": {k: v.get("anchor") for k, v in index.manifest.extra["encoders"].items()},
+            "answer_weights": {k: v.get("answer_weight")
+                               for k, v in index.manifest.extra["encoders"].items()}}
 
 
 def main(argv: list[str] | None = None) -> int:
