@@ -30,8 +30,8 @@ both languages (see decision.py).
 Whether answers help depends on the KB: short answers that name the topic ("answer for
 card_arrival") pull paraphrases towards the right entry, long real answers mostly add noise
 (StackFAQ loses 0.5 point at a = 0.1). So each KB measures it on itself, leave-one-out: every
-alternate question of an entry with two or more is scored as a query against the KB without
-that question, at each `answer_weights` value, and the best weight wins if it beats 0 by
+question of an entry that has two or more is scored as a query against the KB without that
+question, at each `answer_weights` value, and the best weight wins if it beats 0 by
 `answer_min_gain` on at least `answer_min_queries` such questions; otherwise answers are not
 used (and not even embedded). Only the answer weight is chosen this way: tried on the
 lexical weight, leave-one-out picked more lexical than real queries want (its held-out
