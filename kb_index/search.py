@@ -419,14 +419,7 @@ def _self_anchor(p: _Partition, lexical: BM25, row_text: list[str], settings: Se
     chunk = max(1, 4_000_000 // max(n_rows, 1))
     for i in range(0, len(sample), chunk):
         rows = sample[i : i + chunk]
-        qv = p.vectors[rows]
-        best_row = np.maximum.reduceat(qv @ p.vectors.T, p.row_start, axis=1)
-        cent = qv @ p.centroids.T
-        lex = np.zeros_like(cent)
-        for j, r in enumerate(rows):
-            raw, ideal = lexical.scores(row_text[int(p.rows[r])])
-            if ideal > 0:
-                lex[j] = np.maximum.reduceat(np.minimum(raw[p.rows] / ideal, 1.0), p.row_start)
+        qv, best_row, cent, lex = _row_signals(p, rows, lexical, row_text)
         fused = w * p.with_answers((1 - c) * best_row + c * cent, qv) + (1 - w) * lex
         fused[np.arange(len(rows)), p.owner[rows]] = -np.inf
         tops.append(fused.max(axis=1))
@@ -435,6 +428,37 @@ def _self_anchor(p: _Partition, lexical: BM25, row_text: list[str], settings: Se
     q = float(np.quantile(top, settings.calib_quantile))
     n = len(top)
     return (n * q + CALIB_PRIOR * prior) / (n + CALIB_PRIOR)
+
+
+def _row_signals(p: _Partition, rows: np.ndarray, lexical: BM25, row_text: list[str],
+                 sums: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
+    """The partition's own rows (local ids) used as queries: their vectors and, against
+    every entry, the best-row, centroid and lexical scores that `search` combines.
+
+    With `sums` (each entry's unnormalised row sum) every row is also held out of its own
+    entry: its own row does not count and its entry's centroid is taken without it.
+    """
+    qv = p.vectors[rows]
+    sim = qv @ p.vectors.T
+    at = np.arange(len(rows))
+    if sums is not None:
+        sim[at, rows] = -np.inf
+    best_row = np.maximum.reduceat(sim, p.row_start, axis=1)
+    cent = qv @ p.centroids.T
+    if sums is not None:
+        own = p.owner[rows]
+        rest = sums[own] - qv
+        cent[at, own] = np.einsum("ij,ij->i", qv, rest) / np.maximum(
+            np.linalg.norm(rest, axis=1), 1e-12)
+    lex = np.zeros_like(cent)
+    for j, r in enumerate(rows):
+        raw, ideal = lexical.scores(row_text[int(p.rows[r])])
+        if ideal > 0:
+            local = np.minimum(raw[p.rows] / ideal, 1.0)
+            if sums is not None:
+                local[r] = 0.0
+            lex[j] = np.maximum.reduceat(local, p.row_start)
+    return qv, best_row, cent, lex
 
 
 def _answer_text(entry: Entry, settings: SearchSettings) -> str:
@@ -468,21 +492,7 @@ def _choose_answer_weight(p: _Partition, entries: list[Entry], enc: Encoder, lex
     for i in range(0, len(held), chunk):
         rows = held[i : i + chunk]
         own = p.owner[rows]
-        qv = p.vectors[rows]
-        sim = qv @ p.vectors.T
-        sim[np.arange(len(rows)), rows] = -np.inf  # the held-out question itself
-        best_row = np.maximum.reduceat(sim, p.row_start, axis=1)
-        cent = qv @ p.centroids.T
-        rest = sums[own] - qv  # the entry's centroid without the held-out question
-        cent[np.arange(len(rows)), own] = np.einsum("ij,ij->i", qv, rest) / np.maximum(
-            np.linalg.norm(rest, axis=1), 1e-12)
-        lex = np.zeros_like(cent)
-        for j, r in enumerate(rows):
-            raw, ideal = lexical.scores(row_text[int(p.rows[r])])
-            if ideal > 0:
-                local = np.minimum(raw[p.rows] / ideal, 1.0)
-                local[r] = 0.0
-                lex[j] = np.maximum.reduceat(local, p.row_start)
+        qv, best_row, cent, lex = _row_signals(p, rows, lexical, row_text, sums)
         dense = (1 - c) * best_row + c * cent
         ans = qv @ answers.T
         for k, a in enumerate(weights):
