@@ -31,6 +31,21 @@ def test_stories_predict_every_intent_and_action(rasa_model, tmp_path):
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
 
 
+TEXTS = ["I was charged twice for the course", "视频一直卡顿怎么办", "开发票 invoice pls"]
+
+
+def _array_from_rasa_env(script: str, tmp_path, texts: list[str]):  # type: ignore[no-untyped-def]
+    """Run `script` in the Rasa environment with argv [out.npy, *texts]; return what it saved."""
+    import numpy as np
+
+    out = tmp_path / "out.npy"
+    python = rasa_env.rasa_bin().parent / "python"
+    proc = subprocess.run([str(python), "-c", script, str(out), *texts], cwd=ROOT,
+                          env=rasa_env.rasa_env(), capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return np.load(out)
+
+
 def test_nlu_sentence_features_equal_the_kb_encoders(tmp_path):
     """The Rasa environment runs the graphs the app environment built (rasa_addons/encoders.py):
     its vectors must be the KB's own, or the two environments disagree about a sentence."""
@@ -38,8 +53,7 @@ def test_nlu_sentence_features_equal_the_kb_encoders(tmp_path):
 
     from kb_index.encoders import E5Encoder, SentenceTransformerEncoder
 
-    texts = ["I was charged twice for the course", "视频一直卡顿怎么办", "开发票 invoice pls"]
-    out = tmp_path / "vectors.npy"
+    texts = TEXTS
     script = (
         "import sys, numpy as np\n"
         "from rasa_addons import encoders as enc\n"
@@ -47,11 +61,7 @@ def test_nlu_sentence_features_equal_the_kb_encoders(tmp_path):
         "np.save(sys.argv[1], np.hstack([enc.get_encoder(n).encode(texts) "
         "for n in ('e5', 'minilm')]))\n"
     )
-    python = rasa_env.rasa_bin().parent / "python"
-    proc = subprocess.run([str(python), "-c", script, str(out), *texts], cwd=ROOT,
-                          env=rasa_env.rasa_env(), capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    rasa_side = np.load(out)
+    rasa_side = _array_from_rasa_env(script, tmp_path, texts)
     e5 = E5Encoder(threads=1, runtime="onnx").encode(texts, query=True)
     minilm = SentenceTransformerEncoder(threads=1, runtime="onnx").encode(texts, query=True)
     assert rasa_side.shape == (3, 768)
@@ -65,8 +75,6 @@ def test_english_only_encoders_give_chinese_text_zeros(tmp_path):
     """config.yml's featurizer runs MiniLM (an English model) on English text only."""
     import numpy as np
 
-    texts = ["I was charged twice for the course", "视频一直卡顿怎么办", "开发票 invoice pls"]
-    out = tmp_path / "features.npy"
     script = (
         "import sys, numpy as np\n"
         "from rasa_addons import encoders as enc\n"
@@ -79,11 +87,7 @@ def test_english_only_encoders_give_chinese_text_zeros(tmp_path):
         "alone = enc.get_encoder('minilm').encode(texts[:1])\n"
         "np.save(sys.argv[1], np.vstack([both[:, 384:], alone]))\n"
     )
-    python = rasa_env.rasa_bin().parent / "python"
-    proc = subprocess.run([str(python), "-c", script, str(out), *texts], cwd=ROOT,
-                          env=rasa_env.rasa_env(), capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    features = np.load(out)
+    features = _array_from_rasa_env(script, tmp_path, TEXTS)
     minilm, alone = features[:3], features[3]
     assert np.allclose(minilm[0], alone) and np.abs(alone).sum() > 0
     assert not minilm[1:].any()  # Chinese, and code-mixed Chinese
