@@ -31,6 +31,7 @@ config.yml::
       epochs: 40
       sparse_weight: 0.7
       calibration_fraction: 0.1  # 0: no held-out temperature (confidences flatter)
+      ensemble: 3  # nets from seeds random_seed, +1, +2, averaged (stored as one wider net)
       random_seed: 0
 """
 
@@ -140,7 +141,7 @@ class HybridIntentClassifier(GraphComponent, IntentClassifier):
     def get_default_config() -> dict[str, Any]:
         defaults = intent_net.TrainSettings()
         return {"hidden_units": defaults.hidden, "epochs": defaults.epochs,
-                "sparse_weight": 0.7, "calibration_fraction": 0.1,
+                "sparse_weight": 0.7, "calibration_fraction": 0.1, "ensemble": 1,
                 "random_seed": defaults.seed}
 
     @staticmethod
@@ -149,7 +150,8 @@ class HybridIntentClassifier(GraphComponent, IntentClassifier):
 
     @classmethod
     def validate_config(cls, config: dict[str, Any]) -> None:
-        for key, least in (("hidden_units", 1), ("epochs", 1), ("random_seed", 0)):
+        for key, least in (("hidden_units", 1), ("epochs", 1), ("ensemble", 1),
+                           ("random_seed", 0)):
             if not isinstance(config.get(key), int) or config[key] < least:
                 raise InvalidConfigException(
                     f"{cls.__name__}: '{key}' must be an integer >= {least}")
@@ -195,6 +197,7 @@ class HybridIntentClassifier(GraphComponent, IntentClassifier):
         self._net = intent_net.fit(
             dense, sparse, np.array([index[label] for label in labels]), len(self._intents),
             settings, float(self.component_config["calibration_fraction"]),
+            members=self.component_config["ensemble"],
         )
         logger.debug("%s: temperature %.3f", self.__class__.__name__, self._net.temperature)
         self.persist()

@@ -21,12 +21,17 @@ correct predictions fell under 0.45. ``fit`` therefore holds out a slice of the 
 learns a temperature on it (the one value that minimises the held-out log loss), then trains
 on everything and keeps that temperature: correct predictions under 0.45 fell to 4% (MASSIVE)
 and 1% (BANKING77). Dividing logits by a constant never changes which intent wins.
+
+``fit(..., members=k)`` trains k nets from consecutive seeds and averages their logits. Both
+the sparse layer and the output layer are linear, so the average is itself one net with k
+times the hidden units (``merge``): nothing else changes for storing or running it. The
+temperature is learnt on an ensemble of the same size.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 import scipy.sparse
@@ -92,7 +97,10 @@ class _Adam:
 
     def step(self, grad: np.ndarray, lr: float, t: int, rows: np.ndarray | None = None,
              b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> None:
-        sel = slice(None) if rows is None else rows
+        if rows is None:
+            self._step_in_place(grad, lr, t, b1, b2, eps)
+            return
+        sel = rows
         m = self.m[sel] * b1 + (1 - b1) * grad
         v = self.v[sel] * b2 + (1 - b2) * grad * grad
         self.m[sel], self.v[sel] = m, v
@@ -100,6 +108,27 @@ class _Adam:
         if self.weight_decay:
             update = update + self.weight_decay * self.param[sel]
         self.param[sel] -= (lr * update).astype(F32)
+
+    def _step_in_place(self, grad: np.ndarray, lr: float, t: int, b1: float, b2: float,
+                       eps: float) -> None:
+        """The same arithmetic, in the same order, on the whole parameter with few
+        temporaries: for the 768x1024 hidden weights this halves the time of an update,
+        which was about half the time of a training step."""
+        m, v = self.m, self.v
+        m *= b1
+        m += (1 - b1) * grad
+        square = (1 - b2) * grad
+        square *= grad
+        v *= b2
+        v += square
+        update = m / (1 - b1**t)
+        denom = np.sqrt(v / (1 - b2**t))
+        denom += eps
+        update /= denom
+        if self.weight_decay:
+            update += self.weight_decay * self.param
+        update *= lr
+        self.param -= update
 
 
 def _learning_rate(step: int, total: int, peak: float) -> float:
@@ -182,20 +211,43 @@ def train(dense: np.ndarray, sparse: scipy.sparse.spmatrix, labels: np.ndarray,
     return net
 
 
+def ensemble(dense: np.ndarray, sparse: scipy.sparse.spmatrix, labels: np.ndarray,
+             n_classes: int, settings: TrainSettings, members: int = 1) -> IntentNet:
+    """``members`` nets trained with seeds seed, seed + 1, ... and merged into one."""
+    return merge([train(dense, sparse, labels, n_classes, replace(settings, seed=settings.seed + i))
+                  for i in range(members)])
+
+
+def merge(nets: list[IntentNet]) -> IntentNet:
+    """One net whose logits are the mean of the members' logits: their hidden layers side by
+    side, each member's output weights divided by their number, and the sparse weights and
+    output biases averaged (both enter the logits linearly). So an ensemble is stored, loaded
+    and run exactly like a single, wider net."""
+    first, k = nets[0], len(nets)
+    if k == 1:
+        return first
+    return IntentNet(first.mean, first.scale,
+                     np.hstack([n.w1 for n in nets]), np.concatenate([n.b1 for n in nets]),
+                     np.vstack([n.w2 for n in nets]) / F32(k),
+                     np.mean([n.b2 for n in nets], axis=0).astype(F32),
+                     np.mean([n.ws for n in nets], axis=0).astype(F32), first.temperature)
+
+
 def fit(dense: np.ndarray, sparse: scipy.sparse.spmatrix, labels: np.ndarray, n_classes: int,
-        settings: TrainSettings | None = None, calibration_fraction: float = 0.1) -> IntentNet:
-    """``train`` on everything, with a temperature learnt on a held-out slice first (module
-    doc). Without enough data to hold any out (fewer than 5 examples of every class), the
-    temperature stays 1."""
+        settings: TrainSettings | None = None, calibration_fraction: float = 0.1,
+        members: int = 1) -> IntentNet:
+    """``ensemble`` on everything, with a temperature learnt on a held-out slice first
+    (module doc) by an ensemble of the same size. Without enough data to hold any out (fewer
+    than 5 examples of every class), the temperature stays 1."""
     s = settings or TrainSettings()
     sparse = scipy.sparse.csr_matrix(sparse, dtype=F32)
     held = held_out(labels, calibration_fraction, s.seed)
     temperature = 1.0
     if len(held):
         keep = np.setdiff1d(np.arange(len(labels)), held)
-        probe = train(dense[keep], sparse[keep], labels[keep], n_classes, s)
+        probe = ensemble(dense[keep], sparse[keep], labels[keep], n_classes, s, members)
         temperature = best_temperature(probe.logits(dense[held], sparse[held]), labels[held])
-    net = train(dense, sparse, labels, n_classes, s)
+    net = ensemble(dense, sparse, labels, n_classes, s, members)
     net.temperature = np.array(temperature, dtype=F32)
     return net
 
