@@ -31,7 +31,7 @@ config.yml::
       epochs: 40
       sparse_weight: 0.7
       calibration_fraction: 0.1  # 0: no held-out temperature (confidences flatter)
-      ensemble: 3  # nets from seeds random_seed, +1, +2, averaged (stored as one wider net)
+      ensemble: 1  # k > 1: k nets from seeds random_seed, +1, ... averaged (one wider net)
       random_seed: 0
 """
 
