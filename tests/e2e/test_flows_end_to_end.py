@@ -66,3 +66,25 @@ def test_invoice_rejects_a_bad_tax_id_and_the_learner_can_leave_for_a_person(sta
     assert "不是有效的统一社会信用代码" in " ".join(r["text"] for r in out["replies"])
     out = learner.say("转人工")
     assert out["mode"] == "human"
+
+
+def test_a_learner_can_leave_forms_with_a_bare_cancel_and_a_no_is_still_an_answer(stack):
+    # A test story cannot catch this: Rasa fills a form's slot from the message before any
+    # rule is consulted, and a form that took an answer is never interrupted. So a "算了" the
+    # piracy form accepted as the place kept it asking, and "取消" / "cancel" read as
+    # refund_request and were refused as order numbers, again and again.
+    learner = Learner(stack.hub_url, "L1001")
+    learner.say("有人在群里卖你们课程的盗版")
+    out = learner.say("算了")
+    assert out["message"]["intent"] == "deny"
+    assert "已为您取消" in last_bot(out)["text"]
+    learner.say("我要退款")
+    assert "已为您取消" in last_bot(learner.say("取消"))["text"]
+    english = Learner(stack.hub_url, "L1004")
+    english.say("I need an invoice")
+    assert "stopped" in last_bot(english.say("cancel"))["text"]
+    # asked for evidence, "no" is an answer, and the report is filed
+    english.say("someone sells your courses on telegram")
+    english.say("https://t.me/freecourses")
+    out = english.say("no")
+    assert "copyright team" in last_bot(out)["text"]
