@@ -112,8 +112,8 @@ class _Adam:
     def _step_in_place(self, grad: np.ndarray, lr: float, t: int, b1: float, b2: float,
                        eps: float) -> None:
         """The same arithmetic, in the same order, on the whole parameter with few
-        temporaries: for the 768x1024 hidden weights this halves the time of an update,
-        which was about half the time of a training step."""
+        temporaries: an update of the 768x1024 hidden weights takes 2.9 ms instead of 5.7.
+        Training as a whole gains ~5%; the matrix products dominate a step."""
         m, v = self.m, self.v
         m *= b1
         m += (1 - b1) * grad
