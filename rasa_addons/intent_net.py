@@ -97,10 +97,7 @@ class _Adam:
 
     def step(self, grad: np.ndarray, lr: float, t: int, rows: np.ndarray | None = None,
              b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> None:
-        if rows is None:
-            self._step_in_place(grad, lr, t, b1, b2, eps)
-            return
-        sel = rows
+        sel = slice(None) if rows is None else rows
         m = self.m[sel] * b1 + (1 - b1) * grad
         v = self.v[sel] * b2 + (1 - b2) * grad * grad
         self.m[sel], self.v[sel] = m, v
@@ -108,27 +105,6 @@ class _Adam:
         if self.weight_decay:
             update = update + self.weight_decay * self.param[sel]
         self.param[sel] -= (lr * update).astype(F32)
-
-    def _step_in_place(self, grad: np.ndarray, lr: float, t: int, b1: float, b2: float,
-                       eps: float) -> None:
-        """The same arithmetic, in the same order, on the whole parameter with few
-        temporaries: an update of the 768x1024 hidden weights takes 2.9 ms instead of 5.7.
-        Training as a whole gains ~5%; the matrix products dominate a step."""
-        m, v = self.m, self.v
-        m *= b1
-        m += (1 - b1) * grad
-        square = (1 - b2) * grad
-        square *= grad
-        v *= b2
-        v += square
-        update = m / (1 - b1**t)
-        denom = np.sqrt(v / (1 - b2**t))
-        denom += eps
-        update /= denom
-        if self.weight_decay:
-            update += self.weight_decay * self.param
-        update *= lr
-        self.param -= update
 
 
 def _learning_rate(step: int, total: int, peak: float) -> float:
