@@ -8,6 +8,7 @@ from rasa_sdk import Tracker
 
 from actions import runtime
 from actions.context import learner_id
+from actions.course_match import named_orders
 from actions.messages import t
 from bot.platform import Learner, Order
 from bot.platform.validation import find_order_id
@@ -35,6 +36,15 @@ def chosen_order(tracker: Tracker) -> tuple[Learner | None, Order | None]:
     return learner, runtime.get().platform.order(learner.id, tracker.get_slot("order_id") or "")
 
 
+def about_order(tracker: Tracker, lang: str) -> str:
+    """ "About <course> (<order id>): ", to put before a form's next question once the order is
+    known, so a learner whose order was read from their words sees which one it is."""
+    _, order = chosen_order(tracker)
+    if order is None:
+        return ""
+    return t("about_order", lang, course=course_name(order, lang), order_id=order.id)
+
+
 def course_name(order: Order, lang: str) -> str:
     return order.course.name(lang) if order.course else order.course_id
 
@@ -57,18 +67,16 @@ def order_buttons(orders: list[Order], lang: str, limit: int = 5) -> list[dict[s
 
 
 def match_order(orders: list[Order], text: str | None, course: str | None = None) -> Order | None:
-    """The order a learner means: an order id in the text, else a course they name."""
-    text = (text or "").strip()
-    oid = find_order_id(text)
+    """The order a learner means: an order id in the text, else the one order whose course
+    they name (the `course` entity first, then the text; `course_match`). None if the text
+    names no order of theirs, or several equally well."""
+    oid = find_order_id((text or "").strip())
     if oid:
         return next((o for o in orders if o.id == oid), None)
-    wanted = [w.lower() for w in (course, text) if w]
-    for o in orders:
-        names = [o.course_id.lower()]
-        if o.course:
-            names += [o.course.name_zh.lower(), o.course.name_en.lower()]
-        if any(w and (w in names or any(n in w for n in names if len(n) > 3)) for w in wanted):
-            return o
+    for wanted in (course, text):
+        named = named_orders(orders, wanted)
+        if named:
+            return named[0] if len(named) == 1 else None
     return None
 
 

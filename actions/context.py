@@ -44,6 +44,17 @@ def latest_text(tracker: Tracker) -> str:
     return (tracker.latest_message or {}).get("text") or ""
 
 
+def started_this_turn(tracker: Tracker, form: str) -> bool:
+    """Whether `form` was activated by the learner's latest message (not by an answer to
+    one of its questions): its activation is among the events after that message."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return False
+        if event.get("event") == "active_loop" and event.get("name") == form:
+            return True
+    return False
+
+
 def latest_intent(tracker: Tracker) -> tuple[str | None, float | None]:
     intent = (tracker.latest_message or {}).get("intent") or {}
     return intent.get("name"), intent.get("confidence")

@@ -9,10 +9,10 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import runtime
 from actions.asking import AskAction
-from actions.common import chosen_order, course_name, learner_of, pick, reset_flow
+from actions.common import about_order, chosen_order, course_name, learner_of, pick, reset_flow
 from actions.context import lang_of
 from actions.messages import choices, t
-from actions.refund import validate_order
+from actions.refund import named_order, validate_order
 from bot.platform.validation import find_email, is_valid_tax_id, normalise_tax_id
 
 INVOICE_WINDOW_DAYS = 180
@@ -38,6 +38,11 @@ class ValidateInvoiceForm(FormValidationAction):
         if tracker.get_slot("invoice_type") != "company":
             return [s for s in domain_slots if s != "tax_id"]
         return domain_slots
+
+    def extract_order_id(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict
+    ) -> dict[str, Any]:
+        return named_order(tracker)
 
     def validate_order_id(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict
@@ -109,7 +114,9 @@ class ActionAskInvoiceType(AskAction):
     slot = "invoice_type"
 
     def prompt(self, tracker: Tracker, lang: str) -> tuple[str, list[dict[str, str]]]:
-        return t("ask_invoice_type", lang), choices("invoice_types", lang, TYPES)
+        return about_order(tracker, lang) + t("ask_invoice_type", lang), choices(
+            "invoice_types", lang, TYPES
+        )
 
 
 class ActionAskInvoiceTitle(AskAction):

@@ -9,6 +9,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import runtime
 from actions.asking import AskAction
 from actions.common import (
+    about_order,
     chosen_order,
     course_name,
     date,
@@ -17,7 +18,8 @@ from actions.common import (
     order_buttons,
     reset_flow,
 )
-from actions.context import lang_of, learner_id
+from actions.context import lang_of, latest_text, learner_id, started_this_turn
+from actions.course_match import named_courses, named_orders
 from actions.handoff import open_handoff
 from actions.messages import button, choices, t
 from bot.platform.refund_policy import evaluate
@@ -28,11 +30,25 @@ def _orders(tracker: Tracker):  # type: ignore[no-untyped-def]
     return runtime.get().platform.orders(lid) if lid else []
 
 
+def named_order(tracker: Tracker) -> dict[str, Any]:
+    """At a form's start, the one order the learner's first message names ("我要退数据分析那门课",
+    "refund my python course"), so they need not pick it from a list."""
+    if tracker.get_slot("order_id") or tracker.get_slot("requested_slot"):
+        return {}
+    order = match_order(_orders(tracker), latest_text(tracker), tracker.get_slot("course"))
+    return {"order_id": order.id} if order else {}
+
+
 class ValidateRefundForm(FormValidationAction):
     """Checks the order belongs to the learner; keeps the reason short."""
 
     def name(self) -> str:
         return "validate_refund_form"
+
+    def extract_order_id(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict
+    ) -> dict[str, Any]:
+        return named_order(tracker)
 
     def validate_order_id(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict
@@ -56,19 +72,32 @@ def validate_order(value: Any, dispatcher: CollectingDispatcher, tracker: Tracke
 
 
 class ActionAskOrderId(AskAction):
-    """Asks which order, offering the learner's recent orders as buttons."""
+    """Asks which order, offering the learner's recent orders as buttons. If the message that
+    started the form named a course, the orders of that course come first, or the learner
+    is told that it is not among their orders."""
 
     slot = "order_id"
 
     def prompt(self, tracker: Tracker, lang: str) -> tuple[str, list[dict[str, str]]]:
         form = (tracker.active_loop or {}).get("name")
-        orders = _orders(tracker)
+        every = _orders(tracker)
+        orders = every
         if form == "refund_form":
-            orders = [o for o in orders if o.status == "paid"] or orders
+            orders = [o for o in every if o.status == "paid"] or every
         if not orders:
             return t("no_orders", lang), [button("btn_human", lang, "/request_human")]
-        key = "ask_order_invoice" if form == "invoice_form" else "ask_order_refund"
-        return t(key, lang), order_buttons(orders, lang)
+        question = t("ask_order_invoice" if form == "invoice_form" else "ask_order_refund", lang)
+        if form and started_this_turn(tracker, form):
+            said = [tracker.get_slot("course"), latest_text(tracker)]
+            named = next((found for w in said if (found := named_orders(every, w))), [])
+            if len(named) > 1:
+                orders = named + [o for o in orders if o not in named]
+            elif not named:
+                courses = runtime.get().platform.courses()
+                course = next((found for w in said if (found := named_courses(courses, w))), [])
+                if len(course) == 1:
+                    question = t("course_not_bought", lang, course=course[0].name(lang)) + question
+        return question, order_buttons(orders, lang)
 
 
 class ActionAskRefundReason(AskAction):
@@ -77,7 +106,9 @@ class ActionAskRefundReason(AskAction):
     slot = "refund_reason"
 
     def prompt(self, tracker: Tracker, lang: str) -> tuple[str, list[dict[str, str]]]:
-        return t("ask_refund_reason", lang), choices("refund_reasons", lang)
+        return about_order(tracker, lang) + t("ask_refund_reason", lang), choices(
+            "refund_reasons", lang
+        )
 
 
 class ActionSubmitRefund(Action):

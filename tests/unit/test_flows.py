@@ -5,7 +5,7 @@ import handoff
 from actions.account import ActionSubmitAccount, ValidateAccountForm
 from actions.certificate import ActionCertificate
 from actions.complaint import ActionAcknowledgeComplaint, ActionSubmitComplaint
-from actions.invoice import ActionSubmitInvoice, ValidateInvoiceForm
+from actions.invoice import ActionAskInvoiceType, ActionSubmitInvoice, ValidateInvoiceForm
 from actions.piracy import ActionSubmitPiracy, ValidatePiracyForm
 from actions.privacy import ActionSubmitPrivacy, ValidatePrivacyForm
 from actions.troubleshoot import ActionTroubleshoot, ActionTroubleshootDone
@@ -160,6 +160,28 @@ def test_invoice_request_is_recorded(rt):
     (req,) = rt.platform.requests("L1001", "invoice")
     assert req.payload["tax_id"] == "91350100M000100Y43" and req.payload["type"] == "company"
     assert "3 个工作日" in texts(msgs) and "li@example.com" in texts(msgs)
+
+
+def test_a_course_named_when_asking_for_an_invoice_picks_its_order_and_is_shown(rt):
+    start = make_tracker("给个人理财那门课开发票", "invoice_request", learner_id="L1003", lang="zh")
+    events, _ = run(ValidateInvoiceForm(), start)
+    assert slot_events(events)["order_id"] == "AC10030002"
+    asked = make_tracker(
+        "给个人理财那门课开发票",
+        "invoice_request",
+        learner_id="L1003",
+        lang="zh",
+        active_loop="invoice_form",
+        slots={"order_id": "AC10030002"},
+    )
+    _, msgs = run(ActionAskInvoiceType(), asked)
+    assert msgs[0]["text"] == "关于「个人理财必修课」（AC10030002）：发票抬头是个人还是企业？"
+    # "个人" alone is the invoice type, not the course 个人理财必修课
+    events, _ = run(
+        ValidateInvoiceForm(),
+        make_tracker("开个人发票", "invoice_request", learner_id="L1003", lang="zh"),
+    )
+    assert "order_id" not in slot_events(events)
 
 
 # --- troubleshooting ------------------------------------------------------------------

@@ -5,6 +5,7 @@ import pytest
 import handoff
 from actions.refund import (
     ActionAskOrderId,
+    ActionAskRefundReason,
     ActionRefundStatus,
     ActionSubmitRefund,
     ValidateRefundForm,
@@ -180,6 +181,89 @@ def test_order_question_lists_the_learners_paid_orders(rt):
         make_tracker("refund", "refund_request", learner_id="L1005", active_loop="refund_form"),
     )
     assert "can't find any orders" in msgs[0]["text"]
+
+
+ACTIVATED = [{"event": "active_loop", "name": "refund_form"}]
+
+
+def start_refund(text: str, learner: str, lang: str = "en", course: str | None = None):
+    """The tracker as the refund form sees it on the message that starts it."""
+    entities = [{"entity": "course", "value": course}] if course else []
+    return make_tracker(
+        text,
+        "refund_request",
+        learner_id=learner,
+        lang=lang,
+        entities=entities,
+        slots={"course": course} if course else {},
+    )
+
+
+@pytest.mark.parametrize(
+    "learner,text,lang,order_id",
+    [
+        ("L1001", "我要退数据分析的课", "zh", "AC10010002"),
+        ("L1001", "年度会员能退吗", "zh", "AC10010004"),
+        ("L1004", "I want my money back for the python course", "en", "AC10040001"),
+        ("L1002", "refund public speaking pls", "en", "AC10020002"),
+        ("L1001", "我要退款", "zh", None),
+        ("L1001", "我要开个人发票然后退款", "zh", None),  # "个人" is not 个人理财
+    ],
+)
+def test_a_course_named_when_asking_picks_its_order(rt, learner, text, lang, order_id):
+    events, _ = run(ValidateRefundForm(), start_refund(text, learner, lang))
+    assert slot_events(events).get("order_id") == order_id
+
+
+def test_the_order_is_only_guessed_when_the_form_starts(rt):
+    tracker = make_tracker(
+        "数据分析",
+        "refund_request",
+        learner_id="L1001",
+        lang="zh",
+        active_loop="refund_form",
+        requested_slot="refund_reason",
+        slots={"order_id": "AC10010001"},
+    )
+    events, _ = run(ValidateRefundForm(), tracker)
+    assert "order_id" not in slot_events(events)
+
+
+def test_order_question_says_when_the_named_course_was_not_bought(rt):
+    tracker = start_refund(
+        "I want my money back for the python course", "L1002", course="python course"
+    )
+    _, msgs = run(ActionAskOrderId(), started(tracker))
+    assert msgs[0]["text"].startswith("I can't find Python for Beginners among your orders.")
+    assert len(msgs[0]["buttons"]) == 4  # still every paid order to pick from
+
+
+def started(tracker):
+    """The same tracker once the refund form has been activated by that message."""
+    tracker.events.extend(ACTIVATED)
+    tracker.active_loop = {"name": "refund_form"}
+    return tracker
+
+
+def test_order_question_puts_the_orders_of_an_ambiguous_name_first(rt):
+    _, msgs = run(ActionAskOrderId(), started(start_refund("speaking course refund", "L1002")))
+    payloads = [b["payload"] for b in msgs[0]["buttons"]]
+    # Business English Speaking and Public Speaking Live, then the other paid orders
+    assert payloads[:2] == ["AC10020001", "AC10020002"] and len(payloads) == 4
+    assert msgs[0]["text"] == "Which order would you like refunded?"
+
+
+def test_reason_question_names_the_order(rt):
+    tracker = make_tracker(
+        "数据分析",
+        "refund_request",
+        learner_id="L1001",
+        lang="zh",
+        active_loop="refund_form",
+        slots={"order_id": "AC10010002"},
+    )
+    _, msgs = run(ActionAskRefundReason(), tracker)
+    assert msgs[0]["text"].startswith("关于「数据分析从零到一」（AC10010002）：方便说一下")
 
 
 def test_refund_status(rt):

@@ -1,0 +1,88 @@
+"""Which of a learner's orders a message names: "the python course", "数据分析那门课", "退年度会员".
+
+Learners rarely type a course's full title, so a title matches on a distinctive part of it:
+an English or pinyin word it shares with the message, or a run of two or more Chinese
+characters it shares. Words that several titles or other flows share count for nothing on
+their own ("course", "live", "直播", and "个人" / "personal", as in a personal invoice), so they
+never pick an order by themselves. The longer the shared part, the better the match.
+"""
+
+import re
+from collections.abc import Callable
+from typing import TypeVar
+
+from bot.platform import Course, Order
+
+T = TypeVar("T")
+
+_WORD = re.compile(r"[a-z0-9]+")
+_HAN = re.compile(r"[\u4e00-\u9fff]+")
+
+# Shared by many titles, or by the wording of other flows (invoice type, playback on a phone).
+_COMMON_EN = frozenset(
+    "a an and the for from in of on to my that zero 21 live course class lesson lessons "
+    "life everyday essentials beginners masterclass sells personal business mobile".split()
+)
+_COMMON_ZH = frozenset(
+    "课程 直播 直播课 入门 实战 进阶 必修 必修课 职场 个人 手机 生活 训练 训练营".split()
+)
+
+
+def _common_zh(piece: str) -> bool:
+    """A common word or a part of one ("播课" of "直播课")."""
+    return any(piece in word for word in _COMMON_ZH)
+
+
+def _titles(course_id: str, course: Course | None) -> list[str]:
+    titles = [course_id]
+    if course:
+        titles += [course.name_zh, course.name_en]
+    return [t.lower() for t in titles]
+
+
+def _word_score(titles: list[str], text: str) -> int:
+    said = set(_WORD.findall(text))
+    words = {w for title in titles for w in _WORD.findall(title)}
+    return sum(
+        len(w) for w in words & said if len(w) > 1 and w not in _COMMON_EN and not w.isdigit()
+    )
+
+
+def _han_score(titles: list[str], text: str) -> int:
+    """Length of the longest distinctive run of Chinese characters the text shares with a title."""
+    best = 0
+    for run in _HAN.findall(text):
+        for title in titles:
+            for part in _HAN.findall(title):
+                for i in range(len(run)):
+                    # longest shared run starting at run[i]; shorter prefixes may still count
+                    for j in range(len(run), i + 1, -1):
+                        piece = run[i:j]
+                        if j - i > best and piece in part and not _common_zh(piece):
+                            best = j - i
+                            break
+    return best
+
+
+def _score(titles: list[str], text: str) -> int:
+    return max(_word_score(titles, text), _han_score(titles, text))
+
+
+def _best(items: list[T], text: str | None, titles: Callable[[T], list[str]]) -> list[T]:
+    text = (text or "").lower()
+    if not text.strip():
+        return []
+    scores = [_score(titles(item), text) for item in items]
+    top = max(scores, default=0)
+    return [item for item, s in zip(items, scores, strict=True) if top and s == top]
+
+
+def named_orders(orders: list[Order], text: str | None) -> list[Order]:
+    """The orders whose course the text names best (ties all kept, in the given order);
+    empty if it names none."""
+    return _best(orders, text, lambda o: _titles(o.course_id, o.course))
+
+
+def named_courses(courses: list[Course], text: str | None) -> list[Course]:
+    """The same over a catalogue: which course the learner is talking about, bought or not."""
+    return _best(courses, text, lambda c: _titles(c.id, c))
