@@ -19,7 +19,7 @@ _FIELD_WORDS = {
     "password": ("password", "pwd", "密码"),
     "email": ("email", "e-mail", "mail", "邮箱"),
     "phone": ("phone", "mobile", "number", "手机", "电话"),
-    "nickname": ("nickname", "name", "昵称", "名字", "用户名"),
+    "nickname": ("nickname", "username", "name", "昵称", "名字", "用户名"),
 }
 
 

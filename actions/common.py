@@ -1,5 +1,6 @@
 """Small helpers the flow actions share: the learner's data, dates, order buttons."""
 
+import re
 import time
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -90,13 +91,27 @@ def access_text(order: Order, lang: str, now: float | None = None) -> str:
     return t(key, lang, date=date(order.access_until, lang))
 
 
+def says(text: str, word: str) -> bool:
+    """Whether lower-cased `text` contains `word`; an English word only at the start of a
+    word, so "app" is not found in "disappointed" (Chinese has no word boundaries)."""
+    if word.isascii():
+        return re.search(r"(?<![a-z0-9])" + re.escape(word), text) is not None
+    return word in text
+
+
 def pick(value: object, words: dict[str, tuple[str, ...]]) -> str | None:
     """The code a free-text answer means: the code itself (what a button sends), else the
     first code, in the dict's order, one of whose words the answer contains."""
     text = str(value).strip().lower()
     if text in words:
         return text
-    return next((code for code, ws in words.items() if any(w in text for w in ws)), None)
+    return next((code for code, ws in words.items() if any(says(text, w) for w in ws)), None)
+
+
+def codes_named(text: str, words: dict[str, tuple[str, ...]]) -> set[str]:
+    """Every code one of whose words `text` contains."""
+    text = text.lower()
+    return {code for code, ws in words.items() if any(says(text, w) for w in ws)}
 
 
 def mask_phone(phone: str) -> str:

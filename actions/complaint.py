@@ -10,7 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 import handoff
 from actions import runtime
 from actions.asking import AskAction
-from actions.common import pick, reset_flow
+from actions.common import codes_named, pick, reset_flow
 from actions.context import lang_of, latest_text
 from actions.handoff import file_ticket, recent_learner_texts
 from actions.messages import button, choices, t
@@ -76,9 +76,16 @@ class ActionAcknowledgeComplaint(Action):
             text=t("complaint_ack_severe" if severe else "complaint_ack", lang)
         )
         text = latest_text(tracker)
-        if _long_enough(text) and not text.startswith("/"):
-            return [SlotSet("complaint_description", text[:2000])]
-        return []
+        if text.startswith("/"):
+            return []
+        events = []
+        if _long_enough(text):
+            events.append(SlotSet("complaint_description", text[:2000]))
+        # "客服态度太差了" already says what it is about; asked only when it names one clearly
+        named = codes_named(text, _CATEGORY_WORDS) - {"other"}
+        if len(named) == 1:
+            events.append(SlotSet("complaint_category", named.pop()))
+        return events
 
 
 class ValidateComplaintForm(FormValidationAction):

@@ -33,6 +33,17 @@ def test_complaint_keeps_a_long_first_message_as_the_description(rt):
     assert events == []
 
 
+def test_complaint_takes_a_category_the_first_message_names_clearly(rt):
+    def category(text: str) -> str | None:
+        events, _ = run(ActionAcknowledgeComplaint(), make_tracker(text, "complaint"))
+        return slot_events(events).get("complaint_category")
+
+    assert category("我要投诉，客服态度太差了") == "service"
+    assert category("I'm so disappointed with the teacher") == "teacher"  # no "app" in it
+    assert category("the teacher of this course is rude") is None  # two: asked
+    assert category("我要投诉") is None
+
+
 def test_complaint_severity_sets_priority_and_team(rt):
     calm = make_tracker(
         "the app",
