@@ -51,6 +51,9 @@ def test_detect_lang():
     assert detect_lang("怎么退款") == "zh"
     assert detect_lang("app 登不上去") == "zh"
     assert detect_lang("12345", default="zh") == "zh"
+    # a button payload sent as the text says nothing about the language
+    assert detect_lang("/deny", default="zh") == "zh"
+    assert detect_lang('/certificate_request{"course": "c-py101"}', default="zh") == "zh"
     assert detect_lang("AC10010001", default="zh") == "zh"  # an order id says nothing
     assert detect_lang("li@example.com", default="zh") == "zh"
     assert detect_lang("ok", default="zh") == "zh"
