@@ -1,6 +1,7 @@
 """Account changes: which field, the new value (never a password), recorded for the
 account team with a confirmation step."""
 
+import re
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -8,10 +9,13 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import runtime
 from actions.asking import AskAction
-from actions.common import learner_of, pick, reset_flow
-from actions.context import lang_of
+from actions.common import at_form_start, learner_of, option_at_start, pick, reset_flow
+from actions.context import lang_of, latest_text
 from actions.messages import choices, t
 from bot.platform.validation import find_email, find_phone
+
+# "改成小王同学", "change it to Emma": the new nickname, up to the end of the message
+_NEW_NAME = re.compile(r"(?:改成|改为|换成|\bto)\s*[\"“「]?([^\"”」。！!]{2,20}?)[\"”」。！!]*\s*$")
 
 FIELDS = ["phone", "email", "nickname", "password"]
 # password first: "change the password for my email" is about the password
@@ -38,6 +42,29 @@ class ValidateAccountForm(FormValidationAction):
         if tracker.get_slot("account_field") == "password":
             return ["account_field"]
         return domain_slots
+
+    def extract_account_field(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict
+    ) -> dict[str, Any]:
+        return option_at_start(tracker, "account_field", _FIELD_WORDS, first="password")
+
+    def extract_account_value(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict
+    ) -> dict[str, Any]:
+        """ "把手机号换成 139…", "change my nickname to Emma": the new value is already there."""
+        field = tracker.get_slot("account_field")
+        if field not in ("phone", "email", "nickname") or not at_form_start(
+            tracker, "account_value"
+        ):
+            return {}
+        text = latest_text(tracker)
+        if field == "nickname":
+            # "can I change my nickname to something else?" asks; it does not give a name
+            said = None if text.rstrip().endswith(("?", "？")) else _NEW_NAME.search(text)
+            value = said.group(1).strip() if said else None
+        else:
+            value = (find_phone if field == "phone" else find_email)(text)
+        return {"account_value": value} if value else {}
 
     def validate_account_field(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict

@@ -114,6 +114,25 @@ def codes_named(text: str, words: dict[str, tuple[str, ...]]) -> set[str]:
     return {code for code, ws in words.items() if any(says(text, w) for w in ws)}
 
 
+def option_at_start(
+    tracker: Tracker, slot: str, words: dict[str, tuple[str, ...]], first: str | None = None
+) -> dict:
+    """At a form's start, the option its first message names, if it names exactly one
+    ("我想换绑手机号": phone; "please delete all my data": delete) or names `first` among
+    others, so it is not asked."""
+    if not at_form_start(tracker, slot):
+        return {}
+    named = codes_named((tracker.latest_message or {}).get("text") or "", words)
+    if first in named:
+        return {slot: first}
+    return {slot: named.pop()} if len(named) == 1 else {}
+
+
+def at_form_start(tracker: Tracker, slot: str) -> bool:
+    """The form has asked nothing yet and `slot` is empty: its first message may fill it."""
+    return not tracker.get_slot(slot) and not tracker.get_slot("requested_slot")
+
+
 def mask_phone(phone: str) -> str:
     return phone[:3] + "****" + phone[-4:] if len(phone) >= 7 else phone
 

@@ -8,7 +8,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import runtime
 from actions.asking import AskAction
-from actions.common import learner_of, pick, reset_flow
+from actions.common import learner_of, option_at_start, pick, reset_flow
 from actions.context import lang_of
 from actions.handoff import file_ticket, open_handoff
 from actions.messages import choices, t
@@ -24,6 +24,11 @@ _TYPE_WORDS = {
 class ValidatePrivacyForm(FormValidationAction):
     def name(self) -> str:
         return "validate_privacy_form"
+
+    def extract_privacy_type(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict
+    ) -> dict[str, Any]:
+        return option_at_start(tracker, "privacy_type", _TYPE_WORDS)
 
     def validate_privacy_type(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict

@@ -1,6 +1,8 @@
 """Complaint, invoice, troubleshooting, certificate, account, privacy and piracy actions on
 the demo platform data."""
 
+import pytest
+
 import handoff
 from actions.account import ActionSubmitAccount, ValidateAccountForm
 from actions.certificate import ActionCertificate
@@ -331,6 +333,59 @@ def test_new_phone_is_validated_and_recorded(rt):
     )
     assert rt.platform.requests("L1002", "account_update")[0].payload["value"] == "13912345678"
     assert "text a code" in texts(msgs)
+
+
+@pytest.mark.parametrize(
+    "text,field,value",
+    [
+        ("我要把昵称改成小王同学", "nickname", "小王同学"),
+        ("change my nickname to “Emma L”", "nickname", "Emma L"),
+        ("手机号换成13912345678", "phone", "13912345678"),
+        ("please update my email to emma@new.com", "email", "emma@new.com"),
+        ("change the password for my email", "password", None),  # never a password value
+        ("我想改昵称", "nickname", None),
+        ("can I change my nickname to something else?", "nickname", None),
+    ],
+)
+def test_an_account_change_takes_the_new_value_from_the_first_message(rt, text, field, value):
+    events, _ = run(ValidateAccountForm(), make_tracker(text, "account_update"))
+    assert slot_events(events).get("account_field") == field
+    assert slot_events(events).get("account_value") == value
+
+
+@pytest.mark.parametrize(
+    "form,text,intent,slot,expected",
+    [
+        (ValidateAccountForm, "我想换绑手机号", "account_update", "account_field", "phone"),
+        (
+            ValidateAccountForm,
+            "how do I change my email",
+            "account_update",
+            "account_field",
+            "email",
+        ),
+        (
+            ValidateAccountForm,
+            "update my email and phone",
+            "account_update",
+            "account_field",
+            None,
+        ),  # two: asked
+        (ValidateAccountForm, "改一下账号信息", "account_update", "account_field", None),
+        (
+            ValidatePrivacyForm,
+            "please delete all my data",
+            "privacy_request",
+            "privacy_type",
+            "delete",
+        ),
+        (ValidatePrivacyForm, "我想导出我的个人数据", "privacy_request", "privacy_type", "export"),
+        (ValidatePrivacyForm, "个人信息保护", "privacy_request", "privacy_type", None),
+    ],
+)
+def test_a_form_takes_the_option_its_first_message_names(rt, form, text, intent, slot, expected):
+    events, _ = run(form(), make_tracker(text, intent, learner_id="L1002"))
+    assert slot_events(events).get(slot) == expected
 
 
 # --- privacy --------------------------------------------------------------------------
