@@ -9,16 +9,31 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import runtime
 from actions.asking import AskAction
-from actions.common import about_order, chosen_order, course_name, learner_of, pick, reset_flow
+from actions.common import (
+    about_order,
+    chosen_order,
+    course_name,
+    learner_of,
+    option_at_start,
+    pick,
+    reset_flow,
+)
 from actions.context import lang_of
 from actions.messages import choices, t
-from actions.refund import named_order, validate_order
+from actions.refund import mentions_order, named_order, validate_order
 from bot.platform.validation import find_email, is_valid_tax_id, normalise_tax_id
 
 INVOICE_WINDOW_DAYS = 180
 TYPES = ["personal", "company"]
 _TYPE_WORDS = {
     "personal": ("personal", "person", "individual", "个人", "自己"),
+    "company": ("company", "business", "corporate", "企业", "公司", "单位"),
+}
+
+# what says the type in a request that is about more than the type ("给个人理财那门课开发票"
+# names a course with 个人 in it; only "个人发票" / "个人抬头" say personal)
+_TYPE_IN_REQUEST = {
+    "personal": ("个人发票", "个人抬头", "个人名义", "personal invoice", "individual"),
     "company": ("company", "business", "corporate", "企业", "公司", "单位"),
 }
 
@@ -44,9 +59,24 @@ class ValidateInvoiceForm(FormValidationAction):
     ) -> dict[str, Any]:
         return named_order(tracker)
 
+    def extract_invoice_type(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict
+    ) -> dict[str, Any]:
+        return option_at_start(tracker, "invoice_type", _TYPE_IN_REQUEST)
+
     def validate_order_id(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict
     ) -> dict[str, Any]:
+        # asked for the order, the learner said the type first ("我要开公司发票"): keep it
+        # and ask for the order again, rather than report an order called that
+        text = str(value)
+        kind = pick(text, _TYPE_IN_REQUEST)
+        if kind and not tracker.get_slot("invoice_type") and not mentions_order(tracker, text):
+            lang = lang_of(tracker)
+            label = dict(zip(TYPES, t("invoice_types", lang).split("|"), strict=True))[kind]
+            noted = t("invoice_type_noted", lang, type=label if lang == "zh" else label.lower())
+            dispatcher.utter_message(text=noted)
+            return {"order_id": None, "invoice_type": kind}
         result = validate_order(value, dispatcher, tracker)
         if not result["order_id"]:
             return result

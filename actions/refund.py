@@ -23,6 +23,7 @@ from actions.course_match import named_courses, named_orders
 from actions.handoff import open_handoff
 from actions.messages import button, choices, t
 from bot.platform.refund_policy import evaluate
+from bot.platform.validation import find_order_id
 
 
 def _orders(tracker: Tracker):  # type: ignore[no-untyped-def]
@@ -61,6 +62,11 @@ class ValidateRefundForm(FormValidationAction):
         return {"refund_reason": str(value).strip()[:300] or None}
 
 
+def mentions_order(tracker: Tracker, text: str) -> bool:
+    """Whether the text has an order number or names a course the learner bought."""
+    return bool(find_order_id(text) or named_orders(_orders(tracker), text))
+
+
 def validate_order(value: Any, dispatcher: CollectingDispatcher, tracker: Tracker) -> dict:
     order = match_order(_orders(tracker), str(value or ""), tracker.get_slot("course"))
     if order is None:
@@ -84,6 +90,8 @@ class ActionAskOrderId(AskAction):
         orders = every
         if form == "refund_form":
             orders = [o for o in every if o.status == "paid"] or every
+        elif form == "invoice_form":  # a refunded order cannot be invoiced
+            orders = [o for o in every if o.status != "refunded"] or every
         if not orders:
             return t("no_orders", lang), [button("btn_human", lang, "/request_human")]
         question = t("ask_order_invoice" if form == "invoice_form" else "ask_order_refund", lang)

@@ -10,6 +10,7 @@ from actions.complaint import ActionAcknowledgeComplaint, ActionSubmitComplaint
 from actions.invoice import ActionAskInvoiceType, ActionSubmitInvoice, ValidateInvoiceForm
 from actions.piracy import ActionSubmitPiracy, ValidatePiracyForm
 from actions.privacy import ActionSubmitPrivacy, ValidatePrivacyForm
+from actions.refund import ActionAskOrderId
 from actions.troubleshoot import ActionTroubleshoot, ActionTroubleshootDone
 from bot.platform.validation import is_valid_tax_id, uscc_check_char
 from tests.unit.actionkit import make_tracker, run, slot_events, texts
@@ -195,6 +196,26 @@ def test_a_course_named_when_asking_for_an_invoice_picks_its_order_and_is_shown(
         make_tracker("开个人发票", "invoice_request", learner_id="L1003", lang="zh"),
     )
     assert "order_id" not in slot_events(events)
+
+
+def test_the_invoice_order_question_leaves_out_refunded_orders(rt):
+    tracker = make_tracker(
+        "invoice", "invoice_request", learner_id="L1001", active_loop="invoice_form"
+    )
+    _, msgs = run(ActionAskOrderId(), tracker)
+    payloads = [b["payload"] for b in msgs[0]["buttons"]]
+    assert "AC10010005" not in payloads and "AC10010001" in payloads
+
+
+def test_an_invoice_type_said_early_is_kept(rt):
+    start = make_tracker("我要开公司发票", "invoice_request", learner_id="L1003", lang="zh")
+    events, _ = run(ValidateInvoiceForm(), start)
+    assert slot_events(events)["invoice_type"] == "company"
+    # said in answer to "which order?": kept, and the order asked again without an error
+    events, msgs = run(ValidateInvoiceForm(), invoice_tracker({"order_id": "我要开个人发票"}))
+    assert slot_events(events)["invoice_type"] == "personal"
+    assert slot_events(events)["order_id"] is None
+    assert texts(msgs) == "OK, a personal invoice."
 
 
 # --- troubleshooting ------------------------------------------------------------------
@@ -449,6 +470,20 @@ def test_privacy_three_wrong_answers_go_to_a_person(rt):
 
 
 # --- piracy ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text,kept",
+    [
+        ("有人在淘宝卖你们的python课盗版 https://item.taobao.com/item.htm?id=123", True),
+        ("someone shares your courses in a telegram group", True),
+        ("闲鱼上有人卖全套课程", True),
+        ("我要举报盗版", False),
+    ],
+)
+def test_a_piracy_report_that_says_where_is_not_asked_where(rt, text, kept):
+    events, _ = run(ValidatePiracyForm(), make_tracker(text, "piracy_report"))
+    assert slot_events(events).get("piracy_link") == (text if kept else None)
 
 
 def test_piracy_report_becomes_a_compliance_case(rt):
