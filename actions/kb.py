@@ -9,8 +9,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import runtime
 from actions.context import lang_of, latest_text
-from actions.handoff import open_handoff
-from actions.messages import t
+from actions.messages import button, t
 from kb_index import Entry, gaps
 
 NONE_OF_THESE = "none"
@@ -63,7 +62,7 @@ def record_miss(
 
 class ActionAnswerQuestion(Action):
     """Answers with the best KB entry and its source; offers up to 3 choices when unsure;
-    after a second miss in a row, connects the learner to a person."""
+    after a second miss in a row, offers a person."""
 
     def name(self) -> str:
         return "action_answer_question"
@@ -108,7 +107,16 @@ class ActionAnswerQuestion(Action):
             record_miss(rt, tracker, query, lang, "fallback", [h.brief() for h in hits])
         misses += 1
         if misses >= 2:
-            return open_handoff(dispatcher, tracker, reason="bot_could_not_answer")
+            # offered, not imposed: a learner who would rather rephrase stays with the bot,
+            # and one tap ("/request_human") reaches the right team with the whole chat
+            dispatcher.utter_message(
+                text=t("kb_no_match_offer_human", lang),
+                buttons=[
+                    button("btn_human", lang, "/request_human"),
+                    button("btn_keep_asking", lang, "/deny"),
+                ],
+            )
+            return [SlotSet("kb_misses", 0.0)]
         # the first miss: say so, and still suggest what came closest, if anything did
         near = [h for h in hits if h.score >= rt.kb.thresholds.suggest][:3]
         buttons = [{"title": h.entry.question, "payload": pick_payload(h.entry.id)} for h in near]

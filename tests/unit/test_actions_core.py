@@ -51,7 +51,7 @@ def test_picking_an_offered_entry_answers_it(rt):
     assert msgs[0]["custom"]["citation"]["id"] == "en-device-limit"
 
 
-def test_second_miss_in_a_row_hands_off(rt):
+def test_second_miss_in_a_row_offers_a_person(rt):
     first = make_tracker("zebra quantum marmalade", "nlu_fallback", sender="c_miss")
     events, msgs = run(ActionAnswerQuestion(), first)
     assert slot_events(events) == {"kb_misses": 1.0}
@@ -63,10 +63,11 @@ def test_second_miss_in_a_row_hands_off(rt):
         "purple elephant tax", "nlu_fallback", sender="c_miss", slots={"kb_misses": 1.0}
     )
     events, msgs = run(ActionAnswerQuestion(), second)
-    ticket = handoff.open_ticket(rt.db, "c_miss")
-    assert ticket is not None and ticket.reason == "bot_could_not_answer"
+    assert handoff.open_ticket(rt.db, "c_miss") is None  # offered, not imposed
+    assert "talk to a person" in msgs[0]["text"]
+    assert [b["payload"] for b in msgs[0]["buttons"]] == ["/request_human", "/deny"]
     assert slot_events(events)["kb_misses"] == 0.0
-    assert "connecting you" in msgs[0]["text"]
+    assert rt.db["kb_gaps"].count == 2
 
 
 def test_handoff_routes_by_the_topic_of_the_conversation(rt):
