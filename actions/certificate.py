@@ -7,7 +7,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import runtime
-from actions.common import course_name, learner_of, match_order, reset_flow
+from actions.common import course_name, date, learner_of, match_order, reset_flow
 from actions.context import lang_of, latest_text
 from actions.messages import t
 
@@ -45,7 +45,26 @@ class ActionCertificate(Action):
         ready = [s for s in states if s[2]]
         if picked or len(ready) == 1 or len(candidates) == 1:
             order, progress, done = (ready or states)[0]
-            if done:
+            earlier = next(
+                (
+                    r
+                    for r in rt.platform.requests(learner.id, "certificate")
+                    if r.payload.get("course_id") == order.course_id
+                ),
+                None,
+            )
+            if done and earlier:
+                # asking again (or asking about the certificate) must not issue a second one
+                dispatcher.utter_message(
+                    text=t(
+                        "cert_already",
+                        lang,
+                        request_id=earlier.id,
+                        course=course_name(order, lang),
+                        date=date(earlier.created_at, lang),
+                    )
+                )
+            elif done:
                 req = rt.platform.submit_request(
                     learner.id, "certificate", {"course_id": order.course_id}
                 )

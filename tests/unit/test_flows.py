@@ -272,18 +272,19 @@ def test_payment_guide_shows_recent_orders(rt):
 # --- certificate ----------------------------------------------------------------------
 
 
-def test_certificate_issued_when_complete(rt):
-    _, msgs = run(
-        ActionCertificate(),
-        make_tracker(
-            "certificate for product management",
-            "certificate_request",
-            learner_id="L1002",
-            slots={"course": "Product Management Masterclass"},
-        ),
+def test_certificate_issued_when_complete_and_only_once(rt):
+    ask = make_tracker(
+        "certificate for product management",
+        "certificate_request",
+        learner_id="L1002",
+        slots={"course": "Product Management Masterclass"},
     )
+    _, msgs = run(ActionCertificate(), ask)
     assert "certificate for Product Management Masterclass is ready" in texts(msgs)
     assert rt.platform.requests("L1002", "certificate")[0].payload == {"course_id": "c-pm301"}
+    _, msgs = run(ActionCertificate(), ask)  # asked again, or asked about it
+    assert "was issued on" in texts(msgs)
+    assert len(rt.platform.requests("L1002", "certificate")) == 1
 
 
 def test_certificate_not_yet_and_choice(rt):
