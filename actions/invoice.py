@@ -77,7 +77,7 @@ class ValidateInvoiceForm(FormValidationAction):
             noted = t("invoice_type_noted", lang, type=label if lang == "zh" else label.lower())
             dispatcher.utter_message(text=noted)
             return {"order_id": None, "invoice_type": kind}
-        result = validate_order(value, dispatcher, tracker)
+        result = validate_order(value, dispatcher, tracker, domain)
         if not result["order_id"]:
             return result
         lang = lang_of(tracker)

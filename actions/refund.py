@@ -18,9 +18,10 @@ from actions.common import (
     order_buttons,
     reset_flow,
 )
-from actions.context import lang_of, latest_text, learner_id, started_this_turn
+from actions.context import lang_of, latest_intent, latest_text, learner_id, started_this_turn
 from actions.course_match import named_courses, named_orders
 from actions.handoff import open_handoff
+from actions.kb import ActionAnswerQuestion
 from actions.messages import button, choices, t
 from bot.platform.refund_policy import evaluate
 from bot.platform.validation import find_order_id
@@ -54,7 +55,7 @@ class ValidateRefundForm(FormValidationAction):
     def validate_order_id(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict
     ) -> dict[str, Any]:
-        return validate_order(value, dispatcher, tracker)
+        return validate_order(value, dispatcher, tracker, domain)
 
     def validate_refund_reason(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict
@@ -67,8 +68,16 @@ def mentions_order(tracker: Tracker, text: str) -> bool:
     return bool(find_order_id(text) or named_orders(_orders(tracker), text))
 
 
-def validate_order(value: Any, dispatcher: CollectingDispatcher, tracker: Tracker) -> dict:
+def validate_order(
+    value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict
+) -> dict:
     order = match_order(_orders(tracker), str(value or ""), tracker.get_slot("course"))
+    if order is None and latest_intent(tracker)[0] == "ask_question":
+        # a question asked in the middle ("直播回放多久能看") is answered, not reported as an
+        # order that does not exist; the form then asks for the order again
+        events = ActionAnswerQuestion().run(dispatcher, tracker, domain)
+        answered = {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+        return {**answered, "order_id": None}
     if order is None:
         dispatcher.utter_message(
             text=t("order_not_found", lang_of(tracker), value=str(value or "").strip()[:40])

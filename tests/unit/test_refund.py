@@ -167,6 +167,22 @@ def test_order_must_be_the_learners_own(rt):
     assert slot_events(events)["order_id"] == "AC10010001"
 
 
+def test_a_question_asked_instead_of_an_order_is_answered_not_refused(rt):
+    asked = make_tracker(
+        "直播课有回放吗？能保留多久？",
+        "ask_question",
+        learner_id="L1001",
+        lang="zh",
+        active_loop="refund_form",
+        requested_slot="order_id",
+        extracted={"order_id": "直播课有回放吗？能保留多久？"},
+    )
+    events, msgs = run(ValidateRefundForm(), asked)
+    assert slot_events(events)["order_id"] is None  # the form asks for the order again
+    assert msgs[0]["custom"]["citation"]["id"] == "zh-live-replay"
+    assert "没有找到" not in texts(msgs)
+
+
 def test_order_question_lists_the_learners_paid_orders(rt):
     _, msgs = run(
         ActionAskOrderId(),
