@@ -72,10 +72,11 @@ def validate_order(
     value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict
 ) -> dict:
     order = match_order(_orders(tracker), str(value or ""), tracker.get_slot("course"))
-    if order is None and latest_intent(tracker)[0] == "ask_question":
-        # a question asked in the middle ("直播回放多久能看") is answered, not reported as an
-        # order that does not exist; the form then asks for the order again
-        events = ActionAnswerQuestion().run(dispatcher, tracker, domain)
+    aside = _ASIDES.get(latest_intent(tracker)[0] or "")
+    if order is None and aside:
+        # a question asked in the middle ("直播回放多久能看", "where is my refund?") is
+        # answered, not reported as an order that does not exist; the order is asked again
+        events = aside().run(dispatcher, tracker, domain)
         answered = {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
         return {**answered, "order_id": None}
     if order is None:
@@ -230,3 +231,10 @@ class ActionRefundStatus(Action):
             )
         dispatcher.utter_message(json_message={"text": "\n".join(lines)})
         return []
+
+
+# questions answered in passing while a form waits for an order (validate_order)
+_ASIDES: dict[str, type[Action]] = {
+    "ask_question": ActionAnswerQuestion,
+    "refund_status": ActionRefundStatus,
+}

@@ -168,6 +168,7 @@ def test_order_must_be_the_learners_own(rt):
 
 
 def test_a_question_asked_instead_of_an_order_is_answered_not_refused(rt):
+    # a KB question, then the state of the learner's refunds
     asked = make_tracker(
         "直播课有回放吗？能保留多久？",
         "ask_question",
@@ -181,6 +182,17 @@ def test_a_question_asked_instead_of_an_order_is_answered_not_refused(rt):
     assert slot_events(events)["order_id"] is None  # the form asks for the order again
     assert msgs[0]["custom"]["citation"]["id"] == "zh-live-replay"
     assert "没有找到" not in texts(msgs)
+    asked = make_tracker(
+        "where is my refund",
+        "refund_status",
+        learner_id="L1001",
+        active_loop="refund_form",
+        requested_slot="order_id",
+        extracted={"order_id": "where is my refund"},
+    )
+    events, msgs = run(ValidateRefundForm(), asked)
+    assert slot_events(events)["order_id"] is None
+    assert "Copywriting that Sells" in texts(msgs) and "couldn't find" not in texts(msgs)
 
 
 def test_order_question_lists_the_learners_paid_orders(rt):
