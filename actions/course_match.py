@@ -1,7 +1,7 @@
 """Which of a learner's orders a message names: "the python course", "数据分析那门课", "退年度会员".
 
 Learners rarely type a course's full title, so a title matches on a distinctive part of it:
-an English or pinyin word it shares with the message, or a run of two or more Chinese
+an English word (or an id such as "python") it shares with the message, or a run of two or more Chinese
 characters it shares. Words that several titles or other flows share count for nothing on
 their own ("course", "live", "直播", and "个人" / "personal", as in a personal invoice), so they
 never pick an order by themselves. The longer the shared part, the better the match.
@@ -18,7 +18,8 @@ T = TypeVar("T")
 _WORD = re.compile(r"[a-z0-9]+")
 _HAN = re.compile(r"[\u4e00-\u9fff]+")
 
-# Shared by many titles, or by the wording of other flows (invoice type, playback on a phone).
+# Shared by many titles, or used by learners in another sense ("zero progress", "someone
+# sells your course", a personal invoice, playback on a mobile).
 _COMMON_EN = frozenset(
     "a an and the for from in of on to my that zero 21 live course class lesson lessons "
     "life everyday essentials beginners masterclass sells personal business mobile".split()
@@ -55,8 +56,8 @@ def _han_score(titles: list[str], text: str) -> int:
         for title in titles:
             for part in _HAN.findall(title):
                 for i in range(len(run)):
-                    # longest shared run starting at run[i]; shorter prefixes may still count
-                    for j in range(len(run), i + 1, -1):
+                    # longest shared run starting at run[i], no longer than the title part
+                    for j in range(min(len(run), i + len(part)), i + 1, -1):
                         piece = run[i:j]
                         if j - i > best and piece in part and not _common_zh(piece):
                             best = j - i

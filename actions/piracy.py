@@ -6,39 +6,13 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.asking import AskAction
-from actions.common import at_form_start, reset_flow, says
+from actions.common import at_form_start, reset_flow
 from actions.context import lang_of, latest_text
 from actions.handoff import file_ticket
 from actions.messages import t
 from bot.platform.validation import find_url
 
 _NONE = ("none", "no", "nothing", "没有", "无", "没", "skip")
-# where pirated courses are usually sold or shared; a report naming one already says where
-_PLACES = (
-    "淘宝",
-    "闲鱼",
-    "拼多多",
-    "微店",
-    "网盘",
-    "百度云",
-    "qq群",
-    "微信群",
-    "群里",
-    "公众号",
-    "小红书",
-    "b站",
-    "抖音",
-    "快手",
-    "贴吧",
-    "taobao",
-    "xianyu",
-    "telegram",
-    "discord",
-    "reddit",
-    "youtube",
-    "bilibili",
-    "google drive",
-)
 
 
 class ValidatePiracyForm(FormValidationAction):
@@ -48,12 +22,13 @@ class ValidatePiracyForm(FormValidationAction):
     def extract_piracy_link(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict
     ) -> dict[str, Any]:
-        """A first message with a link or a known place in it already says where; the whole
-        message is kept, since its words ("the python course, on 闲鱼") help the team."""
+        """A first message with a link in it already says where; the whole message is kept,
+        since its words ("the python course, on 闲鱼") help the team. A place without a link
+        ("在群里", "on Taobao") is not enough to find it, so that is still asked."""
         text = latest_text(tracker).strip()
         if not at_form_start(tracker, "piracy_link") or text.startswith("/"):
             return {}
-        if find_url(text) or any(says(text.lower(), place) for place in _PLACES):
+        if find_url(text):
             return {"piracy_link": text[:500]}
         return {}
 
