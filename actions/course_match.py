@@ -1,10 +1,11 @@
 """Which of a learner's orders a message names: "the python course", "数据分析那门课", "退年度会员".
 
 Learners rarely type a course's full title, so a title matches on a distinctive part of it:
-an English word (or an id such as "python") it shares with the message, or a run of two or more Chinese
-characters it shares. Words that several titles or other flows share count for nothing on
-their own ("course", "live", "直播", and "个人" / "personal", as in a personal invoice), so they
-never pick an order by themselves. The longer the shared part, the better the match.
+an English word it shares with the message ("python"), or a run of two or more Chinese
+characters it shares ("数据分析"). Words that several titles share, or that learners use in
+another sense, count for nothing on their own ("course", "live", "直播", and "个人" /
+"personal", as in a personal invoice), so they never pick an order by themselves. The longer
+the shared part, the better the match.
 """
 
 import re
