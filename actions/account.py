@@ -51,7 +51,8 @@ class ValidateAccountForm(FormValidationAction):
     def extract_account_value(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict
     ) -> dict[str, Any]:
-        """ "把手机号换成 139…", "change my nickname to Emma": the new value is already there."""
+        """The new value when the first message already has it ("把手机号换成 139…",
+        "change my nickname to Emma")."""
         field = tracker.get_slot("account_field")
         if field not in ("phone", "email", "nickname") or not at_form_start(
             tracker, "account_value"

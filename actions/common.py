@@ -38,8 +38,8 @@ def chosen_order(tracker: Tracker) -> tuple[Learner | None, Order | None]:
 
 
 def about_order(tracker: Tracker, lang: str) -> str:
-    """ "About <course> (<order id>): ", to put before a form's next question once the order is
-    known, so a learner whose order was read from their words sees which one it is."""
+    """A prefix, "About <course> (<order id>): ", for a form's next question once the order
+    is known, so a learner whose order was read from their words sees which one it is."""
     _, order = chosen_order(tracker)
     if order is None:
         return ""

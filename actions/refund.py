@@ -10,6 +10,7 @@ from actions import runtime
 from actions.asking import AskAction
 from actions.common import (
     about_order,
+    at_form_start,
     chosen_order,
     course_name,
     date,
@@ -35,7 +36,7 @@ def _orders(tracker: Tracker):  # type: ignore[no-untyped-def]
 def named_order(tracker: Tracker) -> dict[str, Any]:
     """At a form's start, the one order the learner's first message names ("我要退数据分析那门课",
     "refund my python course"), so they need not pick it from a list."""
-    if tracker.get_slot("order_id") or tracker.get_slot("requested_slot"):
+    if not at_form_start(tracker, "order_id"):
         return {}
     order = match_order(_orders(tracker), latest_text(tracker), tracker.get_slot("course"))
     return {"order_id": order.id} if order else {}
