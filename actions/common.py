@@ -29,6 +29,12 @@ def learner_of(tracker: Tracker) -> Learner | None:
     return runtime.get().platform.learner(lid) if lid else None
 
 
+def learner_orders(tracker: Tracker) -> list[Order]:
+    """The learner's orders, most recent first; none without a learner."""
+    lid = learner_id(tracker)
+    return runtime.get().platform.orders(lid) if lid else []
+
+
 def chosen_order(tracker: Tracker) -> tuple[Learner | None, Order | None]:
     """The learner and the order in the `order_id` slot (None if it is not theirs)."""
     learner = learner_of(tracker)

@@ -13,6 +13,7 @@ from actions.common import (
     about_order,
     chosen_order,
     course_name,
+    date,
     learner_of,
     option_at_start,
     pick,
@@ -36,6 +37,27 @@ _TYPE_IN_REQUEST = {
     "personal": ("个人发票", "个人抬头", "个人名义", "personal invoice", "individual"),
     "company": ("company", "business", "corporate", "企业", "公司", "单位"),
 }
+
+
+def earlier_invoices(tracker: Tracker, lang: str, limit: int = 3) -> str:
+    """The learner's latest invoice requests, as lines to put before the order question, so
+    "my invoice never arrived" is met with what was asked for, when, and where it went."""
+    learner = learner_of(tracker)
+    requests = runtime.get().platform.requests(learner.id, "invoice")[:limit] if learner else []
+    if not requests:
+        return ""
+    lines = [
+        t(
+            "invoice_earlier_line",
+            lang,
+            request_id=r.id,
+            order_id=r.payload.get("order_id", "—"),
+            date=date(r.created_at, lang),
+            email=r.payload.get("email") or "—",
+        )
+        for r in requests
+    ]
+    return "\n".join([t("invoice_earlier_header", lang), *lines, t("invoice_earlier_tail", lang)])
 
 
 class ValidateInvoiceForm(FormValidationAction):

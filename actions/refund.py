@@ -15,22 +15,17 @@ from actions.common import (
     course_name,
     date,
     learner_of,
+    learner_orders,
     match_order,
-    order_buttons,
     reset_flow,
 )
-from actions.context import lang_of, latest_intent, latest_text, learner_id, started_this_turn
-from actions.course_match import named_courses, named_orders
+from actions.context import lang_of, latest_intent, latest_text
+from actions.course_match import named_orders
 from actions.handoff import open_handoff
 from actions.kb import ActionAnswerQuestion
-from actions.messages import button, choices, t
+from actions.messages import choices, t
 from bot.platform.refund_policy import evaluate
 from bot.platform.validation import find_order_id
-
-
-def _orders(tracker: Tracker):  # type: ignore[no-untyped-def]
-    lid = learner_id(tracker)
-    return runtime.get().platform.orders(lid) if lid else []
 
 
 def named_order(tracker: Tracker) -> dict[str, Any]:
@@ -38,7 +33,7 @@ def named_order(tracker: Tracker) -> dict[str, Any]:
     "refund my python course"), so they need not pick it from a list."""
     if not at_form_start(tracker, "order_id"):
         return {}
-    order = match_order(_orders(tracker), latest_text(tracker), tracker.get_slot("course"))
+    order = match_order(learner_orders(tracker), latest_text(tracker), tracker.get_slot("course"))
     return {"order_id": order.id} if order else {}
 
 
@@ -66,13 +61,13 @@ class ValidateRefundForm(FormValidationAction):
 
 def mentions_order(tracker: Tracker, text: str) -> bool:
     """Whether the text has an order number or names a course the learner bought."""
-    return bool(find_order_id(text) or named_orders(_orders(tracker), text))
+    return bool(find_order_id(text) or named_orders(learner_orders(tracker), text))
 
 
 def validate_order(
     value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict
 ) -> dict:
-    order = match_order(_orders(tracker), str(value or ""), tracker.get_slot("course"))
+    order = match_order(learner_orders(tracker), str(value or ""), tracker.get_slot("course"))
     aside = _ASIDES.get(latest_intent(tracker)[0] or "")
     if order is None and aside:
         # a question asked in the middle ("直播回放多久能看", "where is my refund?") is
@@ -86,37 +81,6 @@ def validate_order(
         )
         return {"order_id": None}
     return {"order_id": order.id}
-
-
-class ActionAskOrderId(AskAction):
-    """Asks which order, offering the learner's recent orders as buttons. If the message that
-    started the form named a course, the orders of that course come first, or the learner
-    is told that it is not among their orders."""
-
-    slot = "order_id"
-
-    def prompt(self, tracker: Tracker, lang: str) -> tuple[str, list[dict[str, str]]]:
-        form = (tracker.active_loop or {}).get("name")
-        every = _orders(tracker)
-        orders = every
-        if form == "refund_form":
-            orders = [o for o in every if o.status == "paid"] or every
-        elif form == "invoice_form":  # a refunded order cannot be invoiced
-            orders = [o for o in every if o.status != "refunded"] or every
-        if not orders:
-            return t("no_orders", lang), [button("btn_human", lang, "/request_human")]
-        question = t("ask_order_invoice" if form == "invoice_form" else "ask_order_refund", lang)
-        if form and started_this_turn(tracker, form):
-            said = [tracker.get_slot("course"), latest_text(tracker)]
-            named = next((found for w in said if (found := named_orders(every, w))), [])
-            if len(named) > 1:
-                orders = named + [o for o in orders if o not in named]
-            elif not named:
-                courses = runtime.get().platform.courses()
-                course = next((found for w in said if (found := named_courses(courses, w))), [])
-                if len(course) == 1:
-                    question = t("course_not_bought", lang, course=course[0].name(lang)) + question
-        return question, order_buttons(orders, lang)
 
 
 class ActionAskRefundReason(AskAction):

@@ -8,9 +8,9 @@ from actions.account import ActionSubmitAccount, ValidateAccountForm
 from actions.certificate import ActionCertificate
 from actions.complaint import ActionAcknowledgeComplaint, ActionSubmitComplaint
 from actions.invoice import ActionAskInvoiceType, ActionSubmitInvoice, ValidateInvoiceForm
+from actions.order_question import ActionAskOrderId
 from actions.piracy import ActionSubmitPiracy, ValidatePiracyForm
 from actions.privacy import ActionSubmitPrivacy, ValidatePrivacyForm
-from actions.refund import ActionAskOrderId
 from actions.troubleshoot import ActionTroubleshoot, ActionTroubleshootDone
 from bot.platform.validation import is_valid_tax_id, uscc_check_char
 from tests.unit.actionkit import make_tracker, run, slot_events, texts
@@ -205,6 +205,25 @@ def test_the_invoice_order_question_leaves_out_refunded_orders(rt):
     _, msgs = run(ActionAskOrderId(), tracker)
     payloads = [b["payload"] for b in msgs[0]["buttons"]]
     assert "AC10010005" not in payloads and "AC10010001" in payloads
+
+
+def test_an_invoice_request_recalls_the_earlier_ones(rt):
+    rt.platform.submit_request(
+        "L1001", "invoice", {"order_id": "AC10010001", "email": "li@example.com"}
+    )
+    tracker = make_tracker(
+        "my invoice never arrived",
+        "invoice_request",
+        learner_id="L1001",
+        events=[],
+        active_loop="invoice_form",
+    )
+    tracker.events.append({"event": "active_loop", "name": "invoice_form"})
+    _, msgs = run(ActionAskOrderId(), tracker)
+    said = msgs[0]["text"]
+    assert said.startswith("Your latest invoice requests:\n• #")
+    assert "order AC10010001" in said and "li@example.com" in said
+    assert said.endswith("For a new invoice: Which order is the invoice for?")
 
 
 def test_an_invoice_type_said_early_is_kept(rt):

@@ -3,8 +3,8 @@
 import pytest
 
 import handoff
+from actions.order_question import ActionAskOrderId
 from actions.refund import (
-    ActionAskOrderId,
     ActionAskRefundReason,
     ActionRefundStatus,
     ActionSubmitRefund,
