@@ -46,7 +46,8 @@ function render(m) {
   const who = { learner: "Learner · 学员", bot: "Bot · 机器人", agent: m.payload.agent_name || m.author || "Agent" }[m.sender];
   const meta = [AC.time(m.created_at), m.intent ? `${m.intent} ${m.confidence != null ? m.confidence.toFixed(2) : ""}` : null].filter(Boolean).join(" · ");
   const node = AC.el("div", { class: `msg ${m.sender === "learner" ? "bot" : m.sender === "bot" ? "learner" : m.sender}`, "data-id": m.id, "data-sender": m.sender },
-    who ? AC.el("span", { class: "who" }, who) : null, m.text, AC.el("span", { class: "meta" }, meta));
+    who ? AC.el("span", { class: "who" }, who) : null,
+    m.sender === "learner" ? m.text : AC.rich(m.text), AC.el("span", { class: "meta" }, meta));
   if (m.payload.citation) node.append(AC.el("a", { class: "cite", href: m.payload.citation.url, target: "_blank" }, `📖 ${m.payload.citation.title}`));
   $("log").append(node);
   $("log").scrollTop = $("log").scrollHeight;

@@ -32,9 +32,13 @@ function showMode(connected = true) {
 function render(m) {
   if (document.querySelector(`[data-id="${m.id}"]`)) return;
   const who = m.sender === "learner" ? t("you") : m.sender === "bot" ? t("bot") : m.sender === "agent" ? (m.payload.agent_name || t("agent")) : null;
-  const node = AC.el("div", { class: `msg ${m.sender}`, "data-id": m.id, "data-sender": m.sender },
-    who ? AC.el("span", { class: "who" }, who) : null, m.text);
   const p = m.payload || {};
+  let text = m.text;
+  // the answer's own "📖 Source: …" line is for text-only clients; here the link below says it
+  if (p.citation) text = text.replace(/\n\s*\n📖[^\n]*$/, "");
+  const body = m.sender === "learner" ? text : AC.rich(text);
+  const node = AC.el("div", { class: `msg ${m.sender}`, "data-id": m.id, "data-sender": m.sender },
+    who ? AC.el("span", { class: "who" }, who) : null, body);
   if (p.citation) {
     node.append(AC.el("a", { class: "cite", href: p.citation.url, target: "_blank", "data-entry": p.citation.id }, `📖 ${t("source")}: ${p.citation.title}`));
   }

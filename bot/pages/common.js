@@ -47,6 +47,40 @@ const AC = (() => {
     open();
     return { close() { closed = true; ws && ws.close(); }, seen(id) { lastId = Math.max(lastId, id); } };
   }
+  // The bot's and agents' Markdown subset (KB answers: paragraphs, "- " / "1. " lists,
+  // **bold**, `code`, [links](https://...)) built as DOM nodes, never as HTML strings, so no
+  // text can inject markup. The full renderer for /help pages is kb_index/markdown.py.
+  function inline(text) {
+    const out = [];
+    const re = /\*\*(.+?)\*\*|`([^`]+)`|\[([^\]]+)\]\((https?:\/\/[^\s)]+|\/[^\s)]*)\)/g;
+    let last = 0, m;
+    while ((m = re.exec(text))) {
+      out.push(text.slice(last, m.index));
+      if (m[1] !== undefined) out.push(el("strong", {}, m[1]));
+      else if (m[2] !== undefined) out.push(el("code", {}, m[2]));
+      else out.push(el("a", { href: m[4], target: "_blank", rel: "noopener" }, m[3]));
+      last = re.lastIndex;
+    }
+    out.push(text.slice(last));
+    return out.filter((x) => x !== "");
+  }
+  function rich(text) {
+    const frag = document.createDocumentFragment();
+    const blocks = String(text).split(/\n\s*\n/);
+    blocks.forEach((block, i) => {
+      const lines = block.split("\n");
+      const bullet = /^\s*[-*•]\s+/, numbered = /^\s*\d+[.、)]\s+/;
+      const kind = lines.every((l) => bullet.test(l)) ? "ul" : lines.every((l) => numbered.test(l)) ? "ol" : null;
+      if (kind) {
+        const marker = kind === "ul" ? bullet : numbered;
+        frag.append(el(kind, {}, lines.map((l) => el("li", {}, inline(l.replace(marker, ""))))));
+      } else {
+        frag.append(el("p", {}, inline(block)));
+      }
+      if (i < blocks.length - 1 && !kind) frag.lastChild.classList.add("gap");
+    });
+    return frag;
+  }
   function time(ts) { return new Date(ts * 1000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }); }
-  return { api, el, socket, lang, setLang, store, time };
+  return { api, el, socket, lang, setLang, store, time, rich };
 })();

@@ -22,6 +22,10 @@ def test_learner_and_agent_through_one_handoff(stack, browser, shots):
     answer = learner.locator('.msg.bot[data-sender="bot"]').last
     expect(answer).to_contain_text("来源")
     expect(answer.locator("a.cite")).to_have_attribute("data-entry", "zh-offline-download")
+    # the answer's Markdown is rendered (bold, no asterisks), and its source is said once
+    expect(answer.locator("strong").first).to_have_text("仅限手机 App")
+    expect(answer).not_to_contain_text("**")
+    expect(answer).not_to_contain_text("[zh-offline-download]")
     learner.fill("#text", "转人工")
     learner.press("#text", "Enter")
     expect(learner.locator("#status")).to_contain_text("人工客服模式")
