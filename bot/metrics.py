@@ -59,6 +59,8 @@ def indicators(db: sqlite_utils.Database, since: float, now: float | None = None
         "tickets": len(tickets),
         "resolution_rate": round(len(resolved) / len(tickets), 3) if tickets else None,
         "closed": len(closed),
+        "resolved": len(resolved),
+        "responded": len(first),  # tickets a person has answered: the basis of the times
         "first_response_min_p50": _round(_pct(first, 50)),
         "first_response_min_p90": _round(_pct(first, 90)),
         "resolution_min_p50": _round(_pct(to_resolve, 50)),

@@ -2,20 +2,26 @@
 let token = AC.store.getItem("ac.staff.token");
 const $ = (id) => document.getElementById(id);
 const show = (id, on) => $(id).classList.toggle("hidden", !on);
+// [indicator, label, format, what it is counted over]: a rate over 3 tickets is not one
+// over 300, and the basis line says which it is
 const CARDS = [
-  ["csat_avg", "Satisfaction (CSAT, 1–5) · 满意度", (v) => v],
-  ["csat_satisfied_share", "Satisfied (4–5) · 满意占比", pct],
-  ["resolution_rate", "Resolution rate · 问题解决率", pct],
-  ["first_response_min_p50", "First response p50 · 首次响应中位数", mins],
-  ["first_response_min_p90", "First response p90 · 首次响应 P90", mins],
-  ["resolution_min_p50", "Resolution time p50 · 解决时长中位数", mins],
-  ["containment", "Containment (bot only) · 机器人独立解决", pct],
-  ["complaint_rate", "Complaint rate · 投诉率", pct],
-  ["sla_breach_rate", "SLA breaches · SLA 超时率", pct],
-  ["queue_waiting", "Waiting now · 当前排队", (v) => v],
-  ["queue_oldest_min", "Longest wait · 最长等待", mins],
-  ["conversations", "Conversations · 会话数", (v) => v],
+  ["csat_avg", "Satisfaction (CSAT, 1–5) · 满意度", (v) => v, (v) => count(v.csat_responses, "ratings · 条评分")],
+  ["csat_satisfied_share", "Satisfied (4–5) · 满意占比", pct, (v) => count(v.csat_responses, "ratings · 条评分")],
+  ["resolution_rate", "Resolution rate · 问题解决率", pct, (v) => `${v.resolved} / ${v.tickets} tickets · 工单`],
+  ["first_response_min_p50", "First response p50 · 首次响应中位数", mins, answered],
+  ["first_response_min_p90", "First response p90 · 首次响应 P90", mins, answered],
+  ["resolution_min_p50", "Resolution time p50 · 解决时长中位数", mins, (v) => count(v.resolved, "resolved · 已解决")],
+  ["containment", "Containment (bot only) · 机器人独立解决", pct, conversations],
+  ["complaint_rate", "Complaint rate · 投诉率", pct, conversations],
+  ["sla_breach_rate", "SLA breaches · SLA 超时率", pct, tickets],
+  ["queue_waiting", "Waiting now · 当前排队", (v) => v, null],
+  ["queue_oldest_min", "Longest wait · 最长等待", mins, null],
+  ["conversations", "Conversations · 会话数", (v) => v, (v) => count(v.handed_off, "handed to a person · 转人工")],
 ];
+function count(n, what) { return n == null ? "" : `${n} ${what}`; }
+function answered(v) { return count(v.responded, "answered by a person · 人工已响应"); }
+function tickets(v) { return count(v.tickets, "tickets · 工单"); }
+function conversations(v) { return count(v.conversations, "conversations · 会话"); }
 function pct(v) { return `${(v * 100).toFixed(1)}%`; }
 function mins(v) { return v < 60 ? `${v} min` : `${(v / 60).toFixed(1)} h`; }
 
@@ -25,8 +31,9 @@ async function refresh() {
     const bad = new Set(res.alerts.map((a) => a.indicator));
     $("alerts").replaceChildren(...res.alerts.map((a) => AC.el("div", { class: "alert", "data-alert": a.indicator },
       `⚠ ${a.label}: ${a.value} ${a.op} ${a.threshold}`)));
-    $("cards").replaceChildren(...CARDS.map(([key, label, fmt]) => AC.el("div", { class: "card" + (bad.has(key) ? " bad" : ""), "data-indicator": key },
-      AC.el("div", { class: "muted" }, label), AC.el("div", { class: "value" }, res.values[key] == null ? "—" : fmt(res.values[key])))));
+    $("cards").replaceChildren(...CARDS.map(([key, label, fmt, basis]) => AC.el("div", { class: "card" + (bad.has(key) ? " bad" : ""), "data-indicator": key },
+      AC.el("div", { class: "muted" }, label), AC.el("div", { class: "value" }, res.values[key] == null ? "—" : fmt(res.values[key])),
+      basis ? AC.el("div", { class: "basis muted" }, basis(res.values)) : null)));
     const history = await AC.api("/api/manager/alerts?limit=20", { token });
     $("history").replaceChildren(...history.map((h) => AC.el("tr", {}, AC.el("td", {}, new Date(h.at * 1000).toLocaleString()),
       AC.el("td", {}, h.state), AC.el("td", {}, h.label || h.indicator), AC.el("td", {}, h.value == null ? "" : String(h.value)))));

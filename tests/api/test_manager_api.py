@@ -47,8 +47,9 @@ def test_indicators(tmp_path):
     v = metrics.indicators(db, since=now - 86400, now=now)
     assert v["conversations"] == 4 and v["handed_off"] == 2
     assert v["containment"] == 0.5 and v["complaint_rate"] == 0.25
-    assert v["tickets"] == 2 and v["resolution_rate"] == 0.5
+    assert v["tickets"] == 2 and v["resolution_rate"] == 0.5 and v["resolved"] == 1
     assert v["first_response_min_p50"] == 10.0 and v["resolution_min_p50"] == 30.0
+    assert v["responded"] == 2  # the basis the dashboard shows under the times
     assert v["csat_avg"] == 2 and v["csat_satisfied_share"] == 0.0
     rules = metrics.load_rules(ROOT / "data" / "alerts.yml")
     raised = {a["indicator"] for a in metrics.alerts(v, rules)}

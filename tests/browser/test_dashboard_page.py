@@ -31,6 +31,8 @@ def test_manager_sees_indicators_and_an_alert(stack, browser, shots):
     assert int(waiting.inner_text()) >= 11
     expect(page.locator('[data-alert="queue_waiting"]')).to_contain_text("排队积压")
     expect(page.locator('[data-indicator="queue_waiting"]')).to_have_class("card bad")
+    # a rate says what it is counted over
+    expect(page.locator('[data-indicator="sla_breach_rate"] .basis')).to_contain_text("tickets")
     page.select_option("#hours", "168")
     expect(page.locator('[data-indicator="conversations"] .value')).not_to_have_text("—")
     page.screenshot(path=str(shots / "dashboard.png"))
