@@ -18,7 +18,7 @@ const CARDS = [
   ["queue_oldest_min", "Longest wait · 最长等待", mins, null],
   ["conversations", "Conversations · 会话数", (v) => v, (v) => count(v.handed_off, "handed to a person · 转人工")],
 ];
-function count(n, what) { return n == null ? "" : `${n} ${what}`; }
+function count(n, what) { return n == null ? "" : `${n} ${n === 1 ? what.replace(/^(\w+)s\b/, "$1") : what}`; }
 function answered(v) { return count(v.responded, "answered by a person · 人工已响应"); }
 function tickets(v) { return count(v.tickets, "tickets · 工单"); }
 function conversations(v) { return count(v.conversations, "conversations · 会话"); }
