@@ -45,7 +45,7 @@ function render(m) {
   if ($("log").querySelector(`[data-id="${m.id}"]`)) return;
   const who = { learner: "Learner · 学员", bot: "Bot · 机器人", agent: m.payload.agent_name || m.author || "Agent" }[m.sender];
   const meta = [AC.time(m.created_at), m.intent ? `${m.intent} ${m.confidence != null ? m.confidence.toFixed(2) : ""}` : null].filter(Boolean).join(" · ");
-  const node = AC.el("div", { class: `msg ${m.sender === "learner" ? "bot" : m.sender === "bot" ? "learner" : m.sender}`, "data-id": m.id, "data-sender": m.sender },
+  const node = AC.el("div", { class: `msg ${m.sender === "learner" ? "bot" : m.sender === "bot" ? "learner" : m.sender}`, "data-id": m.id, "data-sender": m.sender, "data-text": m.text },
     who ? AC.el("span", { class: "who" }, who) : null,
     m.sender === "learner" ? m.text : AC.rich(m.text), AC.el("span", { class: "meta" }, meta));
   if (m.payload.citation) node.append(AC.el("a", { class: "cite", href: m.payload.citation.url, target: "_blank" }, `📖 ${m.payload.citation.title}`));
@@ -103,7 +103,7 @@ async function reply(e) {
 async function saveToKb() {
   // The learner's question and this agent's latest answer, editable before saving.
   const msgs = [...$("log").querySelectorAll(".msg")];
-  const lastOf = (sender) => { const m = msgs.filter((n) => n.dataset.sender === sender).pop(); return m ? m.childNodes[1].textContent : ""; };
+  const lastOf = (sender) => { const m = msgs.filter((n) => n.dataset.sender === sender).pop(); return m ? m.dataset.text : ""; };
   const question = prompt("Question for the KB draft · 知识条目的问题", lastOf("learner"));
   if (!question) return;
   const answer = prompt("Answer · 答案", lastOf("agent"));

@@ -65,7 +65,7 @@ const AC = (() => {
     return out.filter((x) => x !== "");
   }
   function rich(text) {
-    const frag = document.createDocumentFragment();
+    const frag = el("div", { class: "body" });
     const blocks = String(text).split(/\n\s*\n/);
     blocks.forEach((block, i) => {
       const lines = block.split("\n");

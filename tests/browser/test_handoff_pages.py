@@ -56,9 +56,17 @@ def test_learner_and_agent_through_one_handoff(stack, browser, shots):
     agent.screenshot(path=str(shots / "agent-console.png"))
 
     # the agent keeps the answer for the content team
-    agent.on("dialog", lambda dialog: dialog.accept(dialog.default_value))
+    offered = []
+
+    def accept(dialog):
+        offered.append(dialog.default_value)
+        dialog.accept(dialog.default_value)
+
+    agent.on("dialog", accept)
     agent.click("#kb-draft")
     expect(agent.locator("#error")).to_contain_text("Saved draft")
+    # prefilled with the learner's last message and the agent's whole last answer
+    assert offered == ["Python 入门实战，缓存一直失败", "您好，我是小安，请问是哪门课程下载不了？"]
 
     # resolving hands back to the bot and asks the learner for a rating
     agent.click("#resolve")
