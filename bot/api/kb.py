@@ -3,14 +3,15 @@ import/export, gaps and learner feedback. Publishing re-indexes in the backgroun
 keep using the old index until the new one is swapped in."""
 
 import asyncio
+import json
 import logging
 import time
 
-from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from bot import transcript
-from bot.api.deps import KB, CurrentAgent, CurrentEditor, CurrentLearner, Db, HubDep
+from bot.api.deps import KB, AppSettings, CurrentAgent, CurrentEditor, CurrentLearner, Db, HubDep
 from kb_index import Entry, decide, store, transfer
 from kb_index import feedback as kb_feedback
 from kb_index import gaps as kb_gaps
@@ -295,6 +296,57 @@ def agent_draft(ticket_id: int, body: AgentDraft, agent: CurrentAgent, db: Db) -
         db, lang, body.question, [], body.answer, agent.id, f"from ticket #{ticket_id}"
     )
     return {"entry": entry.model_dump()}
+
+
+# what a learner says that asks nothing: the KB has no answer for "human please" or "ok"
+_NOT_A_QUESTION = {"request_human", "affirm", "deny", "greet", "thank", "goodbye"}
+
+
+def _learner_question(db, conversation_id: str) -> str:  # type: ignore[no-untyped-def]
+    """The learner's latest message that asks something (not a request for a person, a yes
+    or no, or a tapped button's payload)."""
+    rows = db["messages"].rows_where(
+        "conversation_id = ? AND sender = 'learner'",
+        [conversation_id],
+        order_by="id desc",
+        limit=20,
+    )
+    for row in rows:
+        text = (row["text"] or "").strip()
+        tapped = bool(json.loads(row["payload"] or "{}")) or text.startswith("/")
+        if text and not tapped and row.get("intent") not in _NOT_A_QUESTION:
+            return text
+    return ""
+
+
+@router.get("/agent/tickets/{ticket_id}/suggestions")
+def agent_suggestions(
+    ticket_id: int,
+    agent: CurrentAgent,
+    db: Db,
+    kb: KB,
+    settings: AppSettings,
+    q: str | None = Query(default=None, max_length=1000),
+) -> dict:
+    """KB entries an agent might send: for the learner's latest question, or for `q`."""
+    import handoff
+
+    ticket = handoff.get_ticket(db, ticket_id)
+    query = (q or "").strip() or _learner_question(db, ticket.conversation_id)
+    hits = kb.search(query, k=3) if query else []
+    return {
+        "query": query,
+        "entries": [
+            {
+                "id": h.entry.id,
+                "question": h.entry.question,
+                "answer": h.entry.answer,
+                "score": round(h.score, 3),
+                "url": f"{settings.base_url}/help/{h.entry.id}",
+            }
+            for h in hits
+        ],
+    }
 
 
 @router.post("/conversations/{conversation_id}/feedback")

@@ -68,7 +68,11 @@ async function openTicket(id) {
     $("log").replaceChildren();
     if (sock) sock.close();
     sock = AC.socket(`/api/conversations/${current.conversation_id}/ws?token=${encodeURIComponent(token)}`, (ev) => {
-      if (ev.type === "message") render(ev.message);
+      if (ev.type === "message") {
+        render(ev.message);
+        // a new question from the learner: new suggestions, unless the agent is searching
+        if (ev.message.sender === "learner" && $("suggest-q") && !$("suggest-q").value) suggestSoon();
+      }
       if (ev.type === "mode") refreshQueue();
     });
     const profile = await AC.api(`/api/agent/conversations/${current.conversation_id}/learner`, { token }).catch(() => null);
@@ -78,6 +82,12 @@ async function openTicket(id) {
 
 function renderSide(p) {
   const side = $("side"); side.replaceChildren();
+  // KB suggestions first: for the learner's latest question, or what the agent searches
+  side.append(AC.el("h3", {}, "KB suggestions · 知识推荐"),
+    AC.el("input", { id: "suggest-q", type: "search", placeholder: "Search the KB · 搜索知识库",
+      onkeydown: (e) => { if (e.key === "Enter") { e.preventDefault(); loadSuggestions(e.target.value.trim()); } } }),
+    AC.el("div", { id: "suggest-list" }));
+  loadSuggestions();
   if (!p) { side.append(AC.el("span", { class: "muted" }, "No platform record")); return; }
   const L = p.learner;
   side.append(AC.el("h3", {}, L.name), AC.el("div", { class: "muted" }, `${L.id} · ${L.email} · ${L.phone}`),
@@ -85,6 +95,31 @@ function renderSide(p) {
     AC.el("table", {}, p.orders.map((o) => AC.el("tr", {}, AC.el("td", {}, o.id), AC.el("td", {}, o.course ? o.course.name_zh : o.course_id), AC.el("td", {}, `¥${o.amount}`), AC.el("td", {}, o.status)))),
     AC.el("h3", {}, "Refunds · 退款"),
     AC.el("table", {}, p.refunds.map((r) => AC.el("tr", {}, AC.el("td", {}, r.order_id), AC.el("td", {}, `¥${r.amount}`), AC.el("td", {}, r.status)))));
+}
+
+async function loadSuggestions(q = "") {
+  if (!current) return;
+  const ticket = current.id;
+  const res = await AC.api(`/api/agent/tickets/${ticket}/suggestions${q ? `?q=${encodeURIComponent(q)}` : ""}`, { token }).catch(() => null);
+  const box = $("suggest-list");
+  if (!res || !box || !current || current.id !== ticket) return;
+  box.replaceChildren(...res.entries.map((e) => AC.el("div", { class: "suggestion", "data-entry": e.id },
+    AC.el("strong", {}, e.question), AC.el("div", { class: "muted" }, `${e.id} · ${e.score.toFixed(2)}`),
+    AC.el("button", { type: "button", class: "insert", onclick: () => insertAnswer(e) }, "Insert · 插入"))));
+  if (!res.entries.length) box.append(AC.el("span", { class: "muted" }, res.query ? "No match · 无匹配" : "Nothing asked yet · 学员还没有提问"));
+}
+
+let suggestTimer = null;
+function suggestSoon() {  // once per burst: opening a chat replays all its messages
+  clearTimeout(suggestTimer);
+  suggestTimer = setTimeout(() => loadSuggestions(), 300);
+}
+
+function insertAnswer(e) {
+  // the entry's answer and its public link, into the reply box for the agent to adapt
+  const box = $("text");
+  box.value = (box.value.trim() ? box.value.trim() + "\n\n" : "") + `${e.answer.trim()}\n\n📖 ${e.url}`;
+  box.focus();
 }
 
 async function act(path, body) {

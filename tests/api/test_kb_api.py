@@ -196,3 +196,24 @@ def test_agent_saves_an_answer_as_a_draft(client, editor):
     assert r.status_code == 201
     drafts = client.get("/api/kb/entries?status=draft", headers=editor).json()
     assert [d["question"] for d in drafts] == ["Can I pause my membership?"]
+
+
+def test_agents_get_kb_suggestions_for_the_learners_question(client, editor):
+    headers, cid = start(client)
+    send(client, headers, cid, "What is your refund policy?")
+    send(client, headers, cid, "human", payload="/request_human")
+    agent = staff_token(client, "agent")
+    tid = client.get("/api/agent/queue", headers=agent).json()[0]["id"]
+    r = client.get(f"/api/agent/tickets/{tid}/suggestions", headers=agent)
+    assert r.status_code == 200
+    body = r.json()
+    # "human" asks nothing; the question before it is what the suggestions are for
+    assert body["query"] == "What is your refund policy?"
+    assert body["entries"][0]["id"] == "en-refund-policy"
+    assert body["entries"][0]["url"].endswith("/help/en-refund-policy")
+    r = client.get(f"/api/agent/tickets/{tid}/suggestions?q=gift a course", headers=agent)
+    assert r.json()["query"] == "gift a course" and len(r.json()["entries"]) <= 3
+    assert client.get("/api/agent/tickets/99999/suggestions", headers=agent).status_code == 404
+    learner_headers = {"Authorization": headers["Authorization"]}
+    r = client.get(f"/api/agent/tickets/{tid}/suggestions", headers=learner_headers)
+    assert r.status_code in (401, 403)

@@ -41,8 +41,14 @@ def test_learner_and_agent_through_one_handoff(stack, browser, shots):
     item.click()
     expect(agent.locator("#ticket-title")).to_contain_text("queued")
     expect(agent.locator('#log [data-sender="bot"]').first).to_contain_text("来源")
+    # KB suggestions for the learner's question ("转人工" asks nothing); one goes in the reply
+    suggestion = agent.locator('#suggest-list .suggestion[data-entry="zh-offline-download"]')
+    expect(suggestion).to_be_visible()
     agent.click("#claim")
     expect(agent.locator("#composer")).to_be_visible()
+    suggestion.locator("button.insert").click()
+    expect(agent.locator("#text")).to_have_value(re.compile(r"仅限手机 App.*/help/zh-offline-download", re.S))
+    agent.fill("#text", "")
     expect(learner.locator(".msg.system").last).to_contain_text("已接入")
 
     # agent reply reaches the learner live; the learner's answer reaches the agent
