@@ -74,6 +74,14 @@ def test_learner_and_agent_through_one_handoff(stack, browser, shots):
     # prefilled with the learner's last message and the agent's whole last answer
     assert offered == ["Python 入门实战，缓存一直失败", "您好，我是小安，请问是哪门课程下载不了？"]
 
+    # Markdown is rendered as nodes, never as HTML: markup shows as text, no script links
+    agent.fill("#text", "**注意** <img src=x onerror=alert(1)> [看这里](javascript:alert(1))")
+    agent.press("#text", "Enter")
+    shown = learner.locator(".msg.agent").last
+    expect(shown).to_contain_text("<img src=x onerror=alert(1)>")
+    expect(shown.locator("strong")).to_have_text("注意")
+    assert shown.locator("img").count() == 0 and shown.locator("a").count() == 0
+
     # resolving hands back to the bot and asks the learner for a rating
     agent.click("#resolve")
     expect(learner.locator("#status")).to_contain_text("智能助手在线")
