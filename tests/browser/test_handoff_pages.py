@@ -47,7 +47,8 @@ def test_learner_and_agent_through_one_handoff(stack, browser, shots):
     agent.click("#claim")
     expect(agent.locator("#composer")).to_be_visible()
     suggestion.locator("button.insert").click()
-    expect(agent.locator("#text")).to_have_value(re.compile(r"仅限手机 App.*/help/zh-offline-download", re.S))
+    inserted = re.compile(r"仅限手机 App.*/help/zh-offline-download", re.S)
+    expect(agent.locator("#text")).to_have_value(inserted)
     agent.fill("#text", "")
     expect(learner.locator(".msg.system").last).to_contain_text("已接入")
 
