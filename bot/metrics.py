@@ -78,6 +78,36 @@ def indicators(db: sqlite_utils.Database, since: float, now: float | None = None
     }
 
 
+def per_agent(db: sqlite_utils.Database, since: float) -> list[dict[str, Any]]:
+    """Each agent's share of the work in the window: chats and cases taken, resolved, how
+    fast the first answer came, and what the learners rated them ("服务效率": issues handled
+    per person), busiest first."""
+    names = {r["username"]: r["display_name"] for r in db["staff"].rows}
+    by_agent: dict[str, list[dict]] = {}
+    for t in db["tickets"].rows_where("created_at >= ? AND claimed_by IS NOT NULL", [since]):
+        by_agent.setdefault(t["claimed_by"], []).append(t)
+    rows = []
+    for agent, tickets in by_agent.items():
+        first = [
+            (t["first_response_at"] - t["created_at"]) / 60
+            for t in tickets
+            if t["first_response_at"]
+        ]
+        rated = [t["csat"] for t in tickets if t["csat"]]
+        rows.append(
+            {
+                "agent": agent,
+                "name": names.get(agent, agent),
+                "taken": len(tickets),
+                "resolved": sum(t["status"] == "resolved" for t in tickets),
+                "first_response_min_p50": _round(_pct(first, 50)),
+                "csat_avg": round(statistics.mean(rated), 2) if rated else None,
+                "csat_responses": len(rated),
+            }
+        )
+    return sorted(rows, key=lambda r: (-r["taken"], r["agent"]))
+
+
 def _round(v: float | None) -> float | None:
     return None if v is None else round(v, 1)
 

@@ -20,6 +20,7 @@ def get_metrics(
     return {
         "hours": hours,
         "values": values,
+        "agents": metrics.per_agent(db, since=now - hours * 3600),
         "alerts": metrics.alerts(values, rules),
         "rules": [r.__dict__ for r in rules],
     }

@@ -34,6 +34,12 @@ async function refresh() {
     $("cards").replaceChildren(...CARDS.map(([key, label, fmt, basis]) => AC.el("div", { class: "card" + (bad.has(key) ? " bad" : ""), "data-indicator": key },
       AC.el("div", { class: "muted" }, label), AC.el("div", { class: "value" }, res.values[key] == null ? "—" : fmt(res.values[key])),
       basis ? AC.el("div", { class: "basis muted" }, basis(res.values)) : null)));
+    const rows = res.agents.map((a) => AC.el("tr", { "data-agent": a.agent },
+      AC.el("td", {}, a.name), AC.el("td", {}, String(a.taken)), AC.el("td", {}, String(a.resolved)),
+      AC.el("td", {}, a.first_response_min_p50 == null ? "—" : mins(a.first_response_min_p50)),
+      AC.el("td", {}, a.csat_avg == null ? "—" : `${a.csat_avg} (${count(a.csat_responses, "ratings · 条评分")})`)));
+    $("agents").tBodies[0].replaceChildren(...(rows.length ? rows
+      : [AC.el("tr", {}, AC.el("td", { colspan: "5", class: "muted" }, "No chat taken by a person in this window · 该时段没有人工接入"))]));
     const history = await AC.api("/api/manager/alerts?limit=20", { token });
     $("history").replaceChildren(...history.map((h) => AC.el("tr", {}, AC.el("td", {}, new Date(h.at * 1000).toLocaleString()),
       AC.el("td", {}, h.state), AC.el("td", {}, h.label || h.indicator), AC.el("td", {}, h.value == null ? "" : String(h.value)))));

@@ -51,6 +51,9 @@ def test_indicators(tmp_path):
     assert v["first_response_min_p50"] == 10.0 and v["resolution_min_p50"] == 30.0
     assert v["responded"] == 2  # the basis the dashboard shows under the times
     assert v["csat_avg"] == 2 and v["csat_satisfied_share"] == 0.0
+    (ann,) = metrics.per_agent(db, since=now - 86400)
+    assert (ann["agent"], ann["taken"], ann["resolved"]) == ("ann", 2, 1)
+    assert ann["first_response_min_p50"] == 10.0 and ann["csat_avg"] == 2
     rules = metrics.load_rules(ROOT / "data" / "alerts.yml")
     raised = {a["indicator"] for a in metrics.alerts(v, rules)}
     assert "csat_avg" not in raised  # one rating is below min_sample
