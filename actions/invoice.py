@@ -22,6 +22,7 @@ from actions.common import (
 from actions.context import lang_of
 from actions.messages import choices, t
 from actions.refund import mentions_order, named_order, validate_order
+from bot.platform import ServiceRequest
 from bot.platform.validation import find_email, is_valid_tax_id, normalise_tax_id
 
 INVOICE_WINDOW_DAYS = 180
@@ -39,11 +40,16 @@ _TYPE_IN_REQUEST = {
 }
 
 
+def invoice_requests(tracker: Tracker) -> list[ServiceRequest]:
+    """The learner's invoice requests, newest first."""
+    learner = learner_of(tracker)
+    return runtime.get().platform.requests(learner.id, "invoice") if learner else []
+
+
 def earlier_invoices(tracker: Tracker, lang: str, limit: int = 3) -> str:
     """The learner's latest invoice requests, as lines to put before the order question, so
     "my invoice never arrived" is met with what was asked for, when, and where it went."""
-    learner = learner_of(tracker)
-    requests = runtime.get().platform.requests(learner.id, "invoice")[:limit] if learner else []
+    requests = invoice_requests(tracker)[:limit]
     if not requests:
         return ""
     lines = [
@@ -105,11 +111,27 @@ class ValidateInvoiceForm(FormValidationAction):
         lang = lang_of(tracker)
         learner = learner_of(tracker)
         order = runtime.get().platform.order(learner.id, result["order_id"]) if learner else None
+        earlier = next(
+            (
+                r
+                for r in invoice_requests(tracker)
+                if order and r.payload.get("order_id") == order.id
+            ),
+            None,
+        )
         why = None
         if order and order.status == "refunded":
-            why = "invoice_why_refunded"
+            why = t("invoice_why_refunded", lang)
         elif order and time.time() - order.paid_at > INVOICE_WINDOW_DAYS * 86400:
-            why = "invoice_why_too_old"
+            why = t("invoice_why_too_old", lang)
+        elif earlier:  # a second invoice for one payment is for billing to decide
+            why = t(
+                "invoice_why_already",
+                lang,
+                request_id=earlier.id,
+                date=date(earlier.created_at, lang),
+                email=earlier.payload.get("email") or "—",
+            )
         if order and why:
             dispatcher.utter_message(
                 text=t(
@@ -117,7 +139,7 @@ class ValidateInvoiceForm(FormValidationAction):
                     lang,
                     order_id=order.id,
                     course=course_name(order, lang),
-                    why=t(why, lang),
+                    why=why,
                 )
             )
             return {"order_id": None}

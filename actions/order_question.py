@@ -7,7 +7,7 @@ from actions.asking import AskAction
 from actions.common import learner_orders, order_buttons
 from actions.context import latest_text, started_this_turn
 from actions.course_match import named_courses, named_orders
-from actions.invoice import earlier_invoices
+from actions.invoice import earlier_invoices, invoice_requests
 from actions.messages import button, t
 
 
@@ -26,8 +26,9 @@ class ActionAskOrderId(AskAction):
         orders = every
         if form == "refund_form":
             orders = [o for o in every if o.status == "paid"] or every
-        elif form == "invoice_form":  # a refunded order cannot be invoiced
-            orders = [o for o in every if o.status != "refunded"] or every
+        elif form == "invoice_form":  # not refunded, not invoiced already
+            invoiced = {r.payload.get("order_id") for r in invoice_requests(tracker)}
+            orders = [o for o in every if o.status != "refunded" and o.id not in invoiced] or every
         if not orders:
             return t("no_orders", lang), [button("btn_human", lang, "/request_human")]
         question = t("ask_order_invoice" if form == "invoice_form" else "ask_order_refund", lang)

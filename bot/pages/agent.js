@@ -92,7 +92,7 @@ function renderSide(p) {
   const L = p.learner;
   side.append(AC.el("h3", {}, L.name), AC.el("div", { class: "muted" }, `${L.id} · ${L.email} · ${L.phone}`),
     AC.el("h3", {}, "Orders · 订单"),
-    AC.el("table", {}, p.orders.map((o) => AC.el("tr", {}, AC.el("td", {}, o.id), AC.el("td", {}, o.course ? o.course.name_zh : o.course_id), AC.el("td", {}, `¥${o.amount}`), AC.el("td", {}, o.status)))),
+    AC.el("table", {}, p.orders.map((o) => AC.el("tr", {}, AC.el("td", {}, o.id), AC.el("td", {}, o.course ? (current && current.lang === "en" ? o.course.name_en : o.course.name_zh) : o.course_id), AC.el("td", {}, `¥${o.amount}`), AC.el("td", {}, o.status)))),
     AC.el("h3", {}, "Refunds · 退款"),
     AC.el("table", {}, p.refunds.map((r) => AC.el("tr", {}, AC.el("td", {}, r.order_id), AC.el("td", {}, `¥${r.amount}`), AC.el("td", {}, r.status)))));
 }

@@ -224,6 +224,11 @@ def test_an_invoice_request_recalls_the_earlier_ones(rt):
     assert said.startswith("Your latest invoice requests:\n• #")
     assert "order AC10010001" in said and "li@example.com" in said
     assert said.endswith("For a new invoice: Which order is the invoice for?")
+    # that order is not offered again, and typed, it is refused with the earlier request
+    assert "AC10010001" not in [b["payload"] for b in msgs[0]["buttons"]]
+    events, msgs = run(ValidateInvoiceForm(), invoice_tracker({"order_id": "AC10010001"}))
+    assert slot_events(events)["order_id"] is None
+    assert "already requested" in texts(msgs) and "li@example.com" in texts(msgs)
 
 
 def test_an_invoice_type_said_early_is_kept(rt):
