@@ -46,10 +46,11 @@ def invoice_requests(tracker: Tracker) -> list[ServiceRequest]:
     return runtime.get().platform.requests(learner.id, "invoice") if learner else []
 
 
-def earlier_invoices(tracker: Tracker, lang: str, limit: int = 3) -> str:
-    """The learner's latest invoice requests, as lines to put before the order question, so
-    "my invoice never arrived" is met with what was asked for, when, and where it went."""
-    requests = invoice_requests(tracker)[:limit]
+def earlier_invoices(requests: list[ServiceRequest], lang: str, limit: int = 3) -> str:
+    """The latest of the learner's invoice `requests`, as lines to put before the order
+    question, so "my invoice never arrived" is met with what was asked for, when, and where
+    it went."""
+    requests = requests[:limit]
     if not requests:
         return ""
     lines = [

@@ -24,10 +24,11 @@ class ActionAskOrderId(AskAction):
         form = (tracker.active_loop or {}).get("name")
         every = learner_orders(tracker)
         orders = every
+        invoices = invoice_requests(tracker) if form == "invoice_form" else []
         if form == "refund_form":
             orders = [o for o in every if o.status == "paid"] or every
         elif form == "invoice_form":  # not refunded, not invoiced already
-            invoiced = {r.payload.get("order_id") for r in invoice_requests(tracker)}
+            invoiced = {r.payload.get("order_id") for r in invoices}
             orders = [o for o in every if o.status != "refunded" and o.id not in invoiced] or every
         if not orders:
             return t("no_orders", lang), [button("btn_human", lang, "/request_human")]
@@ -43,5 +44,5 @@ class ActionAskOrderId(AskAction):
                 if len(course) == 1:
                     question = t("course_not_bought", lang, course=course[0].name(lang)) + question
             if form == "invoice_form":
-                question = earlier_invoices(tracker, lang) + question
+                question = earlier_invoices(invoices, lang) + question
         return question, order_buttons(orders, lang)

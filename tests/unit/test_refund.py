@@ -138,59 +138,36 @@ def test_membership_refund_in_chinese_is_pro_rata(rt):
     assert "¥243.33" in said and "未使用 8 个月" in said
 
 
+def order_answer(text: str, intent: str = "refund_request", learner: str = "L1001", **kw):
+    """The tracker when the refund form asked for the order and the learner typed `text`."""
+    return make_tracker(
+        text,
+        intent,
+        learner_id=learner,
+        active_loop="refund_form",
+        requested_slot="order_id",
+        extracted={"order_id": text},
+        **kw,
+    )
+
+
 def test_order_must_be_the_learners_own(rt):
     v = ValidateRefundForm()
-    events, msgs = run(
-        v,
-        make_tracker(
-            "AC10020003",
-            "refund_request",
-            learner_id="L1001",
-            active_loop="refund_form",
-            requested_slot="order_id",
-            extracted={"order_id": "AC10020003"},
-        ),
-    )
+    events, msgs = run(v, order_answer("AC10020003"))
     assert slot_events(events)["order_id"] is None
     assert "couldn't find" in texts(msgs)
-    events, _ = run(
-        v,
-        make_tracker(
-            "Python 入门实战",
-            "refund_request",
-            learner_id="L1001",
-            active_loop="refund_form",
-            requested_slot="order_id",
-            extracted={"order_id": "Python 入门实战"},
-        ),
-    )
+    events, _ = run(v, order_answer("Python 入门实战"))
     assert slot_events(events)["order_id"] == "AC10010001"
 
 
 def test_a_question_asked_instead_of_an_order_is_answered_not_refused(rt):
     # a KB question, then the state of the learner's refunds
-    asked = make_tracker(
-        "直播课有回放吗？能保留多久？",
-        "ask_question",
-        learner_id="L1001",
-        lang="zh",
-        active_loop="refund_form",
-        requested_slot="order_id",
-        extracted={"order_id": "直播课有回放吗？能保留多久？"},
-    )
+    asked = order_answer("直播课有回放吗？能保留多久？", "ask_question", lang="zh")
     events, msgs = run(ValidateRefundForm(), asked)
     assert slot_events(events)["order_id"] is None  # the form asks for the order again
     assert msgs[0]["custom"]["citation"]["id"] == "zh-live-replay"
     assert "没有找到" not in texts(msgs)
-    asked = make_tracker(
-        "where is my refund",
-        "refund_status",
-        learner_id="L1001",
-        active_loop="refund_form",
-        requested_slot="order_id",
-        extracted={"order_id": "where is my refund"},
-    )
-    events, msgs = run(ValidateRefundForm(), asked)
+    events, msgs = run(ValidateRefundForm(), order_answer("where is my refund", "refund_status"))
     assert slot_events(events)["order_id"] is None
     assert "Copywriting that Sells" in texts(msgs) and "couldn't find" not in texts(msgs)
 
