@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from rasa_sdk import Tracker
 
 from actions import runtime
-from actions.context import learner_id
+from actions.context import latest_text, learner_id
 from actions.course_match import named_orders
 from actions.messages import t
 from bot.platform import Learner, Order
@@ -128,7 +128,7 @@ def option_at_start(
     others, so it is not asked."""
     if not at_form_start(tracker, slot):
         return {}
-    named = codes_named((tracker.latest_message or {}).get("text") or "", words)
+    named = codes_named(latest_text(tracker), words)
     if first in named:
         return {slot: first}
     return {slot: named.pop()} if len(named) == 1 else {}
