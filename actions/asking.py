@@ -7,7 +7,9 @@ from typing import Any, ClassVar
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.context import lang_of
+from actions.context import lang_of, started_this_turn
+from actions.kb import answer_before_flow
+from actions.messages import t
 
 
 class AskAction(Action, ABC):
@@ -23,6 +25,12 @@ class AskAction(Action, ABC):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        text, buttons = self.prompt(tracker, lang_of(tracker))
+        lang = lang_of(tracker)
+        form = (tracker.active_loop or {}).get("name")
+        asked_about_it = form and started_this_turn(tracker, form)
+        if asked_about_it and answer_before_flow(dispatcher, tracker, form):
+            # they asked about the flow; it goes on only if they want it
+            dispatcher.utter_message(text=t("flow_after_answer", lang))
+        text, buttons = self.prompt(tracker, lang)
         dispatcher.utter_message(text=text, buttons=buttons)
         return []

@@ -9,6 +9,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import runtime
 from actions.common import course_name, date, learner_of, match_order, reset_flow
 from actions.context import lang_of, latest_text
+from actions.kb import answer_before_flow
 from actions.messages import t
 
 COMPLETION = 0.90
@@ -27,6 +28,8 @@ class ActionCertificate(Action):
         rt = runtime.get()
         lang = lang_of(tracker)
         learner = learner_of(tracker)
+        # "does the certificate show my score?" gets the article, then where they stand
+        answer_before_flow(dispatcher, tracker, self.name())
         orders = [
             o
             for o in (rt.platform.orders(learner.id) if learner else [])

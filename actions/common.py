@@ -105,6 +105,23 @@ def says(text: str, word: str) -> bool:
     return word in text
 
 
+# How a message asks *about* something rather than *for* it ("能开专票吗", "can I get a
+# paper invoice?" against "我要开发票", "I want a refund"): a question mark, a Chinese
+# question particle or question word, or an English question word first.
+_QUESTION_MARKERS = re.compile(
+    r"[吗呢？?]|什么|怎么|怎样|为什么|为啥|能不能|可不可以|是不是|是否|如何|多久|多少|哪|几"
+)
+_EN_QUESTION_START = re.compile(
+    r"^\s*(can|could|do|does|did|is|are|will|would|how|what|when|where|which|why|may|should)\b"
+)
+
+
+def asks_about(text: str) -> bool:
+    """Whether `text` is phrased as a question."""
+    text = text.strip().lower()
+    return bool(_QUESTION_MARKERS.search(text) or _EN_QUESTION_START.match(text))
+
+
 def pick(value: object, words: dict[str, tuple[str, ...]]) -> str | None:
     """The code a free-text answer means: the code itself (what a button sends), else the
     first code, in the dict's order, one of whose words the answer contains."""

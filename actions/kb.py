@@ -8,6 +8,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import runtime
+from actions.common import asks_about
 from actions.context import lang_of, latest_text
 from actions.messages import button, t
 from kb_index import Entry, gaps
@@ -58,6 +59,36 @@ def record_miss(
     gaps.log_gap(
         rt.db, conversation_id=tracker.sender_id, query=query, lang=lang, kind=kind, hits=best
     )
+
+
+# The KB categories that answer questions about each flow (a form, or the certificate
+# action): what may be said before the flow's first question.
+FLOW_TOPICS = {
+    "refund_form": ("refunds", "membership"),
+    "invoice_form": ("invoices",),
+    "account_form": ("account",),
+    "privacy_form": ("privacy",),
+    "piracy_form": ("copyright",),
+    "action_certificate": ("certificates",),
+}
+
+
+def answer_before_flow(dispatcher: CollectingDispatcher, tracker: Tracker, flow: str) -> bool:
+    """A learner who asks *about* a flow ("能开专票吗", "can I get a refund?") is owed the
+    answer, not only the flow's first question: when the message is phrased as a question
+    and the KB answers it confidently from the flow's own topic, the article comes first.
+    Returns whether it answered."""
+    query = latest_text(tracker)
+    topics = FLOW_TOPICS.get(flow)
+    if not topics or query.startswith("/") or not asks_about(query):
+        return False
+    rt = runtime.get()
+    lang = lang_of(tracker)
+    decision = rt.kb.answer(query, lang=lang)
+    if decision.kind != "answer" or decision.hits[0].entry.category not in topics:
+        return False
+    utter_entry(dispatcher, decision.hits[0].entry, lang, rt.base_url, decision.hits[0].score)
+    return True
 
 
 class ActionAnswerQuestion(Action):

@@ -12,6 +12,7 @@ from actions.order_question import ActionAskOrderId
 from actions.piracy import ActionSubmitPiracy, ValidatePiracyForm
 from actions.privacy import ActionSubmitPrivacy, ValidatePrivacyForm
 from actions.troubleshoot import ActionTroubleshoot, ActionTroubleshootDone
+from actions.common import asks_about
 from bot.platform.validation import is_valid_tax_id, uscc_check_char
 from tests.unit.actionkit import make_tracker, run, slot_events, texts
 
@@ -242,6 +243,51 @@ def test_an_invoice_type_said_early_is_kept(rt):
     assert texts(msgs) == "OK, a personal invoice."
 
 
+def started(text: str, form: str, **kw) -> object:
+    """A tracker whose latest message just started `form`."""
+    tracker = make_tracker(text, "invoice_request", active_loop=form, **kw)
+    tracker.events.append({"event": "active_loop", "name": form})
+    return tracker
+
+
+@pytest.mark.parametrize(
+    "text, asks",
+    [
+        ("能开专票吗", True),
+        ("发票多久能收到", True),
+        ("can I get a paper invoice", True),
+        ("How do refunds work", True),
+        ("refund policy?", True),
+        ("我要开发票", False),
+        ("这么差的课我要退款", False),
+        ("I want a refund", False),
+        ("invoice for my python course", False),
+    ],
+)
+def test_asking_about_a_flow_is_told_from_asking_for_it(text, asks):
+    assert asks_about(text) is asks
+
+
+def test_a_question_about_a_flow_is_answered_before_its_first_question(rt):
+    _, msgs = run(ActionAskOrderId(), started("可以开纸质发票吗", "invoice_form", lang="zh"))
+    assert msgs[0]["custom"]["citation"]["id"] == "zh-invoice-request"
+    assert "不提供增值税专用发票和纸质发票" in msgs[0]["custom"]["text"]
+    assert msgs[1]["text"].startswith("如果现在就要办理")
+    assert msgs[2]["text"] == "请问要为哪一笔订单开发票？" and msgs[2]["buttons"]
+    # asked for, not about: the flow's question alone
+    _, msgs = run(ActionAskOrderId(), started("我要开发票", "invoice_form", lang="zh"))
+    assert [m["text"] for m in msgs] == ["请问要为哪一笔订单开发票？"]
+    # an article from another topic is not the flow's to give
+    _, msgs = run(ActionAskOrderId(), started("证书有二维码吗", "invoice_form", lang="zh"))
+    assert len(msgs) == 1
+    # a later question of the same form is not preceded by an article
+    later = make_tracker(
+        "可以开纸质发票吗", "invoice_request", lang="zh", active_loop="invoice_form"
+    )
+    _, msgs = run(ActionAskOrderId(), later)
+    assert len(msgs) == 1
+
+
 # --- troubleshooting ------------------------------------------------------------------
 
 
@@ -309,6 +355,16 @@ def test_certificate_issued_when_complete_and_only_once(rt):
     _, msgs = run(ActionCertificate(), ask)  # asked again, or asked about it
     assert "was issued on" in texts(msgs)
     assert len(rt.platform.requests("L1002", "certificate")) == 1
+    # a question about certificates gets its article first, then where they stand
+    qr = make_tracker(
+        "does the certificate have a QR code?",
+        "certificate_request",
+        learner_id="L1002",
+        slots={"course": "Product Management Masterclass"},
+    )
+    _, msgs = run(ActionCertificate(), qr)
+    assert msgs[0]["custom"]["citation"]["id"] == "en-certificate-verify"
+    assert "was issued on" in msgs[1]["text"]
 
 
 def test_certificate_not_yet_and_choice(rt):
@@ -326,7 +382,8 @@ def test_certificate_not_yet_and_choice(rt):
     _, msgs = run(
         ActionCertificate(), make_tracker("certificate?", "certificate_request", learner_id="L1001")
     )
-    assert msgs[0]["buttons"] and msgs[0]["buttons"][0]["payload"].startswith(
+    # (the question mark also brings the eligibility article first)
+    assert msgs[-1]["buttons"] and msgs[-1]["buttons"][0]["payload"].startswith(
         "/certificate_request"
     )
     _, msgs = run(
