@@ -23,7 +23,8 @@ function answered(v) { return count(v.responded, "answered by a person · 人工
 function tickets(v) { return count(v.tickets, "tickets · 工单"); }
 function conversations(v) { return count(v.conversations, "conversations · 会话"); }
 function pct(v) { return `${(v * 100).toFixed(1)}%`; }
-function mins(v) { return v < 60 ? `${v} min` : `${(v / 60).toFixed(1)} h`; }
+// the API rounds minutes to 0.1, so a 2-second first response arrives as 0: "< 1 min", not "0 min"
+function mins(v) { return v < 1 ? "< 1 min" : v < 60 ? `${v} min` : `${(v / 60).toFixed(1)} h`; }
 
 async function refresh() {
   try {

@@ -1,5 +1,7 @@
 """The manager's dashboard shows the indicators and raises an alert when the queue builds up."""
 
+import re
+
 import httpx
 import pytest
 from playwright.sync_api import expect
@@ -43,6 +45,9 @@ def test_manager_sees_indicators_and_an_alert(stack, browser, shots):
     expect(page.locator('[data-indicator="queue_waiting"]')).to_have_class("card bad")
     # a rate says what it is counted over
     expect(page.locator('[data-indicator="sla_breach_rate"] .basis')).to_contain_text("tickets")
+    # times under a minute read "< 1 min" (the API's 0.1-minute rounding once showed "0 min")
+    first = page.locator('[data-indicator="first_response_min_p50"] .value')
+    expect(first).to_have_text(re.compile(r"^(< 1 min|[1-9][\d.]* min|[\d.]+ h)$"))
     ann = page.locator('#agents tr[data-agent="agent"] td')
     expect(ann.nth(0)).to_have_text("小安 Ann")
     assert int(ann.nth(1).inner_text()) >= 1 and int(ann.nth(2).inner_text()) >= 1
