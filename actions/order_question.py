@@ -45,4 +45,5 @@ class ActionAskOrderId(AskAction):
                     question = t("course_not_bought", lang, course=course[0].name(lang)) + question
             if form == "invoice_form":
                 question = earlier_invoices(invoices, lang) + question
-        return question, order_buttons(orders, lang)
+        # a way out that needs no typing: "/deny" stops the form (data/rules)
+        return question, [*order_buttons(orders, lang), button("btn_not_now", lang, "/deny")]

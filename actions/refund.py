@@ -76,6 +76,13 @@ def validate_order(
         answered = {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
         return {**answered, "order_id": None}
     if order is None:
+        intent, confidence = latest_intent(tracker)
+        form = (tracker.active_loop or {}).get("name")
+        if intent in _OTHER_FLOWS and _OWN_INTENT.get(form) != intent and (confidence or 0) >= 0.7:
+            # "我要开发票" while a refund waits for its order: another errand, not a bad order
+            # number; say how to leave (the order question carries a "not now" button)
+            dispatcher.utter_message(text=t("order_step_other_errand", lang_of(tracker)))
+            return {"order_id": None}
         dispatcher.utter_message(
             text=t("order_not_found", lang_of(tracker), value=str(value or "").strip()[:40])
         )
@@ -197,6 +204,22 @@ class ActionRefundStatus(Action):
         dispatcher.utter_message(json_message={"text": "\n".join(lines)})
         return []
 
+
+# requests for another errand, met at the order question (validate_order)
+_OTHER_FLOWS = {
+    "refund_request",
+    "invoice_request",
+    "complaint",
+    "login_problem",
+    "playback_problem",
+    "payment_problem",
+    "course_access",
+    "certificate_request",
+    "account_update",
+    "privacy_request",
+    "piracy_report",
+}
+_OWN_INTENT = {"refund_form": "refund_request", "invoice_form": "invoice_request"}
 
 # questions answered in passing while a form waits for an order (validate_order)
 _ASIDES: dict[str, type[Action]] = {

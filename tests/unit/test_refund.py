@@ -172,6 +172,23 @@ def test_a_question_asked_instead_of_an_order_is_answered_not_refused(rt):
     assert "Copywriting that Sells" in texts(msgs) and "couldn't find" not in texts(msgs)
 
 
+def test_another_errand_at_the_order_question_is_not_a_bad_order_number(rt):
+    events, msgs = run(
+        ValidateRefundForm(), order_answer("我要开发票", "invoice_request", lang="zh")
+    )
+    assert slot_events(events)["order_id"] is None
+    assert "先不办了" in texts(msgs) and "没有找到" not in texts(msgs)
+    # the refund's own intent ("退那门课") is still read as an order
+    events, msgs = run(
+        ValidateRefundForm(), order_answer("refund the zero course", "refund_request")
+    )
+    assert "couldn't find" in texts(msgs)
+    # and the order question always carries the way out
+    asked = make_tracker("refund", "refund_request", active_loop="refund_form")
+    _, msgs = run(ActionAskOrderId(), asked)
+    assert msgs[-1]["buttons"][-1] == {"title": "Not now", "payload": "/deny"}
+
+
 def test_order_question_lists_the_learners_paid_orders(rt):
     _, msgs = run(
         ActionAskOrderId(),
@@ -240,7 +257,7 @@ def test_order_question_says_when_the_named_course_was_not_bought(rt):
     )
     _, msgs = run(ActionAskOrderId(), started(tracker))
     assert msgs[0]["text"].startswith("I can't find Python for Beginners among your orders.")
-    assert len(msgs[0]["buttons"]) == 4  # still every paid order to pick from
+    assert len(msgs[0]["buttons"]) == 4 + 1  # every paid order, and "not now"
 
 
 def started(tracker):
@@ -254,7 +271,7 @@ def test_order_question_puts_the_orders_of_an_ambiguous_name_first(rt):
     _, msgs = run(ActionAskOrderId(), started(start_refund("speaking course refund", "L1002")))
     payloads = [b["payload"] for b in msgs[0]["buttons"]]
     # Business English Speaking and Public Speaking Live, then the other paid orders
-    assert payloads[:2] == ["AC10020001", "AC10020002"] and len(payloads) == 4
+    assert payloads[:2] == ["AC10020001", "AC10020002"] and len(payloads) == 4 + 1
     assert msgs[0]["text"] == "Which order would you like refunded?"
 
 
