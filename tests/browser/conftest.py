@@ -18,8 +18,11 @@ ARGS = [
 
 @pytest.fixture(scope="session")
 def browser():
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    # a bot turn waits on Rasa; on 2 busy cores one took longer than Playwright's default 5 s
+    # and failed a page test that was otherwise right
+    expect.set_options(timeout=20_000)
     with sync_playwright() as pw:
         b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         yield b
