@@ -3,10 +3,10 @@
 const T = {
   zh: { title: "课后学堂 · 在线客服", as: "学员", new: "新对话", send: "发送", placeholder: "输入您的问题…",
         bot: "智能助手", you: "我", agent: "客服", mode_bot: "智能助手在线", mode_human: "人工客服模式：客服会在这里回复您",
-        back: "回到智能助手", offline: "连接中断，正在重连…", source: "来源", rate: "请为本次服务打分", helpful: "有帮助", not_helpful: "没帮助" },
+        back: "回到智能助手", offline: "连接中断，正在重连…", source: "来源", rate: "请为本次服务打分", helpful: "有帮助", not_helpful: "没帮助", typing: "正在输入", unsent: "未发送", too_long: "消息太长了，最多 4000 字，请删减后再发送。" },
   en: { title: "AfterClass Academy · Help", as: "Learner", new: "New chat", send: "Send", placeholder: "Type your question…",
         bot: "Assistant", you: "You", agent: "Agent", mode_bot: "The assistant is here", mode_human: "You're with a person: replies appear here",
-        back: "Back to the assistant", offline: "Connection lost, reconnecting…", source: "Source", rate: "Please rate the help you got", helpful: "Helpful", not_helpful: "Not helpful" },
+        back: "Back to the assistant", offline: "Connection lost, reconnecting…", source: "Source", rate: "Please rate the help you got", helpful: "Helpful", not_helpful: "Not helpful", typing: "Typing", unsent: "Not sent", too_long: "That message is too long: 4,000 characters at most. Please shorten it and send it again." },
 };
 let lang = AC.lang(), token = null, conv = null, sock = null, mode = "bot";
 const $ = (id) => document.getElementById(id);
@@ -31,6 +31,8 @@ function showMode(connected = true) {
 
 function render(m) {
   if (document.querySelector(`[data-id="${m.id}"]`)) return;
+  // the WebSocket may bring the stored copy of a message still shown as pending
+  if (m.sender === "learner") document.querySelectorAll(".msg.pending").forEach((n) => { if (n.lastChild.textContent === m.text) n.remove(); });
   const who = m.sender === "learner" ? t("you") : m.sender === "bot" ? t("bot") : m.sender === "agent" ? (m.payload.agent_name || t("agent")) : null;
   const p = m.payload || {};
   let text = m.text;
@@ -82,13 +84,27 @@ async function send(text, payload) {
   text = (text || "").trim();
   if (!text || !conv) return;
   $("send").disabled = true;
+  // the learner's words show at once, and the bot "types" while Rasa thinks (a turn can take
+  // a second or two); the stored message and the replies take their place when the hub answers
+  const pending = AC.el("div", { class: "msg learner pending", "data-sender": "learner" }, AC.el("span", { class: "who" }, t("you")), text);
+  const typing = mode === "bot" ? AC.el("div", { class: "msg bot typing", "aria-label": t("typing") }, "• • •") : null;
+  $("log").append(...[pending, typing].filter(Boolean));
+  $("log").scrollTop = $("log").scrollHeight;
   try {
     const res = await AC.api(`/api/conversations/${conv.id}/messages`, { method: "POST", token, body: payload ? { text, payload } : { text } });
+    pending.remove();
     [res.message, ...res.replies].forEach(render);
     mode = res.mode; showMode();
   } catch (e) {
-    $("log").append(AC.el("div", { class: "msg system error" }, e.message));
-  } finally { $("send").disabled = false; $("text").focus(); }
+    // refused (too long, signed out...): marked, and typed text goes back to the box to edit
+    pending.classList.add("unsent");
+    pending.append(AC.el("span", { class: "meta" }, t("unsent")));
+    if (!payload && !$("text").value) $("text").value = text;
+    $("log").append(AC.el("div", { class: "msg system error" }, e.status === 413 ? t("too_long") : e.message));
+  } finally {
+    if (typing) typing.remove();
+    $("send").disabled = false; $("text").focus();
+  }
 }
 
 async function start(learnerId, fresh) {

@@ -26,9 +26,17 @@ def test_learner_and_agent_through_one_handoff(stack, browser, shots):
     expect(answer.locator("strong").first).to_have_text("仅限手机 App")
     expect(answer).not_to_contain_text("**")
     expect(answer).not_to_contain_text("[zh-offline-download]")
+    # a message the hub refuses (over 4,000 characters, past the box's own limit) stays on
+    # screen marked unsent, and goes back into the box to be shortened
+    learner.evaluate("document.getElementById('text').value = '长'.repeat(4001)")
+    learner.press("#text", "Enter")
+    expect(learner.locator(".msg.learner.unsent")).to_contain_text("未发送")
+    expect(learner.locator(".msg.system.error").last).to_contain_text("消息太长了，最多 4000 字")
+    expect(learner.locator("#text")).to_have_value("长" * 4001)
     learner.fill("#text", "转人工")
     learner.press("#text", "Enter")
     expect(learner.locator("#status")).to_contain_text("人工客服模式")
+    expect(learner.locator(".msg.pending")).to_have_count(1)  # only the refused one
     conversation = learner.locator("body").get_attribute("data-conversation")
 
     # the agent signs in, sees it in the queue, claims it and reads the bot's part
