@@ -20,6 +20,13 @@ def test_every_key_has_both_languages_with_the_same_placeholders():
         assert re.search(r"[\u4e00-\u9fff]", texts["zh"]) or key.startswith("order_button"), key
 
 
+def test_no_key_is_written_twice():
+    # YAML keeps the last of two equal keys without a word; one such pair made a button read
+    # differently from the sentence that named it
+    keys = re.findall(r"^([a-z_0-9]+):", (ROOT / "actions" / "copy.yml").read_text("utf-8"), re.M)
+    assert len(keys) == len(set(keys)), sorted({k for k in keys if keys.count(k) > 1})
+
+
 def test_choice_lists_line_up():
     for key, texts in catalogue().items():
         if "|" in texts["en"]:
