@@ -4,13 +4,14 @@ account team with a confirmation step."""
 import re
 from typing import Any
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import runtime
 from actions.asking import AskAction
 from actions.common import at_form_start, learner_of, option_at_start, pick, reset_flow
 from actions.context import lang_of, latest_text
+from actions.form_guard import GuardedFormValidation
 from actions.messages import choices, t
 from bot.platform.validation import find_email, find_phone
 
@@ -27,7 +28,9 @@ _FIELD_WORDS = {
 }
 
 
-class ValidateAccountForm(FormValidationAction):
+class ValidateAccountForm(GuardedFormValidation):
+    own_intent = "account_update"
+
     def name(self) -> str:
         return "validate_account_form"
 

@@ -4,7 +4,7 @@ then recorded for the billing back office."""
 import time
 from typing import Any
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import runtime
@@ -20,6 +20,7 @@ from actions.common import (
     reset_flow,
 )
 from actions.context import lang_of
+from actions.form_guard import GuardedFormValidation
 from actions.messages import choices, t
 from actions.refund import mentions_order, named_order, validate_order
 from bot.platform import ServiceRequest
@@ -67,7 +68,9 @@ def earlier_invoices(requests: list[ServiceRequest], lang: str, limit: int = 3) 
     return "\n".join([t("invoice_earlier_header", lang), *lines, t("invoice_earlier_tail", lang)])
 
 
-class ValidateInvoiceForm(FormValidationAction):
+class ValidateInvoiceForm(GuardedFormValidation):
+    own_intent = "invoice_request"
+
     def name(self) -> str:
         return "validate_invoice_form"
 

@@ -2,12 +2,13 @@
 
 from typing import Any
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.asking import AskAction
 from actions.common import at_form_start, reset_flow
 from actions.context import lang_of, latest_text
+from actions.form_guard import GuardedFormValidation
 from actions.handoff import file_ticket
 from actions.messages import t
 from bot.platform.validation import find_url
@@ -15,7 +16,9 @@ from bot.platform.validation import find_url
 _NONE = ("none", "no", "nothing", "没有", "无", "没", "skip")
 
 
-class ValidatePiracyForm(FormValidationAction):
+class ValidatePiracyForm(GuardedFormValidation):
+    own_intent = "piracy_report"
+
     def name(self) -> str:
         return "validate_piracy_form"
 

@@ -3,13 +3,14 @@ the request for the privacy team, and state the legal response time."""
 
 from typing import Any
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import runtime
 from actions.asking import AskAction
 from actions.common import learner_of, option_at_start, pick, reset_flow
 from actions.context import lang_of
+from actions.form_guard import GuardedFormValidation
 from actions.handoff import file_ticket, open_handoff
 from actions.messages import choices, t
 
@@ -21,7 +22,9 @@ _TYPE_WORDS = {
 }
 
 
-class ValidatePrivacyForm(FormValidationAction):
+class ValidatePrivacyForm(GuardedFormValidation):
+    own_intent = "privacy_request"
+
     def name(self) -> str:
         return "validate_privacy_form"
 

@@ -3,7 +3,7 @@
 import time
 from typing import Any
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import runtime
@@ -14,16 +14,16 @@ from actions.common import (
     chosen_order,
     course_name,
     date,
-    learner_of,
     learner_orders,
     match_order,
     reset_flow,
 )
-from actions.context import lang_of, latest_intent, latest_text
+from actions.context import lang_of, latest_text
 from actions.course_match import named_orders
+from actions.form_guard import GuardedFormValidation
 from actions.handoff import open_handoff
-from actions.kb import ActionAnswerQuestion
 from actions.messages import choices, t
+from actions.refund_status import ActionRefundStatus
 from bot.platform.refund_policy import evaluate
 from bot.platform.validation import find_order_id
 
@@ -37,8 +37,10 @@ def named_order(tracker: Tracker) -> dict[str, Any]:
     return {"order_id": order.id} if order else {}
 
 
-class ValidateRefundForm(FormValidationAction):
+class ValidateRefundForm(GuardedFormValidation):
     """Checks the order belongs to the learner; keeps the reason short."""
+
+    own_intent = "refund_request"
 
     def name(self) -> str:
         return "validate_refund_form"
@@ -67,22 +69,10 @@ def mentions_order(tracker: Tracker, text: str) -> bool:
 def validate_order(
     value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict
 ) -> dict:
+    """The learner's own order the answer names; questions and other errands typed here
+    never reach this (actions/form_guard.py)."""
     order = match_order(learner_orders(tracker), str(value or ""), tracker.get_slot("course"))
-    aside = _ASIDES.get(latest_intent(tracker)[0] or "")
-    if order is None and aside:
-        # a question asked in the middle ("直播回放多久能看", "where is my refund?") is
-        # answered, not reported as an order that does not exist; the order is asked again
-        events = aside().run(dispatcher, tracker, domain)
-        answered = {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
-        return {**answered, "order_id": None}
     if order is None:
-        intent, confidence = latest_intent(tracker)
-        form = (tracker.active_loop or {}).get("name")
-        if intent in _OTHER_FLOWS and _OWN_INTENT.get(form) != intent and (confidence or 0) >= 0.7:
-            # "我要开发票" while a refund waits for its order: another errand, not a bad order
-            # number; say how to leave (the order question carries a "not now" button)
-            dispatcher.utter_message(text=t("order_step_other_errand", lang_of(tracker)))
-            return {"order_id": None}
         dispatcher.utter_message(
             text=t("order_not_found", lang_of(tracker), value=str(value or "").strip()[:40])
         )
@@ -167,62 +157,3 @@ class ActionSubmitRefund(Action):
             team="billing",
             summary=summary,
         )
-
-
-class ActionRefundStatus(Action):
-    """Lists the learner's refund requests and where each one stands."""
-
-    def name(self) -> str:
-        return "action_refund_status"
-
-    def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[dict[str, Any]]:
-        rt = runtime.get()
-        lang = lang_of(tracker)
-        learner = learner_of(tracker)
-        refunds = rt.platform.refunds(learner.id) if learner else []
-        if not refunds:
-            dispatcher.utter_message(text=t("refund_status_none", lang))
-            return []
-        orders = {o.id: o for o in rt.platform.orders(learner.id)} if learner else {}
-        lines = [t("refund_status_header", lang)]
-        for r in refunds:
-            order = orders.get(r.order_id)
-            lines.append(
-                t(
-                    "refund_status_line",
-                    lang,
-                    refund_id=r.id,
-                    order_id=r.order_id,
-                    course=course_name(order, lang) if order else r.order_id,
-                    amount=r.amount,
-                    status=t(f"refund_status_{r.status}", lang),
-                    date=date(r.requested_at, lang),
-                )
-            )
-        dispatcher.utter_message(json_message={"text": "\n".join(lines)})
-        return []
-
-
-# requests for another errand, met at the order question (validate_order)
-_OTHER_FLOWS = {
-    "refund_request",
-    "invoice_request",
-    "complaint",
-    "login_problem",
-    "playback_problem",
-    "payment_problem",
-    "course_access",
-    "certificate_request",
-    "account_update",
-    "privacy_request",
-    "piracy_report",
-}
-_OWN_INTENT = {"refund_form": "refund_request", "invoice_form": "invoice_request"}
-
-# questions answered in passing while a form waits for an order (validate_order)
-_ASIDES: dict[str, type[Action]] = {
-    "ask_question": ActionAnswerQuestion,
-    "refund_status": ActionRefundStatus,
-}

@@ -95,3 +95,17 @@ def test_pick_payload_is_rasa_intent_syntax():
     assert p.startswith("/ask_question{") and json.loads(p[len("/ask_question") :]) == {
         "kb_entry": "zh-refund-policy"
     }
+
+
+def test_the_action_server_registers_every_custom_action_of_the_domain():
+    # the hub's /webhook uses rasa-sdk's own registration, which instantiates every Action
+    # subclass it finds; a base class that cannot say its name broke the forms' validations
+    from rasa_sdk.executor import ActionExecutor
+
+    from tests.unit.actionkit import domain
+
+    executor = ActionExecutor()
+    executor.register_package("actions")
+    custom = {a for a in domain()["actions"] if not a.startswith("utter_")}
+    custom |= {f"validate_{form}" for form in domain()["forms"]}
+    assert custom <= set(executor.actions), sorted(custom - set(executor.actions))

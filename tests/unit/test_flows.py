@@ -6,13 +6,13 @@ import pytest
 import handoff
 from actions.account import ActionSubmitAccount, ValidateAccountForm
 from actions.certificate import ActionCertificate
+from actions.common import asks_about
 from actions.complaint import ActionAcknowledgeComplaint, ActionSubmitComplaint
 from actions.invoice import ActionAskInvoiceType, ActionSubmitInvoice, ValidateInvoiceForm
 from actions.order_question import ActionAskOrderId
 from actions.piracy import ActionSubmitPiracy, ValidatePiracyForm
 from actions.privacy import ActionSubmitPrivacy, ValidatePrivacyForm
 from actions.troubleshoot import ActionTroubleshoot, ActionTroubleshootDone
-from actions.common import asks_about
 from bot.platform.validation import is_valid_tax_id, uscc_check_char
 from tests.unit.actionkit import make_tracker, run, slot_events, texts
 

@@ -1,0 +1,60 @@
+"""A message that does not answer a form's question never becomes a slot value."""
+
+from actions.invoice import ValidateInvoiceForm
+from actions.refund import ValidateRefundForm
+from tests.unit.actionkit import make_tracker, run, slot_events, texts
+
+
+def answer(form: str, slot: str, text: str, intent: str, confidence: float = 0.93, **kw):
+    """The tracker when `form` asked for `slot` and the learner typed `text`."""
+    tracker = make_tracker(
+        text, intent, active_loop=form, requested_slot=slot, extracted={slot: text}, **kw
+    )
+    tracker.latest_message["intent"]["confidence"] = confidence
+    return tracker
+
+
+def test_another_errand_is_not_an_invoice_title(rt):
+    said = answer("invoice_form", "invoice_title", "我要退款", "refund_request", lang="zh")
+    events, msgs = run(ValidateInvoiceForm(), said)
+    assert slot_events(events) == {"invoice_title": None}
+    assert "要先办别的事" in texts(msgs)
+    # unless the NLU is unsure: a company may be called anything
+    company = "北京退款无忧科技有限公司"
+    said = answer("invoice_form", "invoice_title", company, "refund_request", 0.6, lang="zh")
+    events, _ = run(ValidateInvoiceForm(), said)
+    assert slot_events(events)["invoice_title"] == company
+
+
+def test_a_question_where_the_email_goes_is_answered_and_the_email_asked_again(rt):
+    said = answer("invoice_form", "email", "发票多久能收到？", "ask_question", lang="zh")
+    events, msgs = run(ValidateInvoiceForm(), said)
+    assert slot_events(events)["email"] is None
+    assert msgs[0]["custom"]["citation"]["id"] == "zh-invoice-timing"
+    assert "不是有效的邮箱地址" not in texts(msgs)
+
+
+def test_a_question_about_the_flow_itself_is_no_title(rt):
+    said = answer("invoice_form", "invoice_title", "发票多久能收到？", "invoice_request", lang="zh")
+    events, msgs = run(ValidateInvoiceForm(), said)
+    assert slot_events(events)["invoice_title"] is None
+    assert msgs[0]["custom"]["citation"]["id"] == "zh-invoice-timing"
+    # while a question may name the order it is about
+    said = answer("refund_form", "order_id", "数据分析那门课能退吗？", "refund_request", lang="zh")
+    events, _ = run(ValidateRefundForm(), said)
+    assert slot_events(events)["order_id"] == "AC10010002"
+
+
+def test_free_text_slots_take_anything(rt):
+    # "the course is awful" reads as a complaint, and is a fair refund reason
+    said = answer("refund_form", "refund_reason", "课程内容太差了", "complaint", lang="zh")
+    events, _ = run(ValidateRefundForm(), said)
+    assert slot_events(events)["refund_reason"] == "课程内容太差了"
+
+
+def test_a_tapped_button_is_always_an_answer(rt):
+    said = answer("invoice_form", "invoice_type", "company", "refund_request")
+    said.latest_message["metadata"]["option"] = True  # how the hub marks a tapped option
+    events, msgs = run(ValidateInvoiceForm(), said)
+    assert slot_events(events)["invoice_type"] == "company"
+    assert "something else" not in texts(msgs)
