@@ -149,7 +149,9 @@ def scale_bench(data: Path, n_entries: int, n_queries: int = 500, threads: int =
                         for lang in ("en", "zh")},
             "anchors": {k: v.get("anchor") for k, v in index.manifest.extra["encoders"].items()},
             "answer_weights": {k: v.get("answer_weight")
-                               for k, v in index.manifest.extra["encoders"].items()}}
+                               for k, v in index.manifest.extra["encoders"].items()},
+            "learned_weights": {k: v.get("learned_weight")
+                                for k, v in index.manifest.extra["encoders"].items()}}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -87,4 +87,6 @@ def evaluate(
                     for lang, info in index.manifest.extra.get("encoders", {}).items()},
         "answer_weights": {lang: info.get("answer_weight")
                            for lang, info in index.manifest.extra.get("encoders", {}).items()},
+        "learned_weights": {lang: info.get("learned_weight")
+                            for lang, info in index.manifest.extra.get("encoders", {}).items()},
     }

@@ -3,6 +3,7 @@
 import threading
 import time
 
+import numpy as np
 import pytest
 
 from bot.settings import ROOT
@@ -11,7 +12,7 @@ from kb_index import Entry, Thresholds, decide, detect_lang
 from kb_index import store as kb_store
 from kb_index.encoders import HashingEncoder
 from kb_index.markdown import to_html, to_plain
-from kb_index.search import SearchIndex, SearchSettings
+from kb_index.search import FORMAT_VERSION, SearchIndex, SearchSettings
 from kb_index.service import KnowledgeBase
 
 ENTRIES = [
@@ -232,3 +233,97 @@ def test_answers_are_embedded_as_plain_text():
     md = "**Refunds**: see [the policy](https://example.com/p).\n\n1. Open *Me*\n- then `Orders`"
     assert to_plain(md) == "Refunds : see the policy. Open Me then Orders"
     assert to_plain(md, limit=12) == "Refunds : se"
+
+
+# a KB where a classifier beats cosine: every entry's questions are the same shared phrasings
+# around one topic word, so a held-out question's nearest rows are its phrasing's siblings in
+# other entries; the classifier learns that the phrasing says nothing and the word everything
+PHRASINGS = ["could you please explain to me everything about the {}",
+             "I have been wondering for a long while now about the {}",
+             "where on this website can I read more about the {}",
+             "what is the recommended way of dealing with the {}",
+             "is there somebody who can help me today with the {}"]
+WORDS = ["invoice", "refund", "password", "certificate", "discount", "homework", "schedule",
+         "teacher", "language", "download", "subtitle", "warranty"]
+
+
+def _phrasing_entries(n_questions: int = 5) -> list[Entry]:
+    return [Entry(id=w, lang="en", question=PHRASINGS[i % 5].format(w),
+                  alt_questions=[PHRASINGS[(i + j) % 5].format(w) for j in range(1, n_questions)])
+            for i, w in enumerate(WORDS)]
+
+
+def test_the_learned_signal_is_adopted_only_where_it_helps(monkeypatch):
+    from kb_index import search
+
+    index = SearchIndex.build(_phrasing_entries(), HashingEncoder(), SearchSettings())
+    part = index.parts["en"]
+    assert part.learned_weight > 0 and part.learned_w.shape == (512, len(WORDS))
+    assert index.manifest.extra["encoders"]["en"]["learned_weight"] == part.learned_weight
+    query = PHRASINGS[0].format("refund").replace("everything", "all")
+    assert index.search(query)[0].entry.id == "refund"
+
+    # one question per entry: nothing can be held out, so nothing is even trained
+    fits = []
+    monkeypatch.setattr(search, "_fit_softmax", lambda *a: fits.append(a) or (None, None))
+    single = SearchIndex.build(_phrasing_entries(1), HashingEncoder(), SearchSettings())
+    assert fits == [] and single.parts["en"].learned_weight == 0
+    assert single.parts["en"].learned_w.shape[1] == 0
+    # and switched off, the index is the one built before the learned signal existed
+    off = SearchIndex.build(_phrasing_entries(), HashingEncoder(),
+                            SearchSettings(learned_weights=(0.0,)))
+    assert fits == [] and off.parts["en"].learned_weight == 0
+
+
+def test_the_anchor_uses_out_of_fold_logits(monkeypatch):
+    from kb_index import search
+
+    settings = SearchSettings()
+    index = SearchIndex.build(_phrasing_entries(), HashingEncoder(), settings)
+    part = index.parts["en"]
+    fitted = []
+    real_fit = search._fit_softmax
+
+    def spy(x, y, n_classes, s):
+        w, b = real_fit(x, y, n_classes, s)
+        fitted.append((x, w, b))
+        return w, b
+
+    monkeypatch.setattr(search, "_fit_softmax", spy)
+    oof = search._entry_fold_logits(part, settings)
+    assert len(fitted) == settings.learned_folds
+    for r in range(len(part.rows)):
+        logits = oof(np.array([r]))[0]
+        kept = np.isfinite(logits)
+        assert not kept[part.owner[r]]  # its own entry is not in the model...
+        # ...nor any question of it: the model that scored it never saw those vectors
+        x = next(x for x, w, b in fitted if w.shape[1] == kept.sum()
+                 and np.allclose(part.vectors[r] @ w + b, logits[kept]))
+        e = part.owner[r]
+        own_rows = part.vectors[part.row_start[e]:part.row_end[e]]
+        assert not (x[:, None, :] == own_rows[None]).all(axis=2).any()
+    # the stored anchor is the one computed with those logits; in-sample logits (the final
+    # model, which trained on every question) would put it elsewhere
+    scale, prior = (0.0, 1.0), 0.6
+    args = (part, index.lexical, index.row_text, settings, scale, prior)
+    assert part.anchor == pytest.approx(search._self_anchor(*args, oof))
+    in_sample = search._self_anchor(*args, lambda r: part.vectors[r] @ part.learned_w
+                                    + part.learned_b)
+    assert abs(in_sample - part.anchor) > 0.01
+
+
+def test_learned_weights_survive_save_and_load(tmp_path):
+    index = SearchIndex.build(_phrasing_entries(), HashingEncoder(), SearchSettings())
+    part = index.parts["en"]
+    assert part.learned_weight > 0
+    index.save(tmp_path / "ix")
+    loaded = SearchIndex.load(tmp_path / "ix", HashingEncoder(), SearchSettings())
+    again = loaded.parts["en"]
+    assert again.learned_weight == part.learned_weight
+    np.testing.assert_array_equal(again.learned_w, part.learned_w)
+    np.testing.assert_array_equal(again.learned_b, part.learned_b)
+    assert loaded.manifest.format == FORMAT_VERSION and loaded.is_compatible(
+        HashingEncoder(), SearchSettings())
+    for query in ("tell me about the refund", "where can I read about the homework"):
+        assert [(h.entry.id, h.score) for h in loaded.search(query)] == [
+            (h.entry.id, h.score) for h in index.search(query)]
