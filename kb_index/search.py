@@ -616,8 +616,10 @@ def _fit_softmax(x: np.ndarray, y: np.ndarray, n_classes: int,
 def _lbfgs(loss_grad: Callable[[np.ndarray], tuple[float, np.ndarray]], x: np.ndarray,
            max_iter: int, memory: int = 10, gtol: float = 1e-5, ftol: float = 1e-9
            ) -> np.ndarray:
-    """Plain L-BFGS (two-loop recursion, Armijo backtracking). scipy's L-BFGS-B reaches the
-    same optimum but spends more time in its own bookkeeping than in the gradients here."""
+    """Plain L-BFGS (two-loop recursion, Armijo backtracking), in float32. scipy's L-BFGS-B
+    (float64) reaches the same top1 but made the dev KBs' builds 3.5-5x slower (BANKING77
+    3.4 -> 12.1 s, MASSIVE 3.4 -> 16.4 s, `bench/kb_eval_dev.py`), and a publish waits for
+    the build."""
     f, g = loss_grad(x)
     steps: list[tuple[np.ndarray, np.ndarray]] = []
     for _ in range(max_iter):
