@@ -7,7 +7,7 @@ address) and the message is plainly something else, it is met for what it is and
 question is asked again:
 
 - a question (phrased as one, and NLU `ask_question`, or the flow's own intent where no
-  question can be the answer): answered from the KB;
+  question can be the answer), or a tapped KB article on any slot: answered from the KB;
 - "where is my refund?" (`refund_status`): answered from the learner's refunds;
 - another errand (a flow intent other than the form's own, confidently): the learner is
   told to finish this first or tap "Not now" (the form's way out), then say what they need.
@@ -25,7 +25,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import asks_about
 from actions.context import lang_of, latest_intent, latest_text, metadata
-from actions.kb import ActionAnswerQuestion
+from actions.kb import ActionAnswerQuestion, picked_entry
 from actions.messages import t
 from actions.refund_status import ActionRefundStatus
 
@@ -71,10 +71,12 @@ NEVER_A_QUESTION = VALUE_SLOTS - {"order_id", "piracy_link"}
 
 def not_an_answer(tracker: Tracker, slot: str, own_intent: str) -> str | None:
     """'question', 'refund_status', 'errand', or None when the message may be the answer."""
+    if picked_entry(tracker):  # a tapped KB article ("not helpful" offers others), any slot
+        return "question"
     intent, confidence = latest_intent(tracker)
     text = latest_text(tracker)
-    if metadata(tracker).get("option") or text.startswith("/"):  # a tapped button answers
-        return None
+    if slot not in VALUE_SLOTS or metadata(tracker).get("option") or text.startswith("/"):
+        return None  # free text takes anything, and a tapped option is an answer
     about_the_flow = intent == own_intent and slot in NEVER_A_QUESTION
     if (intent == "ask_question" or about_the_flow) and asks_about(text):
         return "question"
@@ -98,7 +100,7 @@ class GuardedFormValidation(FormValidationAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         slot = tracker.get_slot("requested_slot")
-        kind = not_an_answer(tracker, slot, self.own_intent) if slot in VALUE_SLOTS else None
+        kind = not_an_answer(tracker, slot, self.own_intent) if slot else None
         if kind is None:
             return await super().run(dispatcher, tracker, domain)
         if kind == "errand":

@@ -58,3 +58,17 @@ def test_a_tapped_button_is_always_an_answer(rt):
     events, msgs = run(ValidateInvoiceForm(), said)
     assert slot_events(events)["invoice_type"] == "company"
     assert "something else" not in texts(msgs)
+
+
+def test_a_tapped_kb_article_is_answered_on_any_slot(rt):
+    # "not helpful" under an article offers others as buttons; one tapped mid-form
+    payload = '/ask_question{"kb_entry": "zh-invoice-timing"}'
+    entity = [{"entity": "kb_entry", "value": "zh-invoice-timing"}]
+    for form, slot, validation in (
+        ("invoice_form", "order_id", ValidateInvoiceForm()),
+        ("refund_form", "refund_reason", ValidateRefundForm()),
+    ):
+        said = answer(form, slot, payload, "ask_question", lang="zh", entities=entity)
+        events, msgs = run(validation, said)
+        assert slot_events(events)[slot] is None
+        assert msgs[0]["custom"]["citation"]["id"] == "zh-invoice-timing"
