@@ -27,8 +27,8 @@ class AskAction(Action, ABC):
     ) -> list[dict[str, Any]]:
         lang = lang_of(tracker)
         form = (tracker.active_loop or {}).get("name")
-        asked_about_it = form and started_this_turn(tracker, form)
-        if asked_about_it and answer_before_flow(dispatcher, tracker, form):
+        first_question = form and started_this_turn(tracker, form)
+        if first_question and answer_before_flow(dispatcher, tracker, form):
             # they asked about the flow; it goes on only if they want it
             dispatcher.utter_message(text=t("flow_after_answer", lang))
         text, buttons = self.prompt(tracker, lang)

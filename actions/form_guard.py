@@ -10,7 +10,7 @@ question is asked again:
   question can be the answer), or a tapped KB article on any slot: answered from the KB;
 - "where is my refund?" (`refund_status`): answered from the learner's refunds;
 - another errand (a flow intent other than the form's own, confidently): the learner is
-  told to finish this first or tap "Not now" (the form's way out), then say what they need.
+  told to finish this first or say "cancel" (the form's way out), then what they need.
 
 Free-text slots (a refund reason, a complaint, piracy evidence) take anything: "课程内容太差了"
 is a fair refund reason even though it reads as a complaint.
