@@ -57,6 +57,14 @@ def make_tracker(
     )
 
 
+def activated(tracker: Tracker, form: str) -> Tracker:
+    """The same tracker once `form` has been activated by its latest message (what
+    context.started_this_turn looks for)."""
+    tracker.events.append({"event": "active_loop", "name": form})
+    tracker.active_loop = {"name": form}
+    return tracker
+
+
 @lru_cache(maxsize=1)
 def domain() -> dict:
     from bot.settings import ROOT

@@ -14,7 +14,7 @@ from actions.piracy import ActionSubmitPiracy, ValidatePiracyForm
 from actions.privacy import ActionSubmitPrivacy, ValidatePrivacyForm
 from actions.troubleshoot import ActionTroubleshoot, ActionTroubleshootDone
 from bot.platform.validation import is_valid_tax_id, uscc_check_char
-from tests.unit.actionkit import make_tracker, run, slot_events, texts
+from tests.unit.actionkit import activated, make_tracker, run, slot_events, texts
 
 
 def user(text: str, intent: str) -> dict:
@@ -219,7 +219,7 @@ def test_an_invoice_request_recalls_the_earlier_ones(rt):
         events=[],
         active_loop="invoice_form",
     )
-    tracker.events.append({"event": "active_loop", "name": "invoice_form"})
+    activated(tracker, "invoice_form")
     _, msgs = run(ActionAskOrderId(), tracker)
     said = msgs[0]["text"]
     assert said.startswith("Your latest invoice requests:\n• #")
@@ -245,9 +245,7 @@ def test_an_invoice_type_said_early_is_kept(rt):
 
 def started(text: str, form: str, **kw) -> object:
     """A tracker whose latest message just started `form`."""
-    tracker = make_tracker(text, "invoice_request", active_loop=form, **kw)
-    tracker.events.append({"event": "active_loop", "name": form})
-    return tracker
+    return activated(make_tracker(text, "invoice_request", **kw), form)
 
 
 @pytest.mark.parametrize(

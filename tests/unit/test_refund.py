@@ -13,7 +13,7 @@ from actions.refund import (
 from bot.platform.base import Course, Order, Progress, Refund
 from bot.platform.refund_policy import DAY, RefundPolicy, evaluate
 from bot.settings import ROOT
-from tests.unit.actionkit import make_tracker, run, slot_events, texts
+from tests.unit.actionkit import activated, make_tracker, run, slot_events, texts
 
 NOW = 1_800_000_000.0
 POLICY = RefundPolicy.load(ROOT / "data" / "refund_policy.yml")
@@ -205,9 +205,6 @@ def test_order_question_lists_the_learners_paid_orders(rt):
     assert "can't find any orders" in msgs[0]["text"]
 
 
-ACTIVATED = [{"event": "active_loop", "name": "refund_form"}]
-
-
 def start_refund(text: str, learner: str, lang: str = "en", course: str | None = None):
     """The tracker as the refund form sees it on the message that starts it."""
     entities = [{"entity": "course", "value": course}] if course else []
@@ -262,9 +259,7 @@ def test_order_question_says_when_the_named_course_was_not_bought(rt):
 
 def started(tracker):
     """The same tracker once the refund form has been activated by that message."""
-    tracker.events.extend(ACTIVATED)
-    tracker.active_loop = {"name": "refund_form"}
-    return tracker
+    return activated(tracker, "refund_form")
 
 
 def test_order_question_puts_the_orders_of_an_ambiguous_name_first(rt):
