@@ -8,6 +8,15 @@ _NEUTRAL = re.compile(r"https?://\S+|\S+@\S+|\b\w*\d\w*\b")
 _WORD = re.compile(r"[A-Za-z]{2,}")
 # a button's payload sent as the text ("/deny", '/certificate_request{"course": "c-py101"}')
 _COMMAND = re.compile(r"/[A-Za-z_][\w-]*(\{.*\})?", re.DOTALL)
+# Words that only an English sentence carries. A Chinese learner answers "which device?" with
+# "iPhone app" or "Chrome"; product names alone must not switch the conversation to English.
+_ENGLISH_MARKERS = frozenset(
+    "i i'm im my me you your we the a an is are was am it it's its this that there can can't "
+    "cant cannot could would will won't don't dont doesn't didn't do does did not no yes how "
+    "what why when where who which to for of in on at with and but or from please pls plz hi "
+    "hello hey thanks thank thx sorry help want need get got have has still just".split()
+)
+_LATIN_TOKEN = re.compile(r"[A-Za-z][A-Za-z']*")
 
 
 def detect_lang(text: str, default: str = "en") -> str:
@@ -16,7 +25,9 @@ def detect_lang(text: str, default: str = "en") -> str:
     Code-mixed chat ("refund 怎么弄") counts as Chinese: two CJK characters among English
     words almost always mean a Chinese speaker using English product words. Text without
     real words (an order id, an email, "ok") or a button's "/intent" payload keeps the
-    conversation's language.
+    conversation's language. In a Chinese conversation, English words switch it to English
+    only when they read as English: a function or chat word ("my", "please", "hello") or
+    three words or more; "iPhone app" alone keeps Chinese.
     """
     if _COMMAND.fullmatch(text.strip()):
         return default
@@ -24,6 +35,11 @@ def detect_lang(text: str, default: str = "en") -> str:
     words = _WORD.findall(_NEUTRAL.sub(" ", text))
     if cjk >= 2 or (cjk == 1 and not words):
         return "zh"
-    if sum(len(w) for w in words) >= 4:
+    if sum(len(w) for w in words) < 4:
+        return default
+    if default == "en":
+        return "en"
+    tokens = [t.lower() for t in _LATIN_TOKEN.findall(_NEUTRAL.sub(" ", text))]
+    if len(words) >= 3 or any(t in _ENGLISH_MARKERS for t in tokens):
         return "en"
     return default

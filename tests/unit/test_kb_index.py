@@ -59,6 +59,13 @@ def test_detect_lang():
     assert detect_lang("li@example.com", default="zh") == "zh"
     assert detect_lang("ok", default="zh") == "zh"
     assert detect_lang("hello", default="zh") == "en"
+    # a product name answering "which device?" in a Chinese chat is not English
+    assert detect_lang("iPhone app", default="zh") == "zh"
+    assert detect_lang("Chrome", default="zh") == "zh"
+    assert detect_lang("iPhone app", default="en") == "en"
+    assert detect_lang("refund please", default="zh") == "en"
+    assert detect_lang("video keeps buffering", default="zh") == "en"
+    assert detect_lang("I can't log in", default="zh") == "en"
 
 
 def test_search_matches_alternates_and_stays_in_language():
