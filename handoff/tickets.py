@@ -42,6 +42,7 @@ class Ticket(BaseModel):
     claimed_by: str | None = None
     claimed_at: float | None = None
     first_response_at: float | None = None
+    first_response_by: str | None = None
     resolved_at: float | None = None
     resolution_note: str | None = None
     csat: int | None = None
@@ -70,6 +71,7 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
             "claimed_by": str,
             "claimed_at": float,
             "first_response_at": float,
+            "first_response_by": str,  # who answered first: a transfer must not move the credit
             "resolved_at": float,
             "resolution_note": str,
             "csat": int,
@@ -232,7 +234,9 @@ def record_agent_reply(
     now = time.time() if now is None else now
     ticket = _owned(db, ticket_id, agent)
     if ticket.first_response_at is None:
-        db[TICKETS].update(ticket_id, {"first_response_at": now})
+        with db.conn:
+            db[TICKETS].update(ticket_id, {"first_response_at": now, "first_response_by": agent})
+            _event(db, ticket_id, "first_response", agent, "", now)
         ticket = _row(db, ticket_id)
     return ticket
 

@@ -24,7 +24,7 @@ def test_ticket_life_cycle(db):
     t = handoff.claim(db, t.id, "ann")
     assert t.status == "claimed" and t.claimed_by == "ann"
     t = handoff.record_agent_reply(db, t.id, "ann", now=t.created_at + 30)
-    assert t.first_response_at == t.created_at + 30
+    assert (t.first_response_at, t.first_response_by) == (t.created_at + 30, "ann")
     t = handoff.resolve(db, t.id, "ann", note="refunded")
     assert t.status == "resolved" and handoff.open_ticket(db, "c1") is None
     assert handoff.rate(db, t.id, 5, "great").csat == 5
