@@ -47,6 +47,24 @@ def invoice_requests(tracker: Tracker) -> list[ServiceRequest]:
     return runtime.get().platform.requests(learner.id, "invoice") if learner else []
 
 
+def invoice_refusal(order: Any, earlier: ServiceRequest | None, lang: str) -> str | None:
+    """Why this order cannot be invoiced by the bot, or None when it can. The order question
+    offers only orders that pass, so the learner is never offered one just refused."""
+    if order.status == "refunded":
+        return t("invoice_why_refunded", lang)
+    if time.time() - order.paid_at > INVOICE_WINDOW_DAYS * 86400:
+        return t("invoice_why_too_old", lang)
+    if earlier:  # a second invoice for one payment is for billing to decide
+        return t(
+            "invoice_why_already",
+            lang,
+            request_id=earlier.id,
+            date=date(earlier.created_at, lang),
+            email=earlier.payload.get("email") or "—",
+        )
+    return None
+
+
 def earlier_invoices(requests: list[ServiceRequest], lang: str, limit: int = 3) -> str:
     """The latest of the learner's invoice `requests`, as lines to put before the order
     question, so "my invoice never arrived" is met with what was asked for, when, and where
@@ -123,19 +141,7 @@ class ValidateInvoiceForm(GuardedFormValidation):
             ),
             None,
         )
-        why = None
-        if order and order.status == "refunded":
-            why = t("invoice_why_refunded", lang)
-        elif order and time.time() - order.paid_at > INVOICE_WINDOW_DAYS * 86400:
-            why = t("invoice_why_too_old", lang)
-        elif earlier:  # a second invoice for one payment is for billing to decide
-            why = t(
-                "invoice_why_already",
-                lang,
-                request_id=earlier.id,
-                date=date(earlier.created_at, lang),
-                email=earlier.payload.get("email") or "—",
-            )
+        why = invoice_refusal(order, earlier, lang) if order else None
         if order and why:
             dispatcher.utter_message(
                 text=t(

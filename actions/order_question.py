@@ -7,13 +7,14 @@ from actions.asking import AskAction
 from actions.common import learner_orders, order_buttons
 from actions.context import latest_text, started_this_turn
 from actions.course_match import named_courses, named_orders
-from actions.invoice import earlier_invoices, invoice_requests
+from actions.invoice import earlier_invoices, invoice_refusal, invoice_requests
 from actions.messages import button, t
 
 
 class ActionAskOrderId(AskAction):
     """Asks which order, offering the learner's recent orders as buttons: for a refund the
-    paid ones, for an invoice all but refunded ones. If the message that started the form
+    paid ones, for an invoice those it can still invoice (not refunded, not older than the
+    invoice window, not invoiced already). If the message that started the form
     named a course, that course's orders come first, or the learner is told it is not among
     their orders. An invoice request first recalls the learner's earlier ones ("my invoice
     never arrived" starts this form too)."""
@@ -27,9 +28,15 @@ class ActionAskOrderId(AskAction):
         invoices = invoice_requests(tracker) if form == "invoice_form" else []
         if form == "refund_form":
             orders = [o for o in every if o.status == "paid"] or every
-        elif form == "invoice_form":  # not refunded, not invoiced already
+        elif form == "invoice_form":
             invoiced = {r.payload.get("order_id") for r in invoices}
-            orders = [o for o in every if o.status != "refunded" and o.id not in invoiced] or every
+            orders = [o for o in every if invoice_refusal(o, None, lang) is None
+                      and o.id not in invoiced]
+            if every and not orders:  # nothing left to invoice: say so, a person can look
+                return t("invoice_none_eligible", lang), [
+                    button("btn_human", lang, "/request_human"),
+                    button("btn_not_now", lang, "/deny"),
+                ]
         if not orders:
             return t("no_orders", lang), [button("btn_human", lang, "/request_human")]
         question = t("ask_order_invoice" if form == "invoice_form" else "ask_order_refund", lang)

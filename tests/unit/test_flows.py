@@ -208,6 +208,21 @@ def test_the_invoice_order_question_leaves_out_refunded_orders(rt):
     assert "AC10010005" not in payloads and "AC10010001" in payloads
 
 
+def test_the_invoice_order_question_offers_only_orders_it_can_invoice(rt):
+    """An order past the 180-day window is refused when typed, so it is not offered either;
+    with nothing left to invoice the learner is told so and offered a person."""
+    tracker = make_tracker(
+        "invoice", "invoice_request", learner_id="L1004", active_loop="invoice_form"
+    )
+    _, msgs = run(ActionAskOrderId(), tracker)
+    payloads = [b["payload"] for b in msgs[0]["buttons"]]
+    assert "AC10040002" not in payloads and "AC10040001" in payloads  # paid 200 days ago
+    rt.platform.submit_request("L1004", "invoice", {"order_id": "AC10040001"})
+    _, msgs = run(ActionAskOrderId(), tracker)
+    assert msgs[0]["text"].startswith("None of your orders can be invoiced here")
+    assert [b["payload"] for b in msgs[0]["buttons"]] == ["/request_human", "/deny"]
+
+
 def test_an_invoice_request_recalls_the_earlier_ones(rt):
     rt.platform.submit_request(
         "L1001", "invoice", {"order_id": "AC10010001", "email": "li@example.com"}
