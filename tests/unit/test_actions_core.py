@@ -4,7 +4,7 @@ import json
 
 import handoff
 from actions.handoff import ActionHandoff
-from actions.kb import ActionAnswerQuestion, pick_payload
+from actions.kb import ActionAnswerQuestion, ActionOutOfScope, pick_payload
 from actions.language import ActionDetectLanguage
 from tests.unit.actionkit import make_tracker, run, slot_events
 
@@ -88,6 +88,22 @@ def test_handoff_routes_by_the_topic_of_the_conversation(rt):
     )
     assert "我要退款" in ticket.summary
     assert "财务与退款组" in msgs[0]["text"]
+
+
+def test_out_of_scope_asks_the_kb_first(rt):
+    """An entry published after training is what the NLU calls out of scope; the KB answers
+    it. What the KB cannot answer gets the out-of-scope reply and is logged as a gap."""
+    _, msgs = run(
+        ActionOutOfScope(), make_tracker("Can I download videos to watch offline?", "out_of_scope")
+    )
+    assert msgs[0]["custom"]["citation"]["id"] == "en-offline-download"
+    assert rt.db["kb_gaps"].count == 0
+    events, msgs = run(
+        ActionOutOfScope(), make_tracker("zebra quantum marmalade", "out_of_scope", sender="c_o")
+    )
+    assert msgs == [{**msgs[0], "response": "utter_out_of_scope"}] and events == []
+    (gap,) = rt.db["kb_gaps"].rows
+    assert (gap["conversation_id"], gap["kind"]) == ("c_o", "out_of_scope")
 
 
 def test_pick_payload_is_rasa_intent_syntax():
