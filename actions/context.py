@@ -55,6 +55,20 @@ def started_this_turn(tracker: Tracker, form: str) -> bool:
     return False
 
 
+def previous_action(tracker: Tracker) -> str | None:
+    """The bot's last action before the learner's latest message (what the message answers)."""
+    seen_user = False
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            seen_user = True
+        elif seen_user and event.get("event") == "action" and event.get("name") not in (
+            "action_listen",
+            "action_detect_language",
+        ):
+            return event.get("name")
+    return None
+
+
 def latest_intent(tracker: Tracker) -> tuple[str | None, float | None]:
     intent = (tracker.latest_message or {}).get("intent") or {}
     return intent.get("name"), intent.get("confidence")

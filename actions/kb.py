@@ -4,12 +4,12 @@ import json
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import runtime
 from actions.common import asks_about
-from actions.context import lang_of, latest_text
+from actions.context import lang_of, latest_text, previous_action
 from actions.messages import button, t
 from kb_index import Entry, gaps
 
@@ -134,6 +134,10 @@ class ActionAnswerQuestion(Action):
             dispatcher.utter_message(text=t("kb_clarify", lang), buttons=buttons)
             return []
 
+        if previous_action(tracker) == "action_troubleshoot" and tracker.get_slot("ts_topic"):
+            # "iPhone app" in answer to "did that help?": not a yes, and not a KB question;
+            # the guide goes on (its last step hands over with what the learner said)
+            return [FollowupAction("action_troubleshoot")]
         if picked != NONE_OF_THESE and not query.startswith("/"):
             record_miss(rt, tracker, query, lang, "fallback", [h.brief() for h in hits])
         misses += 1

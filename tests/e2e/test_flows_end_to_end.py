@@ -90,3 +90,17 @@ def test_a_learner_can_leave_forms_with_a_bare_cancel_and_a_no_is_still_an_answe
     english.say("https://t.me/freecourses")
     out = english.say("no")
     assert "copyright team" in last_bot(out)["text"]
+
+
+def test_a_troubleshooting_step_answered_with_something_else_goes_on_in_the_learners_language(
+    stack,
+):
+    # "iPhone app" answering "did that help?" used to get the KB's "no answer found", in
+    # English: the guide now goes on (a FollowupAction through real Rasa), and a product name
+    # alone does not switch a Chinese chat to English
+    learner = Learner(stack.hub_url, "L1003")
+    assert "第 1/2 步" in last_bot(learner.say("视频一直转圈圈 放不了"))["text"]
+    out = learner.say("iPhone app")
+    assert "第 2/2 步" in last_bot(out)["text"]
+    out = press(learner, last_bot(out), "还是不行")
+    assert out["mode"] == "human"
