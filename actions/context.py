@@ -61,9 +61,14 @@ def previous_action(tracker: Tracker) -> str | None:
     for event in reversed(tracker.events):
         if event.get("event") == "user":
             seen_user = True
-        elif seen_user and event.get("event") == "action" and event.get("name") not in (
-            "action_listen",
-            "action_detect_language",
+        elif (
+            seen_user
+            and event.get("event") == "action"
+            and event.get("name")
+            not in (
+                "action_listen",
+                "action_detect_language",
+            )
         ):
             return event.get("name")
     return None

@@ -182,10 +182,10 @@ class ActionOutOfScope(Action):
         query = latest_text(tracker)
         decision = rt.kb.answer(query, lang=lang)
         if decision.kind == "answer":
-            utter_entry(dispatcher, decision.hits[0].entry, lang, rt.base_url,
-                        decision.hits[0].score)
+            utter_entry(
+                dispatcher, decision.hits[0].entry, lang, rt.base_url, decision.hits[0].score
+            )
             return [SlotSet("kb_misses", 0.0)]
-        record_miss(rt, tracker, query, lang, "out_of_scope",
-                    [h.brief() for h in decision.hits])
+        record_miss(rt, tracker, query, lang, "out_of_scope", [h.brief() for h in decision.hits])
         dispatcher.utter_message(response="utter_out_of_scope")
         return []

@@ -30,8 +30,9 @@ class ActionAskOrderId(AskAction):
             orders = [o for o in every if o.status == "paid"] or every
         elif form == "invoice_form":
             invoiced = {r.payload.get("order_id") for r in invoices}
-            orders = [o for o in every if invoice_refusal(o, None, lang) is None
-                      and o.id not in invoiced]
+            orders = [
+                o for o in every if invoice_refusal(o, None, lang) is None and o.id not in invoiced
+            ]
             if every and not orders:  # nothing left to invoice: say so, a person can look
                 return t("invoice_none_eligible", lang), [
                     button("btn_human", lang, "/request_human"),

@@ -91,15 +91,19 @@ def test_handoff_routes_by_the_topic_of_the_conversation(rt):
 
 
 def test_an_unanswerable_reply_to_a_troubleshooting_step_goes_on_with_the_guide(rt):
-    step = [{"event": "action", "name": "action_troubleshoot"}, {"event": "action", "name": "action_listen"}]
+    step = [
+        {"event": "action", "name": "action_troubleshoot"},
+        {"event": "action", "name": "action_listen"},
+    ]
     slots = {"ts_topic": "playback_problem", "ts_step": 0.0}
     tracker = make_tracker("iPhone app", "nlu_fallback", events=step, slots=slots, sender="c_ts")
     events, msgs = run(ActionAnswerQuestion(), tracker)
     assert events == [{"event": "followup", "timestamp": None, "name": "action_troubleshoot"}]
     assert msgs == [] and rt.db["kb_gaps"].count == 0
     # a KB question is still answered, and with no guide going on a miss is a miss
-    tracker = make_tracker("Can I download videos to watch offline?", "ask_question",
-                           events=step, slots=slots)
+    tracker = make_tracker(
+        "Can I download videos to watch offline?", "ask_question", events=step, slots=slots
+    )
     assert run(ActionAnswerQuestion(), tracker)[1][0]["custom"]["citation"]
     events, _ = run(ActionAnswerQuestion(), make_tracker("iPhone app", "nlu_fallback", events=step))
     assert slot_events(events) == {"kb_misses": 1.0}
