@@ -10,7 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 import handoff
 from actions import runtime
 from actions.asking import AskAction
-from actions.common import codes_named, pick, reset_flow
+from actions.common import codes_named, pick, reset_flow, says
 from actions.context import lang_of, latest_text
 from actions.handoff import file_ticket, recent_learner_texts
 from actions.messages import button, choices, t
@@ -21,11 +21,27 @@ TEAM_BY_CATEGORY = {"tech": "tech", "billing": "billing"}  # the rest: customer 
 _CATEGORY_WORDS = {
     "content": ("content", "course", "内容", "课程"),
     "teacher": ("teacher", "老师", "讲师"),
-    "tech": ("app", "website", "网站", "技术", "bug"),
+    "tech": (
+        "app", "website", "网站", "技术", "bug", "load", "crash", "play", "login", "log in",
+        "加载", "播放", "闪退", "卡顿", "打不开", "登录", "登不上",
+    ),
     "service": ("service", "客服", "服务"),
     "billing": ("billing", "refund", "charge", "扣费", "退款", "收费"),
     "other": ("else", "other", "其他", "别的"),
 }
+
+
+# "course" says little in a course platform: "my course won't load" is about the app
+_CONTENT_STRONG = ("content", "内容")
+
+
+def named_category(text: str) -> str | None:
+    """The one category the learner's message names clearly, if it names exactly one. A bare
+    "course / 课程" names content only when nothing else is named."""
+    named = codes_named(text, _CATEGORY_WORDS) - {"other"}
+    if len(named) > 1 and not any(says(text.lower(), w) for w in _CONTENT_STRONG):
+        named.discard("content")
+    return named.pop() if len(named) == 1 else None
 
 
 def _user_intents(tracker: Tracker) -> list[str]:
@@ -82,9 +98,9 @@ class ActionAcknowledgeComplaint(Action):
         if _long_enough(text):
             events.append(SlotSet("complaint_description", text[:2000]))
         # "客服态度太差了" already says what it is about; asked only when it names one clearly
-        named = codes_named(text, _CATEGORY_WORDS) - {"other"}
-        if len(named) == 1:
-            events.append(SlotSet("complaint_category", named.pop()))
+        category = named_category(text)
+        if category:
+            events.append(SlotSet("complaint_category", category))
         return events
 
 
