@@ -38,30 +38,86 @@ def test_publish_makes_the_bot_find_it_without_restart(client, editor):
     r = client.post("/api/kb/try", json={"query": "Do you sell gift cards?"}, headers=editor)
     assert "en-gift-cards" not in [h["id"] for h in r.json()["hits"]]
     client.post("/api/kb/entries", json=NEW, headers=editor)
-    r = client.post("/api/kb/entries/en-gift-cards/publish", headers=editor)
+    r = client.post(
+        "/api/kb/entries/en-gift-cards/publish", json={"base_version": 1}, headers=editor
+    )
     assert r.status_code == 200 and r.json()["index"]["entries"] >= 89
     r = client.post("/api/kb/try", json={"query": "Do you sell gift cards?"}, headers=editor)
     assert r.json()["hits"][0]["id"] == "en-gift-cards" and r.json()["decision"] == "answer"
-    client.post("/api/kb/entries/en-gift-cards/unpublish", headers=editor)
+    client.post("/api/kb/entries/en-gift-cards/unpublish", headers={**editor, "If-Match": '"2"'})
     r = client.post("/api/kb/try", json={"query": "Do you sell gift cards?"}, headers=editor)
     assert "en-gift-cards" not in [h["id"] for h in r.json()["hits"]]
 
 
 def test_versions_history_and_rollback(client, editor):
     client.post("/api/kb/entries", json=NEW, headers=editor)
-    client.put(
-        "/api/kb/entries/en-gift-cards", json={**NEW, "answer": "No, sorry."}, headers=editor
-    )
+    edit = {**NEW, "answer": "No, sorry.", "base_version": 1}
+    client.put("/api/kb/entries/en-gift-cards", json=edit, headers=editor)
     entry = client.get("/api/kb/entries/en-gift-cards", headers=editor).json()
     assert entry["version"] == 2 and [h["version"] for h in entry["history"]] == [2, 1]
-    r = client.post("/api/kb/entries/en-gift-cards/rollback", json={"version": 1}, headers=editor)
-    assert r.json()["entry"]["version"] == 3 and "¥50" in r.json()["entry"]["answer"]
     assert (
-        client.post(
-            "/api/kb/entries/en-gift-cards/rollback", json={"version": 9}, headers=editor
-        ).status_code
-        == 404
+        entry["history"][0]["preview"] == "No, sorry." and entry["history"][1]["status"] == "draft"
     )
+    url = "/api/kb/entries/en-gift-cards"
+    client.post(f"{url}/publish", json={"base_version": 2}, headers=editor)
+    # restoring v1 (a draft) brings back its words, not its status: the entry stays live
+    r = client.post(f"{url}/rollback", json={"version": 1, "base_version": 3}, headers=editor)
+    assert r.json()["entry"]["version"] == 4 and "¥50" in r.json()["entry"]["answer"]
+    assert r.json()["entry"]["status"] == "published" and "index" in r.json()
+    notes = [h["note"] for h in client.get(f"{url}/history", headers=editor).json()]
+    assert notes == ["restored content of v1", "published", "edited", "created"]
+    r = client.post(f"{url}/rollback", json={"version": 9, "base_version": 4}, headers=editor)
+    assert r.status_code == 404
+    # publishing twice or unpublishing a draft adds no version
+    assert (
+        client.post(f"{url}/publish", json={"base_version": 4}, headers=editor).json()["entry"][
+            "version"
+        ]
+        == 4
+    )
+
+
+def test_a_stale_form_gets_409_and_never_overwrites(client, editor):
+    url = "/api/kb/entries/en-gift-cards"
+    client.post("/api/kb/entries", json=NEW, headers=editor)
+    mia = staff_token(client, "admin")
+    r = client.put(url, json={**NEW, "answer": "Mia's answer", "base_version": 1}, headers=mia)
+    assert r.status_code == 200 and r.json()["entry"]["version"] == 2
+    # the editor still has v1 open
+    r = client.put(url, json={**NEW, "answer": "Eddie's answer", "base_version": 1}, headers=editor)
+    assert r.status_code == 409
+    assert (
+        "v1" in r.json()["detail"] and "v2" in r.json()["detail"] and "admin" in r.json()["detail"]
+    )
+    assert "重新加载" in r.json()["detail"]
+    assert client.get(url, headers=editor).json()["answer"] == "Mia's answer"
+    # archived by Mia; a stale Publish (or a stale form saying "published") cannot revive it
+    client.post(f"{url}/archive", json={"base_version": 2}, headers=mia)
+    assert (
+        client.post(f"{url}/publish", json={"base_version": 2}, headers=editor).status_code == 409
+    )
+    stale = {**NEW, "status": "published", "base_version": 2}
+    assert client.put(url, json=stale, headers=editor).status_code == 409
+    assert client.get(url, headers=editor).json()["status"] == "archived"
+    # a change that does not say what it was based on is refused, not applied blindly
+    assert client.put(url, json=NEW, headers=editor).status_code == 428
+    assert client.post(f"{url}/unpublish", headers=editor).status_code == 428
+    # an edit without a status keeps the stored one (archived stays archived)
+    r = client.put(
+        url, json={**NEW, "status": None, "answer": "x!", "base_version": 3}, headers=editor
+    )
+    assert r.json()["entry"]["status"] == "archived"
+
+
+def test_placeholder_and_blank_answers_cannot_go_live(client, editor):
+    r = client.post("/api/kb/entries", json={**NEW, "answer": "   "}, headers=editor)
+    assert r.status_code == 422
+    r = client.post("/api/kb/entries", json={**NEW, "answer": "(draft)"}, headers=editor)
+    assert r.status_code == 201
+    r = client.post(
+        "/api/kb/entries/en-gift-cards/publish", json={"base_version": 1}, headers=editor
+    )
+    assert r.status_code == 422 and "答案" in r.json()["detail"]
 
 
 def test_bad_entries_are_refused(client, editor):
@@ -94,7 +150,7 @@ def test_export_import_round_trip(client, editor, fmt):
     before = client.get("/api/kb/entries", headers=editor).json()
     body = client.get(f"/api/kb/export?format={fmt}", headers=editor).text
     r = client.post(f"/api/kb/import?format={fmt}", content=body.encode(), headers=editor)
-    assert r.json() == {"created": 0, "updated": 0, "unchanged": len(before)}
+    assert r.json() == {"created": 0, "updated": 0, "unchanged": len(before), "drafted": 0}
     changed = body.replace(
         "Can I get a refund for a live class?", "Can I get a refund for a live class (直播课)?"
     )
@@ -139,7 +195,39 @@ def test_gaps_cluster_and_become_drafts(client, editor):
         },
     )
     assert r.status_code == 201 and r.json()["entry"]["status"] == "draft"
-    assert len(client.get("/api/kb/gaps", headers=editor).json()) == len(clusters) - 1
+    entry = r.json()["entry"]
+    assert entry["id"] == "en-bitcoin-payment" == biggest["suggested_id"]  # from the question
+    # an unwritten draft does not hide the questions; publishing the entry does
+    assert len(client.get("/api/kb/gaps", headers=editor).json()) == len(clusters)
+    url = f"/api/kb/entries/{entry['id']}"
+    written = {**entry, "answer": "No, only WeChat Pay and Alipay.", "base_version": 1}
+    assert client.put(url, json=written, headers=editor).status_code == 200
+    assert len(client.get("/api/kb/gaps", headers=editor).json()) == len(clusters)
+    client.post(f"{url}/publish", json={"base_version": 2}, headers=editor)
+    left = client.get("/api/kb/gaps", headers=editor).json()
+    assert len(left) == len(clusters) - 1
+    # a nonsense cluster can be dismissed
+    r = client.post("/api/kb/gaps/dismiss", json={"gap_ids": left[0]["gap_ids"]}, headers=editor)
+    assert r.json() == {"dismissed": 2}
+    assert client.get("/api/kb/gaps", headers=editor).json() == []
+
+
+def test_a_new_entry_written_for_gaps_resolves_them_when_published(client, editor):
+    headers, cid = start(client)
+    from kb_index import gaps
+
+    gid = gaps.log_gap(
+        client.app.state.db,
+        conversation_id=cid,
+        query="gift cards?",
+        lang="en",
+        kind="fallback",
+        hits=[],
+    )
+    client.post("/api/kb/entries", json={**NEW, "gap_ids": [gid]}, headers=editor)
+    assert len(client.get("/api/kb/gaps", headers=editor).json()) == 1
+    client.post("/api/kb/entries/en-gift-cards/publish", json={"base_version": 1}, headers=editor)
+    assert client.get("/api/kb/gaps", headers=editor).json() == []
 
 
 def test_feedback_is_stored_and_not_helpful_offers_next_best(client, editor):
