@@ -100,13 +100,30 @@ def _scaled_cosines(rows: list[dict], encoder) -> np.ndarray:  # type: ignore[no
     return sims
 
 
+# The cutoff on the encoder's own scale ((cos - lo) / (hi - lo), see _scaled_cosines), chosen
+# per scale on tests/fixtures/gap_topics.yml (20 zh + 20 en questions in 6 topics, mean
+# linkage): even on its scale e5 rates unrelated Chinese questions higher (median 0.48, 90th
+# percentile 0.60) than MiniLM rates unrelated English ones (0.11, 0.27); questions on one
+# topic: e5 0.69, MiniLM 0.42 (medians). Any other scale (the hashing encoder) gets 0.5.
+CUTOFFS = {(0.70, 1.0): 0.62, (0.0, 1.0): 0.32}
+
+
+def cutoff_for(encoder, lang: str) -> float:  # type: ignore[no-untyped-def]
+    from kb_index.encoders import HashingEncoder, encoder_for, score_scale
+
+    enc = encoder_for(encoder, lang)
+    if isinstance(enc, HashingEncoder):
+        return 0.5
+    return CUTOFFS.get(score_scale(enc), 0.5)
+
+
 def clusters(
     db: sqlite_utils.Database,
     encoder,  # type: ignore[no-untyped-def]
     reference: list[str] | None = None,
     *,
     limit: int = 1000,
-    threshold: float = 0.5,
+    threshold: float | None = None,
 ) -> list[dict]:
     """Open gaps (not resolved, not dismissed) grouped by similar wording, biggest first.
 
@@ -114,9 +131,11 @@ def clusters(
     and an IDF-weighted overlap of lexical terms (words, CJK bigrams), so Chinese questions
     group even with an English-only encoder. IDF comes from `reference` (the KB's questions)
     plus the gaps, so words every question shares ("怎么", "how") weigh little and the topic
-    words weigh a lot. Greedy single pass: a gap joins the cluster (same language) holding
-    its most similar member. A cluster is titled by its most central member (the highest
-    mean similarity to the others), not by whichever came first.
+    words weigh a lot. Greedy single pass, mean linkage: a gap joins the cluster (same
+    language) it is most similar to on average, if that clears the language's cutoff
+    (`threshold` overrides it). Single linkage (the most similar member) chained every
+    Chinese question into one cluster. A cluster is titled by its most central member (the
+    highest mean similarity to the others), not by whichever came first.
     """
     import math
 
@@ -144,13 +163,17 @@ def clusters(
     def sim(i: int, j: int) -> float:
         return max(float(sims[i, j]), overlap(bags[i], bags[j]))
 
+    cutoffs = {
+        lang: threshold if threshold is not None else cutoff_for(encoder, lang)
+        for lang in {r["lang"] for r in rows}
+    }
     groups: list[list[int]] = []
     for i in range(len(rows)):
-        best, best_sim = None, threshold
+        best, best_sim = None, cutoffs[rows[i]["lang"]]
         for g in groups:
             if rows[g[0]]["lang"] != rows[i]["lang"]:
                 continue
-            s = max(sim(i, j) for j in g)
+            s = sum(sim(i, j) for j in g) / len(g)
             if s >= best_sim:
                 best, best_sim = g, s
         if best is None:

@@ -1,6 +1,8 @@
 """The KB curation API: roles, versions, publishing re-indexes live, import/export, gaps,
 feedback, and drafts from agents."""
 
+import json
+
 import pytest
 
 from tests.api.test_chat_api import send, start
@@ -305,3 +307,55 @@ def test_agents_get_kb_suggestions_for_the_learners_question(client, editor):
     learner_headers = {"Authorization": headers["Authorization"]}
     r = client.get(f"/api/agent/tickets/{tid}/suggestions", headers=learner_headers)
     assert r.status_code in (401, 403)
+
+
+def test_import_checks_every_row_and_legacy_ids_stay_reachable(client, editor):
+    def imp(fmt, text):
+        return client.post(f"/api/kb/import?format={fmt}", content=text.encode(), headers=editor)
+
+    row = {k: NEW[k] for k in ("id", "lang", "question", "answer")}
+    # a .json array is read; a row without a status comes in as a draft, and says so
+    r = imp("json", json.dumps([row]))
+    assert r.status_code == 200 and r.json()["created"] == 1 and r.json()["drafted"] == 1
+    assert client.get("/api/kb/entries/en-gift-cards", headers=editor).json()["status"] == "draft"
+    for fmt, text, why in (
+        ("yaml", "entries:\n  - just a string\n", "expected a mapping"),
+        ("json", '["a"]', "expected a mapping"),
+        ("jsonl", json.dumps({**row, "id": "S14TEST weird/id"}), "lowercase"),
+        ("jsonl", json.dumps({**row, "id": "zh-gift"}), "starts with 'en-'"),
+        ("jsonl", json.dumps({**row, "answer": " "}), "blank"),
+        ("jsonl", json.dumps(row) + "\n" + json.dumps(row), "also entry 1"),
+    ):
+        r = imp(fmt, text)
+        assert r.status_code == 422, (fmt, text)
+        assert "nothing was changed" in r.json()["detail"] and why in r.json()["detail"]
+    # an entry stored before these checks, with an id that is not one URL segment
+    from kb_index import Entry, store
+
+    db = client.app.state.db
+    store.save_entry(db, Entry(id="S14TEST weird/id", lang="en", question="q?", answer="a"), "x")
+    url = "/api/kb/entries/S14TEST%20weird%2Fid"
+    assert client.get(url, headers=editor).json()["id"] == "S14TEST weird/id"
+    assert client.get(url + "/history", headers=editor).json()[0]["version"] == 1
+    r = client.post(url + "/archive", json={"base_version": 1}, headers=editor)
+    assert r.status_code == 200 and r.json()["entry"]["status"] == "archived"
+
+
+def test_export_follows_the_list_filters_and_help_pages_stay_html(client, editor):
+    r = client.get("/api/kb/export?format=jsonl&lang=zh&status=published&q=退款", headers=editor)
+    ids = [json.loads(line)["id"] for line in r.text.splitlines()]
+    listed = client.get("/api/kb/entries?lang=zh&status=published&q=退款", headers=editor).json()
+    assert ids == [e["id"] for e in listed] and 0 < len(ids) < 20
+    page = client.get("/help/zh-refund-policy")
+    assert 'href="/help/en-refund-policy"' in page.text
+    en = client.get("/api/kb/entries/en-refund-policy", headers=editor).json()
+    client.post(
+        "/api/kb/entries/en-refund-policy/unpublish",
+        json={"base_version": en["version"]},
+        headers=editor,
+    )
+    # the English page is offline: no link to it, and its own URL is a readable 404 page
+    assert 'href="/help/en-refund-policy"' not in client.get("/help/zh-refund-policy").text
+    gone = client.get("/help/en-refund-policy")
+    assert gone.status_code == 404 and gone.headers["content-type"].startswith("text/html")
+    assert "Help article not found" in gone.text and "找不到" in gone.text
