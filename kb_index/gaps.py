@@ -3,6 +3,7 @@
 import json
 import time
 
+import numpy as np
 import sqlite_utils
 
 GAPS = "kb_gaps"
@@ -18,7 +19,10 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
             "kind": str,
             "hits": str,
             "created_at": float,
-            "resolved_entry": str,
+            "resolved_entry": str,  # the published entry that now answers it
+            "draft_entry": str,  # an entry being written for it (resolves when published)
+            "dismissed_by": str,  # "not a KB question": hidden, but kept for the record
+            "dismissed_at": float,
         },
         transform=True,
         pk="id",
@@ -79,31 +83,71 @@ def _topic_terms(text: str) -> set[str]:
     return out
 
 
+def _scaled_cosines(rows: list[dict], encoder) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """Cosine between every two gaps, put on the encoder's own scale: (cos - lo) / (hi - lo)
+    with (lo, hi) = score_scale of the language's encoder. Without it one cutoff cannot serve
+    both models: e5 (zh) scores unrelated Chinese sentences 0.82-0.86, MiniLM (en) ~0.1-0.3.
+    Gaps of different languages are never compared (-inf)."""
+    from kb_index.encoders import encoder_for, score_scale
+
+    sims = np.full((len(rows), len(rows)), -np.inf, dtype=np.float32)
+    for lang in {r["lang"] for r in rows}:
+        idx = [i for i, r in enumerate(rows) if r["lang"] == lang]
+        enc = encoder_for(encoder, lang)
+        lo, hi = score_scale(enc)
+        vec = np.asarray(enc.encode([rows[i]["query"] for i in idx], query=True), dtype=np.float32)
+        sims[np.ix_(idx, idx)] = (vec @ vec.T - lo) / (hi - lo)
+    return sims
+
+
+# The cutoff on the encoder's own scale ((cos - lo) / (hi - lo), see _scaled_cosines), chosen
+# per scale on tests/fixtures/gap_topics.yml (20 zh + 20 en questions in 6 topics, mean
+# linkage): even on its scale e5 rates unrelated Chinese questions higher (median 0.48, 90th
+# percentile 0.60) than MiniLM rates unrelated English ones (0.11, 0.27); questions on one
+# topic: e5 0.69, MiniLM 0.42 (medians). Any other scale (the hashing encoder) gets 0.5.
+CUTOFFS = {(0.70, 1.0): 0.62, (0.0, 1.0): 0.32}
+
+
+def cutoff_for(encoder, lang: str) -> float:  # type: ignore[no-untyped-def]
+    from kb_index.encoders import HashingEncoder, encoder_for, score_scale
+
+    enc = encoder_for(encoder, lang)
+    if isinstance(enc, HashingEncoder):
+        return 0.5
+    return CUTOFFS.get(score_scale(enc), 0.5)
+
+
 def clusters(
     db: sqlite_utils.Database,
-    encoder,
-    reference: list[str] | None = None,  # type: ignore[no-untyped-def]
+    encoder,  # type: ignore[no-untyped-def]
+    reference: list[str] | None = None,
     *,
     limit: int = 1000,
-    threshold: float = 0.5,
+    threshold: float | None = None,
 ) -> list[dict]:
-    """Open gaps grouped by similar wording, most frequent first.
+    """Open gaps (not resolved, not dismissed) grouped by similar wording, biggest first.
 
-    Similarity is the larger of the encoder's cosine and an IDF-weighted overlap of lexical
-    terms (words, CJK bigrams), so Chinese questions group even with an English-only encoder.
-    IDF comes from `reference` (the KB's questions) plus the gaps, so words every question
-    shares ("怎么", "how") weigh little and the topic words weigh a lot. Greedy single pass:
-    a gap joins the cluster (same language) holding its most similar member.
+    Similarity is the larger of the encoder's cosine on its own scale (see _scaled_cosines)
+    and an IDF-weighted overlap of lexical terms (words, CJK bigrams), so Chinese questions
+    group even with an English-only encoder. IDF comes from `reference` (the KB's questions)
+    plus the gaps, so words every question shares ("怎么", "how") weigh little and the topic
+    words weigh a lot. Greedy single pass, mean linkage: a gap joins the cluster (same
+    language) it is most similar to on average, if that clears the language's cutoff
+    (`threshold` overrides it). Single linkage (the most similar member) chained every
+    Chinese question into one cluster. A cluster is titled by its most central member (the
+    highest mean similarity to the others), not by whichever came first.
     """
     import math
 
-    import numpy as np
-
-    rows = list(db[GAPS].rows_where("resolved_entry IS NULL", order_by="id desc", limit=limit))
+    rows = list(
+        db[GAPS].rows_where(
+            "resolved_entry IS NULL AND dismissed_at IS NULL", order_by="id desc", limit=limit
+        )
+    )
     if not rows:
         return []
     texts = [r["query"] for r in rows]
-    vectors = encoder.encode(texts)
+    sims = _scaled_cosines(rows, encoder)
     bags = [_topic_terms(x) for x in texts]
     docs = [*bags, *(_topic_terms(x) for x in reference or [])]
     df: dict[str, int] = {}
@@ -116,17 +160,22 @@ def clusters(
         small = min(sum(idf[t] for t in a), sum(idf[t] for t in b))
         return sum(idf[t] for t in a & b) / small if small else 0.0
 
+    def sim(i: int, j: int) -> float:
+        return max(float(sims[i, j]), overlap(bags[i], bags[j]))
+
+    cutoffs = {
+        lang: threshold if threshold is not None else cutoff_for(encoder, lang)
+        for lang in {r["lang"] for r in rows}
+    }
     groups: list[list[int]] = []
     for i in range(len(rows)):
-        best, best_sim = None, threshold
+        best, best_sim = None, cutoffs[rows[i]["lang"]]
         for g in groups:
             if rows[g[0]]["lang"] != rows[i]["lang"]:
                 continue
-            sim = max(
-                max(float(np.dot(vectors[i], vectors[j])), overlap(bags[i], bags[j])) for j in g
-            )
-            if sim >= best_sim:
-                best, best_sim = g, sim
+            s = sum(sim(i, j) for j in g) / len(g)
+            if s >= best_sim:
+                best, best_sim = g, s
         if best is None:
             groups.append([i])
         else:
@@ -134,13 +183,15 @@ def clusters(
     out = []
     for g in groups:
         members = [rows[i] for i in g]
-        queries = list(dict.fromkeys(m["query"] for m in members))
+        centre = max(g, key=lambda i: (sum(float(sims[i, j]) for j in g if j != i), -i))
+        queries = list(dict.fromkeys([rows[centre]["query"], *(m["query"] for m in members)]))
+        drafts = sorted({m["draft_entry"] for m in members if m.get("draft_entry")})
         out.append(
             {
                 "key": members[-1]["id"],
                 "size": len(members),
                 "lang": members[0]["lang"],
-                "representative": members[-1]["query"],
+                "representative": rows[centre]["query"],
                 "queries": queries[:20],
                 "gap_ids": [m["id"] for m in members],
                 "conversation_ids": list(dict.fromkeys(m["conversation_id"] for m in members))[:20],
@@ -148,20 +199,44 @@ def clusters(
                     k: sum(m["kind"] == k for m in members) for k in {m["kind"] for m in members}
                 },
                 "last_seen": max(m["created_at"] for m in members),
-                "best_hits": json.loads(members[-1]["hits"] or "[]")[:3],
+                "best_hits": json.loads(rows[centre]["hits"] or "[]")[:3],
+                "drafts": drafts,
             }
         )
     out.sort(key=lambda c: (-c["size"], -c["last_seen"]))
     return out
 
 
-def resolve(db: sqlite_utils.Database, gap_ids: list[int], entry_id: str) -> int:
-    """Mark gaps as covered by an entry, so they leave the gaps view."""
+def _update(db: sqlite_utils.Database, sql: str, args: list, gap_ids: list[int]) -> int:
     if not gap_ids:
         return 0
     marks = ",".join("?" * len(gap_ids))
+    cur = db.execute(f"UPDATE {GAPS} SET {sql} WHERE id IN ({marks})", [*args, *gap_ids])
+    db.conn.commit()
+    return cur.rowcount
+
+
+def link_draft(db: sqlite_utils.Database, gap_ids: list[int], entry_id: str) -> int:
+    """Note that an entry is being written for these gaps. They stay in the gaps view until
+    it is published: an abandoned draft must not hide the questions for good."""
+    return _update(db, "draft_entry = ?", [entry_id], gap_ids)
+
+
+def resolve_published(db: sqlite_utils.Database, entry_id: str) -> int:
+    """The entry went live: the gaps it was written for are answered now."""
     cur = db.execute(
-        f"UPDATE {GAPS} SET resolved_entry = ? WHERE id IN ({marks})", [entry_id, *gap_ids]
+        f"UPDATE {GAPS} SET resolved_entry = ? WHERE draft_entry = ? AND resolved_entry IS NULL",
+        [entry_id, entry_id],
     )
     db.conn.commit()
     return cur.rowcount
+
+
+def dismiss(db: sqlite_utils.Database, gap_ids: list[int], who: str) -> int:
+    """ "Not a KB question": hide these gaps from curation (kept in the table for the record)."""
+    return _update(db, "dismissed_by = ?, dismissed_at = ?", [who, time.time()], gap_ids)
+
+
+def resolve(db: sqlite_utils.Database, gap_ids: list[int], entry_id: str) -> int:
+    """Mark gaps as covered by an existing, live entry, so they leave the gaps view."""
+    return _update(db, "resolved_entry = ?", [entry_id], gap_ids)

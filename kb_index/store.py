@@ -8,7 +8,7 @@ from pathlib import Path
 import sqlite_utils
 import yaml
 
-from kb_index.entries import Entry
+from kb_index.entries import Entry, unpublishable
 
 ENTRIES = "kb_entries"
 VERSIONS = "kb_versions"
@@ -93,11 +93,56 @@ def published_entries(db: sqlite_utils.Database) -> list[Entry]:
     return list_entries(db, status="published")
 
 
-def save_entry(db: sqlite_utils.Database, entry: Entry, author: str, note: str = "") -> Entry:
-    """Insert or update an entry; every save is a new version in the history."""
+class StaleVersion(Exception):
+    """The editor's copy is older than the stored entry: someone saved in between.
+
+    Carries who saved which version when, so the editor can be told and offered a reload
+    instead of silently overwriting their colleague's work."""
+
+    def __init__(self, entry_id: str, base: int, version: int, by: str, at: float) -> None:
+        self.entry_id, self.base, self.version, self.by, self.at = entry_id, base, version, by, at
+        when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(at))
+        super().__init__(
+            f"{entry_id} changed since you opened v{base}: {by} saved v{version} at {when}. "
+            f"Reload to see it; nothing was saved · 你打开的是 v{base}，之后 {by} 于 {when} "
+            f"保存了 v{version}。请重新加载后再修改；本次未保存"
+        )
+
+
+def _check_base(db: sqlite_utils.Database, entry_id: str, base_version: int | None) -> None:
+    if base_version is None:
+        return
+    rows = list(db[ENTRIES].rows_where("id = ?", [entry_id]))
+    version = rows[0]["version"] if rows else 0
+    if version != base_version:
+        by, at = (rows[0]["updated_by"], rows[0]["updated_at"]) if rows else ("?", time.time())
+        raise StaleVersion(entry_id, base_version, version, by or "?", at or 0.0)
+
+
+def _same(a: Entry, b: Entry) -> bool:
+    return a.model_dump(exclude={"version"}) == b.model_dump(exclude={"version"})
+
+
+def save_entry(
+    db: sqlite_utils.Database,
+    entry: Entry,
+    author: str,
+    note: str = "",
+    *,
+    base_version: int | None = None,
+) -> Entry:
+    """Insert or update an entry; every change is a new version in the history.
+
+    `base_version`: the version the editor started from; if someone saved since, raises
+    StaleVersion and writes nothing. A save that changes nothing (a double-clicked Publish)
+    returns the stored entry and adds no version.
+    """
     now = time.time()
     with db.conn:
+        _check_base(db, entry.id, base_version)
         current = get_entry(db, entry.id)
+        if current is not None and _same(current, entry):
+            return current
         version = (current.version if current else 0) + 1
         saved = entry.model_copy(update={"version": version})
         db[ENTRIES].upsert(_entry_to_row(saved, author, now), pk="id")
@@ -114,34 +159,79 @@ def save_entry(db: sqlite_utils.Database, entry: Entry, author: str, note: str =
     return saved
 
 
+def _preview(text: str, n: int = 80) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= n else flat[: n - 1] + "…"
+
+
 def history(db: sqlite_utils.Database, entry_id: str) -> list[dict]:
+    """Every version, newest first, with its status and a short preview of its answer."""
     rows = db[VERSIONS].rows_where("entry_id = ?", [entry_id], order_by="version desc")
-    return [
-        {
-            "version": r["version"],
-            "author": r["author"],
-            "created_at": r["created_at"],
-            "note": r["note"],
-            "entry": json.loads(r["data"]),
-        }
-        for r in rows
-    ]
+    out = []
+    for r in rows:
+        data = json.loads(r["data"])
+        out.append(
+            {
+                "version": r["version"],
+                "author": r["author"],
+                "created_at": r["created_at"],
+                "note": r["note"],
+                "status": data.get("status"),
+                "preview": _preview(data.get("answer", "")),
+                "entry": data,
+            }
+        )
+    return out
 
 
-def rollback(db: sqlite_utils.Database, entry_id: str, version: int, author: str) -> Entry:
-    """Restore an earlier version's content as a new version (history is never rewritten)."""
+def rollback(
+    db: sqlite_utils.Database,
+    entry_id: str,
+    version: int,
+    author: str,
+    *,
+    base_version: int | None = None,
+) -> Entry:
+    """Restore an earlier version's CONTENT as a new version (history is never rewritten).
+
+    The status stays what it is now: restoring an old wording must not take a live entry
+    offline (or put a draft live); going live or offline is its own, explicit action."""
     rows = list(db[VERSIONS].rows_where("entry_id = ? AND version = ?", [entry_id, version]))
-    if not rows:
+    current = get_entry(db, entry_id)
+    if not rows or current is None:
         raise KeyError(f"{entry_id} has no version {version}")
     old = Entry.model_validate_json(rows[0]["data"])
-    return save_entry(db, old, author, note=f"rollback to v{version}")
+    restored = old.model_copy(update={"status": current.status})
+    if restored.status == "published" and (why := unpublishable(restored)):
+        raise ValueError(why)  # v1 of a draft from unanswered questions is a placeholder
+    return save_entry(
+        db, restored, author, note=f"restored content of v{version}", base_version=base_version
+    )
 
 
-def set_status(db: sqlite_utils.Database, entry_id: str, status: str, author: str) -> Entry:
+# how a status change reads in the history: what happened, not "edited"
+STATUS_NOTES = {"published": "published", "draft": "unpublished", "archived": "archived"}
+
+
+def set_status(
+    db: sqlite_utils.Database,
+    entry_id: str,
+    status: str,
+    author: str,
+    *,
+    base_version: int | None = None,
+) -> Entry:
+    """Publish, unpublish or archive; a status the entry already has adds no version."""
     entry = get_entry(db, entry_id)
     if entry is None:
         raise KeyError(entry_id)
-    return save_entry(db, entry.model_copy(update={"status": status}), author, note=status)
+    return save_entry(
+        db,
+        entry.model_copy(update={"status": status}),
+        author,
+        note=STATUS_NOTES.get(status, status),
+        base_version=base_version,
+    )
 
 
 def read_seed(paths: Iterable[Path]) -> list[Entry]:

@@ -2,15 +2,21 @@
 
 Exports carry every content field (not the version counter, which the store owns); lists
 (alternate questions, tags) are JSON arrays inside CSV cells.
+
+Imports check every row with the editor's own rules (EntryIn) before anything is stored:
+one bad row, or one id given twice, and the whole file is refused. A row without a status
+comes in as a draft: nothing goes live that nobody chose to publish.
 """
 
 import csv
 import io
 import json
+from dataclasses import dataclass, field
 
 import yaml
+from pydantic import ValidationError
 
-from kb_index.entries import Entry
+from kb_index.entries import Entry, EntryIn, unpublishable
 
 FIELDS = [
     "id",
@@ -24,6 +30,8 @@ FIELDS = [
     "answer",
 ]
 FORMATS = ("yaml", "csv", "jsonl")
+# what an import reads: the export formats, plus a .json file (an array, or {"entries": [...]})
+LOAD_FORMATS = (*FORMATS, "json")
 _LISTS = ("tags", "alt_questions")
 
 
@@ -53,16 +61,41 @@ def dumps(entries: list[Entry], fmt: str) -> str:
     raise ValueError(f"unknown format {fmt!r}; use one of {FORMATS}")
 
 
-def loads(text: str, fmt: str) -> list[Entry]:
-    """Parse entries; raises ValueError with the line or row that is wrong."""
+@dataclass
+class Parsed:
+    entries: list[Entry]
+    drafted: list[str] = field(default_factory=list)  # ids of rows that gave no status
+
+
+def _entries_of(doc: object, what: str) -> list:
+    items = doc.get("entries", []) if isinstance(doc, dict) else doc
+    if not isinstance(items, list):
+        raise ValueError(f"expected {what} holding a list of entries (or an 'entries' list)")
+    return items
+
+
+def _why(e: ValidationError) -> str:
+    parts = []
+    for err in e.errors():
+        where = ".".join(str(x) for x in err["loc"]) or "entry"
+        parts.append(f"{where}: {err['msg'].removeprefix('Value error, ')}")
+    return "; ".join(parts)
+
+
+def parse(text: str, fmt: str) -> Parsed:
+    """Parse and check entries; raises ValueError naming the line, row or entry that is wrong."""
     if fmt == "yaml":
         try:
             doc = yaml.safe_load(text) or {}
         except yaml.YAMLError as e:
             raise ValueError(f"not valid YAML: {e}") from e
-        items = doc.get("entries", []) if isinstance(doc, dict) else doc
-        if not isinstance(items, list):
-            raise ValueError("expected a list of entries (or a mapping with an 'entries' list)")
+        items = _entries_of(doc, "a YAML document")
+    elif fmt == "json":
+        try:
+            doc = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise ValueError(f"not valid JSON: {e.msg} (line {e.lineno})") from e
+        items = _entries_of(doc, "a JSON array")
     elif fmt == "jsonl":
         items = []
         for n, line in enumerate(text.splitlines(), 1):
@@ -84,16 +117,37 @@ def loads(text: str, fmt: str) -> list[Entry]:
                         **row,
                         **{k: json.loads(row.get(k) or "[]") for k in _LISTS},
                         "translation": row.get("translation") or None,
+                        "status": row.get("status") or None,  # an empty cell: a draft
                     }
                 )
             except json.JSONDecodeError as e:
                 raise ValueError(f"row {n}: {e.msg} in a list column") from e
     else:
-        raise ValueError(f"unknown format {fmt!r}; use one of {FORMATS}")
-    out = []
+        raise ValueError(f"unknown format {fmt!r}; use one of {LOAD_FORMATS}")
+    out: list[Entry] = []
+    drafted: list[str] = []
+    seen: dict[str, int] = {}
     for n, item in enumerate(items, 1):
+        if not isinstance(item, dict):
+            raise ValueError(f"entry {n}: expected a mapping of fields, got {type(item).__name__}")
         try:
-            out.append(Entry(**{k: v for k, v in item.items() if k in FIELDS}))
-        except Exception as e:  # pydantic's message names the field
+            row = EntryIn(**{k: v for k, v in item.items() if k in FIELDS})
+        except ValidationError as e:
+            raise ValueError(f"entry {n} ({item.get('id', '?')}): {_why(e)}") from e
+        except TypeError as e:  # a field of the wrong shape, e.g. a number for the tags
             raise ValueError(f"entry {n} ({item.get('id', '?')}): {e}") from e
-    return out
+        if row.id in seen:
+            raise ValueError(f"entry {n}: id {row.id} is also entry {seen[row.id]} in this file")
+        seen[row.id] = n
+        if row.status is None:
+            drafted.append(row.id)
+        entry = row.to_entry(row.status or "draft")
+        if entry.status == "published" and (why := unpublishable(entry)):
+            raise ValueError(f"entry {n} ({row.id}): {why}")
+        out.append(entry)
+    return Parsed(out, drafted)
+
+
+def loads(text: str, fmt: str) -> list[Entry]:
+    """The entries of an import file (see parse)."""
+    return parse(text, fmt).entries

@@ -5,9 +5,11 @@ keep using the old index until the new one is swapped in."""
 import asyncio
 import json
 import logging
+import re
 import time
+from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Header, HTTPException, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from bot import transcript
@@ -15,23 +17,26 @@ from bot.api.deps import KB, AppSettings, CurrentAgent, CurrentEditor, CurrentLe
 from kb_index import Entry, decide, store, transfer
 from kb_index import feedback as kb_feedback
 from kb_index import gaps as kb_gaps
+from kb_index.entries import PLACEHOLDER_ANSWER, EntryIn, unpublishable
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api", tags=["kb"])
-SLUG = r"^[a-z]{2}-[a-z0-9][a-z0-9-]{1,80}$"
+# Entry ids are path segments taken with the :path converter, so an id stored before the id
+# rules applied to imports ("S14TEST weird/id") can still be opened and archived.
+ENTRY = "/kb/entries/{entry_id:path}"
+IfMatch = Annotated[str | None, Header()]
 
 
-class EntryIn(BaseModel):
-    id: str = Field(pattern=SLUG, description="<lang>-<slug>, e.g. en-refund-policy")
-    lang: str = Field(pattern="^(zh|en)$")
-    question: str = Field(min_length=2, max_length=500)
-    alt_questions: list[str] = Field(default_factory=list, max_length=50)
-    answer: str = Field(min_length=1, max_length=20_000)
-    category: str = Field(default="general", max_length=40)
-    tags: list[str] = Field(default_factory=list, max_length=20)
-    translation: str | None = Field(default=None, pattern=SLUG)
-    status: str = Field(default="draft", pattern="^(draft|published|archived)$")
+class EditIn(EntryIn):
     note: str = Field(default="", max_length=500)
+    # the version the editor loaded (or an If-Match header): a stale one gets 409
+    base_version: int | None = None
+    # a new entry written for these unanswered questions (resolved when it is published)
+    gap_ids: list[int] = Field(default_factory=list, max_length=500)
+
+
+class VersionIn(BaseModel):
+    base_version: int | None = None
 
 
 class TryIn(BaseModel):
@@ -39,7 +44,7 @@ class TryIn(BaseModel):
     lang: str | None = Field(default=None, pattern="^(zh|en)$")
 
 
-class RollbackIn(BaseModel):
+class RollbackIn(VersionIn):
     version: int = Field(ge=1)
 
 
@@ -48,6 +53,11 @@ class DraftFromGaps(BaseModel):
     lang: str = Field(pattern="^(zh|en)$")
     question: str = Field(min_length=2, max_length=500)
     alt_questions: list[str] = Field(default_factory=list, max_length=50)
+    id: str | None = None  # the editor's choice; else derived from the question
+
+
+class GapIds(BaseModel):
+    gap_ids: list[int] = Field(min_length=1, max_length=500)
 
 
 class AgentDraft(BaseModel):
@@ -83,7 +93,7 @@ def _entry_view(db, entry: Entry, votes: dict | None = None) -> dict:  # type: i
 def _get(db, entry_id: str) -> Entry:  # type: ignore[no-untyped-def]
     entry = store.get_entry(db, entry_id)
     if entry is None:
-        raise HTTPException(404, f"entry {entry_id} not found")
+        raise HTTPException(404, f"entry {entry_id} not found · 找不到条目 {entry_id}")
     return entry
 
 
@@ -103,85 +113,166 @@ def list_entries(
     ]
 
 
-@router.get("/kb/entries/{entry_id}")
-def get_entry(entry_id: str, editor: CurrentEditor, db: Db) -> dict:
-    return {**_entry_view(db, _get(db, entry_id)), "history": store.history(db, entry_id)}
-
-
-@router.post("/kb/entries", status_code=201)
-async def create_entry(body: EntryIn, editor: CurrentEditor, db: Db, request: Request) -> dict:
-    if store.get_entry(db, body.id):
-        raise HTTPException(409, f"entry {body.id} already exists; edit it instead")
-    if not body.id.startswith(body.lang + "-"):
-        raise HTTPException(422, f"the id of a {body.lang} entry starts with '{body.lang}-'")
-    entry = store.save_entry(
-        db, Entry(**body.model_dump(exclude={"note"})), editor.id, body.note or "created"
+def _base_version(body_version: int | None, if_match: str | None) -> int:
+    """The version the editor loaded, from the body or an If-Match header. Required: a change
+    that does not say what it was based on could silently overwrite a colleague's."""
+    if body_version is not None:
+        return body_version
+    digits = re.sub(r'^W/|"', "", (if_match or "").strip())
+    if digits.isdigit():
+        return int(digits)
+    raise HTTPException(
+        428,
+        "say which version you edited (base_version or If-Match) · 请注明你编辑的是哪个版本",
     )
-    out = {"entry": _entry_view(db, entry)}
+
+
+def _refuse_placeholder(entry: Entry) -> None:
+    if entry.status == "published" and (why := unpublishable(entry)):
+        raise HTTPException(422, why)
+
+
+async def _saved(request: Request, db, old: Entry | None, entry: Entry) -> dict:  # type: ignore[no-untyped-def]
+    """The response for a change: the entry, and the re-index when the live set changed.
+    Gaps an entry was written for count as answered only once it is live."""
+    out: dict = {"entry": _entry_view(db, entry)}
     if entry.status == "published":
+        kb_gaps.resolve_published(db, entry.id)
+    changed = old is None or old.version != entry.version
+    if changed and "published" in (old.status if old else "", entry.status):
         out["index"] = await reindex(request)
     return out
 
 
-@router.put("/kb/entries/{entry_id}")
-async def edit_entry(
-    entry_id: str, body: EntryIn, editor: CurrentEditor, db: Db, request: Request
-) -> dict:
-    old = _get(db, entry_id)
-    if body.id != entry_id or body.lang != old.lang:
-        raise HTTPException(422, "the id and language of an entry cannot change")
-    entry = store.save_entry(
-        db, Entry(**body.model_dump(exclude={"note"})), editor.id, body.note or "edited"
-    )
-    out = {"entry": _entry_view(db, entry)}
-    if "published" in (old.status, entry.status):
-        out["index"] = await reindex(request)
-    return out
+def _stale(e: store.StaleVersion) -> HTTPException:
+    return HTTPException(409, str(e))
 
 
-async def _set_status(entry_id: str, status: str, editor, db, request) -> dict:  # type: ignore[no-untyped-def]
-    old = _get(db, entry_id)
-    entry = store.set_status(db, entry_id, status, editor.id)
-    out = {"entry": _entry_view(db, entry)}
-    if "published" in (old.status, status):
-        out["index"] = await reindex(request)
-    return out
-
-
-@router.post("/kb/entries/{entry_id}/publish")
-async def publish(entry_id: str, editor: CurrentEditor, db: Db, request: Request) -> dict:
-    return await _set_status(entry_id, "published", editor, db, request)
-
-
-@router.post("/kb/entries/{entry_id}/unpublish")
-async def unpublish(entry_id: str, editor: CurrentEditor, db: Db, request: Request) -> dict:
-    return await _set_status(entry_id, "draft", editor, db, request)
-
-
-@router.post("/kb/entries/{entry_id}/archive")
-async def archive(entry_id: str, editor: CurrentEditor, db: Db, request: Request) -> dict:
-    return await _set_status(entry_id, "archived", editor, db, request)
-
-
-@router.get("/kb/entries/{entry_id}/history")
+@router.get(ENTRY + "/history")
 def history(entry_id: str, editor: CurrentEditor, db: Db) -> list[dict]:
     _get(db, entry_id)
     return store.history(db, entry_id)
 
 
-@router.post("/kb/entries/{entry_id}/rollback")
-async def rollback(
-    entry_id: str, body: RollbackIn, editor: CurrentEditor, db: Db, request: Request
+@router.get(ENTRY)
+def get_entry(entry_id: str, editor: CurrentEditor, db: Db) -> dict:
+    return {**_entry_view(db, _get(db, entry_id)), "history": store.history(db, entry_id)}
+
+
+@router.post("/kb/entries", status_code=201)
+async def create_entry(body: EditIn, editor: CurrentEditor, db: Db, request: Request) -> dict:
+    if store.get_entry(db, body.id):
+        raise HTTPException(
+            409,
+            f"entry {body.id} already exists; edit it instead · 条目 {body.id} 已存在，请直接编辑",
+        )
+    entry = body.to_entry(body.status or "draft")
+    _refuse_placeholder(entry)
+    entry = store.save_entry(db, entry, editor.id, body.note or "created")
+    kb_gaps.link_draft(db, body.gap_ids, entry.id)
+    return await _saved(request, db, None, entry)
+
+
+@router.put(ENTRY)
+async def edit_entry(
+    entry_id: str,
+    body: EditIn,
+    editor: CurrentEditor,
+    db: Db,
+    request: Request,
+    if_match: IfMatch = None,
+) -> dict:
+    """Save the form. The status stays what is stored unless the body names one (the page's
+    Publish button does); a stale base version is refused, so an old form can neither
+    overwrite a colleague's edit nor bring an archived entry back."""
+    old = _get(db, entry_id)
+    base = _base_version(body.base_version, if_match)
+    if body.id != entry_id or body.lang != old.lang:
+        raise HTTPException(
+            422, "the id and language of an entry cannot change · 条目 ID 和语言不能修改"
+        )
+    entry = body.to_entry(body.status or old.status)
+    _refuse_placeholder(entry)
+    note = body.note or (
+        "edited" if entry.status == old.status else f"edited, {store.STATUS_NOTES[entry.status]}"
+    )
+    try:
+        entry = store.save_entry(db, entry, editor.id, note, base_version=base)
+    except store.StaleVersion as e:
+        raise _stale(e) from e
+    return await _saved(request, db, old, entry)
+
+
+async def _set_status(  # type: ignore[no-untyped-def]
+    entry_id: str, status: str, body: VersionIn | None, if_match: str | None, editor, db, request
 ) -> dict:
     old = _get(db, entry_id)
+    base = _base_version(body.base_version if body else None, if_match)
+    _refuse_placeholder(old.model_copy(update={"status": status}))
     try:
-        entry = store.rollback(db, entry_id, body.version, editor.id)
+        entry = store.set_status(db, entry_id, status, editor.id, base_version=base)
+    except store.StaleVersion as e:
+        raise _stale(e) from e
+    return await _saved(request, db, old, entry)
+
+
+@router.post(ENTRY + "/publish")
+async def publish(
+    entry_id: str,
+    editor: CurrentEditor,
+    db: Db,
+    request: Request,
+    body: VersionIn | None = None,
+    if_match: IfMatch = None,
+) -> dict:
+    return await _set_status(entry_id, "published", body, if_match, editor, db, request)
+
+
+@router.post(ENTRY + "/unpublish")
+async def unpublish(
+    entry_id: str,
+    editor: CurrentEditor,
+    db: Db,
+    request: Request,
+    body: VersionIn | None = None,
+    if_match: IfMatch = None,
+) -> dict:
+    return await _set_status(entry_id, "draft", body, if_match, editor, db, request)
+
+
+@router.post(ENTRY + "/archive")
+async def archive(
+    entry_id: str,
+    editor: CurrentEditor,
+    db: Db,
+    request: Request,
+    body: VersionIn | None = None,
+    if_match: IfMatch = None,
+) -> dict:
+    return await _set_status(entry_id, "archived", body, if_match, editor, db, request)
+
+
+@router.post(ENTRY + "/rollback")
+async def rollback(
+    entry_id: str,
+    body: RollbackIn,
+    editor: CurrentEditor,
+    db: Db,
+    request: Request,
+    if_match: IfMatch = None,
+) -> dict:
+    """Restore an old version's content; the entry keeps its current status."""
+    old = _get(db, entry_id)
+    base = _base_version(body.base_version, if_match)
+    try:
+        entry = store.rollback(db, entry_id, body.version, editor.id, base_version=base)
     except KeyError as e:
         raise HTTPException(404, str(e).strip("'")) from e
-    out = {"entry": _entry_view(db, entry)}
-    if "published" in (old.status, entry.status):
-        out["index"] = await reindex(request)
-    return out
+    except store.StaleVersion as e:
+        raise _stale(e) from e
+    except ValueError as e:
+        raise HTTPException(422, str(e)) from e
+    return await _saved(request, db, old, entry)
 
 
 @router.post("/kb/try")
@@ -208,10 +299,14 @@ def export(
     format: str = "yaml",
     status: str | None = None,
     lang: str | None = None,
+    category: str | None = None,
+    q: str | None = None,
 ) -> Response:
+    """The entries the list shows (same filters as /kb/entries), in one file."""
     if format not in transfer.FORMATS:
         raise HTTPException(422, f"format must be one of {', '.join(transfer.FORMATS)}")
-    body = transfer.dumps(store.list_entries(db, status=status, lang=lang), format)
+    entries = store.list_entries(db, status=status, lang=lang, category=category, text=q)
+    body = transfer.dumps(entries, format)
     media = {"yaml": "application/yaml", "csv": "text/csv", "jsonl": "application/jsonl"}
     return Response(
         body,
@@ -224,59 +319,107 @@ def export(
 async def import_entries(
     request: Request, editor: CurrentEditor, db: Db, format: str = "yaml"
 ) -> dict:
-    """Create or update every entry in the body (each update is a new version)."""
+    """Create or update every entry in the body (each update is a new version). Every row is
+    checked first with the editor's rules; one bad row and nothing is changed. Rows without
+    a status come in as drafts."""
     try:
-        entries = transfer.loads((await request.body()).decode("utf-8"), format)
+        parsed = transfer.parse((await request.body()).decode("utf-8"), format)
     except (ValueError, UnicodeDecodeError) as e:
-        raise HTTPException(422, f"import failed, nothing was changed: {e}") from e
+        raise HTTPException(
+            422, f"import failed, nothing was changed · 导入失败，未做任何修改: {e}"
+        ) from e
     created = updated = unchanged = 0
     touched_published = False
-    for e in entries:
+    for e in parsed.entries:
         old = store.get_entry(db, e.id)
-        if old and old.model_dump(exclude={"version"}) == e.model_dump(exclude={"version"}):
+        saved = store.save_entry(db, e, editor.id, note=f"imported ({format})")
+        if old is not None and saved.version == old.version:
             unchanged += 1
             continue
-        store.save_entry(db, e, editor.id, note=f"imported ({format})")
         created += old is None
         updated += old is not None
         touched_published |= "published" in (e.status, old.status if old else "")
-    out: dict = {"created": created, "updated": updated, "unchanged": unchanged}
+        if saved.status == "published":
+            kb_gaps.resolve_published(db, saved.id)
+    out: dict = {
+        "created": created,
+        "updated": updated,
+        "unchanged": unchanged,
+        "drafted": len(parsed.drafted),  # rows without a status: stored as drafts
+    }
     if touched_published:
         out["index"] = await reindex(request)
     return out
 
 
+def _suggest_id(db, lang: str, question: str) -> str:  # type: ignore[no-untyped-def]
+    """An id for a new entry from its question's words ("how do I pay with bitcoin" ->
+    en-how-do-i-pay-with-bitcoin); a question with no latin words gets a numbered one.
+    The editor can change it before the first save."""
+    words = re.findall(r"[a-z0-9]+", question.lower())[:8]
+    base = f"{lang}-{'-'.join(words)}"[:60].rstrip("-") if words else f"{lang}-question"
+    slug, n = base, 2
+    while store.get_entry(db, slug) is not None or len(slug) < 5:
+        slug, n = f"{base}-{n}", n + 1
+    return slug
+
+
 @router.get("/kb/gaps")
 def gaps(editor: CurrentEditor, db: Db, kb: KB) -> list[dict]:
     reference = [q for e in kb.index.entries for q in e.questions()]
-    return kb_gaps.clusters(db, kb.encoder, reference)
+    out = kb_gaps.clusters(db, kb.encoder, reference)
+    for c in out:
+        c["suggested_id"] = _suggest_id(db, c["lang"], c["representative"])
+    return out
 
 
 @router.post("/kb/gaps/draft", status_code=201)
 def draft_from_gaps(body: DraftFromGaps, editor: CurrentEditor, db: Db) -> dict:
-    """Start a draft entry from a cluster of unanswered questions."""
+    """Start a draft entry from a cluster of unanswered questions. The gaps stay open until
+    the entry is published (the page itself fills a new, unsaved form instead)."""
+    entry_id = body.id or _suggest_id(db, body.lang, body.question)
+    try:
+        EntryIn(id=entry_id, lang=body.lang, question=body.question, answer=PLACEHOLDER_ANSWER)
+    except ValueError as e:
+        raise HTTPException(422, str(e)) from e
+    if store.get_entry(db, entry_id):
+        raise HTTPException(409, f"entry {entry_id} already exists · 条目 {entry_id} 已存在")
     entry = _new_draft(
-        db, body.lang, body.question, body.alt_questions, "", editor.id, "from unanswered questions"
+        db,
+        body.lang,
+        body.question,
+        body.alt_questions,
+        "",
+        editor.id,
+        "from unanswered questions",
+        entry_id=entry_id,
     )
-    kb_gaps.resolve(db, body.gap_ids, entry.id)
+    kb_gaps.link_draft(db, body.gap_ids, entry.id)
     return {"entry": _entry_view(db, entry)}
 
 
+@router.post("/kb/gaps/dismiss")
+def dismiss_gaps(body: GapIds, editor: CurrentEditor, db: Db) -> dict:
+    """ "Not a KB question": take a cluster out of the unanswered view."""
+    return {"dismissed": kb_gaps.dismiss(db, body.gap_ids, editor.id)}
+
+
 def _new_draft(
-    db,
+    db,  # type: ignore[no-untyped-def]
     lang: str,
     question: str,
     alts: list[str],
     answer: str,
-    author: str,  # type: ignore[no-untyped-def]
+    author: str,
     note: str,
+    entry_id: str | None = None,
 ) -> Entry:
-    slug = f"{lang}-draft-{int(time.time() * 1000) % 10**10}"
+    slug = entry_id or f"{lang}-draft-{int(time.time() * 1000) % 10**10}"
     entry = Entry(
         id=slug,
         lang=lang,
         question=question,
-        answer=answer or "(draft)",
+        answer=answer or PLACEHOLDER_ANSWER,
         alt_questions=[a for a in alts if a != question][:20],
         status="draft",
         category="general",

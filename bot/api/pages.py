@@ -51,14 +51,30 @@ def static(name: str) -> FileResponse:
     return _page(name)
 
 
-@router.get("/help/{entry_id}", response_class=HTMLResponse)
+def _live(db, entry_id: str | None):  # type: ignore[no-untyped-def]
+    entry = kb_store.get_entry(db, entry_id) if entry_id else None
+    return entry if entry is not None and entry.status == "published" else None
+
+
+_GONE = """<!doctype html><html lang="zh"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>找不到这篇帮助 · Help article not found</title><link rel="stylesheet" href="/static/app.css">
+</head><body class="article"><main><h1>找不到这篇帮助 · Help article not found</h1>
+<p>这篇文章已下线或不存在。请回到聊天窗口继续提问，助手会给你最新的答案。</p>
+<p>This article was taken offline or does not exist. Ask again in the chat and the assistant
+will give you the current answer.</p><p><a href="/chat">回到聊天 · Back to the chat</a></p>
+</main></body></html>"""
+
+
+@router.get("/help/{entry_id:path}", response_class=HTMLResponse)
 def help_article(entry_id: str, db: Db) -> HTMLResponse:
-    """A published KB entry as a page: where a bot citation links to."""
-    entry = kb_store.get_entry(db, entry_id)
-    if entry is None or entry.status != "published":
-        raise HTTPException(404, f"help article {entry_id} not found")
+    """A published KB entry as a page: where a bot citation links to. Old chats keep links
+    to entries since taken offline, so a missing one is a page a learner can read, not JSON."""
+    entry = _live(db, entry_id)
+    if entry is None:
+        return HTMLResponse(_GONE, status_code=404)
     other = ""
-    if entry.translation:
+    if _live(db, entry.translation):  # only a translation a learner can open
         label = "English" if entry.lang == "zh" else "中文"
         other = f'<a href="/help/{html.escape(entry.translation)}">{label}</a>'
     meta = " · ".join(html.escape(x) for x in (entry.category, entry.id, f"v{entry.version}"))

@@ -1,9 +1,36 @@
 // KB admin: list/filter entries, edit with a live "try a question" box, publish, history,
 // rollback, import/export, and the unanswered-question clusters.
+// Every change sends the version the form was loaded from (base_version): if a colleague
+// saved in between, the hub answers 409 and the page offers a reload, never an overwrite.
 let token = AC.store.getItem("ac.staff.token"), current = null, tryTimer = null;
+let loaded = "", pendingGaps = [];  // the form as loaded (for unsaved-change warnings); gaps a new entry answers
 const $ = (id) => document.getElementById(id);
 const show = (id, on) => $(id).classList.toggle("hidden", !on);
-const msg = (text, bad) => { $("e-msg").textContent = text; $("e-msg").className = bad ? "error" : "muted"; };
+const msg = (text, bad, ...extra) => { $("e-msg").replaceChildren(text, ...extra); $("e-msg").className = bad ? "error" : "muted"; };
+
+// AC.api, but a validation error (a list of {loc, msg}) reads as "field: why", not [object Object]
+async function call(path, { method = "GET", body } = {}) {
+  const res = await fetch(path, { method, headers: { "Content-Type": "application/json", Authorization: "Bearer " + token }, body: body === undefined ? undefined : JSON.stringify(body) });
+  let data = null;
+  try { data = await res.json(); } catch (e) { data = { detail: `${res.status} ${res.statusText}` }; }
+  if (!res.ok) {
+    const d = data && data.detail;
+    const err = new Error(Array.isArray(d) ? d.map((x) => `${x.loc.slice(1).join(".") || "entry"}: ${x.msg.replace(/^Value error, /, "")}`).join("; ") : d || res.statusText);
+    err.status = res.status; throw err;
+  }
+  return data;
+}
+const entryUrl = (id, action) => `/api/kb/entries/${encodeURIComponent(id)}${action ? "/" + action : ""}`;
+
+// a colleague saved first: say so and offer their version, keeping the user's text on screen
+function failed(e) {
+  if (e.status === 409 && current) {
+    msg(e.message, true, " ", AC.el("button", { type: "button", id: "reload-entry", onclick: () => openEntry(current.id, true) }, "Reload · 重新加载"));
+  } else msg(e.message, true);
+}
+
+const dirty = () => loaded !== JSON.stringify(formBody());
+const mayLeave = () => !dirty() || confirm("Discard your unsaved changes? · 放弃未保存的修改？");
 
 async function login(e) {
   e.preventDefault();
@@ -14,10 +41,7 @@ async function login(e) {
 }
 
 async function loadList() {
-  const p = new URLSearchParams();
-  if ($("q").value) p.set("q", $("q").value);
-  if ($("f-lang").value) p.set("lang", $("f-lang").value);
-  if ($("f-status").value) p.set("status", $("f-status").value);
+  const p = listFilters();
   const list = await AC.api("/api/kb/entries?" + p, { token });
   $("list-count").textContent = `${list.length}`;
   $("entries").replaceChildren(...list.map((e) => AC.el("div", {
@@ -27,27 +51,44 @@ async function loadList() {
       AC.el("span", {}, `👍 ${e.feedback.helpful} 👎 ${e.feedback.not_helpful}`)))));
 }
 
-function fill(e) {
-  current = e;
-  $("e-id").value = e ? e.id : ""; $("e-id").disabled = !!e;
-  $("e-lang").value = e ? e.lang : "zh"; $("e-lang").disabled = !!e;
-  $("e-question").value = e ? e.question : "";
-  $("e-alts").value = e ? e.alt_questions.join("\n") : "";
+function fill(e, draft) {
+  current = e; pendingGaps = draft ? draft.gap_ids : [];
+  if (draft) e = null;
+  $("e-id").value = e ? e.id : draft ? draft.id : ""; $("e-id").disabled = !!e;
+  $("e-lang").value = e ? e.lang : draft ? draft.lang : "zh"; $("e-lang").disabled = !!e;
+  $("e-question").value = e ? e.question : draft ? draft.question : "";
+  $("e-alts").value = e ? e.alt_questions.join("\n") : draft ? draft.alts.join("\n") : "";
   $("e-answer").value = e ? e.answer : "";
   $("e-category").value = e ? e.category : "general";
   $("e-tags").value = e ? e.tags.join(", ") : "";
   $("e-translation").value = e && e.translation ? e.translation : "";
   $("e-status").textContent = e ? `${e.status} · v${e.version}` : "new";
   $("e-feedback").textContent = e ? `Learner feedback · 学员反馈: 👍 ${e.feedback.helpful}  👎 ${e.feedback.not_helpful}` : "";
-  $("history").replaceChildren(...(e && e.history ? e.history.map((h) => AC.el("div", { class: "row" },
-    AC.el("span", {}, `v${h.version} · ${h.author} · ${new Date(h.created_at * 1000).toLocaleString()} · ${h.note || ""}`), " ",
-    h.version !== e.version ? AC.el("button", { type: "button", "data-version": h.version, onclick: () => rollback(h.version) }, "Restore · 恢复") : null)) : []));
-  ["unpublish", "archive"].forEach((id) => $(id).disabled = !e);
+  $("history").replaceChildren(...(e && e.history ? e.history.map((h) => AC.el("div", { class: "row history-row", "data-history": h.version },
+    AC.el("span", {}, `v${h.version} · `, AC.el("span", { class: `pill ${h.status}` }, h.status), ` · ${h.author} · ${new Date(h.created_at * 1000).toLocaleString()} · ${h.note || "edited"}`,
+      AC.el("div", { class: "muted" }, h.preview)), " ",
+    h.version !== e.version ? AC.el("button", { type: "button", "data-version": h.version, onclick: () => rollback(h.version) }, "Restore text · 恢复内容") : null)) : []));
+  buttons(e ? e.status : null);
+  loaded = JSON.stringify(formBody());
   msg("");
 }
 
-async function openEntry(id) {
-  fill(await AC.api(`/api/kb/entries/${encodeURIComponent(id)}`, { token }));
+// What each button does to what learners see, said on the button: saving a live entry
+// puts the edit live at once, so the button says so; taking it offline is its own action.
+function buttons(status) {
+  const live = status === "published";
+  $("save").textContent = live ? "Save & publish · 保存并发布" : status === "archived" ? "Save (stays archived) · 保存（仍归档）" : "Save draft · 保存草稿";
+  $("save").classList.toggle("primary", live);
+  show("publish", !live);
+  $("unpublish").disabled = !live;
+  $("unpublish").textContent = "Take offline · 下线";
+  $("archive").disabled = !status || status === "archived";
+  $("e-live-note").textContent = live ? "Live: learners get every saved change within seconds · 已发布：保存后学员几秒内即可看到" : "";
+}
+
+async function openEntry(id, force) {
+  if (!force && !mayLeave()) return;
+  try { fill(await call(entryUrl(id))); } catch (e) { msg(e.message, true); }
   loadList();
 }
 
@@ -57,37 +98,41 @@ function formBody(status) {
     alt_questions: $("e-alts").value.split("\n").map((s) => s.trim()).filter(Boolean),
     answer: $("e-answer").value, category: $("e-category").value.trim() || "general",
     tags: $("e-tags").value.split(",").map((s) => s.trim()).filter(Boolean),
-    translation: $("e-translation").value.trim() || null, status,
+    translation: $("e-translation").value.trim() || null, status: status || null,
+    base_version: current ? current.version : null, gap_ids: current ? [] : pendingGaps,
   };
 }
 
 function indexed(res) { return res.index ? ` · re-indexed ${res.index.entries} entries in ${res.index.seconds}s` : ""; }
 
+// status: null keeps the stored one (a live entry stays live); "published" from Publish
 async function save(status) {
   try {
-    const body = formBody(status || (current ? current.status : "draft"));
+    const body = formBody(status);
     const res = current
-      ? await AC.api(`/api/kb/entries/${encodeURIComponent(current.id)}`, { method: "PUT", token, body })
-      : await AC.api("/api/kb/entries", { method: "POST", token, body });
-    await openEntry(res.entry.id);
-    msg(`Saved · 已保存 v${res.entry.version}${indexed(res)}`);
-  } catch (e) { msg(e.message, true); }
+      ? await call(entryUrl(current.id), { method: "PUT", body })
+      : await call("/api/kb/entries", { method: "POST", body: { ...body, status: status || "draft" } });
+    await openEntry(res.entry.id, true);
+    msg(`Saved · 已保存 v${res.entry.version} (${res.entry.status})${indexed(res)}`);
+  } catch (e) { failed(e); }
 }
 
 async function setStatus(action) {
   try {
     if (!current) return;
-    const res = await AC.api(`/api/kb/entries/${encodeURIComponent(current.id)}/${action}`, { method: "POST", token });
-    await openEntry(current.id);
-    msg(`${res.entry.status}${indexed(res)}`);
-  } catch (e) { msg(e.message, true); }
+    if (dirty() && !confirm("Your unsaved edits will not be included; continue? · 未保存的修改不会一起生效，继续吗？")) return;
+    const res = await call(entryUrl(current.id, action), { method: "POST", body: { base_version: current.version } });
+    await openEntry(current.id, true);
+    msg(`${res.entry.status} · v${res.entry.version}${indexed(res)}`);
+  } catch (e) { failed(e); }
 }
 
 async function rollback(version) {
+  if (!confirm(`Restore the text of v${version}? The status stays ${current.status}. · 恢复 v${version} 的内容？状态保持不变。`)) return;
   try {
-    const res = await AC.api(`/api/kb/entries/${encodeURIComponent(current.id)}/rollback`, { method: "POST", token, body: { version } });
-    await openEntry(current.id); msg(`Restored v${version} as v${res.entry.version}${indexed(res)}`);
-  } catch (e) { msg(e.message, true); }
+    const res = await call(entryUrl(current.id, "rollback"), { method: "POST", body: { version, base_version: current.version } });
+    await openEntry(current.id, true); msg(`Restored the text of v${version} as v${res.entry.version} · 已恢复 v${version} 的内容${indexed(res)}`);
+  } catch (e) { failed(e); }
 }
 
 async function tryQuestion() {
@@ -103,9 +148,19 @@ async function tryQuestion() {
         AC.el("td", {}, h.score.toFixed(3)), AC.el("td", {}, h.dense.toFixed(3)), AC.el("td", {}, h.lexical.toFixed(3)), AC.el("td", {}, h.matched)))));
 }
 
+function listFilters() {
+  const p = new URLSearchParams();
+  if ($("q").value) p.set("q", $("q").value);
+  if ($("f-lang").value) p.set("lang", $("f-lang").value);
+  if ($("f-status").value) p.set("status", $("f-status").value);
+  return p;
+}
+
+// exports what the list shows (same search and filters)
 async function doExport() {
-  const fmt = $("x-format").value;
-  const res = await fetch(`/api/kb/export?format=${fmt}`, { headers: { Authorization: "Bearer " + token } });
+  const fmt = $("x-format").value, p = listFilters();
+  p.set("format", fmt);
+  const res = await fetch(`/api/kb/export?${p}`, { headers: { Authorization: "Bearer " + token } });
   const blob = await res.blob();
   const a = AC.el("a", { href: URL.createObjectURL(blob), download: `kb-export.${fmt}` });
   document.body.append(a); a.click(); a.remove();
@@ -114,10 +169,13 @@ async function doExport() {
 async function doImport(ev) {
   const file = ev.target.files[0];
   if (!file) return;
-  const fmt = file.name.endsWith(".csv") ? "csv" : file.name.endsWith(".jsonl") || file.name.endsWith(".json") ? "jsonl" : "yaml";
+  const name = file.name.toLowerCase();
+  const fmt = name.endsWith(".csv") ? "csv" : name.endsWith(".jsonl") ? "jsonl" : name.endsWith(".json") ? "json" : "yaml";
   const res = await fetch(`/api/kb/import?format=${fmt}`, { method: "POST", headers: { Authorization: "Bearer " + token }, body: await file.text() });
-  const data = await res.json();
-  msg(res.ok ? `Imported · 已导入: ${data.created} new, ${data.updated} updated, ${data.unchanged} unchanged${indexed(data)}` : data.detail, !res.ok);
+  let data;
+  try { data = await res.json(); } catch (e) { data = { detail: `import failed (${res.status} ${res.statusText}) · 导入失败` }; }
+  const drafted = data.drafted ? `; ${data.drafted} without a status came in as drafts · ${data.drafted} 条未注明状态，已存为草稿` : "";
+  msg(res.ok ? `Imported · 已导入: ${data.created} new, ${data.updated} updated, ${data.unchanged} unchanged${drafted}${indexed(data)}` : String(data.detail), !res.ok);
   ev.target.value = ""; loadList();
 }
 
@@ -129,12 +187,24 @@ async function loadGaps() {
         AC.el("span", { class: "pill" }, c.lang), " ", AC.el("span", { class: "muted" }, Object.entries(c.kinds).map(([k, n]) => `${k} ${n}`).join(", "))),
       AC.el("ul", {}, c.queries.slice(0, 6).map((q) => AC.el("li", {}, q))),
       c.best_hits.length ? AC.el("div", { class: "muted" }, "Closest entries · 最接近: " + c.best_hits.map((h) => `${h.id} (${h.score})`).join(", ")) : null,
-      AC.el("button", { class: "primary", onclick: () => draftFrom(c) }, "Create entry from this cluster · 据此新建条目"))));
+      c.drafts.length ? AC.el("div", { class: "muted" }, "Being written · 撰写中: " + c.drafts.join(", ")) : null,
+      AC.el("button", { class: "primary", onclick: () => draftFrom(c) }, "Create entry from this cluster · 据此新建条目"), " ",
+      AC.el("button", { class: "dismiss", onclick: () => dismiss(c) }, "Not a KB question · 不是知识库问题"))));
 }
 
-async function draftFrom(c) {
-  const res = await AC.api("/api/kb/gaps/draft", { method: "POST", token, body: { gap_ids: c.gap_ids, lang: c.lang, question: c.representative, alt_questions: c.queries } });
-  tab("entries"); await openEntry(res.entry.id); msg("Draft created · 已生成草稿: write the answer, then publish");
+// a new, unsaved entry prefilled from the cluster: the id can still be changed, and the
+// questions leave this view only when the entry is published
+function draftFrom(c) {
+  if (!mayLeave()) return;
+  tab("entries");
+  fill(null, { id: c.suggested_id, lang: c.lang, question: c.representative, alts: c.queries.filter((q) => q !== c.representative), gap_ids: c.gap_ids });
+  loaded = "";  // prefilled but unsaved: leaving it asks first
+  msg("New entry from unanswered questions · 据未解答问题新建: check the id, write the answer, then publish");
+}
+
+async function dismiss(c) {
+  try { await call("/api/kb/gaps/dismiss", { method: "POST", body: { gap_ids: c.gap_ids } }); loadGaps(); }
+  catch (e) { alert(e.message); }
 }
 
 function tab(name) {
@@ -161,7 +231,8 @@ $("editor").onsubmit = (e) => { e.preventDefault(); save(); };
 $("publish").onclick = () => save("published");
 $("unpublish").onclick = () => setStatus("unpublish");
 $("archive").onclick = () => setStatus("archive");
-$("new-entry").onclick = () => { fill(null); loadList(); };
+$("new-entry").onclick = () => { if (mayLeave()) { fill(null); loadList(); } };
+window.addEventListener("beforeunload", (ev) => { if (token && dirty()) { ev.preventDefault(); ev.returnValue = ""; } });
 $("q").oninput = () => loadList();
 $("f-lang").onchange = loadList; $("f-status").onchange = loadList;
 $("export").onclick = doExport;

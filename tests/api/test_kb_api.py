@@ -1,6 +1,8 @@
 """The KB curation API: roles, versions, publishing re-indexes live, import/export, gaps,
 feedback, and drafts from agents."""
 
+import json
+
 import pytest
 
 from tests.api.test_chat_api import send, start
@@ -38,30 +40,86 @@ def test_publish_makes_the_bot_find_it_without_restart(client, editor):
     r = client.post("/api/kb/try", json={"query": "Do you sell gift cards?"}, headers=editor)
     assert "en-gift-cards" not in [h["id"] for h in r.json()["hits"]]
     client.post("/api/kb/entries", json=NEW, headers=editor)
-    r = client.post("/api/kb/entries/en-gift-cards/publish", headers=editor)
+    r = client.post(
+        "/api/kb/entries/en-gift-cards/publish", json={"base_version": 1}, headers=editor
+    )
     assert r.status_code == 200 and r.json()["index"]["entries"] >= 89
     r = client.post("/api/kb/try", json={"query": "Do you sell gift cards?"}, headers=editor)
     assert r.json()["hits"][0]["id"] == "en-gift-cards" and r.json()["decision"] == "answer"
-    client.post("/api/kb/entries/en-gift-cards/unpublish", headers=editor)
+    client.post("/api/kb/entries/en-gift-cards/unpublish", headers={**editor, "If-Match": '"2"'})
     r = client.post("/api/kb/try", json={"query": "Do you sell gift cards?"}, headers=editor)
     assert "en-gift-cards" not in [h["id"] for h in r.json()["hits"]]
 
 
 def test_versions_history_and_rollback(client, editor):
     client.post("/api/kb/entries", json=NEW, headers=editor)
-    client.put(
-        "/api/kb/entries/en-gift-cards", json={**NEW, "answer": "No, sorry."}, headers=editor
-    )
+    edit = {**NEW, "answer": "No, sorry.", "base_version": 1}
+    client.put("/api/kb/entries/en-gift-cards", json=edit, headers=editor)
     entry = client.get("/api/kb/entries/en-gift-cards", headers=editor).json()
     assert entry["version"] == 2 and [h["version"] for h in entry["history"]] == [2, 1]
-    r = client.post("/api/kb/entries/en-gift-cards/rollback", json={"version": 1}, headers=editor)
-    assert r.json()["entry"]["version"] == 3 and "¥50" in r.json()["entry"]["answer"]
     assert (
-        client.post(
-            "/api/kb/entries/en-gift-cards/rollback", json={"version": 9}, headers=editor
-        ).status_code
-        == 404
+        entry["history"][0]["preview"] == "No, sorry." and entry["history"][1]["status"] == "draft"
     )
+    url = "/api/kb/entries/en-gift-cards"
+    client.post(f"{url}/publish", json={"base_version": 2}, headers=editor)
+    # restoring v1 (a draft) brings back its words, not its status: the entry stays live
+    r = client.post(f"{url}/rollback", json={"version": 1, "base_version": 3}, headers=editor)
+    assert r.json()["entry"]["version"] == 4 and "¥50" in r.json()["entry"]["answer"]
+    assert r.json()["entry"]["status"] == "published" and "index" in r.json()
+    notes = [h["note"] for h in client.get(f"{url}/history", headers=editor).json()]
+    assert notes == ["restored content of v1", "published", "edited", "created"]
+    r = client.post(f"{url}/rollback", json={"version": 9, "base_version": 4}, headers=editor)
+    assert r.status_code == 404
+    # publishing twice or unpublishing a draft adds no version
+    assert (
+        client.post(f"{url}/publish", json={"base_version": 4}, headers=editor).json()["entry"][
+            "version"
+        ]
+        == 4
+    )
+
+
+def test_a_stale_form_gets_409_and_never_overwrites(client, editor):
+    url = "/api/kb/entries/en-gift-cards"
+    client.post("/api/kb/entries", json=NEW, headers=editor)
+    mia = staff_token(client, "admin")
+    r = client.put(url, json={**NEW, "answer": "Mia's answer", "base_version": 1}, headers=mia)
+    assert r.status_code == 200 and r.json()["entry"]["version"] == 2
+    # the editor still has v1 open
+    r = client.put(url, json={**NEW, "answer": "Eddie's answer", "base_version": 1}, headers=editor)
+    assert r.status_code == 409
+    assert (
+        "v1" in r.json()["detail"] and "v2" in r.json()["detail"] and "admin" in r.json()["detail"]
+    )
+    assert "重新加载" in r.json()["detail"]
+    assert client.get(url, headers=editor).json()["answer"] == "Mia's answer"
+    # archived by Mia; a stale Publish (or a stale form saying "published") cannot revive it
+    client.post(f"{url}/archive", json={"base_version": 2}, headers=mia)
+    assert (
+        client.post(f"{url}/publish", json={"base_version": 2}, headers=editor).status_code == 409
+    )
+    stale = {**NEW, "status": "published", "base_version": 2}
+    assert client.put(url, json=stale, headers=editor).status_code == 409
+    assert client.get(url, headers=editor).json()["status"] == "archived"
+    # a change that does not say what it was based on is refused, not applied blindly
+    assert client.put(url, json=NEW, headers=editor).status_code == 428
+    assert client.post(f"{url}/unpublish", headers=editor).status_code == 428
+    # an edit without a status keeps the stored one (archived stays archived)
+    r = client.put(
+        url, json={**NEW, "status": None, "answer": "x!", "base_version": 3}, headers=editor
+    )
+    assert r.json()["entry"]["status"] == "archived"
+
+
+def test_placeholder_and_blank_answers_cannot_go_live(client, editor):
+    r = client.post("/api/kb/entries", json={**NEW, "answer": "   "}, headers=editor)
+    assert r.status_code == 422
+    r = client.post("/api/kb/entries", json={**NEW, "answer": "(draft)"}, headers=editor)
+    assert r.status_code == 201
+    r = client.post(
+        "/api/kb/entries/en-gift-cards/publish", json={"base_version": 1}, headers=editor
+    )
+    assert r.status_code == 422 and "答案" in r.json()["detail"]
 
 
 def test_bad_entries_are_refused(client, editor):
@@ -94,7 +152,7 @@ def test_export_import_round_trip(client, editor, fmt):
     before = client.get("/api/kb/entries", headers=editor).json()
     body = client.get(f"/api/kb/export?format={fmt}", headers=editor).text
     r = client.post(f"/api/kb/import?format={fmt}", content=body.encode(), headers=editor)
-    assert r.json() == {"created": 0, "updated": 0, "unchanged": len(before)}
+    assert r.json() == {"created": 0, "updated": 0, "unchanged": len(before), "drafted": 0}
     changed = body.replace(
         "Can I get a refund for a live class?", "Can I get a refund for a live class (直播课)?"
     )
@@ -139,7 +197,39 @@ def test_gaps_cluster_and_become_drafts(client, editor):
         },
     )
     assert r.status_code == 201 and r.json()["entry"]["status"] == "draft"
-    assert len(client.get("/api/kb/gaps", headers=editor).json()) == len(clusters) - 1
+    entry = r.json()["entry"]
+    assert entry["id"] == "en-bitcoin-payment" == biggest["suggested_id"]  # from the question
+    # an unwritten draft does not hide the questions; publishing the entry does
+    assert len(client.get("/api/kb/gaps", headers=editor).json()) == len(clusters)
+    url = f"/api/kb/entries/{entry['id']}"
+    written = {**entry, "answer": "No, only WeChat Pay and Alipay.", "base_version": 1}
+    assert client.put(url, json=written, headers=editor).status_code == 200
+    assert len(client.get("/api/kb/gaps", headers=editor).json()) == len(clusters)
+    client.post(f"{url}/publish", json={"base_version": 2}, headers=editor)
+    left = client.get("/api/kb/gaps", headers=editor).json()
+    assert len(left) == len(clusters) - 1
+    # a nonsense cluster can be dismissed
+    r = client.post("/api/kb/gaps/dismiss", json={"gap_ids": left[0]["gap_ids"]}, headers=editor)
+    assert r.json() == {"dismissed": 2}
+    assert client.get("/api/kb/gaps", headers=editor).json() == []
+
+
+def test_a_new_entry_written_for_gaps_resolves_them_when_published(client, editor):
+    headers, cid = start(client)
+    from kb_index import gaps
+
+    gid = gaps.log_gap(
+        client.app.state.db,
+        conversation_id=cid,
+        query="gift cards?",
+        lang="en",
+        kind="fallback",
+        hits=[],
+    )
+    client.post("/api/kb/entries", json={**NEW, "gap_ids": [gid]}, headers=editor)
+    assert len(client.get("/api/kb/gaps", headers=editor).json()) == 1
+    client.post("/api/kb/entries/en-gift-cards/publish", json={"base_version": 1}, headers=editor)
+    assert client.get("/api/kb/gaps", headers=editor).json() == []
 
 
 def test_feedback_is_stored_and_not_helpful_offers_next_best(client, editor):
@@ -217,3 +307,55 @@ def test_agents_get_kb_suggestions_for_the_learners_question(client, editor):
     learner_headers = {"Authorization": headers["Authorization"]}
     r = client.get(f"/api/agent/tickets/{tid}/suggestions", headers=learner_headers)
     assert r.status_code in (401, 403)
+
+
+def test_import_checks_every_row_and_legacy_ids_stay_reachable(client, editor):
+    def imp(fmt, text):
+        return client.post(f"/api/kb/import?format={fmt}", content=text.encode(), headers=editor)
+
+    row = {k: NEW[k] for k in ("id", "lang", "question", "answer")}
+    # a .json array is read; a row without a status comes in as a draft, and says so
+    r = imp("json", json.dumps([row]))
+    assert r.status_code == 200 and r.json()["created"] == 1 and r.json()["drafted"] == 1
+    assert client.get("/api/kb/entries/en-gift-cards", headers=editor).json()["status"] == "draft"
+    for fmt, text, why in (
+        ("yaml", "entries:\n  - just a string\n", "expected a mapping"),
+        ("json", '["a"]', "expected a mapping"),
+        ("jsonl", json.dumps({**row, "id": "S14TEST weird/id"}), "lowercase"),
+        ("jsonl", json.dumps({**row, "id": "zh-gift"}), "starts with 'en-'"),
+        ("jsonl", json.dumps({**row, "answer": " "}), "blank"),
+        ("jsonl", json.dumps(row) + "\n" + json.dumps(row), "also entry 1"),
+    ):
+        r = imp(fmt, text)
+        assert r.status_code == 422, (fmt, text)
+        assert "nothing was changed" in r.json()["detail"] and why in r.json()["detail"]
+    # an entry stored before these checks, with an id that is not one URL segment
+    from kb_index import Entry, store
+
+    db = client.app.state.db
+    store.save_entry(db, Entry(id="S14TEST weird/id", lang="en", question="q?", answer="a"), "x")
+    url = "/api/kb/entries/S14TEST%20weird%2Fid"
+    assert client.get(url, headers=editor).json()["id"] == "S14TEST weird/id"
+    assert client.get(url + "/history", headers=editor).json()[0]["version"] == 1
+    r = client.post(url + "/archive", json={"base_version": 1}, headers=editor)
+    assert r.status_code == 200 and r.json()["entry"]["status"] == "archived"
+
+
+def test_export_follows_the_list_filters_and_help_pages_stay_html(client, editor):
+    r = client.get("/api/kb/export?format=jsonl&lang=zh&status=published&q=退款", headers=editor)
+    ids = [json.loads(line)["id"] for line in r.text.splitlines()]
+    listed = client.get("/api/kb/entries?lang=zh&status=published&q=退款", headers=editor).json()
+    assert ids == [e["id"] for e in listed] and 0 < len(ids) < 20
+    page = client.get("/help/zh-refund-policy")
+    assert 'href="/help/en-refund-policy"' in page.text
+    en = client.get("/api/kb/entries/en-refund-policy", headers=editor).json()
+    client.post(
+        "/api/kb/entries/en-refund-policy/unpublish",
+        json={"base_version": en["version"]},
+        headers=editor,
+    )
+    # the English page is offline: no link to it, and its own URL is a readable 404 page
+    assert 'href="/help/en-refund-policy"' not in client.get("/help/zh-refund-policy").text
+    gone = client.get("/help/en-refund-policy")
+    assert gone.status_code == 404 and gone.headers["content-type"].startswith("text/html")
+    assert "Help article not found" in gone.text and "找不到" in gone.text

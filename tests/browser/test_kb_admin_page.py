@@ -51,3 +51,45 @@ def test_editor_publishes_and_the_learner_gets_it(stack, browser, shots):
     editor.reload()
     editor.locator('.entry-item[data-entry="en-starbucks-vouchers"]').click()
     expect(editor.locator("#e-feedback")).to_contain_text("👍 1")
+
+
+def _signed_in(browser, url):  # type: ignore[no-untyped-def]
+    page = browser.new_context(locale="zh-CN").new_page()
+    page.goto(f"{url}/kb")
+    page.fill("#username", "editor")
+    page.fill("#password", "editor")
+    page.click("#login button[type=submit]")
+    expect(page.locator(".entry-item").first).to_be_visible()
+    return page
+
+
+def test_save_says_when_it_goes_live_and_a_stale_edit_is_not_saved(stack, browser):
+    eddie = _signed_in(browser, stack.hub_url)
+    eddie.click("#new-entry")
+    eddie.fill("#e-id", "en-pause-membership")
+    eddie.select_option("#e-lang", "en")
+    eddie.fill("#e-question", "Can I pause my membership?")
+    eddie.fill("#e-answer", "Not yet; you can turn off auto-renewal.")
+    expect(eddie.locator("#save")).to_have_text("Save draft · 保存草稿")
+    eddie.click("#save")
+    expect(eddie.locator("#e-status")).to_contain_text("draft · v1")
+    eddie.click("#publish")
+    expect(eddie.locator("#e-status")).to_contain_text("published", timeout=60_000)
+    # a live entry: saving puts the edit live, and the button says so
+    expect(eddie.locator("#save")).to_have_text("Save & publish · 保存并发布")
+    expect(eddie.locator("#publish")).to_be_hidden()
+    expect(eddie.locator("#unpublish")).to_be_enabled()
+
+    mia = _signed_in(browser, stack.hub_url)
+    mia.locator('.entry-item[data-entry="en-pause-membership"]').click()
+    mia.fill("#e-answer", "Yes: Me → Membership → Pause, up to 30 days.")
+    mia.click("#save")
+    expect(mia.locator("#e-status")).to_contain_text("v3", timeout=60_000)
+
+    # Eddie still has v2 open: his save is refused, he is told who saved, and may reload
+    eddie.fill("#e-answer", "No.")
+    eddie.click("#save")
+    expect(eddie.locator("#e-msg")).to_contain_text("editor saved v3")
+    expect(eddie.locator("#e-msg")).to_contain_text("重新加载")
+    eddie.click("#reload-entry")
+    expect(eddie.locator("#e-answer")).to_have_value("Yes: Me → Membership → Pause, up to 30 days.")
