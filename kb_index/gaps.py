@@ -39,7 +39,8 @@ def log_gap(
     kind: str,
     hits: list[dict],
 ) -> int:
-    """kind: "clarify" (not sure), "fallback" (no answer) or "not_helpful" (learner said so)."""
+    """kind: "clarify" (not sure), "fallback" (no answer), "out_of_scope" (the NLU said so
+    and the KB had no answer either) or "not_helpful" (learner said so)."""
     return int(
         db[GAPS]
         .insert(

@@ -2,6 +2,8 @@
 // rollback, import/export, and the unanswered-question clusters.
 // Every change sends the version the form was loaded from (base_version): if a colleague
 // saved in between, the hub answers 409 and the page offers a reload, never an overwrite.
+// why each question is in Unanswered (kb_index/gaps.py log_gap kinds), for the editor
+const GAP_KINDS = { fallback: "no answer · 未找到答案", clarify: "unsure · 不确定", out_of_scope: "out of scope · 超出范围", not_helpful: "not helpful · 没帮到" };
 let token = AC.store.getItem("ac.staff.token"), current = null, tryTimer = null;
 let loaded = "", pendingGaps = [];  // the form as loaded (for unsaved-change warnings); gaps a new entry answers
 const $ = (id) => document.getElementById(id);
@@ -184,7 +186,7 @@ async function loadGaps() {
   $("gaps").replaceChildren(clusters.length ? "" : AC.el("p", { class: "muted" }, "No unanswered questions · 暂无未解答问题"),
     ...clusters.map((c) => AC.el("div", { class: "gap-card", "data-cluster": c.key },
       AC.el("div", { class: "row" }, AC.el("strong", {}, `${c.size}× ${c.representative}`), " ",
-        AC.el("span", { class: "pill" }, c.lang), " ", AC.el("span", { class: "muted" }, Object.entries(c.kinds).map(([k, n]) => `${k} ${n}`).join(", "))),
+        AC.el("span", { class: "pill" }, c.lang), " ", AC.el("span", { class: "muted" }, Object.entries(c.kinds).map(([k, n]) => `${GAP_KINDS[k] || k} ${n}`).join(", "))),
       AC.el("ul", {}, c.queries.slice(0, 6).map((q) => AC.el("li", {}, q))),
       c.best_hits.length ? AC.el("div", { class: "muted" }, "Closest entries · 最接近: " + c.best_hits.map((h) => `${h.id} (${h.score})`).join(", ")) : null,
       c.drafts.length ? AC.el("div", { class: "muted" }, "Being written · 撰写中: " + c.drafts.join(", ")) : null,
