@@ -27,6 +27,7 @@ def get_metrics(
         "hours": hours,
         "now": now,
         "service_tz": business.tz,
+        "business_hours": f"{business.opens:%H:%M}–{business.closes:%H:%M}",
         "values": values,
         "agents": metrics.per_agent(db, since=now - hours * 3600, now=now, hours=business),
         "alert_window_h": config.window_h,
