@@ -74,7 +74,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.kb = kb
         app.state.platform = platform
         app.state.hub = Hub(db, rasa, Broadcaster(), hours)
-        app.state.alert_rules = metrics.load_rules(settings.alert_rules)
+        app.state.hours = hours  # the dashboard's times count these business hours
+        app.state.alerts = metrics.load_alerts(settings.alert_rules)
         watcher = asyncio.create_task(watch_alerts(app)) if settings.alert_check_s > 0 else None
         actions_runtime.install(
             actions_runtime.Runtime(
@@ -144,21 +145,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 async def watch_alerts(app: FastAPI) -> None:
-    """Every few seconds, compare the indicators with the rules; record alerts that start or
-    clear and tell the webhook. A failing webhook is logged, never fatal."""
+    """Every few seconds, compare the indicators over the alert window with the rules; record
+    alerts that start or clear and tell the webhook. A failing webhook is logged, never fatal."""
     settings: Settings = app.state.settings
+    config: metrics.AlertConfig = app.state.alerts
     while True:
         await asyncio.sleep(settings.alert_check_s)
         try:
             now = time.time()
-            values = metrics.indicators(app.state.db, now - settings.alert_window_h * 3600, now)
-            changes = metrics.record_changes(
-                app.state.db, metrics.alerts(values, app.state.alert_rules), now
-            )
+            values, _ = metrics.alert_state(app.state.db, config, app.state.hours, now)
+            changes = metrics.record_changes(app.state.db, values, config, now)
             if changes and settings.alert_webhook:
                 async with httpx.AsyncClient(timeout=5) as client:
                     await client.post(
-                        settings.alert_webhook, json={"alerts": changes, "values": values}
+                        settings.alert_webhook,
+                        json={"alerts": changes, "values": values, "window_h": config.window_h},
                     )
         except Exception:  # noqa: BLE001 - the watcher must outlive any one failure
             log.exception("alert check failed")

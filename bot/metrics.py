@@ -1,145 +1,371 @@
 """The service indicators a support manager watches, and the early-warning rules on them.
 
-Computed from the transcript and the tickets over a time window: satisfaction (CSAT),
-resolution rate, first-response and resolution times, containment (conversations the bot
-handled without a person), complaint rate, SLA breaches, and the queue right now.
+What each number means
+======================
+Every indicator is computed over a window [since, now]. One cohort per family, so a rate's
+numerator is always part of its denominator and stays within 0..1:
+
+Conversations: those *started* in the window with at least one learner message, counting
+only the tickets and messages of those conversations.
+- ``conversations``: how many.
+- ``handed_off``: of those, conversations with a ticket of any channel: a chat, or a case
+  (a complaint or piracy case needs a person too).
+- ``ended_unanswered``: of those without a ticket, conversations whose last bot turn was a
+  knowledge-base miss ("no answer found": the turn logged a ``fallback`` KB gap,
+  kb_index/gaps.py). The learner left without an answer; the bot did not solve it.
+- ``containment`` = (conversations - handed_off - ended_unanswered) / conversations.
+- ``complaint_rate`` = conversations with a learner message classed ``complaint``, or a
+  ticket whose intent or reason is ``complaint``, / conversations. ("我要投诉，我要找人工"
+  may be classed request_human; the complaint form's case still counts.)
+
+Tickets: those *created* in the window, any channel.
+- ``tickets``; ``open`` (queued or claimed); ``closed`` = resolved + cancelled; ``resolved``.
+- ``resolution_rate`` = resolved / closed: an open ticket is not yet a success or a failure.
+- ``sla_due``: tickets whose first-response deadline has come: answered, or
+  ``sla_due_at <= now``. ``sla_breach_rate`` = breached / sla_due, a breach being
+  ``(first_response_at or now) > sla_due_at``. A ticket not yet due neither dilutes nor counts.
+- ``responded``: tickets a person has answered. ``first_response_min_p50/p90`` over them,
+  from creation to the first answer.
+- ``resolution_min_p50/p90``: over resolved tickets, from creation to resolution.
+
+Ratings: CSAT scores *given* in the window (``csat_at``).
+- ``csat_responses``, ``csat_avg`` (1-5), ``csat_satisfied_share`` (share of 4 and 5).
+
+The queue right now (the window does not apply):
+- ``queue_waiting``: open chat tickets a person has not answered yet: queued, or claimed
+  with no first response. A ticket transferred back to a queue after it was answered waits
+  since its transfer (ticket_events 'transferred'); one nobody answered waits since it was
+  created, because that is how long the learner has waited.
+- ``queue_oldest_min``: the longest of those waits.
+
+Times are business minutes (handoff.BusinessHours.elapsed with the hub's hours): the clock the
+SLA runs on, so a ticket filed at 23:00 and answered at 09:05 took 5 minutes, not 10 hours.
+p50 is the median (statistics.median: the mean of the two middle values of an even count);
+p90 is nearest-rank (the smallest value with at least 90% of values at or below it), so it
+is a wait some learner actually had.
+
+Per agent (``per_agent``): the agent's own actions in the window, from ticket_events, so a
+transfer does not move credit: ``taken`` = distinct tickets the agent claimed, ``resolved`` =
+tickets the agent resolved, ``first_response_min_p50`` over tickets the agent answered first
+(tickets.first_response_by), CSAT over the ratings of tickets the agent resolved.
+
+Alerts: rules in data/alerts.yml, always evaluated over that file's fixed ``window_h``
+(default 24 h) in the API, the watcher and the webhook alike: an early warning on the current
+state, whatever window the manager is looking at. A rule's ``min_sample`` counts its
+indicator's own basis (``BASIS``): answered tickets for first-response times, due tickets
+for SLA breaches, and so on.
 """
 
+import math
 import statistics
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 import yaml
 
+from handoff import BusinessHours
 
-def _pct(values: list[float], p: float) -> float | None:
+# What each indicator is counted over: the value a rule's min_sample is compared with.
+BASIS: dict[str, str] = {
+    "conversations": "conversations",
+    "containment": "conversations",
+    "complaint_rate": "conversations",
+    "resolution_rate": "closed",
+    "sla_breach_rate": "sla_due",
+    "first_response_min_p50": "responded",
+    "first_response_min_p90": "responded",
+    "resolution_min_p50": "resolved",
+    "resolution_min_p90": "resolved",
+    "csat_avg": "csat_responses",
+    "csat_satisfied_share": "csat_responses",
+    "queue_waiting": "queue_waiting",
+    "queue_oldest_min": "queue_waiting",
+}
+
+
+def p50(values: list[float]) -> float | None:
+    return statistics.median(values) if values else None
+
+
+def p90(values: list[float]) -> float | None:
+    """Nearest-rank: the ceil(0.9 n)-th smallest value."""
     if not values:
         return None
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+    return sorted(values)[math.ceil(0.9 * len(values)) - 1]
 
 
-def indicators(db: sqlite_utils.Database, since: float, now: float | None = None) -> dict[str, Any]:
-    now = time.time() if now is None else now
-    convs = db.execute(
-        "SELECT id FROM conversations WHERE created_at >= ? AND EXISTS "
-        "(SELECT 1 FROM messages m WHERE m.conversation_id = conversations.id "
-        "AND m.sender = 'learner')",
-        [since],
-    ).fetchall()
-    n_conv = len(convs)
-    chats = db.execute(
-        "SELECT COUNT(DISTINCT conversation_id) FROM tickets WHERE channel = 'chat' "
-        "AND created_at >= ?",
-        [since],
-    ).fetchone()[0]
-    complaints = db.execute(
-        "SELECT COUNT(DISTINCT conversation_id) FROM messages WHERE intent = 'complaint' "
-        "AND created_at >= ?",
-        [since],
-    ).fetchone()[0]
-    tickets = list(db["tickets"].rows_where("created_at >= ?", [since]))
-    closed = [t for t in tickets if t["status"] in ("resolved", "cancelled")]
-    resolved = [t for t in tickets if t["status"] == "resolved"]
-    first = [
-        (t["first_response_at"] - t["created_at"]) / 60 for t in tickets if t["first_response_at"]
-    ]
-    to_resolve = [(t["resolved_at"] - t["created_at"]) / 60 for t in resolved if t["resolved_at"]]
-    breached = [t for t in tickets if (t["first_response_at"] or now) > t["sla_due_at"]]
-    rated = [t["csat"] for t in tickets if t["csat"]]
-    waiting = list(db["tickets"].rows_where("status = 'queued' AND channel = 'chat'"))
-    return {
-        "conversations": n_conv,
-        "handed_off": chats,
-        "containment": round(1 - chats / n_conv, 3) if n_conv else None,
-        "complaint_rate": round(complaints / n_conv, 3) if n_conv else None,
-        "tickets": len(tickets),
-        "resolution_rate": round(len(resolved) / len(tickets), 3) if tickets else None,
-        "closed": len(closed),
-        "resolved": len(resolved),
-        "responded": len(first),  # tickets a person has answered: the basis of the times
-        "first_response_min_p50": _round(_pct(first, 50)),
-        "first_response_min_p90": _round(_pct(first, 90)),
-        "resolution_min_p50": _round(_pct(to_resolve, 50)),
-        "resolution_min_p90": _round(_pct(to_resolve, 90)),
-        "sla_breach_rate": round(len(breached) / len(tickets), 3) if tickets else None,
-        "csat_avg": round(statistics.mean(rated), 2) if rated else None,
-        "csat_responses": len(rated),
-        "csat_satisfied_share": round(sum(r >= 4 for r in rated) / len(rated), 3)
-        if rated
-        else None,
-        "queue_waiting": len(waiting),
-        "queue_oldest_min": _round(
-            max(((now - t["created_at"]) / 60 for t in waiting), default=None)
-        ),
-    }
-
-
-def per_agent(db: sqlite_utils.Database, since: float) -> list[dict[str, Any]]:
-    """Each agent's share of the work in the window: chats and cases taken, resolved, how
-    fast the first answer came, and what the learners rated them ("服务效率": issues handled
-    per person), busiest first."""
-    names = {r["username"]: r["display_name"] for r in db["staff"].rows}
-    by_agent: dict[str, list[dict]] = {}
-    for t in db["tickets"].rows_where("created_at >= ? AND claimed_by IS NOT NULL", [since]):
-        by_agent.setdefault(t["claimed_by"], []).append(t)
-    rows = []
-    for agent, tickets in by_agent.items():
-        first = [
-            (t["first_response_at"] - t["created_at"]) / 60
-            for t in tickets
-            if t["first_response_at"]
-        ]
-        rated = [t["csat"] for t in tickets if t["csat"]]
-        rows.append(
-            {
-                "agent": agent,
-                "name": names.get(agent, agent),
-                "taken": len(tickets),
-                "resolved": sum(t["status"] == "resolved" for t in tickets),
-                "first_response_min_p50": _round(_pct(first, 50)),
-                "csat_avg": round(statistics.mean(rated), 2) if rated else None,
-                "csat_responses": len(rated),
-            }
-        )
-    return sorted(rows, key=lambda r: (-r["taken"], r["agent"]))
+def business_minutes(hours: BusinessHours, start: float, end: float) -> float:
+    return hours.elapsed(datetime.fromtimestamp(start, UTC), datetime.fromtimestamp(end, UTC))
 
 
 def _round(v: float | None) -> float | None:
     return None if v is None else round(v, 1)
 
 
+def _share(part: int, whole: int) -> float | None:
+    return round(part / whole, 3) if whole else None
+
+
+def _column(db: sqlite_utils.Database, sql: str, args: list) -> list:
+    return [r[0] for r in db.execute(sql, args).fetchall()]
+
+
+# ---- conversations -------------------------------------------------------------------
+_COHORT = (
+    "SELECT c.id FROM conversations c WHERE c.created_at >= :since AND c.created_at <= :now "
+    "AND EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id "
+    "AND m.sender = 'learner' AND m.created_at <= :now)"
+)
+
+
+def conversation_indicators(db: sqlite_utils.Database, since: float, now: float) -> dict[str, Any]:
+    args = {"since": since, "now": now}
+    cohort = set(_column(db, _COHORT, args))
+    handed = set(
+        _column(
+            db,
+            f"SELECT DISTINCT conversation_id FROM tickets WHERE conversation_id IN ({_COHORT}) "
+            "AND created_at <= :now",
+            args,
+        )
+    )
+    # the last bot turn of each conversation: its last bot message and the learner message
+    # it answered; a 'fallback' gap logged between the two means it answered "no answer found"
+    unanswered = (
+        set(
+            _column(
+                db,
+                f"""WITH last AS (
+                  SELECT conversation_id, MAX(id) AS bot_id FROM messages
+                  WHERE sender = 'bot' AND created_at <= :now
+                    AND conversation_id IN ({_COHORT})
+                  GROUP BY conversation_id),
+                turn AS (
+                  SELECT last.conversation_id, b.created_at AS replied_at,
+                    (SELECT MAX(l.created_at) FROM messages l
+                     WHERE l.conversation_id = last.conversation_id AND l.sender = 'learner'
+                       AND l.id < last.bot_id) AS asked_at
+                  FROM last JOIN messages b ON b.id = last.bot_id)
+                SELECT conversation_id FROM turn WHERE EXISTS (
+                  SELECT 1 FROM kb_gaps g WHERE g.conversation_id = turn.conversation_id
+                  AND g.kind = 'fallback'
+                  AND g.created_at BETWEEN turn.asked_at AND turn.replied_at)""",
+                args,
+            )
+        )
+        - handed
+    )
+    complained = set(
+        _column(
+            db,
+            f"SELECT conversation_id FROM messages WHERE sender = 'learner' "
+            f"AND intent = 'complaint' AND created_at <= :now "
+            f"AND conversation_id IN ({_COHORT}) "
+            f"UNION SELECT conversation_id FROM tickets WHERE created_at <= :now "
+            f"AND (intent = 'complaint' OR reason = 'complaint') "
+            f"AND conversation_id IN ({_COHORT})",
+            args,
+        )
+    )
+    n = len(cohort)
+    return {
+        "conversations": n,
+        "handed_off": len(handed),
+        "ended_unanswered": len(unanswered),
+        "containment": _share(n - len(handed) - len(unanswered), n),
+        "complaints": len(complained),
+        "complaint_rate": _share(len(complained), n),
+    }
+
+
+# ---- tickets ------------------------------------------------------------------------
+def ticket_indicators(
+    db: sqlite_utils.Database, since: float, now: float, hours: BusinessHours
+) -> dict[str, Any]:
+    tickets = list(db["tickets"].rows_where("created_at >= ? AND created_at <= ?", [since, now]))
+    resolved = [t for t in tickets if t["status"] == "resolved"]
+    closed = [t for t in tickets if t["status"] in ("resolved", "cancelled")]
+    answered = [t for t in tickets if t["first_response_at"]]
+    due = [t for t in tickets if t["first_response_at"] or t["sla_due_at"] <= now]
+    breached = [t for t in due if (t["first_response_at"] or now) > t["sla_due_at"]]
+    first = [business_minutes(hours, t["created_at"], t["first_response_at"]) for t in answered]
+    to_resolve = [
+        business_minutes(hours, t["created_at"], t["resolved_at"])
+        for t in resolved
+        if t["resolved_at"]
+    ]
+    return {
+        "tickets": len(tickets),
+        "open": len(tickets) - len(closed),
+        "closed": len(closed),
+        "resolved": len(resolved),
+        "resolution_rate": _share(len(resolved), len(closed)),
+        "sla_due": len(due),
+        "sla_breached": len(breached),
+        "sla_breach_rate": _share(len(breached), len(due)),
+        "responded": len(answered),
+        "first_response_min_p50": _round(p50(first)),
+        "first_response_min_p90": _round(p90(first)),
+        "resolution_min_p50": _round(p50(to_resolve)),
+        "resolution_min_p90": _round(p90(to_resolve)),
+    }
+
+
+def csat_indicators(db: sqlite_utils.Database, since: float, now: float) -> dict[str, Any]:
+    rated = _column(
+        db,
+        "SELECT csat FROM tickets WHERE csat IS NOT NULL "
+        "AND COALESCE(csat_at, resolved_at) >= ? AND COALESCE(csat_at, resolved_at) <= ?",
+        [since, now],
+    )
+    return {
+        "csat_avg": round(statistics.mean(rated), 2) if rated else None,
+        "csat_responses": len(rated),
+        "csat_satisfied_share": _share(sum(r >= 4 for r in rated), len(rated)),
+    }
+
+
+def waiting_since(db: sqlite_utils.Database, now: float) -> dict[int, float]:
+    """Open chat tickets no person has answered yet, and since when each learner waits."""
+    rows = db.execute(
+        "SELECT t.id, t.created_at, t.first_response_at, "
+        "(SELECT MAX(e.at) FROM ticket_events e WHERE e.ticket_id = t.id "
+        " AND e.kind = 'transferred') AS transferred_at "
+        "FROM tickets t WHERE t.channel = 'chat' AND t.created_at <= ? AND "
+        "(t.status = 'queued' OR (t.status = 'claimed' AND t.first_response_at IS NULL))",
+        [now],
+    ).fetchall()
+    return {
+        tid: (transferred or created) if answered else created
+        for tid, created, answered, transferred in rows
+    }
+
+
+def queue_indicators(db: sqlite_utils.Database, now: float, hours: BusinessHours) -> dict[str, Any]:
+    waits = [business_minutes(hours, since, now) for since in waiting_since(db, now).values()]
+    return {"queue_waiting": len(waits), "queue_oldest_min": _round(max(waits, default=None))}
+
+
+def indicators(
+    db: sqlite_utils.Database,
+    since: float,
+    now: float | None = None,
+    hours: BusinessHours | None = None,
+) -> dict[str, Any]:
+    """Every indicator of the module docstring over [since, now]; times in business minutes
+    of `hours` (the hub passes its configured hours)."""
+    now = time.time() if now is None else now
+    hours = hours or BusinessHours()
+    return {
+        **conversation_indicators(db, since, now),
+        **ticket_indicators(db, since, now, hours),
+        **csat_indicators(db, since, now),
+        **queue_indicators(db, now, hours),
+    }
+
+
+# ---- agents -------------------------------------------------------------------------
+def per_agent(
+    db: sqlite_utils.Database,
+    since: float,
+    now: float | None = None,
+    hours: BusinessHours | None = None,
+) -> list[dict[str, Any]]:
+    """Each agent's own work in the window ("服务效率": issues handled per person), from
+    ticket_events, busiest first; see the module docstring."""
+    now = time.time() if now is None else now
+    hours = hours or BusinessHours()
+    names = {r["username"]: r["display_name"] for r in db["staff"].rows}
+
+    def by_actor(kind: str) -> dict[str, set[int]]:
+        out: dict[str, set[int]] = {}
+        for actor, tid in db.execute(
+            "SELECT actor, ticket_id FROM ticket_events WHERE kind = ? AND at >= ? AND at <= ?",
+            [kind, since, now],
+        ).fetchall():
+            out.setdefault(actor, set()).add(tid)
+        return out
+
+    taken, resolved = by_actor("claimed"), by_actor("resolved")
+    first: dict[str, list[float]] = {}
+    for agent, created, answered in db.execute(
+        "SELECT first_response_by, created_at, first_response_at FROM tickets "
+        "WHERE first_response_by IS NOT NULL AND first_response_at >= ? AND first_response_at <= ?",
+        [since, now],
+    ).fetchall():
+        first.setdefault(agent, []).append(business_minutes(hours, created, answered))
+    rows = []
+    for agent in sorted(set(taken) | set(resolved) | set(first)):
+        done = sorted(resolved.get(agent, ()))
+        rated = _column(
+            db,
+            f"SELECT csat FROM tickets WHERE csat IS NOT NULL "
+            f"AND id IN ({','.join('?' * len(done))})",
+            done,
+        )
+        rows.append(
+            {
+                "agent": agent,
+                "name": names.get(agent, agent),
+                "taken": len(taken.get(agent, ())),
+                "resolved": len(done),
+                "first_response_min_p50": _round(p50(first.get(agent, []))),
+                "csat_avg": round(statistics.mean(rated), 2) if rated else None,
+                "csat_responses": len(rated),
+            }
+        )
+    return sorted(rows, key=lambda r: (-r["taken"], -r["resolved"], r["agent"]))
+
+
+# ---- alerts -------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Rule:
     indicator: str
     op: str  # "<" or ">"
     threshold: float
-    min_sample: int = 0  # ignore the rule until there is this much data (conversations/tickets)
+    min_sample: int = 0  # ignore the rule until its basis (BASIS[indicator]) is this large
     label: str = ""
+
+    def __post_init__(self) -> None:
+        if self.indicator not in BASIS:
+            raise ValueError(f"alert rule on unknown indicator {self.indicator!r}")
+        if self.op not in ("<", ">"):
+            raise ValueError(f"alert rule op must be '<' or '>', not {self.op!r}")
+
+    @property
+    def basis(self) -> str:
+        return BASIS[self.indicator]
 
     def breached(self, values: dict[str, Any]) -> bool:
         v = values.get(self.indicator)
-        if v is None:
-            return False
-        sample = values.get(
-            "csat_responses"
-            if self.indicator.startswith("csat")
-            else "conversations"
-            if self.indicator in ("containment", "complaint_rate")
-            else "tickets",
-            0,
-        )
-        if sample < self.min_sample:
+        if v is None or values.get(self.basis, 0) < self.min_sample:
             return False
         return v < self.threshold if self.op == "<" else v > self.threshold
 
 
-def load_rules(path: Path) -> list[Rule]:
+@dataclass(frozen=True)
+class AlertConfig:
+    rules: list[Rule] = field(default_factory=list)
+    window_h: float = 24  # alerts always look at this window, whatever the dashboard shows
+
+    def label(self, indicator: str) -> str:
+        return next((r.label for r in self.rules if r.indicator == indicator and r.label), "")
+
+
+def load_alerts(path: Path) -> AlertConfig:
     doc = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    return [Rule(**r) for r in doc.get("rules", [])]
+    return AlertConfig(
+        rules=[Rule(**r) for r in doc.get("rules", [])],
+        window_h=float(doc.get("window_h", 24)),
+    )
+
+
+def load_rules(path: Path) -> list[Rule]:
+    return load_alerts(path).rules
 
 
 def alerts(values: dict[str, Any], rules: list[Rule]) -> list[dict[str, Any]]:
@@ -154,6 +380,15 @@ def alerts(values: dict[str, Any], rules: list[Rule]) -> list[dict[str, Any]]:
         for r in rules
         if r.breached(values)
     ]
+
+
+def alert_state(
+    db: sqlite_utils.Database, config: AlertConfig, hours: BusinessHours, now: float
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The indicators over the alert window and the alerts they raise: the one evaluation
+    the dashboard's banners, the watcher and the webhook share."""
+    values = indicators(db, now - config.window_h * 3600, now, hours)
+    return values, alerts(values, config.rules)
 
 
 def ensure_schema(db: sqlite_utils.Database) -> None:
@@ -172,36 +407,41 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
     )
 
 
-def record_changes(db: sqlite_utils.Database, current: list[dict], now: float) -> list[dict]:
-    """Store alerts that started or cleared since the last check; returns those changes."""
+def record_changes(
+    db: sqlite_utils.Database, values: dict[str, Any], config: AlertConfig, now: float
+) -> list[dict]:
+    """Store alerts that started or cleared since the last check; returns those changes.
+    A cleared row carries the rule's label, threshold and the value that cleared it."""
     last: dict[str, str] = {}
     for row in db["alert_events"].rows_where(order_by="id"):
         last[row["indicator"]] = row["state"]
-    active = {a["indicator"]: a for a in current}
-    changes = []
-    for name, alert in active.items():
-        if last.get(name) != "raised":
-            changes.append({**alert, "state": "raised"})
-    for name, state in last.items():
-        if state == "raised" and name not in active:
-            changes.append(
-                {
-                    "indicator": name,
-                    "state": "cleared",
-                    "value": None,
-                    "threshold": None,
-                    "label": "",
-                }
-            )
+    active = {a["indicator"]: a for a in alerts(values, config.rules)}
+    thresholds = {r.indicator: r.threshold for r in config.rules}
+    changes = [
+        {**alert, "state": "raised"} for name, alert in active.items() if last.get(name) != "raised"
+    ]
+    changes += [
+        {
+            "indicator": name,
+            "state": "cleared",
+            "value": values.get(name),
+            "threshold": thresholds.get(name),
+            "label": config.label(name),
+        }
+        for name, state in last.items()
+        if state == "raised" and name not in active
+    ]
     for c in changes:
         db["alert_events"].insert(
-            {
-                "indicator": c["indicator"],
-                "state": c["state"],
-                "value": c["value"],
-                "threshold": c["threshold"],
-                "label": c["label"],
-                "at": now,
-            }
+            {k: c[k] for k in ("indicator", "state", "value", "threshold", "label")} | {"at": now}
         )
     return changes
+
+
+def history(db: sqlite_utils.Database, config: AlertConfig, limit: int) -> list[dict]:
+    """Alert events newest first; rows stored before cleared rows kept their label get it
+    from the rules."""
+    return [
+        {**row, "label": row["label"] or config.label(row["indicator"])}
+        for row in db["alert_events"].rows_where(order_by="id desc", limit=limit)
+    ]

@@ -50,7 +50,6 @@ class Settings(BaseSettings):
     platform_options: dict = Field(default_factory=dict)
 
     alert_rules: Path = ROOT / "data" / "alerts.yml"
-    alert_window_h: float = 24  # the window the alert watcher evaluates
     alert_check_s: float = 60  # how often it looks; 0 = never
     alert_webhook: str = ""  # POST {"alerts": [...]} here when an alert starts or clears
 

@@ -8,61 +8,56 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from fastapi.testclient import TestClient
 
 import handoff
-from bot import metrics, transcript
+from bot import transcript
 from bot.app import create_app
-from bot.settings import ROOT
-from bot.storage import migrate, open_db
 from tests.conftest import hub_settings, learner_token, staff_token
 
 
-def seed(db, now: float) -> None:
-    """Four conversations: two bot-only, one handed off and rated 2, one complaint."""
-    for i, (intent, handed, csat) in enumerate(
-        [
-            ("ask_question", False, None),
-            ("greet", False, None),
-            ("refund_request", True, 2),
-            ("complaint", True, None),
-        ]
-    ):
-        conv = transcript.create_conversation(db, f"L100{i + 1}")
-        msg = transcript.add_message(db, conv.id, "learner", "hi", lang="en")
-        transcript.annotate(db, msg.id, intent, 0.9)
-        if handed:
-            t = handoff.create_ticket(
-                db, conv.id, reason="learner_asked", intent=intent, now=now - 3600
-            )
-            handoff.claim(db, t.id, "ann", now=now - 3000)
-            handoff.record_agent_reply(db, t.id, "ann", now=now - 3000)  # 10 min later
-            if csat:
-                handoff.resolve(db, t.id, "ann", now=now - 1800)
-                handoff.rate(db, t.id, csat)
-
-
-def test_indicators(tmp_path):
-    db = open_db(tmp_path / "hub.db")
-    migrate(db)
-    now = time.time()
-    seed(db, now)
-    v = metrics.indicators(db, since=now - 86400, now=now)
-    assert v["conversations"] == 4 and v["handed_off"] == 2
-    assert v["containment"] == 0.5 and v["complaint_rate"] == 0.25
-    assert v["tickets"] == 2 and v["resolution_rate"] == 0.5 and v["resolved"] == 1
-    assert v["first_response_min_p50"] == 10.0 and v["resolution_min_p50"] == 30.0
-    assert v["responded"] == 2  # the basis the dashboard shows under the times
-    assert v["csat_avg"] == 2 and v["csat_satisfied_share"] == 0.0
-    (ann,) = metrics.per_agent(db, since=now - 86400)
-    assert (ann["agent"], ann["taken"], ann["resolved"]) == ("ann", 2, 1)
-    assert ann["first_response_min_p50"] == 10.0 and ann["csat_avg"] == 2
-    rules = metrics.load_rules(ROOT / "data" / "alerts.yml")
-    raised = {a["indicator"] for a in metrics.alerts(v, rules)}
-    assert "csat_avg" not in raised  # one rating is below min_sample
-    strict = [metrics.Rule("containment", "<", 0.9), metrics.Rule("csat_avg", "<", 4)]
-    assert {a["indicator"] for a in metrics.alerts(v, strict)} == {"containment", "csat_avg"}
-    changes = metrics.record_changes(db, metrics.alerts(v, strict), now)
-    assert [c["state"] for c in changes] == ["raised", "raised"]
-    assert metrics.record_changes(db, metrics.alerts(v, strict), now) == []  # no repeats
-    assert [c["state"] for c in metrics.record_changes(db, [], now)] == ["cleared", "cleared"]
+def test_cards_follow_the_window_and_alerts_keep_their_own(tmp_path):
+    """The cards count the manager's window; the alerts always the window of alerts.yml."""
+    rules = tmp_path / "alerts.yml"
+    rules.write_text(
+        "window_h: 24\nrules:\n"
+        '  - {indicator: sla_breach_rate, op: ">", threshold: 0.1, min_sample: 1, label: "SLA"}\n'
+    )
+    # open around the clock, so this test means the same at any hour it runs
+    settings = hub_settings(
+        tmp_path,
+        alert_rules=rules,
+        alert_check_s=0,
+        service_opens="00:00",
+        service_closes="23:59:59.999999",
+    )
+    with TestClient(create_app(settings)) as client:
+        db = client.app.state.db
+        now = time.time()
+        conv = transcript.create_conversation(db, "L1001")
+        transcript.add_message(db, conv.id, "learner", "人工", lang="zh")
+        # filed three hours ago, due after one, never answered: a breach the 1 h cards miss
+        handoff.create_ticket(
+            db,
+            conv.id,
+            reason="learner_asked",
+            priority="normal",
+            hours=client.app.state.hours,
+            now=now - 3 * 3600,
+        )
+        manager = staff_token(client, "manager")
+        hour = client.get("/api/manager/metrics?hours=1", headers=manager).json()
+        assert hour["values"]["tickets"] == 0 and hour["values"]["sla_breach_rate"] is None
+        assert hour["alert_window_h"] == 24
+        assert [a["indicator"] for a in hour["alerts"]] == ["sla_breach_rate"]
+        assert hour["alerts"][0]["value"] == 1.0 and hour["service_tz"] == "Asia/Shanghai"
+        assert hour["rules"][0]["basis"] == "sla_due"
+        day = client.get("/api/manager/metrics?hours=24", headers=manager).json()["values"]
+        assert (day["sla_due"], day["sla_breached"], day["queue_waiting"]) == (1, 1, 1)
+        assert 175 < day["queue_oldest_min"] <= 181
+        # an old cleared row without a label reads with the rule's label
+        db["alert_events"].insert(
+            {"indicator": "sla_breach_rate", "state": "cleared", "label": "", "at": now}
+        )
+        (row,) = client.get("/api/manager/alerts", headers=manager).json()
+        assert row["label"] == "SLA"
 
 
 def test_dashboard_api_roles(client):
@@ -118,3 +113,4 @@ def test_watcher_posts_alerts_to_the_webhook(tmp_path):
     server.shutdown()
     assert received and received[0]["alerts"][0]["indicator"] == "queue_waiting"
     assert received[0]["alerts"][0]["state"] == "raised"
+    assert received[0]["window_h"] == 24  # the same fixed window as the dashboard's alerts

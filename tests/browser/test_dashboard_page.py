@@ -1,6 +1,9 @@
-"""The manager's dashboard shows the indicators and raises an alert when the queue builds up."""
+"""The manager's dashboard shows the indicators, raises alerts formatted like its cards, keeps a
+readable alert history, says when it last updated, and logs out cleanly."""
 
 import re
+import sqlite3
+import time
 
 import httpx
 import pytest
@@ -9,7 +12,37 @@ from playwright.sync_api import expect
 pytestmark = pytest.mark.browser
 
 
+def sign_in(page) -> None:
+    page.fill("#username", "manager")
+    page.fill("#password", "manager")
+    page.click("#login button[type=submit]")
+
+
 def test_manager_sees_indicators_and_an_alert(stack, browser, shots):
+    manager = httpx.Client(base_url=stack.hub_url, timeout=30)
+    login = manager.post("/api/auth/login", json={"username": "manager", "password": "manager"})
+    manager.headers["Authorization"] = f"Bearer {login.json()['token']}"
+    # the stack is shared by a session's tests: another may already have left alerts behind
+    history_was_empty = manager.get("/api/manager/alerts").json() == []
+
+    page = browser.new_context(locale="zh-CN").new_page()
+    metrics_calls: list[str] = []
+    page.on(
+        "request",
+        lambda r: metrics_calls.append(r.url) if "/api/manager/metrics" in r.url else None,
+    )
+    page.goto(f"{stack.hub_url}/dashboard")
+    sign_in(page)
+    updated = page.locator("#updated")
+    expect(updated).to_have_text(re.compile(r"^Updated \d\d:\d\d:\d\d · 更新于 \d\d:\d\d:\d\d$"))
+    # the history has its header, and says so when it is empty
+    expect(page.locator("#history thead th")).to_have_text(
+        ["Time · 时间", "State · 状态", "Alert · 预警", "Value · 数值"]
+    )
+    if history_was_empty:
+        expect(page.locator("#history tbody")).to_have_text("No alerts yet · 暂无预警")
+    expect(page.locator("#alert-window")).to_contain_text("last 24 h")
+
     learners = []
     for i in range(12):  # twelve learners ask for a person at once; eleven stay waiting
         http = httpx.Client(base_url=stack.hub_url, timeout=30)
@@ -33,26 +66,85 @@ def test_manager_sees_indicators_and_an_alert(stack, browser, shots):
     staff.post(f"/api/agent/tickets/{mine['id']}/reply", json={"text": "您好"})
     assert staff.post(f"/api/agent/tickets/{mine['id']}/resolve", json={"note": ""}).is_success
 
-    page = browser.new_context(locale="zh-CN").new_page()
-    page.goto(f"{stack.hub_url}/dashboard")
-    page.fill("#username", "manager")
-    page.fill("#password", "manager")
-    page.click("#login button[type=submit]")
-    waiting = page.locator('[data-indicator="queue_waiting"] .value')
-    expect(waiting).not_to_have_text("—")
-    assert int(waiting.inner_text()) >= 11
+    # time travel: the waiting tickets' first-response deadlines have passed (whatever hour
+    # the test runs at), so the SLA alert is raised and shows a rate; and an alert row stored
+    # before cleared rows kept their label
+    with sqlite3.connect(stack.var_dir / "hub.db", timeout=10) as db:
+        waiting = [cid for _, cid in learners[1:]]
+        db.execute(
+            f"UPDATE tickets SET sla_due_at = ? WHERE status = 'queued' "
+            f"AND conversation_id IN ({','.join('?' * len(waiting))})",
+            [time.time() - 60, *waiting],
+        )
+        db.execute(
+            "INSERT INTO alert_events (indicator, state, value, threshold, label, at) "
+            "VALUES ('sla_breach_rate', 'cleared', 0.05, 0.1, '', ?)",
+            [time.time()],
+        )
+    page.select_option("#hours", "168")  # refresh now
+
+    waiting_card = page.locator('[data-indicator="queue_waiting"] .value')
+    expect(waiting_card).not_to_have_text("—")
+    assert int(waiting_card.inner_text()) >= 11
     expect(page.locator('[data-alert="queue_waiting"]')).to_contain_text("排队积压")
     expect(page.locator('[data-indicator="queue_waiting"]')).to_have_class("card bad")
+    # banners read like the cards: a rate as a percentage, never "0.917 > 0.1"
+    sla_card = page.locator('[data-indicator="sla_breach_rate"] .value')
+    expect(sla_card).to_have_text(re.compile(r"^\d+\.\d%$"))
+    banner = page.locator('[data-alert="sla_breach_rate"]')
+    expect(banner).to_have_text(re.compile(r"^⚠ SLA breaches · SLA 超时: \d+\.\d% > 10\.0%$"))
     # a rate says what it is counted over
-    expect(page.locator('[data-indicator="sla_breach_rate"] .basis')).to_contain_text("tickets")
+    expect(page.locator('[data-indicator="sla_breach_rate"] .basis')).to_contain_text("due tickets")
+    expect(page.locator('[data-indicator="resolution_rate"] .basis')).to_contain_text("closed")
+    expect(page.locator('[data-indicator="resolution_min_p90"]')).to_be_visible()
+    expect(page.locator('[data-indicator="queue_oldest_min"] .basis')).to_have_text(
+        "business hours · 工作时间"
+    )
     # times under a minute read "< 1 min" (the API's 0.1-minute rounding once showed "0 min")
     first = page.locator('[data-indicator="first_response_min_p50"] .value')
     expect(first).to_have_text(re.compile(r"^(< 1 min|[1-9][\d.]* min|[\d.]+ h)$"))
     ann = page.locator('#agents tr[data-agent="agent"] td')
     expect(ann.nth(0)).to_have_text("小安 Ann")
     assert int(ann.nth(1).inner_text()) >= 1 and int(ann.nth(2).inner_text()) >= 1
-    page.select_option("#hours", "168")
     expect(page.locator('[data-indicator="conversations"] .value')).not_to_have_text("—")
+
+    # the cleared row: bilingual state, the rule's label, the value as a card shows it,
+    # and the time in the service desk's zone, named
+    cleared = page.locator('#history tr[data-state="cleared"]').filter(has_text="5.0%").first
+    cells = cleared.locator("td")
+    expect(cells.nth(0)).to_have_text(re.compile(r"\d\d:\d\d:\d\d \(Asia/Shanghai\)$"))
+    expect(cells.nth(1)).to_have_text("cleared · 解除")
+    expect(cells.nth(2)).to_have_text("SLA breaches · SLA 超时")
+    expect(cells.nth(3)).to_have_text("5.0% (limit · 阈值 10.0%)")
     page.screenshot(path=str(shots / "dashboard.png"))
+
+    # a failed refresh keeps the numbers but says they are stale
+    page.route("**/api/manager/metrics*", lambda route: route.abort())
+    page.select_option("#hours", "24")
+    expect(page.locator("#refresh-error")).to_contain_text("刷新失败")
+    expect(page.locator("#refresh-error")).to_contain_text("Refresh failed")
+    expect(page.locator("#app")).to_have_class(re.compile(r"\bstale\b"))
+    expect(waiting_card).not_to_have_text("—")
+    page.unroute("**/api/manager/metrics*")
+    page.select_option("#hours", "168")
+    expect(page.locator("#refresh-error")).to_be_hidden()
+    expect(page.locator("#app")).not_to_have_class(re.compile(r"\bstale\b"))
+
+    # logging out stops the refreshes: no stray "expired token" message, no user in the header
+    page.click("#logout")
+    expect(page.locator("#login")).to_be_visible()
+    expect(page.locator("#who")).to_be_hidden()
+    expect(page.locator("#logout")).to_be_hidden()
+    after_logout = len(metrics_calls)
+    page.wait_for_timeout(11_000)  # longer than one refresh period
+    assert len(metrics_calls) == after_logout
+    expect(page.locator("#login-error")).to_have_text("")
+    # signing in again starts one timer, not a second one beside the first
+    metrics_calls.clear()
+    sign_in(page)
+    expect(page.locator("#who")).to_contain_text("manager")
+    page.wait_for_timeout(11_000)  # the first refresh and one tick of the one timer
+    assert 1 <= len(metrics_calls) <= 2, metrics_calls
+
     for http, cid in learners:  # leave the shared queue as it was for the other tests
         assert http.post(f"/api/conversations/{cid}/back-to-bot").json()["mode"] == "bot"

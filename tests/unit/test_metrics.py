@@ -1,0 +1,287 @@
+"""The manager's indicators, each definition of bot/metrics.py checked against numbers worked
+out by hand on a small real SQLite file. Every clock is explicit (NOW, HOURS), so the results
+do not depend on the hour the tests run at."""
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+import handoff
+from bot import metrics
+from bot.settings import ROOT
+from bot.storage import migrate, open_db
+from handoff import BusinessHours
+
+SH = ZoneInfo("Asia/Shanghai")
+HOURS = BusinessHours(tz="Asia/Shanghai")  # 09:00-21:00 every day
+NOW = datetime(2024, 5, 15, 15, 0, tzinfo=SH).timestamp()  # a Wednesday, 15:00 Beijing
+DAY = NOW - 24 * 3600
+
+
+def at(hh: int, mm: int = 0, day: int = 15) -> float:
+    return datetime(2024, 5, day, hh, mm, tzinfo=SH).timestamp()
+
+
+@pytest.fixture
+def db(tmp_path):
+    db = open_db(tmp_path / "hub.db")
+    migrate(db)
+    return db
+
+
+_n = iter(range(10_000))
+
+
+def conv(db, started: float, *turns: tuple) -> str:
+    """A conversation started at `started`; turns are (sender, at, intent) or
+    ("gap", at, kind) for a KB gap the turn logged."""
+    cid = f"c{next(_n)}"
+    db["conversations"].insert({"id": cid, "learner_id": "L1", "lang": "zh", "created_at": started})
+    for sender, when, extra in turns:
+        if sender == "gap":
+            db["kb_gaps"].insert(
+                {
+                    "conversation_id": cid,
+                    "query": "?",
+                    "lang": "zh",
+                    "kind": extra,
+                    "hits": "[]",
+                    "created_at": when,
+                }
+            )
+        else:
+            db["messages"].insert(
+                {
+                    "conversation_id": cid,
+                    "sender": sender,
+                    "text": "…",
+                    "intent": extra,
+                    "payload": "{}",
+                    "created_at": when,
+                }
+            )
+    return cid
+
+
+def ticket(db, created: float, priority: str = "normal", **kw) -> int:
+    cid = conv(db, created, ("learner", created, None))
+    return handoff.create_ticket(
+        db,
+        cid,
+        reason=kw.pop("reason", "learner_asked"),
+        priority=priority,
+        hours=HOURS,
+        now=created,
+        **kw,
+    ).id
+
+
+def answer(db, tid: int, claimed: float, replied: float | None = None, agent: str = "ann"):
+    handoff.claim(db, tid, agent, now=claimed)
+    if replied is not None:
+        handoff.record_agent_reply(db, tid, agent, now=replied)
+
+
+def values(db, since: float = DAY) -> dict:
+    return metrics.indicators(db, since=since, now=NOW, hours=HOURS)
+
+
+def test_percentiles_median_and_nearest_rank():
+    assert metrics.p50([4, 1]) == 2.5  # the mean of the two middle values, not the smaller
+    assert metrics.p50([3, 1, 2]) == 2
+    assert metrics.p90(list(range(1, 11))) == 9  # ceil(0.9 * 10) = 9th smallest
+    assert metrics.p90([5, 90]) == 90
+    assert metrics.p50([]) is None and metrics.p90([]) is None
+
+
+def test_containment_counts_cases_and_conversations_that_ended_unanswered(db):
+    t = at(14)
+    conv(db, t, ("learner", t, "ask_question"), ("bot", t + 1, None))  # answered: contained
+    # the bot's last reply was "no answer found" and the learner left: not contained
+    conv(db, t, ("learner", t, "ask_question"), ("gap", t + 1, "fallback"), ("bot", t + 2, None))
+    # an early miss, then an answer: the last turn counts, contained
+    conv(
+        db,
+        t,
+        ("learner", t, None),
+        ("gap", t + 1, "fallback"),
+        ("bot", t + 2, None),
+        ("learner", t + 60, None),
+        ("bot", t + 61, None),
+    )
+    case = conv(db, t, ("learner", t, "complaint"), ("bot", t + 1, None))
+    handoff.create_ticket(
+        db, case, reason="complaint", intent="complaint", channel="case", hours=HOURS, now=t + 1
+    )  # a complaint case needs a person too
+    chat = conv(db, t, ("learner", t, "request_human"))
+    handoff.create_ticket(db, chat, reason="learner_asked", hours=HOURS, now=t + 1)
+    conv(db, t)  # opened, never written in: not a conversation yet
+    old = conv(db, DAY - 60, ("learner", DAY - 60, None))  # started before the window
+    handoff.create_ticket(db, old, reason="learner_asked", hours=HOURS, now=t)
+
+    v = values(db)
+    assert (v["conversations"], v["handed_off"], v["ended_unanswered"]) == (5, 2, 1)
+    assert v["containment"] == 0.4  # (5 - 2 - 1) / 5
+
+
+def test_complaint_rate_counts_intents_and_complaint_tickets_of_its_own_cohort(db):
+    t = at(14)
+    conv(db, t, ("learner", t, "complaint"), ("learner", t + 5, "complaint"))  # once, not twice
+    # "我要投诉，我要找人工" classed request_human; the complaint case still tells
+    filed = conv(db, t, ("learner", t, "request_human"))
+    handoff.create_ticket(
+        db, filed, reason="complaint", intent="complaint", channel="case", hours=HOURS, now=t
+    )
+    conv(db, t, ("learner", t, "greet"))
+    # started before the window: its complaint today belongs to no conversation of the cohort
+    old = conv(db, DAY - 60, ("learner", DAY - 60, None), ("learner", t, "complaint"))
+    handoff.create_ticket(db, old, reason="complaint", intent="complaint", hours=HOURS, now=t)
+
+    v = values(db)
+    assert (v["conversations"], v["complaints"]) == (3, 2)
+    assert v["complaint_rate"] == 0.667
+    # a tiny window (the report's 0.0086 h) once gave containment -1.0: rates stay in 0..1
+    tiny = values(db, since=NOW - 0.0086 * 3600)
+    assert tiny["conversations"] == 0 and tiny["containment"] is None
+    assert tiny["complaint_rate"] is None
+
+
+def test_resolution_rate_is_over_closed_tickets(db):
+    for i in range(2):
+        tid = ticket(db, at(13, i))
+        answer(db, tid, at(13, 10), at(13, 20))
+        handoff.resolve(db, tid, "ann", now=at(13, 30))
+    cancelled = ticket(db, at(13, 5))
+    handoff.cancel(db, handoff.get_ticket(db, cancelled).conversation_id, now=at(13, 6))
+    ticket(db, at(14, 50))  # just created: open, neither success nor failure
+    answer(db, ticket(db, at(14, 40)), at(14, 45))
+
+    v = values(db)
+    assert (v["tickets"], v["resolved"], v["closed"], v["open"]) == (5, 2, 3, 2)
+    assert v["resolution_rate"] == 0.667  # 2 / 3, not 2 / 5
+
+
+def test_sla_breach_rate_counts_only_due_tickets_and_times_are_business_minutes(db):
+    on_time = ticket(db, at(13))  # normal priority: due 60 business minutes later, 14:00
+    answer(db, on_time, at(13, 10), at(13, 30))
+    late = ticket(db, at(13))
+    answer(db, late, at(14, 20), at(14, 30))  # answered after 14:00: breached
+    ticket(db, at(13, 50))  # due 14:50, nobody answered: breached
+    claimed = ticket(db, at(13, 55))  # claimed but not answered, due 14:55: breached too
+    answer(db, claimed, at(14, 0))
+    ticket(db, at(14, 30))  # due 15:30: not due yet, neither dilutes nor counts
+    night = ticket(db, at(22, 0, day=14))  # after hours: due 10:00 today
+    answer(db, night, at(9, 2), at(9, 5))  # 5 business minutes, not 11 hours
+    quick = ticket(db, at(14, 50))
+    answer(db, quick, at(14, 52), at(14, 55))
+
+    v = values(db)
+    assert (v["tickets"], v["sla_due"], v["sla_breached"]) == (7, 6, 3)
+    assert v["sla_breach_rate"] == 0.5
+    # answered: 30, 90, 5, 5 business minutes
+    assert v["responded"] == 4
+    assert v["first_response_min_p50"] == 17.5  # (5 + 30) / 2
+    assert v["first_response_min_p90"] == 90  # nearest rank: the 4th of 4
+
+
+def test_resolution_times_are_business_minutes(db):
+    night = ticket(db, at(20, 50, day=14))
+    answer(db, night, at(20, 55, day=14), at(20, 55, day=14))
+    handoff.resolve(db, night, "ann", now=at(9, 25))  # 10 min last night + 25 this morning
+    day = ticket(db, at(13))
+    answer(db, day, at(13, 5), at(13, 5))
+    handoff.resolve(db, day, "ann", now=at(14))
+
+    v = values(db)
+    assert v["resolution_min_p50"] == 47.5 and v["resolution_min_p90"] == 60
+
+
+def test_waiting_counts_unanswered_claimed_tickets_and_transfers_wait_since_the_transfer(db):
+    ticket(db, at(14))  # queued: 60 min
+    answer(db, ticket(db, at(13, 30)), at(14, 10))  # claimed, no reply yet: 90 min
+    answer(db, ticket(db, at(13)), at(13, 5), at(13, 10))  # answered: not waiting
+    moved = ticket(db, at(12))
+    answer(db, moved, at(12, 5), at(12, 10))
+    handoff.transfer(db, moved, "ann", "tech", now=at(14, 40))  # back in a queue: 20 min
+    ticket(db, at(8), channel="case")  # a case: the learner is not waiting in the chat
+    ticket(db, at(8))  # filed before opening: 360 business minutes, not 420
+
+    v = values(db)
+    assert v["queue_waiting"] == 4
+    assert v["queue_oldest_min"] == 360
+    assert sorted(
+        metrics.business_minutes(HOURS, s, NOW) for s in metrics.waiting_since(db, NOW).values()
+    ) == [20, 60, 90, 360]
+
+
+def test_per_agent_keeps_credit_across_a_transfer(db):
+    moved = ticket(db, at(14))
+    answer(db, moved, at(14, 5), at(14, 10), agent="ann")  # ann answers after 10 min
+    handoff.transfer(db, moved, "ann", "tech", now=at(14, 20))
+    answer(db, moved, at(14, 30), at(14, 35), agent="bob")  # bob's reply is not the first
+    handoff.resolve(db, moved, "bob", now=at(14, 40))
+    handoff.rate(db, moved, 5, now=at(14, 45))
+    own = ticket(db, at(13))
+    answer(db, own, at(13, 10), at(13, 20), agent="ann")
+    handoff.resolve(db, own, "ann", now=at(13, 30))
+    handoff.rate(db, own, 3, now=at(13, 40))
+
+    rows = {r["agent"]: r for r in metrics.per_agent(db, since=DAY, now=NOW, hours=HOURS)}
+    ann, bob = rows["ann"], rows["bob"]
+    assert (ann["taken"], ann["resolved"], ann["first_response_min_p50"]) == (2, 1, 15)
+    assert (ann["csat_avg"], ann["csat_responses"]) == (3, 1)
+    assert (bob["taken"], bob["resolved"], bob["first_response_min_p50"]) == (1, 1, None)
+    assert bob["csat_avg"] == 5
+    assert [r["agent"] for r in metrics.per_agent(db, DAY, NOW, HOURS)] == ["ann", "bob"]
+
+
+def test_csat_counts_ratings_given_in_the_window(db):
+    old = ticket(db, DAY - 3600)  # created before the window, rated in it
+    answer(db, old, DAY - 3000, DAY - 3000)
+    handoff.resolve(db, old, "ann", now=DAY - 2000)
+    handoff.rate(db, old, 4, now=at(10))
+    v = values(db)
+    assert (v["csat_responses"], v["csat_avg"], v["csat_satisfied_share"]) == (1, 4, 1.0)
+
+
+def test_a_rules_min_sample_counts_its_own_basis(db):
+    for minute in range(5):  # five fresh tickets in the queue, not due yet
+        ticket(db, at(14, 50 + minute))
+    slow = ticket(db, at(13))
+    answer(db, slow, at(13, 40), at(13, 40))  # one slow answer: 40 min
+    rules = metrics.load_rules(ROOT / "data" / "alerts.yml")
+    v = values(db)
+    assert v["first_response_min_p90"] == 40 and v["responded"] == 1
+    raised = {a["indicator"] for a in metrics.alerts(v, rules)}
+    assert "first_response_min_p90" not in raised  # min_sample 3 answered tickets, not 6 tickets
+    assert metrics.Rule("first_response_min_p90", ">", 15, min_sample=1).breached(v)
+    assert metrics.Rule("sla_breach_rate", ">", 0, min_sample=1).basis == "sla_due"
+    with pytest.raises(ValueError):
+        metrics.Rule("no_such_indicator", ">", 1)
+
+
+def test_alert_config_has_a_fixed_window_and_known_indicators():
+    config = metrics.load_alerts(ROOT / "data" / "alerts.yml")
+    assert config.window_h == 24 and config.rules
+    assert all(r.indicator in metrics.BASIS for r in config.rules)
+
+
+def test_a_cleared_alert_keeps_its_label_threshold_and_value(db):
+    config = metrics.AlertConfig(
+        rules=[metrics.Rule("queue_waiting", ">", 0, label="Queue building up · 排队积压")]
+    )
+    tid = ticket(db, at(14))
+    v = values(db)
+    assert [c["state"] for c in metrics.record_changes(db, v, config, NOW)] == ["raised"]
+    assert metrics.record_changes(db, v, config, NOW) == []  # no repeats
+    handoff.cancel(db, handoff.get_ticket(db, tid).conversation_id, now=NOW)
+    (cleared,) = metrics.record_changes(db, values(db), config, NOW + 60)
+    assert cleared["state"] == "cleared" and cleared["label"] == "Queue building up · 排队积压"
+    assert (cleared["value"], cleared["threshold"]) == (0, 0)
+    # a row stored before cleared rows kept their label reads with the rule's label
+    db["alert_events"].insert(
+        {"indicator": "queue_waiting", "state": "cleared", "label": "", "at": NOW + 120}
+    )
+    newest, stored = metrics.history(db, config, limit=2)
+    assert newest["label"] == stored["label"] == "Queue building up · 排队积压"
