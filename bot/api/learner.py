@@ -133,8 +133,8 @@ def back_to_bot(
 @router.post("/conversations/{conversation_id}/csat")
 def rate(conversation_id: str, body: CsatIn, learner: CurrentLearner, db: Db, hub: HubDep) -> dict:
     conv = conversation_for(db, learner, conversation_id)
-    ticket = hub.rate(conv, body.score, body.comment)
-    return {"ticket_id": ticket.id, "csat": ticket.csat}
+    ticket = hub.rate(conv, body.score, body.comment, ticket_id=body.ticket_id)
+    return {"ticket_id": ticket.id, "csat": ticket.csat, "comment": ticket.csat_comment}
 
 
 @router.websocket("/conversations/{conversation_id}/ws")
