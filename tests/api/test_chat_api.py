@@ -361,3 +361,15 @@ def test_each_ticket_is_rated_once_from_its_own_star_row(client):
     )
     r = client.post(url, headers=headers, json={"score": 5, "ticket_id": 9999})
     assert r.status_code == 404
+
+
+def test_a_second_tab_finds_the_conversation_a_person_answers_in(client):
+    headers, cid, _ = human(client)
+    start(client)  # a new tab started another conversation
+    r = client.get("/api/conversations/open", headers=headers)
+    assert r.status_code == 200 and r.json()["conversation"]["id"] == cid
+    assert r.json()["mode"] == "human"
+    other = learner_token(client, "L1002")
+    assert client.get("/api/conversations/open", headers=other).status_code == 404
+    client.post(f"/api/conversations/{cid}/back-to-bot", headers=headers)
+    assert client.get("/api/conversations/open", headers=headers).status_code == 404
