@@ -92,8 +92,12 @@ class Hub:
         self, conv: Conversation, msg: Message, text: str, lang: str, option: bool = False
     ) -> list[Message]:
         """One Rasa turn; returns the (now annotated) learner message and the replies."""
-        metadata = {"learner_id": conv.learner_id, "lang": lang, "conversation_id": conv.id,
-                    "option": option}
+        metadata = {
+            "learner_id": conv.learner_id,
+            "lang": lang,
+            "conversation_id": conv.id,
+            "option": option,
+        }
         try:
             raw = await self.rasa.turn(conv.id, text, metadata)
         except RasaUnavailable as e:
@@ -153,34 +157,38 @@ class Hub:
         return msg
 
     def back_to_bot(self, conv: Conversation) -> Message | None:
-        """The learner withdraws a queued request (not one an agent already holds)."""
+        """The learner goes back to the assistant, also while an agent holds the chat: a
+        learner must never be stuck waiting on a person. The ticket is cancelled; the notice
+        (in the learner's language) names the agent it was with, so the console can tell them."""
         ticket = handoff.human_mode(self.db, conv.id)
         if ticket is None:
             return None
-        if ticket.status != "queued":
-            raise handoff.Conflict("an agent is already helping you in this chat")
         handoff.cancel(self.db, conv.id)
         msg = self.post(
             conv.id,
             "system",
             say("cancelled", conv.lang),
             lang=conv.lang,
-            payload={"event": "cancelled", "ticket_id": ticket.id},
+            payload={"event": "cancelled", "ticket_id": ticket.id, "agent": ticket.claimed_by},
         )
         self.announce_mode(conv.id)
         return msg
 
-    def rate(self, conv: Conversation, score: int, comment: str = "") -> handoff.Ticket:
+    def rate(
+        self, conv: Conversation, score: int, comment: str = "", ticket_id: int | None = None
+    ) -> handoff.Ticket:
+        """Rate the ticket the star row belongs to (or, for an older page that sends no id,
+        the latest resolved one), once."""
+        where, args = "conversation_id = ? AND status = 'resolved'", [conv.id]
+        if ticket_id is not None:
+            where, args = where + " AND id = ?", [*args, ticket_id]
         rows = list(
-            self.db["tickets"].rows_where(
-                "conversation_id = ? AND status = 'resolved'",
-                [conv.id],
-                order_by="resolved_at desc",
-                limit=1,
-            )
+            self.db["tickets"].rows_where(where, args, order_by="resolved_at desc", limit=1)
         )
         if not rows:
-            raise handoff.NotFound("this conversation has no resolved ticket to rate")
+            raise handoff.NotFound(
+                "this conversation has no such resolved ticket to rate · 没有可评价的已解决工单"
+            )
         ticket = handoff.rate(self.db, rows[0]["id"], score, comment)
         self.post(
             conv.id,
@@ -224,8 +232,15 @@ class Hub:
         )
 
     # ---- the agent side -----------------------------------------------------------
-    def claim(self, ticket_id: int, agent: str, agent_name: str) -> handoff.Ticket:
-        ticket = handoff.claim(self.db, ticket_id, agent)
+    def claim(
+        self, ticket_id: int, agent: str, agent_name: str, teams: list[str] | None = None
+    ) -> handoff.Ticket:
+        """`teams`: the teams whose tickets the agent may take (None: any, for managers)."""
+        ticket = handoff.claim(self.db, ticket_id, agent, teams=teams)
+        self._joined(ticket, agent, agent_name)
+        return ticket
+
+    def _joined(self, ticket: handoff.Ticket, agent: str, agent_name: str) -> None:
         lang = self._lang(ticket.conversation_id)
         self.post(
             ticket.conversation_id,
@@ -234,21 +249,28 @@ class Hub:
             lang=lang,
             payload={"event": "claimed", "ticket_id": ticket.id, "agent": agent},
         )
-        self.announce_mode(ticket.conversation_id)
-        return ticket
+        self.announce_mode(ticket.conversation_id)  # a claimed case is now a chat
 
     def agent_reply(self, ticket_id: int, agent: str, agent_name: str, text: str) -> Message:
+        was = handoff.get_ticket(self.db, ticket_id)
         ticket = handoff.record_agent_reply(self.db, ticket_id, agent)
-        return self.post(
+        msg = self.post(
             ticket.conversation_id,
             "agent",
             text,
             author=agent,
             payload={"agent_name": agent_name, "ticket_id": ticket.id},
         )
+        if was.channel != ticket.channel:  # a case answered in the chat: now human mode
+            self.announce_mode(ticket.conversation_id)
+        return msg
 
-    def transfer(self, ticket_id: int, agent: str, team: str, note: str = "") -> handoff.Ticket:
-        ticket = handoff.transfer(self.db, ticket_id, agent, team, note)
+    def transfer(
+        self, ticket_id: int, agent: str, team: str, note: str = "", override: bool = False
+    ) -> handoff.Ticket:
+        ticket = handoff.transfer(
+            self.db, ticket_id, agent, team, note, override=override, hours=self.hours
+        )
         lang = self._lang(ticket.conversation_id)
         self.post(
             ticket.conversation_id,
@@ -258,6 +280,31 @@ class Hub:
             payload={"event": "transferred", "ticket_id": ticket.id, "team": team},
         )
         self.announce_mode(ticket.conversation_id)
+        return ticket
+
+    def release(
+        self, ticket_id: int, agent: str, note: str = "", override: bool = False
+    ) -> handoff.Ticket:
+        """Back to the same team's queue; the learner stays in human mode and is told."""
+        ticket = handoff.release(
+            self.db, ticket_id, agent, note, override=override, hours=self.hours
+        )
+        lang = self._lang(ticket.conversation_id)
+        self.post(
+            ticket.conversation_id,
+            "system",
+            say("released", lang, team=handoff.team_name(ticket.team, lang)),
+            lang=lang,
+            payload={"event": "released", "ticket_id": ticket.id, "team": ticket.team},
+        )
+        self.announce_mode(ticket.conversation_id)
+        return ticket
+
+    def reassign(
+        self, ticket_id: int, manager: str, to_agent: str, to_name: str, note: str = ""
+    ) -> handoff.Ticket:
+        ticket = handoff.reassign(self.db, ticket_id, manager, to_agent, note)
+        self._joined(ticket, to_agent, to_name)
         return ticket
 
     def resolve(

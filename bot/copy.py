@@ -17,6 +17,11 @@ _TEXT = {
         "en": "Your chat was passed to the {team} team.",
         "zh": "您的对话已转给{team}。",
     },
+    "released": {
+        "en": "Your chat is back in the queue for the {team} team. "
+        "The next available person will reply here.",
+        "zh": "您的对话已回到{team}的排队中，下一位有空的客服会在这里回复您。",
+    },
     "resolved": {
         "en": "{agent} marked this as resolved. You're back with the assistant. "
         "How would you rate the help you got?",

@@ -3,7 +3,7 @@
 A library: callers pass their SQLite handle; it never calls Rasa and never imports the hub.
 """
 
-from handoff.errors import Conflict, Forbidden, NotFound, TicketError
+from handoff.errors import AlreadyRated, Conflict, Forbidden, NotFound, TicketError
 from handoff.routing import TEAMS, route, team_name
 from handoff.severity import Severity, assess_complaint
 from handoff.sla import BusinessHours
@@ -15,16 +15,20 @@ from handoff.tickets import (
     create_ticket,
     ensure_schema,
     get_ticket,
+    handover_notes,
     human_mode,
     open_ticket,
     queue,
     rate,
+    reassign,
     record_agent_reply,
+    release,
     resolve,
     transfer,
 )
 
 __all__ = [
+    "AlreadyRated",
     "PRIORITIES",
     "TEAMS",
     "BusinessHours",
@@ -40,11 +44,14 @@ __all__ = [
     "create_ticket",
     "ensure_schema",
     "get_ticket",
+    "handover_notes",
     "human_mode",
     "open_ticket",
     "queue",
     "rate",
+    "reassign",
     "record_agent_reply",
+    "release",
     "resolve",
     "route",
     "team_name",

@@ -15,7 +15,11 @@ class Conflict(TicketError):
     status = 409
 
 
+class AlreadyRated(Conflict):
+    """The ticket has its rating; a learner rates a ticket once."""
+
+
 class Forbidden(TicketError):
-    """The agent does not own the ticket."""
+    """The agent does not own the ticket, or is not in its team."""
 
     status = 403

@@ -1,13 +1,29 @@
 """Tickets: one per handed-off stretch of a conversation, from queue to resolution.
 
-State machine: queued -> claimed -> resolved; claimed -> queued (transfer);
-queued/claimed -> cancelled (the learner goes back to the bot). A conversation has at
-most one open (queued or claimed) ticket.
+State machine: queued -> claimed -> resolved; claimed -> queued (transfer to another team,
+or release back to the same team's queue); claimed -> claimed (a manager reassigns it to
+another agent); queued/claimed -> cancelled (the learner goes back to the bot, also while an
+agent holds the chat: a learner must never be stuck waiting on a person who is gone). A
+conversation has at most one open (queued or claimed) ticket.
+
+Who may act: only an agent of the ticket's team claims it (`teams=None` means "any team",
+for managers and admins; the hub decides who that is). The owner replies, transfers, releases
+and resolves; a manager (`override=True`) may also transfer, release or reassign a ticket
+someone else holds, so a chat never stays with an absent agent.
+
+Two deadlines. `sla_due_at` is the first-response SLA, fixed at creation: the first answer is
+due by then, and a transfer never moves it, so whether the learner waited too long for a first
+answer stays true in the reports (bot/metrics.py counts breaches from it). `queue_due_at` is
+when the ticket's *current* queue owes the learner a person: it starts equal to `sla_due_at`
+and is set afresh (now + the priority's target, in business hours) each time the ticket goes
+back to a queue by transfer or release. The console orders and warns by `queue_due_at`.
 
 A ticket's channel says who is waiting: "chat" means the learner is in the chat waiting for
 a person, and that is what puts the conversation in human mode; "case" is follow-up work for a
 team (a piracy report, a privacy request, a complaint the learner chose not to discuss now)
-while the learner goes on with the bot. A case becomes a chat when the learner asks for a person.
+while the learner goes on with the bot. A case becomes a chat when the learner asks for a
+person, and when an agent claims it or replies to it: from then on the agent is talking to the
+learner, so the learner's answers must reach the agent, not the bot.
 """
 
 import json
@@ -17,7 +33,7 @@ from datetime import UTC, datetime
 import sqlite_utils
 from pydantic import BaseModel
 
-from handoff.errors import Conflict, Forbidden, NotFound
+from handoff.errors import AlreadyRated, Conflict, Forbidden, NotFound
 from handoff.routing import TEAMS, route
 from handoff.sla import BusinessHours, first_response_due
 
@@ -39,6 +55,7 @@ class Ticket(BaseModel):
     summary: str = ""
     created_at: float
     sla_due_at: float
+    queue_due_at: float | None = None
     claimed_by: str | None = None
     claimed_at: float | None = None
     first_response_at: float | None = None
@@ -68,6 +85,7 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
             "summary": str,
             "created_at": float,
             "sla_due_at": float,
+            "queue_due_at": float,  # the current queue's deadline; see the module docstring
             "claimed_by": str,
             "claimed_at": float,
             "first_response_at": float,
@@ -178,6 +196,7 @@ def create_ticket(
                     "summary": summary,
                     "created_at": now,
                     "sla_due_at": due.timestamp(),
+                    "queue_due_at": due.timestamp(),
                 }
             )
             .last_pk
@@ -189,56 +208,110 @@ def create_ticket(
 def queue(
     db: sqlite_utils.Database, *, teams: list[str] | None = None, status: tuple[str, ...] = OPEN
 ) -> list[Ticket]:
-    """Open tickets, most urgent first: priority, then the SLA deadline, then age."""
+    """Open tickets, waiting ones first (a claimed ticket already has its person), then the
+    most urgent: priority, then the current queue's deadline, then age."""
     where = f"status IN ({','.join('?' * len(status))})"
     args: list = list(status)
     if teams:
         where += f" AND team IN ({','.join('?' * len(teams))})"
         args.extend(teams)
-    rows = db[TICKETS].rows_where(where, args, order_by="priority_rank, sla_due_at, created_at, id")
+    rows = db[TICKETS].rows_where(
+        where,
+        args,
+        order_by="status = 'claimed', priority_rank, COALESCE(queue_due_at, sla_due_at), "
+        "created_at, id",
+    )
     return [Ticket(**r) for r in rows]
 
 
+def _team_label(team: str) -> str:
+    return TEAMS.get(team, {}).get("en", team)
+
+
+def _as_chat(db: sqlite_utils.Database, ticket: Ticket, actor: str, now: float) -> None:
+    """A person now talks to the learner: the case becomes a chat (human mode)."""
+    if ticket.channel != "chat":
+        db[TICKETS].update(ticket.id, {"channel": "chat"})
+        _event(db, ticket.id, "updated", actor, json.dumps({"channel": "chat"}), now)
+
+
 def claim(
-    db: sqlite_utils.Database, ticket_id: int, agent: str, now: float | None = None
+    db: sqlite_utils.Database,
+    ticket_id: int,
+    agent: str,
+    now: float | None = None,
+    *,
+    teams: list[str] | None = None,
 ) -> Ticket:
-    """Take a queued ticket. Atomic: of two agents claiming at once, exactly one wins."""
+    """Take a queued ticket of one of `teams` (None: any team). Atomic: of two agents claiming
+    at once, exactly one wins. A case becomes a chat: the agent is now talking to the learner."""
     now = time.time() if now is None else now
     with db.conn:
+        ticket = _row(db, ticket_id)  # raises NotFound
+        if teams is not None and ticket.team not in teams:
+            zh = TEAMS.get(ticket.team, {}).get("zh", ticket.team)
+            raise Forbidden(
+                f"ticket {ticket_id} is for the {_team_label(ticket.team)} team, which you are "
+                f"not in · 工单 #{ticket_id} 属于{zh}，您不在该组，不能接入"
+            )
+        # the team is part of the condition: a transfer between the read and the write loses
         cur = db.execute(
             "UPDATE tickets SET status = 'claimed', claimed_by = ?, claimed_at = ? "
-            "WHERE id = ? AND status = 'queued'",
-            [agent, now, ticket_id],
+            "WHERE id = ? AND status = 'queued' AND team = ?",
+            [agent, now, ticket_id, ticket.team],
         )
         if cur.rowcount != 1:
-            ticket = _row(db, ticket_id)  # raises NotFound
+            ticket = _row(db, ticket_id)
             who = f" by {ticket.claimed_by}" if ticket.claimed_by else ""
-            raise Conflict(f"ticket {ticket_id} is already {ticket.status}{who}")
+            raise Conflict(
+                f"ticket {ticket_id} is already {ticket.status}{who} · 工单 #{ticket_id} "
+                f"已{_STATUS_ZH.get(ticket.status, ticket.status)}"
+            )
         _event(db, ticket_id, "claimed", agent, "", now)
+        _as_chat(db, ticket, agent, now)
     return _row(db, ticket_id)
 
 
-def _owned(db: sqlite_utils.Database, ticket_id: int, agent: str) -> Ticket:
+_STATUS_ZH = {"queued": "在排队", "claimed": "被接入", "resolved": "解决", "cancelled": "取消"}
+
+
+def _owned(db: sqlite_utils.Database, ticket_id: int, agent: str, override: bool = False) -> Ticket:
+    """The claimed ticket, if `agent` holds it (or `override`: a manager acting on it)."""
     ticket = _row(db, ticket_id)
     if ticket.status != "claimed":
-        raise Conflict(f"ticket {ticket_id} is {ticket.status}, not claimed")
-    if ticket.claimed_by != agent:
-        raise Forbidden(f"ticket {ticket_id} is claimed by {ticket.claimed_by}")
+        raise Conflict(
+            f"ticket {ticket_id} is {ticket.status}, not claimed · 工单 #{ticket_id} "
+            f"已{_STATUS_ZH.get(ticket.status, ticket.status)}，不在接入状态"
+        )
+    if ticket.claimed_by != agent and not override:
+        raise Forbidden(
+            f"ticket {ticket_id} is claimed by {ticket.claimed_by} · "
+            f"工单 #{ticket_id} 由 {ticket.claimed_by} 接入"
+        )
     return ticket
 
 
 def record_agent_reply(
     db: sqlite_utils.Database, ticket_id: int, agent: str, now: float | None = None
 ) -> Ticket:
-    """Check the agent may reply, and start the first-response clock's stop if it is first."""
+    """Check the agent may reply, and start the first-response clock's stop if it is first.
+    A case answered in the chat becomes a chat, so the learner's answer reaches the agent."""
     now = time.time() if now is None else now
     ticket = _owned(db, ticket_id, agent)
-    if ticket.first_response_at is None:
-        with db.conn:
+    with db.conn:
+        _as_chat(db, ticket, agent, now)
+        if ticket.first_response_at is None:
             db[TICKETS].update(ticket_id, {"first_response_at": now, "first_response_by": agent})
             _event(db, ticket_id, "first_response", agent, "", now)
-        ticket = _row(db, ticket_id)
-    return ticket
+    return _row(db, ticket_id)
+
+
+def _requeue_due(ticket: Ticket, hours: BusinessHours | None, now: float) -> float:
+    """A fresh deadline for the queue a ticket goes back to (the first-response SLA stays)."""
+    due = first_response_due(
+        hours or BusinessHours(), datetime.fromtimestamp(now, UTC), ticket.priority
+    )
+    return due.timestamp()
 
 
 def transfer(
@@ -248,18 +321,98 @@ def transfer(
     team: str,
     note: str = "",
     now: float | None = None,
+    *,
+    override: bool = False,
+    hours: BusinessHours | None = None,
 ) -> Ticket:
-    """Hand a claimed ticket to another team's queue."""
+    """Hand a claimed ticket to another team's queue, with a fresh queue deadline."""
     now = time.time() if now is None else now
     if team not in TEAMS:
-        raise NotFound(f"no team {team!r}; teams are {', '.join(TEAMS)}")
+        raise NotFound(f"no team {team!r}; teams are {', '.join(TEAMS)} · 没有这个组")
     with db.conn:
-        _owned(db, ticket_id, agent)
+        ticket = _owned(db, ticket_id, agent, override)
         db[TICKETS].update(
-            ticket_id, {"status": "queued", "team": team, "claimed_by": None, "claimed_at": None}
+            ticket_id,
+            {
+                "status": "queued",
+                "team": team,
+                "claimed_by": None,
+                "claimed_at": None,
+                "queue_due_at": _requeue_due(ticket, hours, now),
+            },
         )
         _event(db, ticket_id, "transferred", agent, f"{team} {note}".strip(), now)
     return _row(db, ticket_id)
+
+
+def release(
+    db: sqlite_utils.Database,
+    ticket_id: int,
+    agent: str,
+    note: str = "",
+    now: float | None = None,
+    *,
+    override: bool = False,
+    hours: BusinessHours | None = None,
+) -> Ticket:
+    """Put a claimed ticket back in its own team's queue (the owner, or a manager), with a
+    fresh queue deadline; the next agent of the team claims it."""
+    now = time.time() if now is None else now
+    with db.conn:
+        ticket = _owned(db, ticket_id, agent, override)
+        db[TICKETS].update(
+            ticket_id,
+            {
+                "status": "queued",
+                "claimed_by": None,
+                "claimed_at": None,
+                "queue_due_at": _requeue_due(ticket, hours, now),
+            },
+        )
+        detail = json.dumps({"from": ticket.claimed_by, "note": note}, ensure_ascii=False)
+        _event(db, ticket_id, "released", agent, detail, now)
+    return _row(db, ticket_id)
+
+
+def reassign(
+    db: sqlite_utils.Database,
+    ticket_id: int,
+    manager: str,
+    to_agent: str,
+    note: str = "",
+    now: float | None = None,
+) -> Ticket:
+    """A manager gives a claimed ticket to another agent. The 'reassigned' event's actor is
+    the manager; the new owner is in its detail. The first response and its credit stay."""
+    now = time.time() if now is None else now
+    with db.conn:
+        ticket = _owned(db, ticket_id, manager, override=True)
+        if ticket.claimed_by == to_agent:
+            raise Conflict(f"ticket {ticket_id} is already {to_agent}'s · 工单已由该客服接入")
+        db[TICKETS].update(ticket_id, {"claimed_by": to_agent, "claimed_at": now})
+        detail = json.dumps(
+            {"from": ticket.claimed_by, "to": to_agent, "note": note}, ensure_ascii=False
+        )
+        _event(db, ticket_id, "reassigned", manager, detail, now)
+    return _row(db, ticket_id)
+
+
+def handover_notes(db: sqlite_utils.Database, ticket_id: int) -> list[dict]:
+    """What agents and managers wrote when passing the ticket on (transfer, release,
+    reassign), oldest first, for the next agent to read."""
+    notes = []
+    for e in db[EVENTS].rows_where(
+        "ticket_id = ? AND kind IN ('transferred', 'released', 'reassigned')",
+        [ticket_id],
+        order_by="id",
+    ):
+        if e["kind"] == "transferred":
+            team, _, note = (e["detail"] or "").partition(" ")
+            info = {"team": team, "note": note}
+        else:
+            info = json.loads(e["detail"] or "{}")
+        notes.append({"kind": e["kind"], "actor": e["actor"], "at": e["at"], **info})
+    return notes
 
 
 def resolve(
@@ -281,14 +434,15 @@ def cancel(
     actor: str = "learner",
     now: float | None = None,
 ) -> Ticket | None:
-    """The learner withdraws the request; the conversation goes back to the bot."""
+    """The learner withdraws the request, queued or claimed; the conversation goes back to
+    the bot. The event's detail names the agent who held it, if one did."""
     now = time.time() if now is None else now
     ticket = open_ticket(db, conversation_id)
     if ticket is None:
         return None
     with db.conn:
         db[TICKETS].update(ticket.id, {"status": "cancelled", "resolved_at": now})
-        _event(db, ticket.id, "cancelled", actor, "", now)
+        _event(db, ticket.id, "cancelled", actor, ticket.claimed_by or "", now)
     return _row(db, ticket.id)
 
 
@@ -299,12 +453,23 @@ def rate(
     comment: str = "",
     now: float | None = None,
 ) -> Ticket:
-    """Store the learner's CSAT (1-5) for a resolved ticket; a later rating replaces it."""
+    """Store the learner's CSAT (1-5) for a resolved ticket, once: a second rating is refused
+    (AlreadyRated), so one star row cannot be clicked into several scores and thank-yous."""
     now = time.time() if now is None else now
     if not 1 <= score <= 5:
-        raise Conflict("a CSAT score is a whole number from 1 to 5")
+        raise Conflict("a CSAT score is a whole number from 1 to 5 · 评分为 1 到 5 的整数")
     ticket = _row(db, ticket_id)
     if ticket.status != "resolved":
-        raise Conflict(f"ticket {ticket_id} is {ticket.status}; only resolved tickets are rated")
-    db[TICKETS].update(ticket_id, {"csat": score, "csat_comment": comment, "csat_at": now})
+        raise Conflict(
+            f"ticket {ticket_id} is {ticket.status}; only resolved tickets are rated · "
+            "只有已解决的工单可以评价"
+        )
+    with db.conn:  # the condition makes two clicks at once rate once
+        cur = db.execute(
+            "UPDATE tickets SET csat = ?, csat_comment = ?, csat_at = ? "
+            "WHERE id = ? AND csat IS NULL",
+            [score, comment, now, ticket_id],
+        )
+    if cur.rowcount != 1:
+        raise AlreadyRated(f"ticket {ticket_id} is already rated · 该工单已评价过")
     return _row(db, ticket_id)

@@ -1,4 +1,9 @@
-"""The agent console API: the queue, claiming, replying, transferring and resolving."""
+"""The agent console API: the queue, claiming, replying, transferring, releasing and resolving.
+
+Who may do what: an agent sees and claims the tickets of their own teams; a manager (or
+admin) may look at any team, claim any ticket, and release, transfer or reassign a ticket
+another agent holds, so that no learner stays with an agent who has gone.
+"""
 
 import time
 
@@ -8,11 +13,34 @@ import handoff
 from bot import transcript
 from bot.api.deps import AppSettings, CurrentAgent, Db, HubDep, Platform, conversation_for
 from bot.api.learner import check_text
-from bot.api.schemas import AgentReply, MessagesOut, ResolveIn, TransferIn
+from bot.api.schemas import (
+    AgentReply,
+    MessagesOut,
+    ReassignIn,
+    ReleaseIn,
+    ResolveIn,
+    TransferIn,
+)
+from bot.auth import Principal
 from bot.chat import mode_of
 from bot.transcript import Message
 
 router = APIRouter(prefix="/api/agent", tags=["agent"])
+
+
+def _supervises(agent: Principal) -> bool:
+    """Managers and admins act on any team's tickets."""
+    return agent.has("manager")
+
+
+def _due_at(ticket: handoff.Ticket) -> float | None:
+    """The deadline the console counts down to: a waiting ticket's queue deadline (fresh after
+    a transfer or release); a claimed one's first-response SLA until someone answers."""
+    if ticket.status == "queued":
+        return ticket.queue_due_at or ticket.sla_due_at
+    if ticket.status == "claimed" and ticket.first_response_at is None:
+        return ticket.sla_due_at
+    return None
 
 
 def _ticket_view(db, platform, ticket: handoff.Ticket, now: float) -> dict:  # type: ignore[no-untyped-def]
@@ -26,24 +54,44 @@ def _ticket_view(db, platform, ticket: handoff.Ticket, now: float) -> dict:  # t
             limit=1,
         )
     )
+    due = _due_at(ticket)
     return {
         **ticket.model_dump(),
         "team_name": handoff.team_name(ticket.team, "en"),
+        "team_name_zh": handoff.team_name(ticket.team, "zh"),
         "learner_id": conv.learner_id if conv else None,
         "learner_name": learner.name if learner else (conv.learner_id if conv else ""),
         "lang": conv.lang if conv else None,
         "last_learner_text": last[0]["text"] if last else "",
         "waiting_s": round(now - ticket.created_at),
+        # the first-response SLA: once breached, a transfer does not clear it
         "sla_breached": ticket.first_response_at is None and now > ticket.sla_due_at,
+        "due_at": due,
+        "due_in_s": round(due - now) if due is not None else None,
+        "notes": handoff.handover_notes(db, ticket.id),
     }
+
+
+def _check_team(agent: Principal, team: str) -> None:
+    if team not in handoff.TEAMS:
+        raise HTTPException(404, f"no team {team!r} · 没有这个组")
+    if not _supervises(agent) and team not in agent.teams:
+        raise HTTPException(
+            403,
+            f"you are not in the {handoff.team_name(team, 'en')} team · "
+            f"您不在{handoff.team_name(team, 'zh')}",
+        )
 
 
 @router.get("/queue")
 def queue(
     agent: CurrentAgent, db: Db, platform: Platform, team: str | None = None, mine: bool = False
 ) -> list[dict]:
-    """Open tickets in priority and SLA order; ?team= narrows to one team, ?mine=true to
-    the caller's claimed tickets. By default an agent sees the teams they belong to."""
+    """Open tickets, waiting ones first, in priority and deadline order; ?team= narrows to one
+    of the caller's teams (any team for managers), ?mine=true to the caller's claimed tickets.
+    By default an agent sees the teams they belong to."""
+    if team:
+        _check_team(agent, team)
     teams = [team] if team else (agent.teams or None)
     tickets = handoff.queue(db, teams=teams)
     if mine:
@@ -54,7 +102,30 @@ def queue(
 
 @router.get("/teams")
 def teams(agent: CurrentAgent) -> dict:
-    return {k: v["en"] for k, v in handoff.TEAMS.items()}
+    """Every team's name in both languages; `mine` lists the teams the caller may filter to
+    (every team for managers)."""
+    mine = list(handoff.TEAMS) if _supervises(agent) else agent.teams
+    return {
+        "teams": {k: {"en": v["en"], "zh": v["zh"]} for k, v in handoff.TEAMS.items()},
+        "mine": mine,
+    }
+
+
+@router.get("/agents")
+def agents(agent: CurrentAgent, db: Db) -> list[dict]:
+    """The people a manager can reassign a ticket to."""
+    if not _supervises(agent):
+        raise HTTPException(403, "only managers reassign tickets · 只有主管可以改派工单")
+    return [
+        {"id": row["username"], "display_name": row["display_name"], "teams": row["teams"]}
+        for row in db["staff"].rows_where("active = 1", order_by="username")
+        if _is_agent(row)
+    ]
+
+
+def _is_agent(row: dict) -> bool:
+    roles = set((row.get("roles") or "").split(","))
+    return bool(roles & {"agent", "manager", "admin"})
 
 
 @router.get("/tickets/{ticket_id}")
@@ -64,7 +135,8 @@ def ticket(ticket_id: int, agent: CurrentAgent, db: Db, platform: Platform) -> d
 
 @router.post("/tickets/{ticket_id}/claim")
 def claim(ticket_id: int, agent: CurrentAgent, hub: HubDep) -> dict:
-    return hub.claim(ticket_id, agent.id, agent.display_name).model_dump()
+    teams = None if _supervises(agent) else agent.teams
+    return hub.claim(ticket_id, agent.id, agent.display_name, teams=teams).model_dump()
 
 
 @router.post("/tickets/{ticket_id}/reply", response_model=Message)
@@ -77,7 +149,26 @@ def reply(
 
 @router.post("/tickets/{ticket_id}/transfer")
 def transfer(ticket_id: int, body: TransferIn, agent: CurrentAgent, hub: HubDep) -> dict:
-    return hub.transfer(ticket_id, agent.id, body.team, body.note).model_dump()
+    return hub.transfer(
+        ticket_id, agent.id, body.team, body.note, override=_supervises(agent)
+    ).model_dump()
+
+
+@router.post("/tickets/{ticket_id}/release")
+def release(ticket_id: int, body: ReleaseIn, agent: CurrentAgent, hub: HubDep) -> dict:
+    """Back to the ticket's own team queue: the owner, or a manager for anyone's ticket."""
+    return hub.release(ticket_id, agent.id, body.note, override=_supervises(agent)).model_dump()
+
+
+@router.post("/tickets/{ticket_id}/reassign")
+def reassign(ticket_id: int, body: ReassignIn, agent: CurrentAgent, db: Db, hub: HubDep) -> dict:
+    if not _supervises(agent):
+        raise HTTPException(403, "only managers reassign tickets · 只有主管可以改派工单")
+    rows = list(db["staff"].rows_where("username = ? AND active = 1", [body.agent]))
+    if not rows or not _is_agent(rows[0]):
+        raise HTTPException(404, f"no agent {body.agent!r} · 没有这位客服")
+    name = rows[0]["display_name"] or body.agent
+    return hub.reassign(ticket_id, agent.id, body.agent, name, body.note).model_dump()
 
 
 @router.post("/tickets/{ticket_id}/resolve")

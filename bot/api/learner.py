@@ -91,6 +91,23 @@ def start_conversation(
     return _conversation_out(db, conv)
 
 
+@router.get("/conversations/open", response_model=ConversationOut)
+def open_conversation(learner: CurrentLearner, db: Db) -> ConversationOut:
+    """The learner's latest conversation that still has an open ticket: a second tab (or a
+    new browser) must join the chat a person answers in, not start a second one."""
+    rows = list(
+        db.execute(
+            "SELECT c.id FROM conversations c JOIN tickets t ON t.conversation_id = c.id "
+            "WHERE c.learner_id = ? AND t.status IN ('queued', 'claimed') "
+            "ORDER BY t.created_at DESC, t.id DESC LIMIT 1",
+            [learner.id],
+        )
+    )
+    if not rows:
+        raise HTTPException(404, "no conversation is waiting for a person")
+    return _conversation_out(db, conversation_for(db, learner, rows[0][0]))
+
+
 @router.get("/conversations/{conversation_id}", response_model=ConversationOut)
 def get_conversation(conversation_id: str, who: CurrentPrincipal, db: Db) -> ConversationOut:
     return _conversation_out(db, conversation_for(db, who, conversation_id))
@@ -133,8 +150,8 @@ def back_to_bot(
 @router.post("/conversations/{conversation_id}/csat")
 def rate(conversation_id: str, body: CsatIn, learner: CurrentLearner, db: Db, hub: HubDep) -> dict:
     conv = conversation_for(db, learner, conversation_id)
-    ticket = hub.rate(conv, body.score, body.comment)
-    return {"ticket_id": ticket.id, "csat": ticket.csat}
+    ticket = hub.rate(conv, body.score, body.comment, ticket_id=body.ticket_id)
+    return {"ticket_id": ticket.id, "csat": ticket.csat, "comment": ticket.csat_comment}
 
 
 @router.websocket("/conversations/{conversation_id}/ws")

@@ -57,6 +57,8 @@ class MessagesOut(BaseModel):
 class CsatIn(BaseModel):
     score: int = Field(ge=1, le=5)
     comment: str = Field(default="", max_length=1000)
+    # the ticket the star row belongs to; without it, the latest resolved one (older pages)
+    ticket_id: int | None = None
 
 
 class AgentReply(BaseModel):
@@ -65,6 +67,15 @@ class AgentReply(BaseModel):
 
 class TransferIn(BaseModel):
     team: str
+    note: str = Field(default="", max_length=500)
+
+
+class ReleaseIn(BaseModel):
+    note: str = Field(default="", max_length=500)
+
+
+class ReassignIn(BaseModel):
+    agent: str = Field(min_length=1, max_length=64)
     note: str = Field(default="", max_length=500)
 
 

@@ -1,7 +1,34 @@
 // Agent console: the queue (polled), one open conversation (WebSocket), actions on its ticket.
-let token = AC.store.getItem("ac.staff.token"), me = null, current = null, sock = null, tickets = [];
+let token = AC.store.getItem("ac.staff.token"), me = null, current = null, sock = null, tickets = [], teams = {};
 const $ = (id) => document.getElementById(id);
 const show = (id, on) => $(id).classList.toggle("hidden", !on);
+
+// Staff pages show both languages side by side, English first.
+const PRIORITY = { urgent: "Urgent · 紧急", high: "High · 高", normal: "Normal · 普通", low: "Low · 低" };
+const STATUS = { queued: "Queued · 排队中", claimed: "Claimed · 已接入", resolved: "Resolved · 已解决", cancelled: "Cancelled · 已取消" };
+const REASON = {
+  learner_asked: "Learner asked for a person · 学员要求转人工",
+  assistant_unavailable: "Assistant unavailable · 智能助手故障",
+  bot_could_not_answer: "Bot could not answer · 机器人答不上来",
+  complaint: "Complaint · 投诉",
+  refund_ineligible: "Refund refused by policy · 退款不符合规则",
+  refund_no_order: "Refund: no matching order · 退款找不到订单",
+  identity_not_confirmed: "Identity not confirmed · 身份未确认",
+  troubleshooting_failed: "Troubleshooting did not help · 自助排障无效",
+  piracy_report: "Piracy report · 盗版举报",
+  privacy_export: "Privacy: data export · 隐私：导出数据",
+  privacy_delete: "Privacy: data deletion · 隐私：删除数据",
+};
+const teamName = (k) => (teams[k] ? `${teams[k].en} · ${teams[k].zh}` : k);
+const supervises = () => me && (me.roles.includes("manager") || me.roles.includes("admin"));
+
+// How long until the ticket's deadline (the queue's own after a transfer), from due_at so a
+// countdown stays right between polls.
+function dueText(tk) {
+  if (tk.due_at == null) return null;
+  const min = Math.round((tk.due_at * 1000 - Date.now()) / 60000);
+  return min >= 0 ? `due in ${min} min · ${min} 分钟内响应` : `overdue ${-min} min · 已超时 ${-min} 分钟`;
+}
 
 function fail(e) { $("error").className = "status error"; $("error").textContent = e.message || String(e); }
 
@@ -18,50 +45,98 @@ function minutes(s) { return s < 60 ? `${s}s` : s < 3600 ? `${Math.round(s / 60)
 
 function renderQueue() {
   $("queue-count").textContent = `(${tickets.length})`;
-  $("queue").replaceChildren(...tickets.map((tk) => AC.el("div", {
-      class: "queue-item" + (current && current.id === tk.id ? " active" : ""), "data-ticket": tk.id,
-      "data-conversation": tk.conversation_id,
-      onclick: () => openTicket(tk.id) },
-    AC.el("div", { class: "row" }, AC.el("strong", {}, tk.learner_name), AC.el("span", { class: "muted" }, minutes(tk.waiting_s))),
-    AC.el("div", { class: "muted" }, tk.last_learner_text.slice(0, 80)),
-    AC.el("div", { class: "row" },
-      AC.el("span", {}, AC.el("span", { class: `pill ${tk.priority}` }, tk.priority), " ",
-        AC.el("span", { class: "pill" }, tk.team_name), " ",
-        tk.channel === "case" ? AC.el("span", { class: "pill", title: "follow-up case: the learner is not waiting in the chat" }, "case") : null, " ",
-        tk.sla_breached ? AC.el("span", { class: "pill breached" }, "SLA") : null),
-      AC.el("span", { class: `pill ${tk.status}` }, tk.status === "claimed" ? `${tk.status}: ${tk.claimed_by}` : tk.status)))));
+  $("queue").replaceChildren(...tickets.map((tk) => {
+    const due = dueText(tk), overdue = tk.due_at != null && tk.due_at * 1000 < Date.now();
+    // why it is here: the summary the bot wrote (refusal reason, order, complaint signals),
+    // not the learner's last line, which is often just "转人工"
+    const why = (tk.summary || "").split("\n")[0] || tk.last_learner_text;
+    return AC.el("div", {
+        class: "queue-item" + (current && current.id === tk.id ? " active" : ""), "data-ticket": tk.id,
+        "data-conversation": tk.conversation_id,
+        onclick: () => openTicket(tk.id) },
+      AC.el("div", { class: "row" }, AC.el("strong", {}, tk.learner_name), AC.el("span", { class: "muted" }, minutes(tk.waiting_s))),
+      AC.el("div", { class: "muted reason" }, REASON[tk.reason] || tk.reason),
+      AC.el("div", { class: "muted" }, why.slice(0, 80)),
+      AC.el("div", { class: "row" },
+        AC.el("span", {}, AC.el("span", { class: `pill ${tk.priority}` }, PRIORITY[tk.priority] || tk.priority), " ",
+          AC.el("span", { class: "pill" }, teamName(tk.team)), " ",
+          tk.channel === "case" ? AC.el("span", { class: "pill", title: "follow-up case: the learner is not waiting in the chat · 跟进单：学员没有在对话里等" }, "Case · 跟进单") : null, " ",
+          due ? AC.el("span", { class: "pill due" + (overdue ? " breached" : "") }, due) : null, " ",
+          tk.sla_breached ? AC.el("span", { class: "pill breached", title: "first-response SLA breached · 首次响应已超时" }, "SLA") : null),
+        AC.el("span", { class: `pill ${tk.status}` }, tk.status === "claimed" ? `${STATUS.claimed}: ${tk.claimed_by}` : STATUS[tk.status] || tk.status)));
+  }));
 }
 
 async function refreshQueue() {
   try {
-    const team = $("team-filter").value;
-    tickets = await AC.api("/api/agent/queue" + (team ? `?team=${team}` : ""), { token });
+    const filter = $("team-filter").value;
+    const query = filter === "@mine" ? "?mine=true" : filter ? `?team=${filter}` : "";
+    tickets = await AC.api("/api/agent/queue" + query, { token });
     renderQueue();
-    if (current) { const fresh = tickets.find((x) => x.id === current.id); if (fresh) { current = fresh; showActions(); } }
+    if (current) {
+      const fresh = tickets.find((x) => x.id === current.id);
+      // not in this list any more (withdrawn, resolved, transferred away): ask for it, so the
+      // view never offers Claim on a ticket that is gone
+      const id = current.id;
+      const now = fresh || (await AC.api(`/api/agent/tickets/${id}`, { token }).catch(() => null));
+      if (now && current && current.id === id) { current = now; showActions(); }
+    }
   } catch (e) { if (e.status === 401) logout(); else fail(e); }
 }
 
 function render(m) {
   if ($("log").querySelector(`[data-id="${m.id}"]`)) return;
   const who = { learner: "Learner · 学员", bot: "Bot · 机器人", agent: m.payload.agent_name || m.author || "Agent" }[m.sender];
-  const meta = [AC.time(m.created_at), m.intent ? `${m.intent} ${m.confidence != null ? m.confidence.toFixed(2) : ""}` : null].filter(Boolean).join(" · ");
+  // a tapped form option is an answer, whatever the classifier made of it ("complaint 0.99"
+  // on a refund reason misled agents): say it was tapped instead of the intent
+  const tapped = m.sender === "learner" && m.payload.payload && !m.payload.payload.startsWith("/");
+  const intent = tapped ? "tapped option · 点选的选项" : m.intent ? `${m.intent} ${m.confidence != null ? m.confidence.toFixed(2) : ""}` : null;
+  const meta = [AC.time(m.created_at), intent].filter(Boolean).join(" · ");
   const node = AC.el("div", { class: `msg ${m.sender === "learner" ? "bot" : m.sender === "bot" ? "learner" : m.sender}`, "data-id": m.id, "data-sender": m.sender, "data-text": m.text },
     who ? AC.el("span", { class: "who" }, who) : null,
     m.sender === "learner" ? m.text : AC.rich(m.text), AC.el("span", { class: "meta" }, meta));
   if (m.payload.citation) node.append(AC.el("a", { class: "cite", href: m.payload.citation.url, target: "_blank" }, `📖 ${m.payload.citation.title}`));
+  // the learner's notice is in the learner's language; the agent gets it in both
+  if (m.payload.event === "cancelled") node.append(AC.el("div", { class: "error", "data-event": "cancelled" }, "The learner went back to the assistant; the ticket is cancelled · 学员已回到智能助手，工单已取消"));
   $("log").append(node);
   $("log").scrollTop = $("log").scrollHeight;
 }
 
 function showActions() {
-  const mine = current && current.status === "claimed" && current.claimed_by === me.id;
-  $("ticket-title").textContent = current ? `#${current.id} · ${current.learner_name} · ${current.team_name} · ${current.status}` : "";
-  show("claim", current && current.status === "queued");
-  ["transfer-team", "transfer", "resolve", "composer"].forEach((id) => show(id, mine));
+  const claimed = current && current.status === "claimed";
+  const mine = claimed && current.claimed_by === me.id;
+  const boss = claimed && supervises();
+  $("ticket-title").textContent = current ? `#${current.id} · ${current.learner_name} · ${teamName(current.team)} · ${STATUS[current.status] || current.status}${claimed ? `: ${current.claimed_by}` : ""}` : "";
+  // Claim only where the server would allow it: the agent's own teams (any for managers)
+  show("claim", current && current.status === "queued" && (supervises() || me.teams.includes(current.team)));
+  show("release", mine || boss);
+  ["transfer-team", "transfer-note", "transfer"].forEach((id) => show(id, mine || boss));
+  ["reassign-agent", "reassign"].forEach((id) => show(id, boss));
+  ["resolve", "composer"].forEach((id) => show(id, mine));
+  show("resolve-box", mine && resolving);
   show("kb-draft", current && current.claimed_by === me.id);
+  showInfo();
 }
 
+function showInfo() {
+  // why the ticket is here, how urgent, and what the previous agent wrote when passing it on
+  const info = $("ticket-info");
+  show("ticket-info", !!current);
+  if (!current) return;
+  const due = dueText(current);
+  info.replaceChildren(
+    AC.el("div", { "data-info": "reason" }, `${REASON[current.reason] || current.reason} · ${PRIORITY[current.priority] || current.priority}`,
+      due ? AC.el("span", { "data-info": "due" }, ` · ${due}`) : null,
+      current.sla_breached ? AC.el("strong", { class: "error" }, " · first-response SLA breached · 首次响应已超时") : null),
+    current.summary ? AC.el("div", { "data-info": "summary" }, current.summary) : null,
+    ...(current.notes || []).filter((n) => n.note).map((n) => AC.el("div", { "data-info": "note" },
+      `${{ transferred: "Transferred · 转接", released: "Released · 放回队列", reassigned: "Reassigned · 改派" }[n.kind] || n.kind} (${n.actor}${n.team ? " → " + teamName(n.team) : n.to ? " → " + n.to : ""}): ${n.note}`)));
+}
+
+// Resolve asks for a confirmation and an optional note: one stray click used to end the chat
+let resolving = false;
 async function openTicket(id) {
+  resolving = false;
   try {
     current = await AC.api(`/api/agent/tickets/${id}`, { token });
     renderQueue(); showActions();
@@ -76,6 +151,7 @@ async function openTicket(id) {
       if (ev.type === "mode") refreshQueue();
     });
     const profile = await AC.api(`/api/agent/conversations/${current.conversation_id}/learner`, { token }).catch(() => null);
+    if (!current || current.id !== id) return;  // the agent opened another ticket meanwhile
     renderSide(profile);
   } catch (e) { fail(e); }
 }
@@ -118,7 +194,9 @@ function suggestSoon() {  // once per burst: opening a chat replays all its mess
 function insertAnswer(e) {
   // the entry's answer and its public link, into the reply box for the agent to adapt
   const box = $("text");
-  box.value = (box.value.trim() ? box.value.trim() + "\n\n" : "") + `${e.answer.trim()}\n\n📖 ${e.url}`;
+  // a Markdown link: the learner's page shows it as a link named after the article
+  box.value = (box.value.trim() ? box.value.trim() + "\n\n" : "") + `${e.answer.trim()}\n\n📖 [${e.question}](${e.url})`;
+  box.scrollTop = box.scrollHeight;
   box.focus();
 }
 
@@ -127,12 +205,16 @@ async function act(path, body) {
   catch (e) { fail(e); refreshQueue(); }
 }
 
+let replying = false;
 async function reply(e) {
   e.preventDefault();
   const text = $("text").value.trim();
-  if (!text) return;
-  try { render(await AC.api(`/api/agent/tickets/${current.id}/reply`, { method: "POST", token, body: { text } })); $("text").value = ""; }
-  catch (err) { fail(err); }
+  if (!text || replying) return;
+  // a second Enter while the first is on its way must not send the text again
+  replying = true; $("text").value = "";
+  try { render(await AC.api(`/api/agent/tickets/${current.id}/reply`, { method: "POST", token, body: { text } })); }
+  catch (err) { fail(err); if (!$("text").value) $("text").value = text; }
+  finally { replying = false; }
 }
 
 async function saveToKb() {
@@ -156,10 +238,15 @@ async function boot() {
   try { me = await AC.api("/api/auth/me", { token }); } catch (e) { logout(); return; }
   show("login", false); show("console", true); show("logout", true);
   $("who").textContent = `${me.display_name} (${me.id})`;
-  const teams = await AC.api("/api/agent/teams", { token });
-  for (const [k, v] of Object.entries(teams)) {
-    $("team-filter").append(AC.el("option", { value: k }, v));
-    $("transfer-team").append(AC.el("option", { value: k }, v));
+  const res = await AC.api("/api/agent/teams", { token });
+  teams = res.teams;
+  for (const k of res.mine) $("team-filter").append(AC.el("option", { value: k }, teamName(k)));
+  for (const k of Object.keys(teams)) $("transfer-team").append(AC.el("option", { value: k }, teamName(k)));
+  // the filter survives a reload (this tab only)
+  const saved = AC.store.getItem("ac.agent.filter");
+  if (saved && [...$("team-filter").options].some((o) => o.value === saved)) $("team-filter").value = saved;
+  if (supervises()) {
+    for (const a of await AC.api("/api/agent/agents", { token })) $("reassign-agent").append(AC.el("option", { value: a.id }, `${a.display_name} (${a.id})`));
   }
   await refreshQueue();
   setInterval(refreshQueue, 2000);
@@ -167,10 +254,14 @@ async function boot() {
 
 $("login").onsubmit = login;
 $("logout").onclick = logout;
-$("team-filter").onchange = refreshQueue;
+$("team-filter").onchange = () => { AC.store.setItem("ac.agent.filter", $("team-filter").value); refreshQueue(); };
 $("claim").onclick = () => act("claim");
-$("transfer").onclick = () => act("transfer", { team: $("transfer-team").value });
-$("resolve").onclick = () => act("resolve", { note: "" });
+$("transfer").onclick = async () => { await act("transfer", { team: $("transfer-team").value, note: $("transfer-note").value.trim() }); $("transfer-note").value = ""; };
+$("release").onclick = async () => { await act("release", { note: $("transfer-note").value.trim() }); $("transfer-note").value = ""; };
+$("reassign").onclick = async () => { await act("reassign", { agent: $("reassign-agent").value, note: $("transfer-note").value.trim() }); $("transfer-note").value = ""; };
+$("resolve").onclick = () => { resolving = true; showActions(); $("resolve-note").focus(); };
+$("resolve-cancel").onclick = () => { resolving = false; showActions(); };
+$("resolve-confirm").onclick = async () => { resolving = false; await act("resolve", { note: $("resolve-note").value.trim() }); $("resolve-note").value = ""; };
 $("kb-draft").onclick = saveToKb;
 $("composer").onsubmit = reply;
 $("text").onkeydown = (e) => { if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); $("composer").requestSubmit(); } };

@@ -3,14 +3,26 @@
 const T = {
   zh: { title: "课后学堂 · 在线客服", as: "学员", new: "新对话", send: "发送", placeholder: "输入您的问题…",
         bot: "智能助手", you: "我", agent: "客服", mode_bot: "智能助手在线", mode_human: "人工客服模式：客服会在这里回复您",
-        back: "回到智能助手", offline: "连接中断，正在重连…", source: "来源", rate: "请为本次服务打分", helpful: "有帮助", not_helpful: "没帮助", typing: "正在输入", unsent: "未发送", too_long: "消息太长了，最多 4000 字，请删减后再发送。" },
+        back: "回到智能助手", offline: "连接中断，正在重连…", source: "来源", rate: "请为本次服务打分", helpful: "有帮助", not_helpful: "没帮助", typing: "正在输入", unsent: "未发送", too_long: "消息太长了，最多 4000 字，请删减后再发送。",
+        comment: "想补充点什么吗？（选填）", submit_rating: "提交评价", rated: "您已经评价过这次服务了，谢谢！",
+        err_401: "登录已过期，请刷新页面后再试。", err_404: "找不到这段对话，请点“新对话”重新开始。", err_409: "这个操作现在不能进行，请刷新页面后再试。",
+        err_422: "消息是空的或格式不对，请修改后再发送。", err_other: "服务暂时不可用，请稍后再试。" },
   en: { title: "AfterClass Academy · Help", as: "Learner", new: "New chat", send: "Send", placeholder: "Type your question…",
         bot: "Assistant", you: "You", agent: "Agent", mode_bot: "The assistant is here", mode_human: "You're with a person: replies appear here",
-        back: "Back to the assistant", offline: "Connection lost, reconnecting…", source: "Source", rate: "Please rate the help you got", helpful: "Helpful", not_helpful: "Not helpful", typing: "Typing", unsent: "Not sent", too_long: "That message is too long: 4,000 characters at most. Please shorten it and send it again." },
+        back: "Back to the assistant", offline: "Connection lost, reconnecting…", source: "Source", rate: "Please rate the help you got", helpful: "Helpful", not_helpful: "Not helpful", typing: "Typing", unsent: "Not sent", too_long: "That message is too long: 4,000 characters at most. Please shorten it and send it again.",
+        comment: "Anything to add? (optional)", submit_rating: "Send rating", rated: "You have already rated this. Thank you!",
+        err_401: "Your session has expired. Please reload the page and try again.", err_404: "This conversation can't be found. Please start a new chat.", err_409: "That can't be done right now. Please reload the page and try again.",
+        err_422: "The message is empty or not in a form we accept. Please change it and send it again.", err_other: "The service is unavailable for a moment. Please try again shortly." },
 };
 let lang = AC.lang(), token = null, conv = null, sock = null, mode = "bot";
 const $ = (id) => document.getElementById(id);
 const t = (k) => T[lang][k];
+// The hub's error details are written for developers and staff, in English: the learner gets
+// a sentence in their own language chosen by the kind of failure.
+function errText(e) {
+  if (e.status === 413) return t("too_long");
+  return t(`err_${e.status}`) || t("err_other");
+}
 
 function applyLang() {
   document.documentElement.lang = lang;
@@ -53,10 +65,9 @@ function render(m) {
       AC.el("button", { type: "button", "data-helpful": "yes", onclick: (e) => feedback(p.citation.id, true, m.id, e.target) }, "👍 " + t("helpful")),
       AC.el("button", { type: "button", "data-helpful": "no", onclick: (e) => feedback(p.citation.id, false, m.id, e.target) }, "👎 " + t("not_helpful"))));
   }
-  if (p.csat) {
-    node.append(AC.el("div", { class: "buttons stars", "aria-label": t("rate") },
-      p.csat.scale.map((s) => AC.el("button", { type: "button", "data-score": s, onclick: () => rate(s) }, "★".repeat(s)))));
-  }
+  if (p.csat) node.append(starRow(p.csat));
+  // the thank-you for a rating closes its star row (also when the transcript is replayed)
+  if (p.event === "csat") closeStars(p.ticket_id, p.score);
   $("log").append(node);
   $("log").scrollTop = $("log").scrollHeight;
 }
@@ -65,19 +76,48 @@ async function feedback(entryId, helpful, messageId, button) {
   try {
     await AC.api(`/api/conversations/${conv.id}/feedback`, { method: "POST", token, body: { entry_id: entryId, helpful, message_id: messageId } });
     button.parentElement.querySelectorAll("button").forEach((b) => (b.disabled = true));
-  } catch (e) { $("status").textContent = e.message; }
+  } catch (e) { $("status").textContent = errText(e); }
 }
 
-async function rate(score) {
+// One star row per resolved ticket: a tap picks the score and opens an optional comment; the
+// rating is sent once, for this row's ticket. The hub refuses a second rating of a ticket.
+function starRow(csat) {
+  const row = AC.el("div", { class: "buttons stars", "aria-label": t("rate"), "data-ticket": csat.ticket_id });
+  const comment = AC.el("textarea", { class: "hidden rating-comment", maxlength: "1000", placeholder: t("comment"), "aria-label": t("comment") });
+  const submit = AC.el("button", { type: "button", class: "hidden primary rating-submit", onclick: () => rate(csat.ticket_id, Number(row.dataset.score), comment.value.trim(), row) }, t("submit_rating"));
+  csat.scale.forEach((s) => row.append(AC.el("button", { type: "button", "data-score": s, onclick: () => {
+    row.dataset.score = s;
+    row.querySelectorAll("[data-score]").forEach((b) => b.classList.toggle("primary", Number(b.dataset.score) === s));
+    comment.classList.remove("hidden"); submit.classList.remove("hidden"); comment.focus();
+  } }, "★".repeat(s))));
+  row.append(comment, submit);
+  return row;
+}
+
+function closeStars(ticketId, score) {
+  document.querySelectorAll(`.stars[data-ticket="${ticketId}"]`).forEach((row) => {
+    row.querySelectorAll("button, textarea").forEach((b) => { b.disabled = true; });
+    row.querySelectorAll("[data-score]").forEach((b) => b.classList.toggle("primary", Number(b.dataset.score) === score));
+    row.querySelectorAll(".rating-submit, .rating-comment").forEach((n) => n.classList.add("hidden"));
+  });
+}
+
+async function rate(ticketId, score, comment, row) {
+  if (!score || row.dataset.sending) return;
+  row.dataset.sending = "1";  // a double tap must not send the rating twice
   try {
-    await AC.api(`/api/conversations/${conv.id}/csat`, { method: "POST", token, body: { score } });
-    document.querySelectorAll(".stars button").forEach((b) => (b.disabled = true));
-  } catch (e) { $("status").textContent = e.message; }
+    await AC.api(`/api/conversations/${conv.id}/csat`, { method: "POST", token, body: { score, comment, ticket_id: ticketId } });
+    closeStars(ticketId, score);
+  } catch (e) {
+    if (e.status === 409) { closeStars(ticketId); $("log").append(AC.el("div", { class: "msg system" }, t("rated"))); }
+    else $("status").textContent = errText(e);
+  } finally { delete row.dataset.sending; }
 }
 
 async function backToBot() {
-  try { await AC.api(`/api/conversations/${conv.id}/back-to-bot`, { method: "POST", token }); }
-  catch (e) { $("status").textContent = e.message; }
+  // allowed also while an agent holds the chat: the hub cancels the ticket and tells the agent
+  try { mode = (await AC.api(`/api/conversations/${conv.id}/back-to-bot`, { method: "POST", token })).mode; showMode(); }
+  catch (e) { $("status").textContent = errText(e); }
 }
 
 async function send(text, payload) {
@@ -100,7 +140,7 @@ async function send(text, payload) {
     pending.classList.add("unsent");
     pending.append(AC.el("span", { class: "meta" }, t("unsent")));
     if (!payload && !$("text").value) $("text").value = text;
-    $("log").append(AC.el("div", { class: "msg system error" }, e.status === 413 ? t("too_long") : e.message));
+    $("log").append(AC.el("div", { class: "msg system error" }, errText(e)));
   } finally {
     if (typing) typing.remove();
     $("send").disabled = false; $("text").focus();
@@ -112,7 +152,10 @@ async function start(learnerId, fresh) {
   token = login.token;
   const key = `ac.conv.${learnerId}`;
   conv = null;
-  const saved = !fresh && AC.store.getItem(key);
+  // unless a new chat is asked for, join the conversation a person is (or will be) answering
+  // in, even from another tab; then this tab's own; then a new one
+  if (!fresh) { try { conv = (await AC.api("/api/conversations/open", { token })).conversation; AC.store.setItem(key, conv.id); } catch (e) { conv = null; } }
+  const saved = !fresh && !conv && AC.store.getItem(key);
   if (saved) { try { conv = (await AC.api(`/api/conversations/${saved}`, { token })).conversation; } catch (e) { conv = null; } }
   if (!conv) { conv = (await AC.api("/api/conversations", { method: "POST", token, body: { lang } })).conversation; AC.store.setItem(key, conv.id); }
   $("log").replaceChildren();
@@ -137,4 +180,4 @@ async function init() {
   $("text").onkeydown = (e) => { if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); $("composer").requestSubmit(); } };
   await start($("learner").value, params.has("new"));
 }
-init().catch((e) => { $("status").textContent = e.message; });
+init().catch((e) => { $("status").textContent = errText(e); });

@@ -9,6 +9,7 @@ import threading
 import pytest
 from fastapi.testclient import TestClient
 
+import handoff
 from bot.app import create_app
 from tests.conftest import hub_settings, learner_token, staff_token
 
@@ -259,3 +260,116 @@ def test_action_calls_need_rasas_token_and_may_carry_a_long_tracker(tmp_path):
         assert r.json()["action_name"] == "action_that_does_not_exist"
         # chat messages keep the small limit
         assert client.post("/api/auth/learner", content=b"{" * 70_000).status_code == 413
+
+
+def human(client: TestClient, learner: str = "L1001") -> tuple[dict, str, int]:
+    """A learner waiting for a person (Rasa is down: the 'general' team, high priority)."""
+    headers, cid = start(client, learner)
+    send(client, headers, cid, "人工", payload="/request_human")
+    tid = client.get("/api/agent/queue", headers=staff_token(client)).json()[0]["id"]
+    return headers, cid, tid
+
+
+def test_claim_needs_the_team_and_managers_release_or_reassign(client):
+    headers, cid, tid = human(client)
+    agent, bill, mia = (staff_token(client, u) for u in ("agent", "billing", "manager"))
+    r = client.post(f"/api/agent/tickets/{tid}/claim", headers=bill)  # Bill is billing only
+    assert r.status_code == 403 and "not in" in r.json()["detail"]
+    assert "不在该组" in r.json()["detail"]
+    r = client.get("/api/agent/queue?team=general", headers=bill)
+    assert r.status_code == 403 and "您不在" in r.json()["detail"]
+    assert client.get("/api/agent/queue?team=general", headers=mia).status_code == 200
+    assert client.get("/api/agent/teams", headers=bill).json()["mine"] == ["billing"]
+
+    assert client.post(f"/api/agent/tickets/{tid}/claim", headers=agent).status_code == 200
+    url = f"/api/agent/tickets/{tid}"
+    assert client.post(f"{url}/release", headers=bill, json={}).status_code == 403
+    r = client.post(f"{url}/release", headers=mia, json={"note": "Ann went home"})
+    assert r.status_code == 200 and r.json()["status"] == "queued"
+    last = transcript(client, headers, cid)[-1]
+    assert last["payload"]["event"] == "released" and "排队" in last["text"]
+    assert client.get(f"/api/conversations/{cid}", headers=headers).json()["mode"] == "human"
+    view = client.get(url, headers=agent).json()
+    assert view["notes"][-1]["note"] == "Ann went home" and view["due_in_s"] > 0
+
+    # an agent releases their own; a manager hands a held chat to someone else
+    client.post(f"{url}/claim", headers=agent)
+    assert (
+        client.post(f"{url}/reassign", headers=agent, json={"agent": "billing"}).status_code == 403
+    )
+    assert client.get("/api/agent/agents", headers=agent).status_code == 403
+    assert "billing" in [a["id"] for a in client.get("/api/agent/agents", headers=mia).json()]
+    assert client.post(f"{url}/reassign", headers=mia, json={"agent": "editor"}).status_code == 404
+    r = client.post(f"{url}/reassign", headers=mia, json={"agent": "billing"})
+    assert r.status_code == 200 and r.json()["claimed_by"] == "billing"
+    assert "财务 Bill" in transcript(client, headers, cid)[-1]["text"]
+    assert client.post(f"{url}/reply", headers=bill, json={"text": "hi"}).status_code == 200
+    assert client.post(f"{url}/reply", headers=agent, json={"text": "hi"}).status_code == 403
+    r = client.post(f"{url}/release", headers=bill, json={})
+    assert r.status_code == 200 and r.json()["team"] == "general"
+
+
+def test_learner_can_leave_a_chat_an_agent_holds(client):
+    headers, cid, tid = human(client)
+    agent = staff_token(client, "agent")
+    client.post(f"/api/agent/tickets/{tid}/claim", headers=agent)
+    r = client.post(f"/api/conversations/{cid}/back-to-bot", headers=headers)
+    assert r.status_code == 200 and r.json()["mode"] == "bot" and r.json()["ticket"] is None
+    last = transcript(client, headers, cid)[-1]
+    assert last["payload"] == {"event": "cancelled", "ticket_id": tid, "agent": "agent"}
+    assert last["text"] == "好的，已为您切回智能助手。"  # the learner's language
+    assert client.get(f"/api/agent/tickets/{tid}", headers=agent).json()["status"] == "cancelled"
+    r = client.post(f"/api/agent/tickets/{tid}/reply", headers=agent, json={"text": "hi"})
+    assert r.status_code == 409
+
+
+def test_claiming_a_case_turns_it_into_a_chat(client):
+    headers, cid = start(client)
+    db = client.app.state.db
+    handoff.create_ticket(db, cid, reason="complaint", intent="complaint", channel="case")
+    assert client.get(f"/api/conversations/{cid}", headers=headers).json()["mode"] == "bot"
+    (ticket,) = client.get("/api/agent/queue", headers=staff_token(client)).json()
+    r = client.post(f"/api/agent/tickets/{ticket['id']}/claim", headers=staff_token(client))
+    assert r.status_code == 200 and r.json()["channel"] == "chat"
+    out = send(client, headers, cid, "我还是想退款")
+    assert out["mode"] == "human" and out["replies"] == []  # to the agent, not the bot
+
+
+def test_each_ticket_is_rated_once_from_its_own_star_row(client):
+    headers, cid, first = human(client)
+    agent = staff_token(client, "agent")
+    for _ in range(2):
+        tid = client.get("/api/agent/queue", headers=agent).json()[0]["id"]
+        client.post(f"/api/agent/tickets/{tid}/claim", headers=agent)
+        client.post(f"/api/agent/tickets/{tid}/resolve", headers=agent, json={})
+        if tid == first:
+            send(client, headers, cid, "again", payload="/request_human")
+    second = tid
+    assert second != first
+    url = f"/api/conversations/{cid}/csat"
+    r = client.post(url, headers=headers, json={"score": 2, "ticket_id": first, "comment": "slow"})
+    assert r.json() == {"ticket_id": first, "csat": 2, "comment": "slow"}
+    r = client.post(url, headers=headers, json={"score": 5, "ticket_id": first})
+    assert r.status_code == 409 and "already rated" in r.json()["detail"]
+    thanks = [m for m in transcript(client, headers, cid) if m["payload"].get("event") == "csat"]
+    assert len(thanks) == 1
+    assert (
+        client.post(url, headers=headers, json={"score": 5, "ticket_id": second}).json()[
+            "ticket_id"
+        ]
+        == second
+    )
+    r = client.post(url, headers=headers, json={"score": 5, "ticket_id": 9999})
+    assert r.status_code == 404
+
+
+def test_a_second_tab_finds_the_conversation_a_person_answers_in(client):
+    headers, cid, _ = human(client)
+    start(client)  # a new tab started another conversation
+    r = client.get("/api/conversations/open", headers=headers)
+    assert r.status_code == 200 and r.json()["conversation"]["id"] == cid
+    assert r.json()["mode"] == "human"
+    other = learner_token(client, "L1002")
+    assert client.get("/api/conversations/open", headers=other).status_code == 404
+    client.post(f"/api/conversations/{cid}/back-to-bot", headers=headers)
+    assert client.get("/api/conversations/open", headers=headers).status_code == 404

@@ -47,7 +47,12 @@ def test_learner_and_agent_through_one_handoff(stack, browser, shots):
     item = agent.locator(f'.queue-item[data-conversation="{conversation}"]')
     expect(item).to_be_visible(timeout=10_000)
     item.click()
-    expect(agent.locator("#ticket-title")).to_contain_text("queued")
+    expect(agent.locator("#ticket-title")).to_contain_text("Queued · 排队中")
+    # why it is here and how urgent, in both languages
+    expect(agent.locator('#ticket-info [data-info="reason"]')).to_contain_text("学员要求转人工")
+    expect(agent.locator('#ticket-info [data-info="due"]')).to_contain_text(
+        re.compile(r"due in \d+ min · \d+ 分钟内响应")
+    )
     expect(agent.locator('#log [data-sender="bot"]').first).to_contain_text("来源")
     # KB suggestions for the learner's question ("转人工" asks nothing); one goes in the reply
     suggestion = agent.locator('#suggest-list .suggestion[data-entry="zh-offline-download"]')
@@ -57,13 +62,19 @@ def test_learner_and_agent_through_one_handoff(stack, browser, shots):
     suggestion.locator("button.insert").click()
     inserted = re.compile(r"仅限手机 App.*/help/zh-offline-download", re.S)
     expect(agent.locator("#text")).to_have_value(inserted)
+    # the link goes in as a Markdown link, which the learner's page shows as a link
+    assert re.search(r"\]\(http[^)]*/help/zh-offline-download\)$", agent.input_value("#text"))
     agent.fill("#text", "")
     expect(learner.locator(".msg.system").last).to_contain_text("已接入")
 
-    # agent reply reaches the learner live; the learner's answer reaches the agent
+    # agent reply reaches the learner live, once even if Enter is pressed twice in a row
     agent.fill("#text", "您好，我是小安，请问是哪门课程下载不了？")
     agent.press("#text", "Enter")
+    agent.press("#text", "Enter")
     expect(learner.locator(".msg.agent").last).to_contain_text("我是小安")
+    agent.wait_for_timeout(1500)  # a second send would have arrived by now
+    expect(learner.locator(".msg.agent")).to_have_count(1)
+    expect(agent.locator("#text")).to_have_value("")
     learner.fill("#text", "Python 入门实战，缓存一直失败")
     learner.press("#text", "Enter")
     expect(agent.locator('#log [data-sender="learner"]').last).to_contain_text("缓存一直失败")
@@ -92,15 +103,107 @@ def test_learner_and_agent_through_one_handoff(stack, browser, shots):
     assert shown.locator("img").count() == 0 and shown.locator("a").count() == 0
 
     # resolving hands back to the bot and asks the learner for a rating
-    agent.click("#resolve")
+    agent.click("#resolve")  # asks first, with a note
+    expect(learner.locator("#status")).to_contain_text("人工客服模式")
+    agent.fill("#resolve-note", "教了清缓存 · cleared the cache")
+    agent.click("#resolve-confirm")
     expect(learner.locator("#status")).to_contain_text("智能助手在线")
-    stars = learner.locator(".stars button")
+    stars = learner.locator(".stars button[data-score]")
     expect(stars).to_have_count(5)
     stars.nth(4).click()
+    learner.fill(".stars .rating-comment", "很耐心")
+    learner.click(".stars .rating-submit")
     expect(learner.locator(".msg.system").last).to_contain_text("感谢您的评价")
+    expect(stars.nth(0)).to_be_disabled()
+    # back on the page later: the row is closed, there is one thank-you, not a second rating
+    learner.goto(f"{stack.hub_url}/chat?learner=L1001")
+    expect(learner.locator(".msg.system").last).to_contain_text("感谢您的评价")
+    expect(learner.locator(".stars button[data-score]").nth(4)).to_be_disabled()
+    expect(learner.locator(".msg.system", has_text="感谢您的评价")).to_have_count(1)
     learner.fill("#text", "谢谢")
     learner.press("#text", "Enter")
     expect(learner.locator(".msg.bot").last).to_contain_text(re.compile("不客气"))
     assert conversation and conversation.startswith("c_")
     learner_ctx.close()
     agent_ctx.close()
+
+
+def sign_in(page, url: str, user: str) -> None:
+    page.goto(f"{url}/agent")
+    page.fill("#username", user)
+    page.fill("#password", user)
+    page.click("#login button[type=submit]")
+
+
+def ask_for_a_person(page, url: str, learner: str) -> str:
+    page.goto(f"{url}/chat?learner={learner}&new=1")
+    expect(page.locator("body[data-conversation]")).to_have_count(1)  # the page is ready
+    page.fill("#text", "转人工")
+    page.press("#text", "Enter")
+    expect(page.locator("#status")).to_contain_text(re.compile("人工客服模式|with a person"))
+    return page.locator("body").get_attribute("data-conversation")
+
+
+def test_console_switching_transfer_notes_and_withdrawals(stack, browser):
+    url = stack.hub_url
+    ctxs = [browser.new_context(locale=loc) for loc in ("zh-CN", "en-US", "en-US", "en-US")]
+    li, emma, ann, bill = (c.new_page() for c in ctxs)
+    conv_li = ask_for_a_person(li, url, "L1001")
+    conv_emma = ask_for_a_person(emma, url, "L1002")
+
+    # Ann opens Li's ticket, whose orders are slow to come, then Emma's: Li's orders arriving
+    # late must not be shown beside Emma's transcript
+    held = []
+    ann.route(f"**/api/agent/conversations/{conv_li}/learner", lambda route: held.append(route))
+    sign_in(ann, url, "agent")
+    ann.locator(f'.queue-item[data-conversation="{conv_li}"]').click()
+    expect(ann.locator("#ticket-title")).to_contain_text("李明")
+    ann.locator(f'.queue-item[data-conversation="{conv_emma}"]').click()
+    expect(ann.locator("#side h3").nth(1)).to_have_text("Emma Li")
+    assert len(held) == 1
+    held[0].continue_()
+    ann.wait_for_timeout(1500)
+    expect(ann.locator("#side")).not_to_contain_text("李明")
+    expect(ann.locator("#side")).to_contain_text("AC10020003")
+
+    # Ann claims Emma's chat and passes it to billing with a note that Bill reads
+    ann.click("#claim")
+    expect(ann.locator("#transfer")).to_be_visible()
+    ann.select_option("#transfer-team", "billing")
+    ann.fill("#transfer-note", "wants AC10020003 refunded · 要退 AC10020003")
+    ann.click("#transfer")
+    expect(ann.locator("#ticket-title")).to_contain_text("Billing & refunds · 财务与退款组")
+    sign_in(bill, url, "billing")
+    # Bill's filter offers his team only (besides "my teams" and "claimed by me")
+    expect(bill.locator("#team-filter option")).to_have_count(3)
+    bill.locator(f'.queue-item[data-conversation="{conv_emma}"]').click()
+    expect(bill.locator('#ticket-info [data-info="note"]')).to_contain_text("要退 AC10020003")
+    expect(bill.locator('#ticket-info [data-info="due"]')).to_contain_text("due in")
+    bill.click("#claim")
+    expect(bill.locator("#composer")).to_be_visible()
+    expect(emma.locator(".msg.system").last).to_contain_text("财务 Bill")
+
+    # Emma leaves while Bill holds the chat: she is back with the bot, Bill is told
+    emma.click("#back-to-bot")
+    expect(emma.locator("#status")).to_contain_text("The assistant is here")
+    # in the language she last wrote in ("转人工"), not the hub's English error of before
+    expect(emma.locator(".msg.system").last).to_have_text("好的，已为您切回智能助手。")
+    expect(bill.locator('#log [data-event="cancelled"]')).to_contain_text("学员已回到智能助手")
+    expect(bill.locator("#ticket-title")).to_contain_text("Cancelled · 已取消")
+    expect(bill.locator("#composer")).to_be_hidden()
+
+    # Li opens the chat in a second tab: it joins the conversation waiting for a person
+    li_tab = ctxs[0].new_page()
+    li_tab.goto(f"{url}/chat?learner=L1001")
+    expect(li_tab.locator("#status")).to_contain_text("人工客服模式")
+    assert li_tab.locator("body").get_attribute("data-conversation") == conv_li
+
+    # Li withdraws her queued request while Ann looks at it: no stale Claim button
+    ann.locator(f'.queue-item[data-conversation="{conv_li}"]').click()
+    expect(ann.locator("#claim")).to_be_visible()
+    li.click("#back-to-bot")
+    expect(li.locator("#status")).to_contain_text("智能助手在线")
+    expect(ann.locator("#ticket-title")).to_contain_text("Cancelled · 已取消")
+    expect(ann.locator("#claim")).to_be_hidden()
+    for c in ctxs:
+        c.close()

@@ -1,7 +1,7 @@
 """Tickets: the state machine, atomic claims across connections, routing, SLA clocks."""
 
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 
 import pytest
 import sqlite_utils
@@ -115,3 +115,102 @@ def test_routing_table():
     assert handoff.route("privacy_request") == ("compliance", "normal")
     assert handoff.route(None, "assistant_unavailable") == ("general", "high")
     assert handoff.team_name("billing", "zh") == "财务与退款组"
+
+
+def test_claim_checks_the_team_and_managers_claim_any(db):
+    t = handoff.create_ticket(db, "c1", reason="x", intent="complaint")  # care
+    with pytest.raises(handoff.Forbidden, match="not in .*不在该组"):
+        handoff.claim(db, t.id, "bill", teams=["billing"])
+    assert handoff.get_ticket(db, t.id).status == "queued"
+    assert handoff.claim(db, t.id, "ann", teams=["care", "billing"]).claimed_by == "ann"
+    u = handoff.create_ticket(db, "c2", reason="x", intent="complaint")
+    assert handoff.claim(db, u.id, "mia", teams=None).claimed_by == "mia"  # a manager
+
+
+def test_release_puts_the_ticket_back_in_its_own_queue(db):
+    t = handoff.create_ticket(db, "c1", reason="x", intent="refund_request", now=1000)
+    handoff.claim(db, t.id, "bill", now=1100)
+    with pytest.raises(handoff.Forbidden):
+        handoff.release(db, t.id, "ann")  # not hers
+    t = handoff.release(db, t.id, "bill", note="off shift", now=1200)
+    assert (t.status, t.team, t.claimed_by) == ("queued", "billing", None)
+    assert handoff.claim(db, t.id, "bob", teams=["billing"]).claimed_by == "bob"
+    # a manager releases a ticket someone else holds
+    t = handoff.release(db, t.id, "mia", note="Bob is away", override=True)
+    assert t.status == "queued"
+    notes = handoff.handover_notes(db, t.id)
+    assert [(n["kind"], n["actor"], n["note"]) for n in notes] == [
+        ("released", "bill", "off shift"),
+        ("released", "mia", "Bob is away"),
+    ]
+    with pytest.raises(handoff.Conflict):
+        handoff.release(db, t.id, "mia", override=True)  # queued: nothing to release
+
+
+def test_manager_reassigns_a_claimed_ticket(db):
+    t = handoff.create_ticket(db, "c1", reason="x")
+    handoff.claim(db, t.id, "ann")
+    handoff.record_agent_reply(db, t.id, "ann")
+    t = handoff.reassign(db, t.id, "mia", "bob", note="Ann is ill")
+    assert (t.status, t.claimed_by, t.first_response_by) == ("claimed", "bob", "ann")
+    handoff.record_agent_reply(db, t.id, "bob")
+    with pytest.raises(handoff.Forbidden):
+        handoff.record_agent_reply(db, t.id, "ann")
+    (note,) = handoff.handover_notes(db, t.id)
+    assert (note["kind"], note["actor"], note["from"], note["to"]) == (
+        "reassigned",
+        "mia",
+        "ann",
+        "bob",
+    )
+
+
+def test_claiming_or_answering_a_case_makes_it_a_chat(db):
+    t = handoff.create_ticket(db, "c1", reason="complaint", channel="case")
+    assert handoff.human_mode(db, "c1") is None
+    handoff.claim(db, t.id, "ann")
+    assert handoff.human_mode(db, "c1").id == t.id  # the learner's answers reach Ann
+    # a case claimed before this fix, then answered
+    u = handoff.create_ticket(db, "c2", reason="complaint", channel="case")
+    db["tickets"].update(u.id, {"status": "claimed", "claimed_by": "ann"})
+    handoff.record_agent_reply(db, u.id, "ann")
+    assert handoff.human_mode(db, "c2").id == u.id
+
+
+def test_transfer_gives_a_fresh_queue_deadline_and_keeps_the_first_response_sla(db):
+    hours = handoff.BusinessHours(days=frozenset(range(7)), opens=time(0), closes=time(23, 59))
+    created = datetime(2026, 11, 25, 2, 0, tzinfo=UTC).timestamp()  # 10:00 Beijing
+    t = handoff.create_ticket(db, "c1", reason="x", intent="complaint", hours=hours, now=created)
+    assert t.queue_due_at == t.sla_due_at == created + 15 * 60  # high: 15 minutes
+    handoff.claim(db, t.id, "ann", now=created + 60)
+    later = created + 40 * 60  # past the first-response SLA, nobody answered
+    t = handoff.transfer(db, t.id, "ann", "billing", note="refund", hours=hours, now=later)
+    assert t.sla_due_at == created + 15 * 60  # still breached: a transfer does not erase it
+    assert t.queue_due_at == later + 15 * 60  # the billing queue has its own 15 minutes
+    assert handoff.handover_notes(db, t.id)[0]["note"] == "refund"
+
+
+def test_queue_puts_waiting_tickets_before_claimed_ones(db):
+    high = handoff.create_ticket(db, "c1", reason="x", intent="complaint", now=1000)
+    normal = handoff.create_ticket(db, "c2", reason="x", intent="login_problem", now=2000)
+    handoff.claim(db, high.id, "ann")
+    assert [t.id for t in handoff.queue(db)] == [normal.id, high.id]
+
+
+def test_learner_may_leave_a_claimed_chat_and_rates_once(db):
+    t = handoff.create_ticket(db, "c1", reason="x")
+    handoff.claim(db, t.id, "ann")
+    assert handoff.cancel(db, "c1").status == "cancelled"
+    assert handoff.human_mode(db, "c1") is None
+    (event,) = db["ticket_events"].rows_where("ticket_id = ? AND kind = 'cancelled'", [t.id])
+    assert event["detail"] == "ann"
+    u = handoff.create_ticket(db, "c2", reason="x")
+    handoff.claim(db, u.id, "ann")
+    handoff.resolve(db, u.id, "ann")
+    assert handoff.rate(db, u.id, 4, "quick").csat == 4
+    with pytest.raises(handoff.AlreadyRated):
+        handoff.rate(db, u.id, 1)
+    assert (handoff.get_ticket(db, u.id).csat, handoff.get_ticket(db, u.id).csat_comment) == (
+        4,
+        "quick",
+    )
