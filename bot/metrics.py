@@ -45,9 +45,10 @@ p90 is nearest-rank (the smallest value with at least 90% of values at or below 
 is a wait some learner actually had.
 
 Per agent (``per_agent``): the agent's own actions in the window, from ticket_events, so a
-transfer does not move credit: ``taken`` = distinct tickets the agent claimed, ``resolved`` =
-tickets the agent resolved, ``first_response_min_p50`` over tickets the agent answered first
-(tickets.first_response_by), CSAT over the ratings of tickets the agent resolved.
+transfer does not move credit: ``taken`` = distinct tickets the agent claimed or a manager
+reassigned to them, ``resolved`` = tickets the agent resolved, ``first_response_min_p50``
+over tickets the agent answered first (tickets.first_response_by), CSAT over the ratings of
+tickets the agent resolved.
 
 Alerts: rules in data/alerts.yml, always evaluated over that file's fixed ``window_h``
 (default 24 h) in the API, the watcher and the webhook alike: an early warning on the current
@@ -56,6 +57,7 @@ indicator's own basis (``BASIS``): answered tickets for first-response times, du
 for SLA breaches, and so on.
 """
 
+import json
 import math
 import statistics
 import time
@@ -291,6 +293,15 @@ def per_agent(
         return out
 
     taken, resolved = by_actor("claimed"), by_actor("resolved")
+    # a manager's reassignment gives the ticket to its new owner: taken by them too
+    for detail, tid in db.execute(
+        "SELECT detail, ticket_id FROM ticket_events WHERE kind = 'reassigned' "
+        "AND at >= ? AND at <= ?",
+        [since, now],
+    ).fetchall():
+        to = (json.loads(detail or "{}") or {}).get("to")
+        if to:
+            taken.setdefault(to, set()).add(tid)
     first: dict[str, list[float]] = {}
     for agent, created, answered in db.execute(
         "SELECT first_response_by, created_at, first_response_at FROM tickets "

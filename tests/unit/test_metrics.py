@@ -236,6 +236,15 @@ def test_per_agent_keeps_credit_across_a_transfer(db):
     assert [r["agent"] for r in metrics.per_agent(db, DAY, NOW, HOURS)] == ["ann", "bob"]
 
 
+def test_a_ticket_a_manager_reassigns_counts_as_taken_by_its_new_owner(db):
+    held = ticket(db, at(14))
+    handoff.claim(db, held, "ann", now=at(14, 5))
+    handoff.reassign(db, held, "mia", "bob", now=at(14, 10))
+    handoff.resolve(db, held, "bob", now=at(14, 20))
+    rows = {r["agent"]: r for r in metrics.per_agent(db, since=DAY, now=NOW, hours=HOURS)}
+    assert (rows["ann"]["taken"], rows["bob"]["taken"], rows["bob"]["resolved"]) == (1, 1, 1)
+
+
 def test_csat_counts_ratings_given_in_the_window(db):
     old = ticket(db, DAY - 3600)  # created before the window, rated in it
     answer(db, old, DAY - 3000, DAY - 3000)
