@@ -151,7 +151,7 @@ async function start(learnerId, fresh) {
   const login = await AC.api("/api/auth/learner", { method: "POST", body: { learner_id: learnerId } });
   token = login.token;
   const key = `ac.conv.${learnerId}`;
-  conv = null;
+  conv = null; $("send").disabled = true;
   // unless a new chat is asked for, join the conversation a person is (or will be) answering
   // in, even from another tab; then this tab's own; then a new one
   if (!fresh) { try { conv = (await AC.api("/api/conversations/open", { token })).conversation; AC.store.setItem(key, conv.id); } catch (e) { conv = null; } }
@@ -165,6 +165,7 @@ async function start(learnerId, fresh) {
     if (ev.type === "mode") { mode = ev.mode; showMode(); }
   }, (up) => showMode(up));
   document.body.dataset.conversation = conv.id;
+  $("send").disabled = false;
 }
 
 async function init() {
@@ -176,7 +177,8 @@ async function init() {
   $("learner").onchange = () => start($("learner").value, false);
   $("new-chat").onclick = () => start($("learner").value, true);
   $("ui-lang").onchange = () => { lang = $("ui-lang").value; AC.setLang(lang); applyLang(); };
-  $("composer").onsubmit = (e) => { e.preventDefault(); const v = $("text").value; $("text").value = ""; send(v); };
+  // until the conversation is ready there is nowhere to send: the text stays in the box
+  $("composer").onsubmit = (e) => { e.preventDefault(); if (!conv) return; const v = $("text").value; $("text").value = ""; send(v); };
   $("text").onkeydown = (e) => { if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); $("composer").requestSubmit(); } };
   await start($("learner").value, params.has("new"));
 }

@@ -207,3 +207,26 @@ def test_console_switching_transfer_notes_and_withdrawals(stack, browser):
     expect(ann.locator("#claim")).to_be_hidden()
     for c in ctxs:
         c.close()
+
+
+def test_text_sent_before_the_conversation_is_ready_stays_in_the_box(stack, browser):
+    # the page used to clear the box and drop the message while it was still opening the
+    # conversation (a slow network, a slow hub): here that request is held on purpose
+    ctx = browser.new_context(locale="en-US")
+    page = ctx.new_page()
+    held = []
+    page.route("**/api/conversations", lambda route: held.append(route))
+    page.goto(f"{stack.hub_url}/chat?learner=L1005&new=1")
+    while not held:
+        page.wait_for_timeout(100)
+    page.fill("#text", "hello, anyone there?")
+    page.press("#text", "Enter")
+    expect(page.locator("#send")).to_be_disabled()
+    expect(page.locator("#text")).to_have_value("hello, anyone there?")
+    held[0].continue_()
+    page.unroute("**/api/conversations")
+    expect(page.locator("#send")).to_be_enabled()
+    page.press("#text", "Enter")
+    expect(page.locator(".msg.learner").last).to_contain_text("hello, anyone there?")
+    expect(page.locator("#text")).to_have_value("")
+    ctx.close()
