@@ -27,7 +27,10 @@ const supervises = () => me && (me.roles.includes("manager") || me.roles.include
 function dueText(tk) {
   if (tk.due_at == null) return null;
   const min = Math.round((tk.due_at * 1000 - Date.now()) / 60000);
-  return min >= 0 ? `due in ${min} min · ${min} 分钟内响应` : `overdue ${-min} min · 已超时 ${-min} 分钟`;
+  // an overnight deadline reads "due in 10.9 h", not "652 min"
+  const span = (m) => m < 120 ? [`${m} min`, `${m} 分钟`] : [`${(m / 60).toFixed(1)} h`, `${(m / 60).toFixed(1)} 小时`];
+  const [en, zh] = span(Math.abs(min));
+  return min >= 0 ? `due in ${en} · ${zh}内响应` : `overdue ${en} · 已超时 ${zh}`;
 }
 
 function fail(e) { $("error").className = "status error"; $("error").textContent = e.message || String(e); }

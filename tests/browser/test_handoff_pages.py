@@ -51,7 +51,7 @@ def test_learner_and_agent_through_one_handoff(stack, browser, shots):
     # why it is here and how urgent, in both languages
     expect(agent.locator('#ticket-info [data-info="reason"]')).to_contain_text("学员要求转人工")
     expect(agent.locator('#ticket-info [data-info="due"]')).to_contain_text(
-        re.compile(r"due in \d+ min · \d+ 分钟内响应")
+        re.compile(r"due in [\d.]+ (min|h) · [\d.]+ (分钟|小时)内响应")
     )
     expect(agent.locator('#log [data-sender="bot"]').first).to_contain_text("来源")
     # KB suggestions for the learner's question ("转人工" asks nothing); one goes in the reply
