@@ -152,11 +152,11 @@ async function start(learnerId, fresh) {
   token = login.token;
   const key = `ac.conv.${learnerId}`;
   conv = null; $("send").disabled = true;
-  // unless a new chat is asked for, join the conversation a person is (or will be) answering
-  // in, even from another tab; then this tab's own; then a new one
-  if (!fresh) { try { conv = (await AC.api("/api/conversations/open", { token })).conversation; AC.store.setItem(key, conv.id); } catch (e) { conv = null; } }
-  const saved = !fresh && !conv && AC.store.getItem(key);
+  // unless a new chat is asked for: this tab's own conversation (a reload stays where it was);
+  // in a new tab, the conversation a person is (or will be) answering in; then a new one
+  const saved = !fresh && AC.store.getItem(key);
   if (saved) { try { conv = (await AC.api(`/api/conversations/${saved}`, { token })).conversation; } catch (e) { conv = null; } }
+  if (!fresh && !conv) { try { conv = (await AC.api("/api/conversations/open", { token })).conversation; AC.store.setItem(key, conv.id); } catch (e) { conv = null; } }
   if (!conv) { conv = (await AC.api("/api/conversations", { method: "POST", token, body: { lang } })).conversation; AC.store.setItem(key, conv.id); }
   $("log").replaceChildren();
   if (sock) sock.close();
