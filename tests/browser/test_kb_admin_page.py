@@ -82,6 +82,8 @@ def test_save_says_when_it_goes_live_and_a_stale_edit_is_not_saved(stack, browse
 
     mia = _signed_in(browser, stack.hub_url)
     mia.locator('.entry-item[data-entry="en-pause-membership"]').click()
+    # the form loads after the click: typing before it lands mixed the old answer in
+    expect(mia.locator("#e-answer")).to_have_value("Not yet; you can turn off auto-renewal.")
     mia.fill("#e-answer", "Yes: Me → Membership → Pause, up to 30 days.")
     mia.click("#save")
     expect(mia.locator("#e-status")).to_contain_text("v3", timeout=60_000)
