@@ -40,6 +40,15 @@ class RasaClient:
         except (httpx.HTTPError, ValueError):
             return None
 
+    async def parse(self, text: str, timeout_s: float = 3.0) -> dict[str, Any]:
+        """The NLU's reading of a text, without a conversation (Rasa's /model/parse)."""
+        try:
+            r = await self._client.post("/model/parse", json={"text": text}, timeout=timeout_s)
+            r.raise_for_status()
+            return dict(r.json() or {})
+        except (httpx.HTTPError, ValueError) as e:
+            raise RasaUnavailable(f"{type(e).__name__}: {e}") from e
+
     async def ready(self) -> bool:
         try:
             r = await self._client.get("/status", timeout=2)

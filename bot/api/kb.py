@@ -13,6 +13,7 @@ from fastapi import APIRouter, Header, HTTPException, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from bot import transcript
+from bot.rasa_client import RasaUnavailable
 from bot.api.deps import KB, AppSettings, CurrentAgent, CurrentEditor, CurrentLearner, Db, HubDep
 from kb_index import Entry, decide, store, transfer
 from kb_index import feedback as kb_feedback
@@ -275,12 +276,37 @@ async def rollback(
     return await _saved(request, db, old, entry)
 
 
+# The intents whose messages reach the KB (config.yml's FallbackClassifier gives
+# nlu_fallback; out_of_scope asks the KB first, actions/kb.py ActionOutOfScope). Any other
+# intent runs its own rule or flow, and the KB is not asked.
+KB_INTENTS = frozenset({"ask_question", "nlu_fallback", "out_of_scope"})
+
+
+async def nlu_route(hub, query: str) -> dict:  # type: ignore[no-untyped-def]
+    """Whether the bot would search the KB for this message at all: an entry can score well
+    and still never be used, when the NLU reads its question as a flow ("I want a refund")."""
+    try:
+        parse = await hub.rasa.parse(query)
+    except RasaUnavailable:
+        return {"available": False}
+    intent = parse.get("intent") or {}
+    name = intent.get("name")
+    return {
+        "available": True,
+        "intent": name,
+        "confidence": round(float(intent.get("confidence") or 0), 3),
+        "route": "kb" if name in KB_INTENTS else "intent",
+    }
+
+
 @router.post("/kb/try")
-def try_question(body: TryIn, editor: CurrentEditor, kb: KB) -> dict:
-    """What the bot would do with this question right now: ranked hits and the decision."""
-    hits = kb.search(body.query, k=8, lang=body.lang)
+async def try_question(body: TryIn, editor: CurrentEditor, kb: KB, hub: HubDep) -> dict:
+    """What the bot would do with this question right now: the NLU's reading (does the KB get
+    asked at all?), the ranked hits and the decision."""
+    hits = await asyncio.to_thread(kb.search, body.query, 8, body.lang)
     decision = decide(hits, kb.thresholds)
     return {
+        "nlu": await nlu_route(hub, body.query),
         "decision": decision.kind,
         "answer_id": decision.top.entry.id if decision.kind == "answer" else None,
         "hits": [h.brief() for h in hits],

@@ -137,11 +137,23 @@ async function rollback(version) {
   } catch (e) { failed(e); }
 }
 
+// Whether the bot asks the KB at all: a question the NLU reads as a flow ("I want a refund")
+// starts that flow, however well an entry scores below
+function nluLine(nlu) {
+  if (!nlu || !nlu.available) return AC.el("div", { class: "muted", id: "try-nlu" }, "NLU unavailable (is Rasa running?) · 无法连接 NLU");
+  const read = `${nlu.intent} ${nlu.confidence.toFixed(2)}`;
+  if (nlu.route === "kb") return AC.el("div", { id: "try-nlu", "data-route": "kb" }, `Bot path · 机器人路径: knowledge base · 知识库 (NLU: ${read})`);
+  return AC.el("div", { class: "error", id: "try-nlu", "data-route": "intent" },
+    `The NLU reads this as ${read}: the bot runs that intent's flow and does not use the KB. Rephrase the entry's questions, or add this phrasing to the NLU data and retrain. · `
+    + `NLU 识别为 ${read}：机器人会执行该意图的流程，不会用知识库回答。可改写问法，或把它加入 NLU 训练数据后重新训练。`);
+}
+
 async function tryQuestion() {
   const q = $("try-q").value.trim();
   if (!q) { $("try-out").replaceChildren(); return; }
   const res = await AC.api("/api/kb/try", { method: "POST", token, body: { query: q } });
   $("try-out").replaceChildren(
+    nluLine(res.nlu),
     AC.el("div", {}, "Decision · 决定: ", AC.el("span", { class: `decision ${res.decision}`, id: "try-decision" }, res.decision),
       res.answer_id ? ` → ${res.answer_id}` : "",
       AC.el("span", { class: "muted" }, ` (answer ≥ ${res.thresholds.answer}, clarify ≥ ${res.thresholds.clarify})`)),

@@ -51,6 +51,13 @@ def test_publish_makes_the_bot_find_it_without_restart(client, editor):
     assert "en-gift-cards" not in [h["id"] for h in r.json()["hits"]]
 
 
+def test_the_try_box_still_answers_when_the_nlu_is_down(client, editor):
+    # the test hub's Rasa URL points at a closed port: the KB part works, the NLU says so
+    r = client.post("/api/kb/try", json={"query": "Can I download videos?"}, headers=editor)
+    assert r.status_code == 200 and r.json()["nlu"] == {"available": False}
+    assert r.json()["hits"]
+
+
 def test_versions_history_and_rollback(client, editor):
     client.post("/api/kb/entries", json=NEW, headers=editor)
     edit = {**NEW, "answer": "No, sorry.", "base_version": 1}

@@ -35,6 +35,13 @@ def test_editor_publishes_and_the_learner_gets_it(stack, browser, shots):
     expect(editor.locator("#try-out tr[data-hit]").first).to_have_attribute(
         "data-hit", "en-starbucks-vouchers"
     )
+    # the NLU sends this one to the KB; a refund request never reaches it, whatever it scores
+    expect(editor.locator("#try-nlu")).to_have_attribute("data-route", "kb")
+    editor.fill("#try-q", "I want a refund for the python course")
+    expect(editor.locator("#try-nlu")).to_have_attribute("data-route", "intent")
+    expect(editor.locator("#try-nlu")).to_contain_text("refund_request")
+    expect(editor.locator("#try-nlu")).to_contain_text("不会用知识库回答")
+    editor.fill("#try-q", "Can I pay for a course with a Starbucks voucher?")
     editor.screenshot(path=str(shots / "kb-admin.png"))
 
     learner = browser.new_context(locale="en-US").new_page()
