@@ -13,8 +13,8 @@ from fastapi import APIRouter, Header, HTTPException, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from bot import transcript
-from bot.rasa_client import RasaUnavailable
 from bot.api.deps import KB, AppSettings, CurrentAgent, CurrentEditor, CurrentLearner, Db, HubDep
+from bot.rasa_client import RasaUnavailable
 from kb_index import Entry, decide, store, transfer
 from kb_index import feedback as kb_feedback
 from kb_index import gaps as kb_gaps
