@@ -137,6 +137,11 @@ def issue_token(db: sqlite_utils.Database, kind: str, subject: str, ttl_s: int) 
     return token
 
 
+def revoke_token(db: sqlite_utils.Database, token: str) -> None:
+    """Sign out: the token stops working now, not when it would have expired."""
+    db["tokens"].delete_where("token_hash = ?", [_token_hash(token)])
+
+
 def principal_for(db: sqlite_utils.Database, token: str) -> Principal | None:
     rows = list(
         db["tokens"].rows_where(

@@ -1,9 +1,9 @@
 """Staff sign-in."""
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Request, Response
 
 from bot import auth
-from bot.api.deps import AppSettings, CurrentPrincipal, Db
+from bot.api.deps import AppSettings, CurrentPrincipal, Db, bearer_token
 from bot.api.schemas import StaffLogin, TokenOut
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
@@ -35,3 +35,12 @@ def me(who: CurrentPrincipal) -> TokenOut:
         roles=who.roles,
         teams=who.teams,
     )
+
+
+@router.post("/logout", status_code=204)
+def logout(request: Request, db: Db) -> Response:
+    """Revoke the caller's token (staff sign-in tokens otherwise last 12 h). Idempotent."""
+    token = bearer_token(request)
+    if token:
+        auth.revoke_token(db, token)
+    return Response(status_code=204)

@@ -234,7 +234,7 @@ async function saveToKb() {
   } catch (e) { fail(e); }
 }
 
-function logout() { AC.store.removeItem("ac.staff.token"); token = null; location.reload(); }
+async function logout() { await AC.signOut(token); AC.store.removeItem("ac.staff.token"); token = null; location.reload(); }
 
 async function boot() {
   if (!token) { show("login", true); return; }

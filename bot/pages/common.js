@@ -18,6 +18,11 @@ const AC = (() => {
     }
     return data;
   }
+  // revoke a staff token on the server; signing out must not fail on a network error
+  async function signOut(token) {
+    if (!token) return;
+    try { await api("/api/auth/logout", { method: "POST", token }); } catch (e) { /* already gone */ }
+  }
   function el(tag, attrs = {}, ...children) {
     const node = document.createElement(tag);
     for (const [k, v] of Object.entries(attrs)) {
@@ -82,5 +87,5 @@ const AC = (() => {
     return frag;
   }
   function time(ts) { return new Date(ts * 1000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }); }
-  return { api, el, socket, lang, setLang, store, time, rich };
+  return { api, el, socket, lang, setLang, store, time, rich, signOut };
 })();

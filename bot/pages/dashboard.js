@@ -102,6 +102,7 @@ async function login(e) {
 
 function logout(why) {
   clearInterval(timer); timer = null; session += 1;
+  if (!why) AC.signOut(token);  // a chosen log-out revokes the token; an expired one is gone already
   AC.store.removeItem("ac.staff.token"); token = null;
   show("app", false); show("logout", false); show("who", false); show("login", true);
   $("who").textContent = "";

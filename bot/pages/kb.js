@@ -227,7 +227,7 @@ function tab(name) {
   if (name === "gaps") loadGaps();
 }
 
-function logout() { AC.store.removeItem("ac.staff.token"); token = null; location.reload(); }
+async function logout() { await AC.signOut(token); AC.store.removeItem("ac.staff.token"); token = null; location.reload(); }
 
 async function boot() {
   if (!token) { show("login", true); return; }

@@ -70,6 +70,17 @@ def test_unknown_and_foreign_conversations_are_404(client):
     )
 
 
+def test_logging_out_revokes_the_token(client):
+    agent = staff_token(client, "agent")
+    other = staff_token(client, "agent")  # another browser of the same agent
+    assert client.get("/api/auth/me", headers=agent).status_code == 200
+    assert client.post("/api/auth/logout", headers=agent).status_code == 204
+    assert client.get("/api/auth/me", headers=agent).status_code == 401
+    assert client.get("/api/agent/queue", headers=agent).status_code == 401
+    assert client.get("/api/auth/me", headers=other).status_code == 200  # only that one
+    assert client.post("/api/auth/logout", headers=agent).status_code == 204  # idempotent
+
+
 def test_roles_are_enforced(client):
     headers, cid = start(client)
     agent = staff_token(client, "agent")

@@ -131,11 +131,15 @@ def test_manager_sees_indicators_and_an_alert(stack, browser, shots):
     expect(page.locator("#app")).not_to_have_class(re.compile(r"\bstale\b"))
 
     # logging out stops the refreshes: no stray "expired token" message, no user in the header
+    page_token = page.evaluate("sessionStorage.getItem('ac.staff.token')")
     page.click("#logout")
     expect(page.locator("#login")).to_be_visible()
     expect(page.locator("#who")).to_be_hidden()
     expect(page.locator("#logout")).to_be_hidden()
     after_logout = len(metrics_calls)
+    # the token is revoked on the server, not only forgotten by the page
+    revoked = manager.get("/api/auth/me", headers={"Authorization": f"Bearer {page_token}"})
+    assert revoked.status_code == 401
     page.wait_for_timeout(11_000)  # longer than one refresh period
     assert len(metrics_calls) == after_logout
     expect(page.locator("#login-error")).to_have_text("")
