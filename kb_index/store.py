@@ -83,8 +83,11 @@ def list_entries(
             where.append(f"{col} = ?")
             args.append(val)
     if text:
-        where.append("(id LIKE ? OR question LIKE ? OR alt_questions LIKE ? OR answer LIKE ?)")
-        args.extend([f"%{text}%"] * 4)
+        # the text is literal: "_" and "%" are LIKE wildcards, so "_" used to match every entry
+        cols = ("id", "question", "alt_questions", "answer", "tags", "category")
+        where.append("(" + " OR ".join(f"{c} LIKE ? ESCAPE '\\'" for c in cols) + ")")
+        literal = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        args.extend([f"%{literal}%"] * len(cols))
     rows = db[ENTRIES].rows_where(" AND ".join(where) or None, args, order_by="id")
     return [_row_to_entry(r) for r in rows]
 

@@ -39,6 +39,18 @@ def test_a_save_based_on_an_old_version_is_refused_and_says_who_saved(db):
     assert kb_store.get_entry(db, "en-gift").status == "archived"
 
 
+def test_list_search_is_literal_and_looks_at_tags(db):
+    kb_store.save_entry(db, GIFT.model_copy(update={"tags": ["vouchers"]}), "eddie")
+    kb_store.save_entry(
+        db, GIFT.model_copy(update={"id": "en-under_score", "question": "Why 100% off?"}), "eddie"
+    )
+    ids = lambda text: [e.id for e in kb_store.list_entries(db, text=text)]  # noqa: E731
+    assert ids("vouchers") == ["en-gift"]
+    assert ids("_") == ["en-under_score"]  # a LIKE wildcard used to match every entry
+    assert ids("100%") == ["en-under_score"]
+    assert ids("%") == ["en-under_score"]
+
+
 def test_restore_brings_back_content_only_and_status_changes_are_logged_as_such(db):
     kb_store.save_entry(db, GIFT, "eddie")  # v1: a draft
     kb_store.save_entry(db, GIFT.model_copy(update={"answer": "No."}), "eddie")
