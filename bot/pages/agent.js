@@ -220,18 +220,24 @@ async function reply(e) {
   finally { replying = false; }
 }
 
-async function saveToKb() {
-  // The learner's question and this agent's latest answer, editable before saving.
+// The learner's question and this agent's latest answer, editable in a form (a multi-line
+// answer did not fit the browser's one-line prompt) before saving as a draft.
+function saveToKb() {
   const msgs = [...$("log").querySelectorAll(".msg")];
   const lastOf = (sender) => { const m = msgs.filter((n) => n.dataset.sender === sender).pop(); return m ? m.dataset.text : ""; };
-  const question = prompt("Question for the KB draft · 知识条目的问题", lastOf("learner"));
-  if (!question) return;
-  const answer = prompt("Answer · 答案", lastOf("agent"));
-  if (!answer) return;
+  $("draft-q").value = lastOf("learner");
+  $("draft-a").value = lastOf("agent");
+  $("draft-dialog").showModal();
+}
+
+async function saveDraft(e) {
+  if (e.submitter && e.submitter.value !== "save") return;  // Cancel just closes
+  const question = $("draft-q").value.trim(), answer = $("draft-a").value.trim();
+  if (!question || !answer) { e.preventDefault(); return; }
   try {
     const res = await AC.api(`/api/agent/tickets/${current.id}/kb-draft`, { method: "POST", token, body: { question, answer } });
     $("error").className = "status muted"; $("error").textContent = `Saved draft ${res.entry.id} for the content team · 已存为草稿`;
-  } catch (e) { fail(e); }
+  } catch (err) { fail(err); }
 }
 
 async function logout() { await AC.signOut(token); AC.store.removeItem("ac.staff.token"); token = null; location.reload(); }
@@ -266,6 +272,7 @@ $("resolve").onclick = () => { resolving = true; showActions(); $("resolve-note"
 $("resolve-cancel").onclick = () => { resolving = false; showActions(); };
 $("resolve-confirm").onclick = async () => { resolving = false; await act("resolve", { note: $("resolve-note").value.trim() }); $("resolve-note").value = ""; };
 $("kb-draft").onclick = saveToKb;
+$("draft-form").onsubmit = saveDraft;
 $("composer").onsubmit = reply;
 $("text").onkeydown = (e) => { if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); $("composer").requestSubmit(); } };
 boot();

@@ -2,6 +2,7 @@
 
 import re
 
+import httpx
 import pytest
 from playwright.sync_api import expect
 
@@ -82,17 +83,21 @@ def test_learner_and_agent_through_one_handoff(stack, browser, shots):
     agent.screenshot(path=str(shots / "agent-console.png"))
 
     # the agent keeps the answer for the content team
-    offered = []
-
-    def accept(dialog):
-        offered.append(dialog.default_value)
-        dialog.accept(dialog.default_value)
-
-    agent.on("dialog", accept)
     agent.click("#kb-draft")
+    # a form prefilled with the learner's last message and the agent's whole last answer,
+    # where a multi-line answer can be edited (it was a one-line prompt())
+    expect(agent.locator("#draft-dialog")).to_be_visible()
+    expect(agent.locator("#draft-q")).to_have_value("Python 入门实战，缓存一直失败")
+    expect(agent.locator("#draft-a")).to_have_value("您好，我是小安，请问是哪门课程下载不了？")
+    agent.fill("#draft-a", "清除缓存后重新下载：\n1. 我的 → 设置 → 清除缓存\n2. 重新下载该章节")
+    agent.click("#draft-save")
+    expect(agent.locator("#draft-dialog")).to_be_hidden()
     expect(agent.locator("#error")).to_contain_text("Saved draft")
-    # prefilled with the learner's last message and the agent's whole last answer
-    assert offered == ["Python 入门实战，缓存一直失败", "您好，我是小安，请问是哪门课程下载不了？"]
+    editor = httpx.Client(base_url=stack.hub_url, timeout=30)
+    login = editor.post("/api/auth/login", json={"username": "editor", "password": "editor"})
+    editor.headers["Authorization"] = f"Bearer {login.json()['token']}"
+    (draft,) = editor.get("/api/kb/entries", params={"q": "重新下载该章节"}).json()
+    assert draft["status"] == "draft" and draft["answer"].count("\n") == 2
 
     # Markdown is rendered as nodes, never as HTML: markup shows as text, no script links
     agent.fill("#text", "**注意** <img src=x onerror=alert(1)> [看这里](javascript:alert(1))")
