@@ -89,6 +89,7 @@ function starRow(csat) {
     row.dataset.score = s;
     row.querySelectorAll("[data-score]").forEach((b) => b.classList.toggle("primary", Number(b.dataset.score) === s));
     comment.classList.remove("hidden"); submit.classList.remove("hidden"); comment.focus();
+    submit.scrollIntoView({ block: "nearest" });  // the comment and its button open below the stars
   } }, "★".repeat(s))));
   row.append(comment, submit);
   return row;

@@ -117,6 +117,7 @@ def test_learner_and_agent_through_one_handoff(stack, browser, shots):
     expect(stars).to_have_count(5)
     stars.nth(4).click()
     learner.fill(".stars .rating-comment", "很耐心")
+    learner.screenshot(path=str(shots / "learner-rating.png"))
     learner.click(".stars .rating-submit")
     expect(learner.locator(".msg.system").last).to_contain_text("感谢您的评价")
     expect(stars.nth(0)).to_be_disabled()
