@@ -15,6 +15,7 @@ const T = {
         err_422: "The message is empty or not in a form we accept. Please change it and send it again.", err_other: "The service is unavailable for a moment. Please try again shortly." },
 };
 let lang = AC.lang(), token = null, conv = null, sock = null, mode = "bot";
+let sendWhenReady = false;  // Send pressed before the conversation was open
 const $ = (id) => document.getElementById(id);
 const t = (k) => T[lang][k];
 // The hub's error details are written for developers and staff, in English: the learner gets
@@ -167,6 +168,7 @@ async function start(learnerId, fresh) {
   }, (up) => showMode(up));
   document.body.dataset.conversation = conv.id;
   $("send").disabled = false;
+  if (sendWhenReady) { sendWhenReady = false; $("composer").requestSubmit(); }
 }
 
 async function init() {
@@ -178,8 +180,9 @@ async function init() {
   $("learner").onchange = () => start($("learner").value, false);
   $("new-chat").onclick = () => start($("learner").value, true);
   $("ui-lang").onchange = () => { lang = $("ui-lang").value; AC.setLang(lang); applyLang(); };
-  // until the conversation is ready there is nowhere to send: the text stays in the box
-  $("composer").onsubmit = (e) => { e.preventDefault(); if (!conv) return; const v = $("text").value; $("text").value = ""; send(v); };
+  // until the conversation is ready there is nowhere to send: the text stays in the box and
+  // goes as soon as it is (start() below)
+  $("composer").onsubmit = (e) => { e.preventDefault(); if (!conv) { sendWhenReady = true; return; } const v = $("text").value; $("text").value = ""; send(v); };
   $("text").onkeydown = (e) => { if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); $("composer").requestSubmit(); } };
   await start($("learner").value, params.has("new"));
 }

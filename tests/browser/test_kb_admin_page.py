@@ -46,7 +46,7 @@ def test_editor_publishes_and_the_learner_gets_it(stack, browser, shots):
 
     learner = browser.new_context(locale="en-US").new_page()
     learner.goto(f"{stack.hub_url}/chat?learner=L1002&new=1")
-    expect(learner.locator("#status")).to_contain_text("assistant")
+    expect(learner.locator("body[data-conversation]")).to_have_count(1)  # the page is ready
     learner.fill("#text", "Can I pay for a course with a Starbucks voucher?")
     learner.press("#text", "Enter")
     cite = learner.locator(".msg.bot a.cite").last
