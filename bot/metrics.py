@@ -33,9 +33,9 @@ Ratings: CSAT scores *given* in the window (``csat_at``).
 
 The queue right now (the window does not apply):
 - ``queue_waiting``: open chat tickets a person has not answered yet: queued, or claimed
-  with no first response. A ticket transferred back to a queue after it was answered waits
-  since its transfer (ticket_events 'transferred'); one nobody answered waits since it was
-  created, because that is how long the learner has waited.
+  with no first response. A ticket transferred or released back to a queue after it was
+  answered waits since then (ticket_events 'transferred', 'released'); one nobody answered
+  waits since it was created, because that is how long the learner has waited.
 - ``queue_oldest_min``: the longest of those waits.
 
 Times are business minutes (handoff.BusinessHours.elapsed with the hub's hours): the clock the
@@ -236,7 +236,7 @@ def waiting_since(db: sqlite_utils.Database, now: float) -> dict[int, float]:
     rows = db.execute(
         "SELECT t.id, t.created_at, t.first_response_at, "
         "(SELECT MAX(e.at) FROM ticket_events e WHERE e.ticket_id = t.id "
-        " AND e.kind = 'transferred') AS transferred_at "
+        " AND e.kind IN ('transferred', 'released')) AS transferred_at "
         "FROM tickets t WHERE t.channel = 'chat' AND t.created_at <= ? AND "
         "(t.status = 'queued' OR (t.status = 'claimed' AND t.first_response_at IS NULL))",
         [now],

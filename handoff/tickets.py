@@ -306,12 +306,24 @@ def record_agent_reply(
     return _row(db, ticket_id)
 
 
-def _requeue_due(ticket: Ticket, hours: BusinessHours | None, now: float) -> float:
-    """A fresh deadline for the queue a ticket goes back to (the first-response SLA stays)."""
+def _requeue(
+    db: sqlite_utils.Database, ticket: Ticket, team: str, hours: BusinessHours | None, now: float
+) -> None:
+    """Back to `team`'s queue, unclaimed, with a fresh deadline for that queue (the
+    first-response SLA stays)."""
     due = first_response_due(
         hours or BusinessHours(), datetime.fromtimestamp(now, UTC), ticket.priority
     )
-    return due.timestamp()
+    db[TICKETS].update(
+        ticket.id,
+        {
+            "status": "queued",
+            "team": team,
+            "claimed_by": None,
+            "claimed_at": None,
+            "queue_due_at": due.timestamp(),
+        },
+    )
 
 
 def transfer(
@@ -331,16 +343,7 @@ def transfer(
         raise NotFound(f"no team {team!r}; teams are {', '.join(TEAMS)} · 没有这个组")
     with db.conn:
         ticket = _owned(db, ticket_id, agent, override)
-        db[TICKETS].update(
-            ticket_id,
-            {
-                "status": "queued",
-                "team": team,
-                "claimed_by": None,
-                "claimed_at": None,
-                "queue_due_at": _requeue_due(ticket, hours, now),
-            },
-        )
+        _requeue(db, ticket, team, hours, now)
         _event(db, ticket_id, "transferred", agent, f"{team} {note}".strip(), now)
     return _row(db, ticket_id)
 
@@ -360,15 +363,7 @@ def release(
     now = time.time() if now is None else now
     with db.conn:
         ticket = _owned(db, ticket_id, agent, override)
-        db[TICKETS].update(
-            ticket_id,
-            {
-                "status": "queued",
-                "claimed_by": None,
-                "claimed_at": None,
-                "queue_due_at": _requeue_due(ticket, hours, now),
-            },
-        )
+        _requeue(db, ticket, ticket.team, hours, now)
         detail = json.dumps({"from": ticket.claimed_by, "note": note}, ensure_ascii=False)
         _event(db, ticket_id, "released", agent, detail, now)
     return _row(db, ticket_id)

@@ -206,13 +206,16 @@ def test_waiting_counts_unanswered_claimed_tickets_and_transfers_wait_since_the_
     handoff.transfer(db, moved, "ann", "tech", now=at(14, 40))  # back in a queue: 20 min
     ticket(db, at(8), channel="case")  # a case: the learner is not waiting in the chat
     ticket(db, at(8))  # filed before opening: 360 business minutes, not 420
+    put_back = ticket(db, at(11))
+    answer(db, put_back, at(11, 5), at(11, 10))
+    handoff.release(db, put_back, "ann", now=at(14, 50))  # released to its queue: 10 min
 
     v = values(db)
-    assert v["queue_waiting"] == 4
+    assert v["queue_waiting"] == 5
     assert v["queue_oldest_min"] == 360
     assert sorted(
         metrics.business_minutes(HOURS, s, NOW) for s in metrics.waiting_since(db, NOW).values()
-    ) == [20, 60, 90, 360]
+    ) == [10, 20, 60, 90, 360]
 
 
 def test_per_agent_keeps_credit_across_a_transfer(db):
