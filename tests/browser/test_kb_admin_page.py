@@ -8,12 +8,7 @@ pytestmark = pytest.mark.browser
 
 
 def test_editor_publishes_and_the_learner_gets_it(stack, browser, shots):
-    editor = browser.new_context(locale="zh-CN").new_page()
-    editor.goto(f"{stack.hub_url}/kb")
-    editor.fill("#username", "editor")
-    editor.fill("#password", "editor")
-    editor.click("#login button[type=submit]")
-    expect(editor.locator(".entry-item").first).to_be_visible()
+    editor = _signed_in(browser, stack.hub_url)
 
     # the try box shows the bot would not answer this yet
     editor.fill("#try-q", "Can I pay for a course with a Starbucks voucher?")
