@@ -12,6 +12,7 @@ from kb_index.entries import Entry, unpublishable
 
 ENTRIES = "kb_entries"
 VERSIONS = "kb_versions"
+STAGED = "kb_staged"  # edits to a live entry saved without going live (one row an entry)
 _JSON_FIELDS = ("alt_questions", "tags")
 
 
@@ -46,6 +47,19 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
         },
         transform=True,
         pk=("entry_id", "version"),
+    )
+    db[STAGED].create(
+        {
+            "entry_id": str,
+            "data": str,
+            # an opaque token, new on every stage: an editor's stale view is refused
+            "revision": int,
+            "base_version": int,  # the live version the changes were made on
+            "author": str,
+            "created_at": float,
+        },
+        transform=True,
+        pk="entry_id",
     )
 
 
@@ -133,16 +147,22 @@ def save_entry(
     note: str = "",
     *,
     base_version: int | None = None,
+    staged_revision: int | None = None,
 ) -> Entry:
     """Insert or update an entry; every change is a new version in the history.
 
     `base_version`: the version the editor started from; if someone saved since, raises
     StaleVersion and writes nothing. A save that changes nothing (a double-clicked Publish)
-    returns the stored entry and adds no version.
+    returns the stored entry and adds no version. `staged_revision`: the form was loaded
+    from those staged changes, so saving it supersedes them (they are cleared); a save
+    without it leaves staged changes alone, to be reviewed against the new version.
     """
     now = time.time()
     with db.conn:
         _check_base(db, entry.id, base_version)
+        if staged_revision is not None:
+            _check_staged(db, entry.id, staged_revision)
+            db[STAGED].delete_where("entry_id = ?", [entry.id])
         current = get_entry(db, entry.id)
         if current is not None and _same(current, entry):
             return current
@@ -160,6 +180,109 @@ def save_entry(
             }
         )
     return saved
+
+
+# ---- staged changes: editing a live entry without changing what learners get ----------
+#
+# A live entry's fix may take several sittings or a colleague's review; saving each step
+# live would show learners half-written answers. Staged changes live beside the entry (the
+# index, export and history only ever see the entry itself) until a save of the form
+# supersedes them or they are discarded. They remember the live version they were made on:
+# if the entry changes underneath (a colleague's edit, a restore, taking it offline) they
+# are kept but marked stale, so the editor reviews them instead of silently overwriting.
+
+
+class StaleStaged(Exception):
+    """The editor's view of the staged changes is out of date (re-staged or discarded)."""
+
+    def __init__(self, entry_id: str, expected: int | None, found: dict | None) -> None:
+        self.entry_id, self.expected, self.found = entry_id, expected, found
+        if found is None:
+            text = (
+                f"the unpublished changes to {entry_id} were published or discarded meanwhile"
+                f" · {entry_id} 的未发布修改已被发布或放弃"
+            )
+        else:
+            when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(found["created_at"]))
+            text = (
+                f"{found['author']} saved unpublished changes to {entry_id} at {when}. "
+                f"Reload to see them; nothing was saved · {found['author']} 于 {when} 保存了"
+                f" {entry_id} 的未发布修改。请重新加载后再修改；本次未保存"
+            )
+        super().__init__(text)
+
+
+def staged(db: sqlite_utils.Database, entry_id: str) -> dict | None:
+    """The entry's staged changes: the edited entry, who and when, and whether the live
+    entry has changed since they were made on it (`stale`)."""
+    rows = list(db[STAGED].rows_where("entry_id = ?", [entry_id]))
+    if not rows:
+        return None
+    row, current = rows[0], get_entry(db, entry_id)
+    return {
+        "entry": Entry.model_validate_json(row["data"]).model_dump(),
+        "revision": row["revision"],
+        "base_version": row["base_version"],
+        "author": row["author"],
+        "created_at": row["created_at"],
+        "stale": current is None or current.version != row["base_version"],
+    }
+
+
+def staged_ids(db: sqlite_utils.Database) -> set[str]:
+    return {r["entry_id"] for r in db[STAGED].rows}
+
+
+def _check_staged(db: sqlite_utils.Database, entry_id: str, revision: int | None) -> None:
+    found = staged(db, entry_id)
+    if (found["revision"] if found else None) != revision:
+        raise StaleStaged(entry_id, revision, found)
+
+
+def stage(
+    db: sqlite_utils.Database,
+    entry: Entry,
+    author: str,
+    *,
+    base_version: int | None,
+    staged_revision: int | None,
+) -> dict | None:
+    """Save an edit of a live entry without putting it live. Both the live version and the
+    staged revision the form was loaded from must still be current. Staging the live text
+    itself clears the staged changes (returns None)."""
+    with db.conn:
+        _check_base(db, entry.id, base_version)
+        _check_staged(db, entry.id, staged_revision)
+        current = get_entry(db, entry.id)
+        if current is None or current.status != "published":
+            raise ValueError(
+                "only a live entry keeps unpublished changes; save the draft itself"
+                " · 只有已发布的条目可以暂存修改；草稿请直接保存"
+            )
+        edited = entry.model_copy(update={"status": "published", "version": current.version})
+        if _same(current, edited):
+            db[STAGED].delete_where("entry_id = ?", [entry.id])
+            return None
+        db[STAGED].upsert(
+            {
+                "entry_id": entry.id,
+                "data": edited.model_dump_json(),
+                # microseconds, not a counter: a counter would restart at 1 after a discard
+                # and let a view of the discarded changes pass for the new ones
+                "revision": max(time.time_ns() // 1000, (staged_revision or 0) + 1),
+                "base_version": current.version,
+                "author": author,
+                "created_at": time.time(),
+            },
+            pk="entry_id",
+        )
+    return staged(db, entry.id)
+
+
+def discard_staged(db: sqlite_utils.Database, entry_id: str, revision: int) -> None:
+    with db.conn:
+        _check_staged(db, entry_id, revision)
+        db[STAGED].delete_where("entry_id = ?", [entry_id])
 
 
 def _preview(text: str, n: int = 80) -> str:

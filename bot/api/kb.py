@@ -34,10 +34,18 @@ class EditIn(EntryIn):
     base_version: int | None = None
     # a new entry written for these unanswered questions (resolved when it is published)
     gap_ids: list[int] = Field(default_factory=list, max_length=500)
+    # stage: keep a live entry's edit unpublished (learners keep the live text)
+    stage: bool = False
+    # the staged changes the form was loaded from, if any (a stale one gets 409)
+    staged_revision: int | None = None
 
 
 class VersionIn(BaseModel):
     base_version: int | None = None
+
+
+class StagedIn(BaseModel):
+    staged_revision: int
 
 
 class TryIn(BaseModel):
@@ -86,9 +94,14 @@ async def reindex(request: Request) -> dict:
     }
 
 
-def _entry_view(db, entry: Entry, votes: dict | None = None) -> dict:  # type: ignore[no-untyped-def]
+def _entry_view(db, entry: Entry, votes: dict | None = None, staged: set | None = None) -> dict:  # type: ignore[no-untyped-def]
     votes = votes if votes is not None else kb_feedback.counts(db)
-    return {**entry.model_dump(), "feedback": votes.get(entry.id, {"helpful": 0, "not_helpful": 0})}
+    staged = staged if staged is not None else store.staged_ids(db)
+    return {
+        **entry.model_dump(),
+        "feedback": votes.get(entry.id, {"helpful": 0, "not_helpful": 0}),
+        "has_staged": entry.id in staged,
+    }
 
 
 def _get(db, entry_id: str) -> Entry:  # type: ignore[no-untyped-def]
@@ -107,9 +120,9 @@ def list_entries(
     category: str | None = None,
     q: str | None = None,
 ) -> list[dict]:
-    votes = kb_feedback.counts(db)
+    votes, staged = kb_feedback.counts(db), store.staged_ids(db)
     return [
-        _entry_view(db, e, votes)
+        _entry_view(db, e, votes, staged)
         for e in store.list_entries(db, lang=lang, status=status, category=category, text=q)
     ]
 
@@ -145,7 +158,7 @@ async def _saved(request: Request, db, old: Entry | None, entry: Entry) -> dict:
     return out
 
 
-def _stale(e: store.StaleVersion) -> HTTPException:
+def _stale(e: store.StaleVersion | store.StaleStaged) -> HTTPException:
     return HTTPException(409, str(e))
 
 
@@ -157,7 +170,11 @@ def history(entry_id: str, editor: CurrentEditor, db: Db) -> list[dict]:
 
 @router.get(ENTRY)
 def get_entry(entry_id: str, editor: CurrentEditor, db: Db) -> dict:
-    return {**_entry_view(db, _get(db, entry_id)), "history": store.history(db, entry_id)}
+    return {
+        **_entry_view(db, _get(db, entry_id)),
+        "history": store.history(db, entry_id),
+        "staged": store.staged(db, entry_id),
+    }
 
 
 @router.post("/kb/entries", status_code=201)
@@ -192,16 +209,49 @@ async def edit_entry(
         raise HTTPException(
             422, "the id and language of an entry cannot change · 条目 ID 和语言不能修改"
         )
+    if body.stage:
+        return _stage(db, editor, old, body, base)
     entry = body.to_entry(body.status or old.status)
     _refuse_placeholder(entry)
     note = body.note or (
         "edited" if entry.status == old.status else f"edited, {store.STATUS_NOTES[entry.status]}"
     )
     try:
-        entry = store.save_entry(db, entry, editor.id, note, base_version=base)
-    except store.StaleVersion as e:
+        entry = store.save_entry(
+            db, entry, editor.id, note, base_version=base, staged_revision=body.staged_revision
+        )
+    except (store.StaleVersion, store.StaleStaged) as e:
         raise _stale(e) from e
     return await _saved(request, db, old, entry)
+
+
+def _stage(db, editor, live: Entry, body: EditIn, base: int) -> dict:  # type: ignore[no-untyped-def]
+    """Keep the form's edit of a live entry unpublished: nothing is re-indexed, learners keep
+    getting the live text until the form is saved with Save & publish."""
+    try:
+        staged = store.stage(
+            db,
+            body.to_entry("published"),
+            editor.id,
+            base_version=base,
+            staged_revision=body.staged_revision,
+        )
+    except (store.StaleVersion, store.StaleStaged) as e:
+        raise _stale(e) from e
+    except ValueError as e:
+        raise HTTPException(422, str(e)) from e
+    return {"entry": _entry_view(db, live), "staged": staged}
+
+
+@router.post(ENTRY + "/staged/discard")
+def discard_staged(entry_id: str, body: StagedIn, editor: CurrentEditor, db: Db) -> dict:
+    """Drop a live entry's unpublished changes; the live entry is untouched."""
+    entry = _get(db, entry_id)
+    try:
+        store.discard_staged(db, entry_id, body.staged_revision)
+    except store.StaleStaged as e:
+        raise _stale(e) from e
+    return {"entry": _entry_view(db, entry), "staged": None}
 
 
 async def _set_status(  # type: ignore[no-untyped-def]
@@ -309,6 +359,8 @@ async def try_question(body: TryIn, editor: CurrentEditor, kb: KB, hub: HubDep) 
         "nlu": await nlu_route(hub, body.query),
         "decision": decision.kind,
         "answer_id": decision.top.entry.id if decision.kind == "answer" else None,
+        # the live text learners get now (a live entry's unpublished changes are not in it)
+        "answer": decision.top.entry.answer if decision.kind == "answer" else None,
         "hits": [h.brief() for h in hits],
         "thresholds": {
             "answer": kb.thresholds.answer,

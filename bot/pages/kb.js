@@ -48,7 +48,9 @@ async function loadList() {
   $("list-count").textContent = `${list.length}`;
   $("entries").replaceChildren(...list.map((e) => AC.el("div", {
       class: "entry-item" + (current && current.id === e.id ? " active" : ""), "data-entry": e.id, onclick: () => openEntry(e.id) },
-    AC.el("div", { class: "row" }, AC.el("strong", {}, e.question), AC.el("span", { class: `pill ${e.status}` }, e.status)),
+    AC.el("div", { class: "row" }, AC.el("strong", {}, e.question),
+      AC.el("span", { class: "pills" }, e.has_staged ? AC.el("span", { class: "pill staged", title: "unpublished changes · 有未发布的修改" }, "✎") : "", " ",
+        AC.el("span", { class: `pill ${e.status}` }, e.status))),
     AC.el("div", { class: "row muted" }, AC.el("span", {}, `${e.id} · v${e.version} · ${e.category}`),
       AC.el("span", {}, `👍 ${e.feedback.helpful} 👎 ${e.feedback.not_helpful}`)))));
 }
@@ -56,14 +58,17 @@ async function loadList() {
 function fill(e, draft) {
   current = e; pendingGaps = draft ? draft.gap_ids : [];
   if (draft) e = null;
+  // a live entry with unpublished changes opens on those changes: they are the newest work
+  const c = e && e.staged ? e.staged.entry : e;
   $("e-id").value = e ? e.id : draft ? draft.id : ""; $("e-id").disabled = !!e;
   $("e-lang").value = e ? e.lang : draft ? draft.lang : "zh"; $("e-lang").disabled = !!e;
-  $("e-question").value = e ? e.question : draft ? draft.question : "";
-  $("e-alts").value = e ? e.alt_questions.join("\n") : draft ? draft.alts.join("\n") : "";
-  $("e-answer").value = e ? e.answer : "";
-  $("e-category").value = e ? e.category : "general";
-  $("e-tags").value = e ? e.tags.join(", ") : "";
-  $("e-translation").value = e && e.translation ? e.translation : "";
+  $("e-question").value = c ? c.question : draft ? draft.question : "";
+  $("e-alts").value = c ? c.alt_questions.join("\n") : draft ? draft.alts.join("\n") : "";
+  $("e-answer").value = c ? c.answer : "";
+  $("e-category").value = c ? c.category : "general";
+  $("e-tags").value = c ? c.tags.join(", ") : "";
+  $("e-translation").value = c && c.translation ? c.translation : "";
+  stagedBanner(e);
   $("e-status").textContent = e ? `${e.status} · v${e.version}` : "new";
   $("e-feedback").textContent = e ? `Learner feedback · 学员反馈: 👍 ${e.feedback.helpful}  👎 ${e.feedback.not_helpful}` : "";
   $("history").replaceChildren(...(e && e.history ? e.history.map((h) => AC.el("div", { class: "row history-row", "data-history": h.version },
@@ -82,10 +87,33 @@ function buttons(status) {
   $("save").textContent = live ? "Save & publish · 保存并发布" : status === "archived" ? "Save (stays archived) · 保存（仍归档）" : "Save draft · 保存草稿";
   $("save").classList.toggle("primary", live);
   show("publish", !live);
+  show("stage", live);
   $("unpublish").disabled = !live;
   $("unpublish").textContent = "Take offline · 下线";
   $("archive").disabled = !status || status === "archived";
-  $("e-live-note").textContent = live ? "Live: learners get every saved change within seconds · 已发布：保存后学员几秒内即可看到" : "";
+  $("e-live-note").textContent = live ? "Live: Save & publish reaches learners within seconds; Save, don't publish keeps your edit for later · 已发布：“保存并发布”几秒内即对学员生效；“暂存不发布”先保存修改，稍后再发布" : "";
+}
+
+// Unpublished changes of a live entry: whose, and what learners get meanwhile. Stale ones
+// were made on an older live version: saving them would overwrite what changed since.
+function stagedBanner(e) {
+  const st = e && e.staged;
+  show("e-staged", !!st);
+  if (!st) return;
+  const when = new Date(st.created_at * 1000).toLocaleString();
+  const text = st.stale
+    ? `Unpublished changes by ${st.author} (${when}) were made on v${st.base_version}; the entry is now v${e.version}. Saving them overwrites what changed since: compare with the history first. · ${st.author} 的未发布修改基于 v${st.base_version}，条目现已是 v${e.version}；保存会覆盖之后的改动，请先对照历史版本。`
+    : `The form shows unpublished changes by ${st.author} (${when}). Learners still get the live text (v${e.version}) until you save & publish. · 表单中是 ${st.author} 未发布的修改，发布前学员看到的仍是线上版本 v${e.version}。`;
+  $("e-staged").className = st.stale ? "error" : "notice";
+  $("e-staged").replaceChildren(text, " ", AC.el("button", { type: "button", id: "discard-staged", onclick: discardStaged }, "Discard changes · 放弃修改"));
+}
+
+async function discardStaged() {
+  if (!confirm("Discard the unpublished changes? The live text stays. · 放弃未发布的修改？线上内容不变。")) return;
+  try {
+    await call(entryUrl(current.id, "staged/discard"), { method: "POST", body: { staged_revision: current.staged.revision } });
+    await openEntry(current.id, true); msg("Unpublished changes discarded · 已放弃未发布的修改");
+  } catch (e) { failed(e); }
 }
 
 async function openEntry(id, force) {
@@ -102,6 +130,7 @@ function formBody(status) {
     tags: $("e-tags").value.split(",").map((s) => s.trim()).filter(Boolean),
     translation: $("e-translation").value.trim() || null, status: status || null,
     base_version: current ? current.version : null, gap_ids: current ? [] : pendingGaps,
+    staged_revision: current && current.staged ? current.staged.revision : null,
   };
 }
 
@@ -116,6 +145,15 @@ async function save(status) {
       : await call("/api/kb/entries", { method: "POST", body: { ...body, status: status || "draft" } });
     await openEntry(res.entry.id, true);
     msg(`Saved · 已保存 v${res.entry.version} (${res.entry.status})${indexed(res)}`);
+  } catch (e) { failed(e); }
+}
+
+// a live entry's edit saved for later: learners keep the live text
+async function stage() {
+  try {
+    const res = await call(entryUrl(current.id), { method: "PUT", body: { ...formBody(), stage: true } });
+    await openEntry(current.id, true);
+    msg(res.staged ? "Saved, not published: learners still get the live text · 已保存，未发布：学员看到的仍是线上内容" : "Same as the live text: nothing to keep · 与线上内容相同，无需暂存");
   } catch (e) { failed(e); }
 }
 
@@ -157,6 +195,7 @@ async function tryQuestion() {
     AC.el("div", {}, "Decision · 决定: ", AC.el("span", { class: `decision ${res.decision}`, id: "try-decision" }, res.decision),
       res.answer_id ? ` → ${res.answer_id}` : "",
       AC.el("span", { class: "muted" }, ` (answer ≥ ${res.thresholds.answer}, clarify ≥ ${res.thresholds.clarify})`)),
+    res.answer ? AC.el("div", { class: "muted", id: "try-answer" }, "Learners get · 学员会看到: " + (res.answer.length > 160 ? res.answer.slice(0, 159) + "…" : res.answer)) : "",
     AC.el("table", {}, AC.el("tr", {}, ["#", "entry", "score", "dense", "lexical", "matched"].map((h) => AC.el("th", {}, h))),
       res.hits.map((h, i) => AC.el("tr", { "data-hit": h.id }, AC.el("td", {}, i + 1), AC.el("td", {}, h.id),
         AC.el("td", {}, h.score.toFixed(3)), AC.el("td", {}, h.dense.toFixed(3)), AC.el("td", {}, h.lexical.toFixed(3)), AC.el("td", {}, h.matched)))));
@@ -243,6 +282,7 @@ $("login").onsubmit = login;
 $("logout").onclick = logout;
 $("editor").onsubmit = (e) => { e.preventDefault(); save(); };
 $("publish").onclick = () => save("published");
+$("stage").onclick = stage;
 $("unpublish").onclick = () => setStatus("unpublish");
 $("archive").onclick = () => setStatus("archive");
 $("new-entry").onclick = () => { if (mayLeave()) { fill(null); loadList(); } };

@@ -366,3 +366,58 @@ def test_export_follows_the_list_filters_and_help_pages_stay_html(client, editor
     gone = client.get("/help/en-refund-policy")
     assert gone.status_code == 404 and gone.headers["content-type"].startswith("text/html")
     assert "Help article not found" in gone.text and "找不到" in gone.text
+
+
+def test_a_live_entry_can_be_edited_without_going_live(client, editor):
+    url = "/api/kb/entries/en-gift-cards"
+    ask = {"query": "Do you sell gift cards?"}
+    client.post("/api/kb/entries", json={**NEW, "status": "published"}, headers=editor)
+    change = {**NEW, "answer": "Gift cards are sold out until March.", "base_version": 1}
+    r = client.put(url, json={**change, "stage": True}, headers=editor)
+    assert r.status_code == 200 and "index" not in r.json()
+    staged = r.json()["staged"]
+    assert staged["author"] == "editor" and not staged["stale"]
+    # learners still get the live text; the editor sees the changes and the list marks them
+    entry = client.get(url, headers=editor).json()
+    assert entry["answer"] == NEW["answer"] and entry["version"] == 1 and entry["has_staged"]
+    assert entry["staged"]["entry"]["answer"] == "Gift cards are sold out until March."
+    hit = client.post("/api/kb/try", json=ask, headers=editor).json()
+    assert hit["answer_id"] == "en-gift-cards" and "¥50" in hit["answer"]
+    listed = client.get("/api/kb/entries?q=gift", headers=editor).json()
+    assert [e["has_staged"] for e in listed if e["id"] == "en-gift-cards"] == [True]
+
+    # a colleague with an old view of the staged changes is refused, nothing is lost
+    stale = {**change, "stage": True, "answer": "Mia's", "staged_revision": 1}
+    r = client.put(url, json=stale, headers=staff_token(client, "admin"))
+    assert r.status_code == 409 and "editor" in r.json()["detail"]
+    # a draft keeps no changes aside, and a learner cannot touch any of it
+    assert client.post(
+        f"{url}/staged/discard", json={"staged_revision": 1}, headers=learner_token(client)
+    ).status_code in (401, 403)
+
+    # Save & publish of the form loaded from the staged changes puts them live and clears them
+    publish = {**change, "status": "published", "staged_revision": staged["revision"]}
+    r = client.put(url, json=publish, headers=editor)
+    assert r.status_code == 200 and r.json()["entry"]["version"] == 2 and "index" in r.json()
+    assert client.get(url, headers=editor).json()["staged"] is None
+    hit = client.post("/api/kb/try", json=ask, headers=editor).json()
+    assert "sold out" in hit["answer"]
+
+    # staged again, then discarded: the live text stays
+    r = client.put(
+        url, json={**change, "base_version": 2, "answer": "x", "stage": True}, headers=editor
+    )
+    rev = r.json()["staged"]["revision"]
+    assert (
+        client.post(
+            f"{url}/staged/discard", json={"staged_revision": rev + 1}, headers=editor
+        ).status_code
+        == 409
+    )
+    r = client.post(f"{url}/staged/discard", json={"staged_revision": rev}, headers=editor)
+    assert r.status_code == 200 and client.get(url, headers=editor).json()["staged"] is None
+    assert client.get(url, headers=editor).json()["answer"] == change["answer"]
+    # only a live entry keeps changes aside
+    client.post(f"{url}/unpublish", json={"base_version": 2}, headers=editor)
+    r = client.put(url, json={**change, "base_version": 3, "stage": True}, headers=editor)
+    assert r.status_code == 422 and "草稿" in r.json()["detail"]

@@ -97,3 +97,42 @@ def test_save_says_when_it_goes_live_and_a_stale_edit_is_not_saved(stack, browse
     expect(eddie.locator("#e-msg")).to_contain_text("重新加载")
     eddie.click("#reload-entry")
     expect(eddie.locator("#e-answer")).to_have_value("Yes: Me → Membership → Pause, up to 30 days.")
+
+
+def test_a_live_entry_edited_without_publishing_keeps_the_live_text(stack, browser, shots):
+    eddie = _signed_in(browser, stack.hub_url)
+    eddie.locator('.entry-item[data-entry="en-service-hours"]').click()
+    expect(eddie.locator("#e-status")).to_contain_text("published")
+    live = eddie.locator("#e-answer").input_value()
+    eddie.fill("#e-answer", "Holiday hours: 10:00–16:00 from 1 to 7 October.")
+    expect(eddie.locator("#stage")).to_be_visible()
+    eddie.click("#stage")
+    expect(eddie.locator("#e-msg")).to_contain_text("not published")
+    expect(eddie.locator("#e-staged")).to_contain_text("Learners still get the live text")
+    expect(eddie.locator('.entry-item[data-entry="en-service-hours"] .pill.staged')).to_be_visible()
+    # the bot still answers with the live text
+    eddie.fill("#try-q", "What are your customer service hours?")
+    expect(eddie.locator("#try-answer")).to_contain_text(live[:30])
+    eddie.screenshot(path=str(shots / "kb-staged.png"))
+
+    # a colleague opens the entry on the unpublished changes, and publishes them
+    mia = _signed_in(browser, stack.hub_url)
+    mia.locator('.entry-item[data-entry="en-service-hours"]').click()
+    expect(mia.locator("#e-answer")).to_have_value(
+        "Holiday hours: 10:00–16:00 from 1 to 7 October."
+    )
+    mia.click("#save")
+    expect(mia.locator("#e-msg")).to_contain_text("re-indexed", timeout=60_000)
+    expect(mia.locator("#e-staged")).to_be_hidden()
+    mia.fill("#try-q", "What are your customer service hours?")
+    expect(mia.locator("#try-answer")).to_contain_text("Holiday hours")
+
+    # Eddie's page still shows changes that are gone: discarding them is refused, with a reload
+    eddie.once("dialog", lambda d: d.accept())
+    eddie.click("#discard-staged")
+    expect(eddie.locator("#e-msg")).to_contain_text("published or discarded")
+    eddie.click("#reload-entry")
+    expect(eddie.locator("#e-staged")).to_be_hidden()
+    expect(eddie.locator("#e-answer")).to_have_value(
+        "Holiday hours: 10:00–16:00 from 1 to 7 October."
+    )

@@ -168,3 +168,55 @@ def test_real_encoders_group_zh_and_en_questions_by_topic(db):
         inverse = sum(max(sum(label[q] == t for q in g) for g in groups) for t in topics[lang]) / n
         assert n == sum(map(len, topics[lang].values()))
         assert purity >= 0.9 and inverse >= 0.8, (lang, purity, inverse, groups)
+
+
+def test_staged_changes_leave_the_live_entry_alone_until_saved_over(db):
+    kb_store.save_entry(db, GIFT, "eddie")
+    edit = GIFT.model_copy(update={"answer": "Yes, from ¥50."})
+    # only a live entry keeps changes aside; a draft is simply saved
+    with pytest.raises(ValueError):
+        kb_store.stage(db, edit, "eddie", base_version=None, staged_revision=None)
+    live = kb_store.set_status(db, "en-gift", "published", "eddie")
+    staged = kb_store.stage(db, edit, "eddie", base_version=live.version, staged_revision=None)
+    assert staged["entry"]["answer"] == "Yes, from ¥50." and not staged["stale"]
+    # learners (the published list the index is built from) still get the live text
+    assert [e.answer for e in kb_store.published_entries(db)] == ["Yes."]
+    assert kb_store.staged_ids(db) == {"en-gift"}
+    # Mia's view of the staged changes is gone once Eddie re-stages: refused, not overwritten
+    again = kb_store.stage(
+        db,
+        edit.model_copy(update={"answer": "Yes!"}),
+        "eddie",
+        base_version=2,
+        staged_revision=staged["revision"],
+    )
+    assert again["revision"] != staged["revision"]
+    with pytest.raises(kb_store.StaleStaged, match="eddie"):
+        kb_store.stage(db, edit, "mia", base_version=2, staged_revision=staged["revision"])
+    with pytest.raises(kb_store.StaleStaged):
+        kb_store.discard_staged(db, "en-gift", staged["revision"])
+    # saving the form loaded from them publishes them and clears them, in one version
+    saved = kb_store.save_entry(
+        db,
+        edit.model_copy(update={"answer": "Yes!", "status": "published"}),
+        "mia",
+        base_version=2,
+        staged_revision=again["revision"],
+    )
+    assert saved.version == 3 and kb_store.staged(db, "en-gift") is None
+    assert [e.answer for e in kb_store.published_entries(db)] == ["Yes!"]
+
+
+def test_staged_changes_go_stale_when_the_live_entry_changes_and_can_be_discarded(db):
+    kb_store.save_entry(db, GIFT.model_copy(update={"status": "published"}), "eddie")
+    edit = GIFT.model_copy(update={"answer": "Yes, from ¥50."})
+    st = kb_store.stage(db, edit, "eddie", base_version=1, staged_revision=None)
+    # a save that did not see them (an import, a colleague's publish) keeps them, marked stale
+    kb_store.save_entry(db, GIFT.model_copy(update={"status": "published", "answer": "No."}), "mia")
+    assert kb_store.staged(db, "en-gift")["stale"]
+    kb_store.discard_staged(db, "en-gift", st["revision"])
+    assert kb_store.staged(db, "en-gift") is None
+    assert kb_store.get_entry(db, "en-gift").answer == "No."
+    # staging the live text itself keeps nothing aside
+    live = GIFT.model_copy(update={"answer": "No."})
+    assert kb_store.stage(db, live, "eddie", base_version=2, staged_revision=None) is None
