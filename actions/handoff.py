@@ -52,16 +52,17 @@ def open_handoff(
     priority: str | None = None,
     team: str | None = None,
     summary: str = "",
+    opening: str = "handoff_open",
 ) -> list[dict[str, Any]]:
-    """Queue the conversation for a person and tell the learner; ends any flow."""
+    """Queue the conversation for a person and tell the learner, in one message that opens
+    with `opening` (a copy key that says why and names the {team}); ends any flow."""
     rt = runtime.get()
     lang = lang_of(tracker)
     ticket = file_ticket(
         tracker, reason=reason, intent=intent, priority=priority, team=team, summary=summary
     )
-    dispatcher.utter_message(
-        text=t("handoff_open", lang, team=handoff.team_name(ticket.team, lang))
-    )
+    said = t(opening, lang, team=handoff.team_name(ticket.team, lang))
+    dispatcher.utter_message(text=said + ("" if lang == "zh" else " ") + t("handoff_promise", lang))
     if not rt.hours.is_open_ts(time.time()):
         dispatcher.utter_message(
             text=t(

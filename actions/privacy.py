@@ -84,10 +84,10 @@ class ActionSubmitPrivacy(Action):
         learner = learner_of(tracker)
         kind = tracker.get_slot("privacy_type") or "export"
         if learner is None or tracker.get_slot("privacy_identity") != "verified":
-            dispatcher.utter_message(text=t("privacy_identity_failed", lang))
             return open_handoff(
                 dispatcher,
                 tracker,
+                opening="privacy_identity_failed",
                 reason="identity_not_confirmed",
                 intent="privacy_request",
                 team="compliance",

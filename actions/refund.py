@@ -143,7 +143,6 @@ class ActionSubmitRefund(Action):
         )
         if verdict.code == "already_pending":
             return reset_flow() + ActionRefundStatus().run(dispatcher, tracker, domain)
-        dispatcher.utter_message(text=t("refund_handoff", lang))
         summary = (
             f"Refund refused by policy ({verdict.code}): order {order.id} {name}, "
             f"¥{order.amount:g}, paid {verdict.facts.get('days')} days ago; "
@@ -152,6 +151,7 @@ class ActionSubmitRefund(Action):
         return open_handoff(
             dispatcher,
             tracker,
+            opening="refund_handoff",
             reason="refund_ineligible",
             intent="refund_request",
             team="billing",

@@ -120,13 +120,13 @@ class ActionTroubleshoot(Action):
         ]
         remaining = [(i, text) for i, text in steps if i >= step]
         if not remaining:
-            dispatcher.utter_message(text=t("ts_exhausted", lang))
             tried = ", ".join(
                 str(s.get("kb") or s.get("personal") or "text") for s in guide["steps"]
             )
             return open_handoff(
                 dispatcher,
                 tracker,
+                opening="ts_exhausted",
                 reason="troubleshooting_failed",
                 intent=topic,
                 team=guide.get("team"),

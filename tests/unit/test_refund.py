@@ -130,6 +130,13 @@ def test_ineligible_refund_explains_and_hands_to_billing(rt, learner, order_id, 
     assert ticket.team == "billing" and ticket.reason == "refund_ineligible"
     assert order_id in ticket.summary and "No time to study" in ticket.summary
     assert ticket.channel == "chat"
+    # the explanation, then ONE handover message that names the team (not two that both
+    # announce a person)
+    said = [m.get("text") or "" for m in msgs]
+    handover = [m for m in said if "person" in m]
+    assert (
+        len(handover) == 1 and "Billing" in handover[0] and "they can see this chat" in handover[0]
+    )
 
 
 def test_membership_refund_in_chinese_is_pro_rata(rt):
