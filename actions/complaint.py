@@ -162,6 +162,7 @@ class ActionSubmitComplaint(Action):
             tracker,
             reason="complaint",
             intent="complaint",
+            category=category,  # counted in the manager's contact reasons
             team=team,
             priority=severity.priority,
             summary=summary,

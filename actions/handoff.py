@@ -24,6 +24,7 @@ def file_ticket(
     *,
     reason: str,
     intent: str | None = None,
+    category: str | None = None,
     priority: str | None = None,
     team: str | None = None,
     summary: str = "",
@@ -35,6 +36,7 @@ def file_ticket(
         tracker.sender_id,
         reason=reason,
         intent=intent or topic_intent(tracker),
+        category=category,
         priority=priority,
         team=team,
         channel=channel,
@@ -49,6 +51,7 @@ def open_handoff(
     *,
     reason: str,
     intent: str | None = None,
+    category: str | None = None,
     priority: str | None = None,
     team: str | None = None,
     summary: str = "",
@@ -59,7 +62,13 @@ def open_handoff(
     rt = runtime.get()
     lang = lang_of(tracker)
     ticket = file_ticket(
-        tracker, reason=reason, intent=intent, priority=priority, team=team, summary=summary
+        tracker,
+        reason=reason,
+        intent=intent,
+        category=category,
+        priority=priority,
+        team=team,
+        summary=summary,
     )
     said = t(opening, lang, team=handoff.team_name(ticket.team, lang))
     dispatcher.utter_message(text=said + ("" if lang == "zh" else " ") + t("handoff_promise", lang))

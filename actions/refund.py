@@ -154,6 +154,7 @@ class ActionSubmitRefund(Action):
             opening="refund_handoff",
             reason="refund_ineligible",
             intent="refund_request",
+            category=verdict.code,  # why the policy said no, counted in the manager's refunds
             team="billing",
             summary=summary,
         )

@@ -50,6 +50,33 @@ reassigned to them, ``resolved`` = tickets the agent resolved, ``first_response_
 over tickets the agent answered first (tickets.first_response_by), CSAT over the ratings of
 tickets the agent resolved.
 
+Trends (``trend``): the same conversation, ticket and rating indicators day by day: the
+window cut at local midnights of the service time zone, each day a shorter window computed by
+the same functions (its cohort ends at the next midnight; outcomes as of now), so the days'
+counts add up to the window's. The first and last days may be partial; the queue has no
+daily value.
+
+Contact reasons (``contact_reasons``), over the same conversation cohort:
+- ``intents``: per conversation, its *main reason*: the intent Rasa gave its first learner
+  message that names a need (a flow, or ``ask_question`` for a knowledge-base question); else
+  ``out_of_scope``; else ``request_human`` (asked for a person and nothing else); else
+  ``other`` (greetings only, or nothing classified because Rasa was down). ``count``/``share``
+  of main reasons add up to the conversations; ``raised``/``raised_share`` count every
+  conversation with the intent anywhere, so they may add up to more. A tapped form option
+  (a plain-value payload such as "买错了") answers a question and is not read as a need.
+- ``teams``, ``ticket_reasons``: tickets created in the window by team and by reason.
+- ``complaint_categories``: complaint cases (reason ``complaint``) by the category the
+  complaint form recorded (``tickets.category``; ``not_recorded`` for tickets filed before
+  the column existed).
+
+Refunds (``refund_indicators``): requests in the window. ``approved``: refunds the policy
+approved, which the bot records in the platform store (``pf_refunds``, by ``requested_at``;
+their status, amount and the learner's reason). ``handed_to_billing``: tickets of the refund
+flow's own handoffs (``refund_ineligible``, ``refund_no_order``) created in the window, with
+the policy's code (``refusals``); the store records no refused request. The reasons are the
+approved requests' (a reason button's label in either language is one reason). The store is
+the demo SQLite platform's: with another platform adapter ``approved`` stays 0.
+
 Alerts: rules in data/alerts.yml, always evaluated over that file's fixed ``window_h``
 (default 24 h) in the API, the watcher and the webhook alike: an early warning on the current
 state, whatever window the manager is looking at. A rule's ``min_sample`` counts its
@@ -61,14 +88,19 @@ import json
 import math
 import statistics
 import time
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from datetime import time as dtime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlite_utils
 import yaml
 
+from actions.messages import catalogue
 from handoff import BusinessHours
 
 # What each indicator is counted over: the value a rule's min_sample is compared with.
@@ -119,13 +151,16 @@ def _column(db: sqlite_utils.Database, sql: str, args: list) -> list:
 # ---- conversations -------------------------------------------------------------------
 _COHORT = (
     "SELECT c.id FROM conversations c WHERE c.created_at >= :since AND c.created_at <= :now "
+    "AND (:until IS NULL OR c.created_at < :until) "
     "AND EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id "
     "AND m.sender = 'learner' AND m.created_at <= :now)"
 )
 
 
-def conversation_indicators(db: sqlite_utils.Database, since: float, now: float) -> dict[str, Any]:
-    args = {"since": since, "now": now}
+def conversation_indicators(
+    db: sqlite_utils.Database, since: float, now: float, until: float | None = None
+) -> dict[str, Any]:
+    args = {"since": since, "now": now, "until": until}
     cohort = set(_column(db, _COHORT, args))
     handed = set(
         _column(
@@ -185,10 +220,18 @@ def conversation_indicators(db: sqlite_utils.Database, since: float, now: float)
 
 
 # ---- tickets ------------------------------------------------------------------------
+# tickets created in [since, now], and before `until` when a trend row gives one
+_CREATED = "created_at >= ? AND created_at <= ? AND (? IS NULL OR created_at < ?)"
+
+
 def ticket_indicators(
-    db: sqlite_utils.Database, since: float, now: float, hours: BusinessHours
+    db: sqlite_utils.Database,
+    since: float,
+    now: float,
+    hours: BusinessHours,
+    until: float | None = None,
 ) -> dict[str, Any]:
-    tickets = list(db["tickets"].rows_where("created_at >= ? AND created_at <= ?", [since, now]))
+    tickets = list(db["tickets"].rows_where(_CREATED, [since, now, until, until]))
     resolved = [t for t in tickets if t["status"] == "resolved"]
     closed = [t for t in tickets if t["status"] in ("resolved", "cancelled")]
     answered = [t for t in tickets if t["first_response_at"]]
@@ -217,12 +260,14 @@ def ticket_indicators(
     }
 
 
-def csat_indicators(db: sqlite_utils.Database, since: float, now: float) -> dict[str, Any]:
+def csat_indicators(
+    db: sqlite_utils.Database, since: float, now: float, until: float | None = None
+) -> dict[str, Any]:
     rated = _column(
         db,
-        "SELECT csat FROM tickets WHERE csat IS NOT NULL "
-        "AND COALESCE(csat_at, resolved_at) >= ? AND COALESCE(csat_at, resolved_at) <= ?",
-        [since, now],
+        "SELECT csat FROM tickets WHERE csat IS NOT NULL AND "
+        + _CREATED.replace("created_at", "COALESCE(csat_at, resolved_at)"),
+        [since, now, until, until],
     )
     return {
         "csat_avg": round(statistics.mean(rated), 2) if rated else None,
@@ -268,6 +313,190 @@ def indicators(
         **csat_indicators(db, since, now),
         **queue_indicators(db, now, hours),
     }
+
+
+# ---- trends --------------------------------------------------------------------------
+def day_bounds(since: float, now: float, tz: str) -> list[tuple[str, float, float | None]]:
+    """The window cut at local midnights of `tz`: (date, start, end) per day, end exclusive,
+    None for the day that runs up to now. The first and last day may be partial."""
+    zone = ZoneInfo(tz)
+    days, start = [], since
+    while True:
+        local = datetime.fromtimestamp(start, zone)
+        midnight = datetime.combine(local.date() + timedelta(days=1), dtime(0), zone).timestamp()
+        days.append((local.date().isoformat(), start, midnight if midnight <= now else None))
+        if midnight > now:
+            return days
+        start = midnight
+
+
+def trend(
+    db: sqlite_utils.Database,
+    since: float,
+    now: float | None = None,
+    hours: BusinessHours | None = None,
+) -> list[dict[str, Any]]:
+    """The window's indicators day by day (local days of the service time zone), computed by
+    the same functions as the headline figures: a day is a shorter window whose cohorts end at
+    the next midnight, outcomes as of now. The rows partition the window, so their counts add
+    up to the headline's. The queue is a now-only figure and has no daily value."""
+    now = time.time() if now is None else now
+    hours = hours or BusinessHours()
+    return [
+        {
+            "day": day,
+            "since": start,
+            "until": end if end is not None else now,
+            "partial": start != _midnight(start, hours.tz) or end is None,
+            **conversation_indicators(db, start, now, until=end),
+            **ticket_indicators(db, start, now, hours, until=end),
+            **csat_indicators(db, start, now, until=end),
+        }
+        for day, start, end in day_bounds(since, now, hours.tz)
+    ]
+
+
+def _midnight(ts: float, tz: str) -> float:
+    zone = ZoneInfo(tz)
+    return datetime.combine(datetime.fromtimestamp(ts, zone).date(), dtime(0), zone).timestamp()
+
+
+# ---- contact reasons ------------------------------------------------------------------
+# Intents that say nothing about why the learner came (as actions/context.py's _GENERIC).
+SMALL_TALK = {"greet", "goodbye", "thank", "affirm", "deny", "bot_challenge", "nlu_fallback"}
+
+
+def main_reason(intents: list[str | None]) -> str:
+    """A conversation's contact reason: the first intent naming a need (a flow or a KB
+    question); failing that an out-of-scope question, then a bare request for a person;
+    "other" when the learner only greeted or nothing was classified (Rasa down)."""
+    named = [i for i in intents if i and i not in SMALL_TALK]
+    needs = [i for i in named if i not in ("out_of_scope", "request_human")]
+    if needs:
+        return needs[0]
+    for fallback in ("out_of_scope", "request_human"):
+        if fallback in named:
+            return fallback
+    return "other"
+
+
+def _counted(counts: dict[str, int], whole: int, key: str) -> list[dict[str, Any]]:
+    return [
+        {key: k, "count": n, "share": _share(n, whole)}
+        for k, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    ]
+
+
+def contact_reasons(
+    db: sqlite_utils.Database, since: float, now: float | None = None
+) -> dict[str, Any]:
+    """What learners came for, over the window's cohorts (module docstring)."""
+    now = time.time() if now is None else now
+    args = {"since": since, "now": now, "until": None}
+    # the intent Rasa gave each learner message (bot/chat.py stores it); a tapped form option
+    # (a plain-value payload: "买错了") answers a question and names no new need
+    rows = db.execute(
+        f"""SELECT conversation_id, intent FROM messages
+            WHERE sender = 'learner' AND created_at <= :now AND conversation_id IN ({_COHORT})
+              AND COALESCE(json_extract(payload, '$.payload'), '/') LIKE '/%'
+            ORDER BY id""",
+        args,
+    ).fetchall()
+    per_conv: dict[str, list[str | None]] = {c: [] for c in _column(db, _COHORT, args)}
+    for cid, intent in rows:
+        per_conv[cid].append(intent)
+    main: Counter[str] = Counter()
+    raised: Counter[str] = Counter()  # conversations with the intent anywhere in them
+    for intents in per_conv.values():
+        reason = main_reason(intents)
+        main[reason] += 1
+        raised.update({i for i in intents if i and i not in SMALL_TALK} | {reason})
+    n = len(per_conv)
+    intents = [
+        {**row, "raised": raised[row["intent"]], "raised_share": _share(raised[row["intent"]], n)}
+        for row in _counted(main, n, "intent")
+    ]
+    intents += [  # raised in some conversation without being any conversation's main reason
+        {"intent": i, "count": 0, "share": _share(0, n), "raised": c, "raised_share": _share(c, n)}
+        for i, c in sorted(raised.items(), key=lambda kv: (-kv[1], kv[0]))
+        if i not in main
+    ]
+    tickets = list(db["tickets"].rows_where(_CREATED, [since, now, None, None]))
+
+    def by(key: str, rows: list[dict]) -> Counter[str]:
+        return _tally(t[key] for t in rows)
+
+    complaints = [t for t in tickets if t["reason"] == "complaint"]
+    return {
+        "conversations": n,
+        "intents": intents,
+        "tickets": len(tickets),
+        "teams": _counted(by("team", tickets), len(tickets), "team"),
+        "ticket_reasons": _counted(by("reason", tickets), len(tickets), "reason"),
+        "complaints": len(complaints),
+        "complaint_categories": _counted(by("category", complaints), len(complaints), "category"),
+    }
+
+
+# ---- refunds --------------------------------------------------------------------------
+# The refund flow's own handoffs to billing (actions/refund.py): refused by the policy (the
+# ticket's category is the policy's code) or no order to refund.
+REFUND_HANDOFFS = ("refund_ineligible", "refund_no_order")
+
+
+def _reason_choices() -> dict[str, str]:
+    """The refund form's reason buttons, either language, to one bilingual label."""
+    labels = catalogue()["refund_reasons"]
+    pairs = zip(labels["en"].split("|"), labels["zh"].split("|"), strict=True)
+    return {text: f"{en} · {zh}" for en, zh in pairs for text in (en, zh)}
+
+
+def refund_indicators(
+    db: sqlite_utils.Database, since: float, now: float | None = None, top: int = 8
+) -> dict[str, Any]:
+    """Refund requests in the window: those the policy approved, which the bot recorded in the
+    platform store (pf_refunds, requested_at in the window), and those the refund flow handed
+    to billing (tickets created in the window; the store records no refused request)."""
+    now = time.time() if now is None else now
+    recorded = list(
+        db["pf_refunds"].rows_where(
+            "requested_at >= ? AND requested_at <= ?", [since, now], order_by="id"
+        )
+    )
+    handed = [
+        t
+        for t in db["tickets"].rows_where(_CREATED, [since, now, None, None])
+        if t["reason"] in REFUND_HANDOFFS
+    ]
+    choices = _reason_choices()
+    # a button's label in either language counts as one reason; typed reasons as typed
+    texts = ((r["reason"] or "").strip() for r in recorded)
+    reasons = _tally(choices.get(text, text) for text in texts)
+    ranked = _counted(reasons, len(recorded), "reason")
+    requests = len(recorded) + len(handed)
+    return {
+        "requests": requests,
+        "approved": len(recorded),
+        "approved_share": _share(len(recorded), requests),
+        "handed_to_billing": len(handed),
+        "amount_approved": round(sum(r["amount"] or 0 for r in recorded), 2),
+        "statuses": _counted(_tally(r["status"] for r in recorded), len(recorded), "status"),
+        "reasons": ranked[:top],
+        "reasons_more": sum(r["count"] for r in ranked[top:]),
+        "refusals": _counted(
+            _tally(
+                t["category"] or ("no_order" if t["reason"] == "refund_no_order" else None)
+                for t in handed
+            ),
+            len(handed),
+            "code",
+        ),
+    }
+
+
+def _tally(keys: Iterable[str | None]) -> Counter[str]:
+    """How often each key occurs; a missing one counts as "not_recorded"."""
+    return Counter(k or "not_recorded" for k in keys)
 
 
 # ---- agents -------------------------------------------------------------------------

@@ -50,6 +50,7 @@ class Ticket(BaseModel):
     channel: str = "chat"
     reason: str
     intent: str | None = None
+    category: str | None = None  # the flow's finer class: see create_ticket
     priority: str
     team: str
     summary: str = ""
@@ -79,6 +80,7 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
             "channel": str,
             "reason": str,
             "intent": str,
+            "category": str,
             "priority": str,
             "priority_rank": int,
             "team": str,
@@ -149,6 +151,7 @@ def create_ticket(
     *,
     reason: str,
     intent: str | None = None,
+    category: str | None = None,
     priority: str | None = None,
     team: str | None = None,
     summary: str = "",
@@ -157,7 +160,12 @@ def create_ticket(
     now: float | None = None,
 ) -> Ticket:
     """Queue a conversation for a team. Idempotent: an open ticket is reused, raised to the
-    higher of the two priorities, and turned from a case into a chat if a chat is asked for."""
+    higher of the two priorities, and turned from a case into a chat if a chat is asked for.
+
+    `category` is what the flow knows beyond the reason, kept as a value the manager's
+    reports can count (it is otherwise only in the summary's prose): a complaint's category
+    (reason "complaint"), the refund policy's code for a refused refund ("refund_ineligible").
+    A reused ticket keeps its own reason and category."""
     now = time.time() if now is None else now
     default_team, default_priority = route(intent, reason)
     team = team if team in TEAMS else default_team
@@ -190,6 +198,7 @@ def create_ticket(
                     "channel": channel,
                     "reason": reason,
                     "intent": intent,
+                    "category": category,
                     "priority": priority,
                     "priority_rank": PRIORITIES[priority],
                     "team": team,

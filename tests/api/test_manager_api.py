@@ -1,5 +1,7 @@
 """Manager indicators and early-warning alerts over real tickets and transcripts."""
 
+import csv
+import io
 import json
 import threading
 import time
@@ -114,3 +116,68 @@ def test_watcher_posts_alerts_to_the_webhook(tmp_path):
     assert received and received[0]["alerts"][0]["indicator"] == "queue_waiting"
     assert received[0]["alerts"][0]["state"] == "raised"
     assert received[0]["window_h"] == 24  # the same fixed window as the dashboard's alerts
+
+
+def test_trends_reasons_refunds_and_csv_export(client):
+    """The new views follow the window and the manager role; the export is CSV with a header
+    row (and a BOM, so spreadsheet programs read the Chinese labels right)."""
+    db = client.app.state.db
+    now = time.time()
+    conv = transcript.create_conversation(db, "L1001")
+    msg = transcript.add_message(db, conv.id, "learner", "我要退款", lang="zh")
+    transcript.annotate(db, msg.id, "refund_request", 0.97)
+    handoff.create_ticket(
+        db,
+        conv.id,
+        reason="refund_ineligible",
+        intent="refund_request",
+        category="too_late",
+        hours=client.app.state.hours,
+        now=now,
+    )
+    db["pf_refunds"].insert(
+        {
+            "order_id": "AC10010001",
+            "learner_id": "L1001",
+            "amount": 199.0,
+            "reason": "买错了",
+            "status": "pending",
+            "requested_at": now,
+        }
+    )
+    for role in ("agent", "editor"):
+        headers = staff_token(client, role)
+        for path in ("trends", "reasons", "export", "export?table=trend"):
+            assert client.get(f"/api/manager/{path}", headers=headers).status_code == 403, path
+    assert client.get("/api/manager/reasons", headers=learner_token(client)).status_code == 403
+    assert client.get("/api/manager/export").status_code == 401
+
+    manager = staff_token(client, "manager")
+    days = client.get("/api/manager/trends?hours=168", headers=manager).json()["days"]
+    assert len(days) in (7, 8) and sum(d["conversations"] for d in days) == 1
+    reasons = client.get("/api/manager/reasons?hours=24", headers=manager).json()
+    assert reasons["intents"][0]["intent"] == "refund_request"
+    assert reasons["teams"] == [{"team": "billing", "count": 1, "share": 1.0}]
+    refunds = reasons["refunds"]
+    assert (refunds["requests"], refunds["approved"], refunds["handed_to_billing"]) == (2, 1, 1)
+    assert refunds["refusals"][0]["code"] == "too_late"
+
+    r = client.get("/api/manager/export?hours=24", headers=manager)
+    assert r.status_code == 200 and r.headers["content-type"] == "text/csv; charset=utf-8"
+    assert "attachment" in r.headers["content-disposition"]
+    assert ".csv" in r.headers["content-disposition"]
+    rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
+    assert rows[0] == ["indicator", "label", "value", "counted_over", "basis", "from", "to"]
+    by_key = {row[0]: row for row in rows[1:]}
+    assert by_key["conversations"][2] == "1" and by_key["tickets"][2] == "1"
+    assert by_key["csat_avg"][2] == ""  # nothing to count over: empty, never 0
+    assert by_key["csat_avg"][1] == "Satisfaction (CSAT, 1–5) · 满意度"
+    assert r.content.startswith("\ufeff".encode())
+
+    trend = client.get("/api/manager/export?hours=72&table=trend", headers=manager)
+    assert trend.headers["content-type"] == "text/csv; charset=utf-8"
+    header, *day_rows = list(csv.reader(io.StringIO(trend.content.decode("utf-8-sig"))))
+    assert header[:4] == ["day", "from", "to", "partial"] and "containment" in header
+    assert len(day_rows) in (3, 4)
+    assert sum(int(row[header.index("conversations")]) for row in day_rows) == 1
+    assert client.get("/api/manager/export?table=nope", headers=manager).status_code == 422

@@ -1,6 +1,8 @@
 """The manager's dashboard shows the indicators, raises alerts formatted like its cards, keeps a
 readable alert history, says when it last updated, and logs out cleanly."""
 
+import csv
+import io
 import re
 import sqlite3
 import time
@@ -8,6 +10,9 @@ import time
 import httpx
 import pytest
 from playwright.sync_api import expect
+
+from tests.e2e.test_end_to_end import Learner
+from tests.e2e.test_flows_end_to_end import last_bot, press
 
 pytestmark = pytest.mark.browser
 
@@ -152,3 +157,86 @@ def test_manager_sees_indicators_and_an_alert(stack, browser, shots):
 
     for http, cid in learners:  # leave the shared queue as it was for the other tests
         assert http.post(f"/api/conversations/{cid}/back-to-bot").json()["mode"] == "bot"
+
+
+def tap_through(learner: Learner, out: dict, titles: list[str], until: str, steps: int = 4) -> dict:
+    """Answer a flow's questions by tapping, as the chat page does: the first button whose
+    title holds one of `titles`, until a reply holds `until` (Rasa decides which questions
+    are still open, e.g. a course named in the first message is not asked again)."""
+    for _ in range(steps):
+        said = " ".join(r["text"] for r in out["replies"])
+        if until in said:
+            return out
+        buttons = [b["title"] for b in last_bot(out)["payload"].get("buttons") or []]
+        title = next(t for want in titles for t in buttons if want in t)
+        out = press(learner, last_bot(out), title)
+    assert until in " ".join(r["text"] for r in out["replies"]), out
+    return out
+
+
+def test_manager_sees_trends_contact_reasons_refunds_and_exports(stack, browser, shots, tmp_path):
+    # real conversations through Rasa and the flows, with learners and orders no other test
+    # relies on: a refund the policy approves, one it refuses (to billing), a complaint
+    approved = Learner(stack.hub_url, "L1004")
+    out = approved.say("I want a refund for my annual membership")
+    assert out["message"]["intent"] == "refund_request"
+    tap_through(approved, out, ["Annual Membership", "No time to study"], "refund request #")
+    refused = Learner(stack.hub_url, "L1004")
+    out = refused.say("I want a refund for the python course")
+    out = tap_through(refused, out, ["Python", "Bought it by mistake"], "Apple")
+    assert out["mode"] == "human"
+    complaint = Learner(stack.hub_url, "L1005")
+    out = complaint.say("你们这个课完全是虚假宣传，内容和介绍的根本不一样，我要投诉")
+    assert out["message"]["intent"] == "complaint"
+    out = tap_through(complaint, out, ["课程内容"], "投诉工单")
+    press(complaint, last_bot(out), "转人工")  # the case becomes a chat, so it can be left
+    for learner in (refused, complaint):  # leave the shared queue as it was
+        learner.http.post(f"/api/conversations/{learner.cid}/back-to-bot")
+
+    page = browser.new_context(locale="zh-CN", viewport={"width": 1200, "height": 900}).new_page()
+    page.goto(f"{stack.hub_url}/dashboard")
+    sign_in(page)
+    page.select_option("#hours", "168")
+
+    # trends: one sparkline per indicator, a row per day (today's is the newest)
+    conversations = page.locator('#trends tr[data-trend="conversations"]')
+    expect(conversations.locator("td").nth(0)).to_have_text("Conversations · 会话数")
+    expect(conversations.locator("svg.spark")).to_have_count(1)
+    expect(page.locator('#trends tr[data-trend="containment"] svg.spark')).to_have_count(1)
+    days = page.locator("#trend-days tbody tr")
+    expect(days).to_have_count(8)  # 7 x 24 h cut at local midnights: 8 (partial) days
+    page.click("#trend-days >> xpath=.. >> summary")
+    expect(days.first.locator("td").nth(1)).to_have_text(re.compile(r"^[1-9]\d*$"))
+
+    # contact reasons: refunds are among what learners came for; a team; the category
+    refunds = page.locator('#reasons-intent tr[data-intent="refund_request"] td')
+    expect(refunds.nth(0)).to_have_text("Refund · 退款")
+    expect(refunds.nth(1)).to_have_text(re.compile(r"^([2-9]|\d\d+) · \d+\.\d%$"))
+    expect(page.locator('#reasons-team tr[data-team="billing"]')).to_contain_text("财务与退款组")
+    expect(page.locator('#reasons-complaint tr[data-category="content"]')).to_contain_text(
+        "Course content · 课程内容"
+    )
+    # refunds: approved by the policy and recorded, the refused one handed to billing
+    expect(page.locator('[data-refund="approved"] .value')).to_have_text(re.compile(r"^[1-9]"))
+    expect(page.locator('[data-refund="handed_to_billing"] .value')).to_have_text(
+        re.compile(r"^[1-9]")
+    )
+    expect(page.locator('[data-refund="amount_approved"] .value')).to_have_text(
+        re.compile(r"^¥[1-9]")
+    )
+    expect(page.locator("#refund-reasons")).to_contain_text("No time to study · 没时间学习")
+    expect(page.locator('#refund-refusals tr[data-code="external"]')).to_contain_text("Apple")
+    page.screenshot(path=str(shots / "dashboard-reports.png"), full_page=True)
+
+    # the export: a CSV file of the trend rows, the header first
+    with page.expect_download() as download:
+        page.click("#export-trend")
+    saved = tmp_path / download.value.suggested_filename
+    download.value.save_as(saved)
+    assert saved.name.startswith("afterclass-trend-168h-") and saved.suffix == ".csv"
+    header, *rows = list(csv.reader(io.StringIO(saved.read_text(encoding="utf-8-sig"))))
+    assert header[:4] == ["day", "from", "to", "partial"] and len(rows) == 8
+    with page.expect_download() as download:
+        page.click("#export-indicators")
+    assert download.value.suggested_filename.startswith("afterclass-indicators-168h-")
+    expect(page.locator("#export-error")).to_be_hidden()

@@ -66,6 +66,7 @@ def test_complaint_severity_sets_priority_and_team(rt):
     _, msgs = run(ActionSubmitComplaint(), calm)
     ticket = handoff.open_ticket(rt.db, "c_calm")
     assert (ticket.team, ticket.priority, ticket.channel) == ("tech", "high", "case")
+    assert ticket.category == "tech"  # a value the manager's contact reasons count
     assert handoff.human_mode(rt.db, "c_calm") is None  # a case: the bot keeps talking
     assert [b["payload"] for b in msgs[0]["buttons"]] == ["/request_human", "/deny"]
 

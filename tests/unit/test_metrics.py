@@ -2,6 +2,7 @@
 out by hand on a small real SQLite file. Every clock is explicit (NOW, HOURS), so the results
 do not depend on the hour the tests run at."""
 
+import json
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -297,3 +298,184 @@ def test_a_cleared_alert_keeps_its_label_threshold_and_value(db):
     )
     newest, stored = metrics.history(db, config, limit=2)
     assert newest["label"] == stored["label"] == "Queue building up · 排队积压"
+
+
+# ---- trends, contact reasons, refunds ---------------------------------------------------
+def test_trend_days_are_shorter_windows_that_add_up_to_the_window(db):
+    # 14 May 20:00, and one conversation exactly at midnight: it belongs to the 15th alone
+    late = conv(db, at(20, day=14), ("learner", at(20, day=14), "refund_request"))
+    handoff.create_ticket(db, late, reason="learner_asked", hours=HOURS, now=at(20, 30, day=14))
+    conv(db, at(0), ("learner", at(0), "ask_question"), ("bot", at(0, 1), None))
+    t1 = ticket(db, at(13))
+    answer(db, t1, at(13, 10), at(13, 20))
+    handoff.resolve(db, t1, "ann", now=at(13, 30))
+    handoff.rate(db, t1, 5, now=at(13, 40))
+
+    rows = metrics.trend(db, since=DAY, now=NOW, hours=HOURS)
+    assert [(r["day"], r["partial"]) for r in rows] == [("2024-05-14", True), ("2024-05-15", True)]
+    assert rows[0]["since"] == DAY and rows[0]["until"] == at(0) and rows[1]["until"] == NOW
+    first, today = rows
+    assert (first["conversations"], first["handed_off"], first["tickets"]) == (1, 1, 1)
+    assert (today["conversations"], today["tickets"], today["resolved"]) == (2, 1, 1)
+    assert today["containment"] == 0.5 and first["containment"] == 0.0
+    assert (today["first_response_min_p50"], today["csat_avg"]) == (20, 5)
+    assert first["csat_responses"] == 0 and first["csat_avg"] is None
+    # the days' counts add up to the headline window's, computed by the same functions
+    whole = values(db)
+    for key in ("conversations", "handed_off", "tickets", "resolved", "csat_responses"):
+        assert sum(r[key] for r in rows) == whole[key], key
+    assert "queue_waiting" not in today  # a now-only figure has no daily value
+
+
+def test_trend_of_an_empty_window_has_a_row_per_day_and_no_rates(db):
+    rows = metrics.trend(db, since=NOW - 7 * 24 * 3600, now=NOW, hours=HOURS)
+    assert len(rows) == 8 and rows[0]["day"] == "2024-05-08" and rows[-1]["day"] == "2024-05-15"
+    assert [r["partial"] for r in rows] == [True] + [False] * 6 + [True]
+    assert all(r["conversations"] == 0 and r["containment"] is None for r in rows)
+    assert all(r["resolution_rate"] is None and r["first_response_min_p50"] is None for r in rows)
+    # a window that starts at a local midnight has no partial first day
+    (only,) = metrics.trend(db, since=at(0), now=NOW, hours=HOURS)
+    assert only["partial"] is True and only["day"] == "2024-05-15"  # partial: it runs to now
+    assert metrics.day_bounds(at(0, day=14), at(0), HOURS.tz) == [
+        ("2024-05-14", at(0, day=14), at(0)),
+        ("2024-05-15", at(0), None),
+    ]
+
+
+def message(db, cid: str, when: float, intent: str | None, payload: str | None = None) -> None:
+    db["messages"].insert(
+        {
+            "conversation_id": cid,
+            "sender": "learner",
+            "text": "…",
+            "intent": intent,
+            "payload": json.dumps({"payload": payload} if payload else {}, ensure_ascii=False),
+            "created_at": when,
+        }
+    )
+
+
+def test_contact_reasons_count_each_conversations_main_reason_once(db):
+    t = at(14)
+    refund = conv(db, t, ("learner", t, "greet"), ("learner", t + 5, "refund_request"))
+    message(db, refund, t + 9, "login_problem", payload="买错了")  # a tapped reason: no new need
+    message(db, refund, t + 20, "complaint")  # raised later: counted as raised, not main
+    conv(db, t, ("learner", t, "ask_question"))
+    conv(db, t, ("learner", t, "out_of_scope"), ("learner", t + 5, "request_human"))
+    conv(db, t, ("learner", t, "request_human"))
+    conv(db, t, ("learner", t, "greet"), ("learner", t + 1, "thank"))
+    conv(db, t, ("learner", t, None))  # Rasa was down: nothing classified
+    asked = conv(db, t, ("learner", t, "ask_question"))
+    message(db, asked, t + 5, "request_human", payload="/request_human")  # an intent button
+    conv(db, DAY - 60, ("learner", DAY - 60, "invoice_request"))  # before the window
+    handoff.create_ticket(
+        db,
+        refund,
+        reason="complaint",
+        intent="complaint",
+        category="teacher",
+        channel="case",
+        hours=HOURS,
+        now=t + 30,
+    )
+    old_case = conv(db, t, ("learner", t, "complaint"))
+    handoff.create_ticket(  # filed before complaints recorded their category
+        db, old_case, reason="complaint", intent="complaint", channel="case", hours=HOURS, now=t
+    )
+    billing = conv(db, t, ("learner", t, "refund_request"))
+    handoff.create_ticket(
+        db,
+        billing,
+        reason="refund_ineligible",
+        intent="refund_request",
+        category="too_late",
+        hours=HOURS,
+        now=t,
+    )
+
+    r = metrics.contact_reasons(db, since=DAY, now=NOW)
+    assert r["conversations"] == 9
+    main = {row["intent"]: (row["count"], row["raised"]) for row in r["intents"]}
+    assert main == {
+        "refund_request": (2, 2),
+        "ask_question": (2, 2),
+        "other": (2, 2),
+        "complaint": (1, 2),
+        "out_of_scope": (1, 1),
+        "request_human": (1, 3),
+    }
+    assert "login_problem" not in main  # the tapped option
+    assert sum(row["count"] for row in r["intents"]) == r["conversations"]
+    assert r["intents"][0]["share"] == 0.222  # 2 / 9
+    assert (r["tickets"], r["complaints"]) == (3, 2)
+    assert {row["team"]: row["count"] for row in r["teams"]} == {"care": 2, "billing": 1}
+    assert {row["category"]: row["count"] for row in r["complaint_categories"]} == {
+        "teacher": 1,
+        "not_recorded": 1,
+    }
+    assert r["ticket_reasons"][0] == {"reason": "complaint", "count": 2, "share": 0.667}
+
+
+def test_refunds_count_approved_records_and_handoffs_to_billing(db):
+    t = at(14)
+    for reason, amount in (("买错了", 199), ("Bought it by mistake", 99.5), ("课程质量问题", 50)):
+        db["pf_refunds"].insert(
+            {
+                "order_id": "O1",
+                "learner_id": "L1",
+                "amount": amount,
+                "reason": reason,
+                "status": "pending",
+                "requested_at": t,
+            }
+        )
+    db["pf_refunds"].insert(
+        {
+            "order_id": "O0",
+            "learner_id": "L1",
+            "amount": 10,
+            "reason": "demo",
+            "status": "paid",
+            "requested_at": DAY - 60,
+        }
+    )  # before the window
+    for reason, code in (("refund_ineligible", "too_late"), ("refund_no_order", None)):
+        cid = conv(db, t, ("learner", t, "refund_request"))
+        handoff.create_ticket(
+            db,
+            cid,
+            reason=reason,
+            intent="refund_request",
+            category=code,
+            team="billing",
+            hours=HOURS,
+            now=t,
+        )
+    ticket(db, t, reason="learner_asked")  # not the refund flow's handoff
+
+    r = metrics.refund_indicators(db, since=DAY, now=NOW)
+    assert (r["requests"], r["approved"], r["handed_to_billing"]) == (5, 3, 2)
+    assert r["approved_share"] == 0.6 and r["amount_approved"] == 348.5
+    # the button's label in either language is one reason
+    assert r["reasons"][0] == {
+        "reason": "Bought it by mistake · 买错了",
+        "count": 2,
+        "share": 0.667,
+    }
+    assert r["reasons"][1]["reason"] == "Quality problems · 课程质量问题"
+    assert {x["code"]: x["count"] for x in r["refusals"]} == {"too_late": 1, "no_order": 1}
+    assert r["statuses"] == [{"status": "pending", "count": 3, "share": 1.0}]
+
+
+def test_reasons_and_refunds_of_an_empty_window(db):
+    r = metrics.contact_reasons(db, since=DAY, now=NOW)
+    assert (r["conversations"], r["tickets"], r["complaints"]) == (0, 0, 0)
+    assert r["intents"] == r["teams"] == r["complaint_categories"] == []
+    f = metrics.refund_indicators(db, since=DAY, now=NOW)
+    assert (f["requests"], f["approved"], f["handed_to_billing"], f["amount_approved"]) == (
+        0,
+        0,
+        0,
+        0,
+    )
+    assert f["approved_share"] is None and f["reasons"] == [] and f["refusals"] == []

@@ -114,20 +114,21 @@ def test_eligible_refund_is_recorded_with_its_arrival_time(rt):
 
 
 @pytest.mark.parametrize(
-    "learner,order_id,expect",
+    "learner,order_id,expect,code",
     [
-        ("L1001", "AC10010002", "paid 20 days ago"),
-        ("L1002", "AC10020001", "completed 35%"),
-        ("L1002", "AC10020002", "already started"),
-        ("L1001", "AC10010005", "already refunded on"),
-        ("L1004", "AC10040001", "Apple"),
+        ("L1001", "AC10010002", "paid 20 days ago", "too_late"),
+        ("L1002", "AC10020001", "completed 35%", "too_much_progress"),
+        ("L1002", "AC10020002", "already started", "live_started"),
+        ("L1001", "AC10010005", "already refunded on", "already_refunded"),
+        ("L1004", "AC10040001", "Apple", "external"),
     ],
 )
-def test_ineligible_refund_explains_and_hands_to_billing(rt, learner, order_id, expect):
+def test_ineligible_refund_explains_and_hands_to_billing(rt, learner, order_id, expect, code):
     _, msgs = submit(rt, learner, order_id, sender=f"c_{order_id}")
     assert expect in texts(msgs)
     ticket = handoff.open_ticket(rt.db, f"c_{order_id}")
     assert ticket.team == "billing" and ticket.reason == "refund_ineligible"
+    assert ticket.category == code  # why the policy said no, for the manager's refunds view
     assert order_id in ticket.summary and "No time to study" in ticket.summary
     assert ticket.channel == "chat"
     # the explanation, then ONE handover message that names the team (not two that both
