@@ -155,6 +155,7 @@ class ActionSubmitRefund(Action):
             reason="refund_ineligible",
             intent="refund_request",
             category=verdict.code,  # why the policy said no, counted in the manager's refunds
+            order_id=order.id,  # refund_status tells the learner billing is reviewing it
             team="billing",
             summary=summary,
         )

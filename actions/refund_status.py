@@ -5,10 +5,12 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+import handoff
 from actions import runtime
 from actions.common import course_name, date, learner_of
 from actions.context import lang_of
 from actions.messages import t
+from bot import transcript
 
 
 class ActionRefundStatus(Action):
@@ -24,23 +26,48 @@ class ActionRefundStatus(Action):
         lang = lang_of(tracker)
         learner = learner_of(tracker)
         refunds = rt.platform.refunds(learner.id) if learner else []
-        if not refunds:
+        # a refund the policy refused went to billing as a ticket, not to the platform: the
+        # learner asking "where is my refund?" must hear that a person is on it
+        reviews = (
+            handoff.tickets_for(
+                rt.db, transcript.conversation_ids(rt.db, learner.id), "refund_ineligible"
+            )
+            if learner
+            else []
+        )
+        if not refunds and not reviews:
             dispatcher.utter_message(text=t("refund_status_none", lang))
             return []
         orders = {o.id: o for o in rt.platform.orders(learner.id)} if learner else {}
+
+        def course(order_id: str | None) -> str:
+            order = orders.get(order_id or "")
+            return course_name(order, lang) if order else (order_id or "?")
+
         lines = [t("refund_status_header", lang)]
         for r in refunds:
-            order = orders.get(r.order_id)
             lines.append(
                 t(
                     "refund_status_line",
                     lang,
                     refund_id=r.id,
                     order_id=r.order_id,
-                    course=course_name(order, lang) if order else r.order_id,
+                    course=course(r.order_id),
                     amount=r.amount,
                     status=t(f"refund_status_{r.status}", lang),
                     date=date(r.requested_at, lang),
+                )
+            )
+        for ticket in reviews:
+            lines.append(
+                t(
+                    "refund_status_review_open" if ticket.is_open else "refund_status_reviewed",
+                    lang,
+                    order_id=ticket.order_id or "?",
+                    course=course(ticket.order_id),
+                    team=handoff.team_name(ticket.team, lang),
+                    date=date(ticket.created_at, lang),
+                    done=date(ticket.resolved_at or ticket.created_at, lang),
                 )
             )
         dispatcher.utter_message(json_message={"text": "\n".join(lines)})

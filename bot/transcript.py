@@ -69,6 +69,12 @@ def create_conversation(
     return conv
 
 
+def conversation_ids(db: sqlite_utils.Database, learner_id: str) -> list[str]:
+    """Every conversation of a learner (for what the bot should remember across chats)."""
+    rows = db["conversations"].rows_where("learner_id = ?", [learner_id], select="id")
+    return [r["id"] for r in rows]
+
+
 def get_conversation(db: sqlite_utils.Database, conversation_id: str) -> Conversation | None:
     rows = list(db["conversations"].rows_where("id = ?", [conversation_id]))
     return Conversation(**rows[0]) if rows else None

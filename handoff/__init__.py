@@ -24,6 +24,7 @@ from handoff.tickets import (
     record_agent_reply,
     release,
     resolve,
+    tickets_for,
     transfer,
 )
 
@@ -53,6 +54,7 @@ __all__ = [
     "record_agent_reply",
     "release",
     "resolve",
+    "tickets_for",
     "route",
     "team_name",
     "transfer",

@@ -51,6 +51,7 @@ class Ticket(BaseModel):
     reason: str
     intent: str | None = None
     category: str | None = None  # the flow's finer class: see create_ticket
+    order_id: str | None = None  # the learner's order the ticket is about, if one
     priority: str
     team: str
     summary: str = ""
@@ -81,6 +82,7 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
             "reason": str,
             "intent": str,
             "category": str,
+            "order_id": str,
             "priority": str,
             "priority_rank": int,
             "team": str,
@@ -130,6 +132,22 @@ def get_ticket(db: sqlite_utils.Database, ticket_id: int) -> Ticket:
     return _row(db, ticket_id)
 
 
+def tickets_for(
+    db: sqlite_utils.Database, conversation_ids: list[str], reason: str
+) -> list[Ticket]:
+    """A learner's tickets of one reason across their conversations, newest first, left out
+    the cancelled ones (the learner went back to the bot before anyone looked)."""
+    if not conversation_ids:
+        return []
+    marks = ", ".join("?" * len(conversation_ids))
+    rows = db[TICKETS].rows_where(
+        f"conversation_id IN ({marks}) AND reason = ? AND status != 'cancelled'",
+        [*conversation_ids, reason],
+        order_by="created_at DESC",
+    )
+    return [Ticket(**r) for r in rows]
+
+
 def open_ticket(db: sqlite_utils.Database, conversation_id: str) -> Ticket | None:
     rows = list(
         db[TICKETS].rows_where(
@@ -152,6 +170,7 @@ def create_ticket(
     reason: str,
     intent: str | None = None,
     category: str | None = None,
+    order_id: str | None = None,
     priority: str | None = None,
     team: str | None = None,
     summary: str = "",
@@ -199,6 +218,7 @@ def create_ticket(
                     "reason": reason,
                     "intent": intent,
                     "category": category,
+                    "order_id": order_id,
                     "priority": priority,
                     "priority_rank": PRIORITIES[priority],
                     "team": team,

@@ -302,3 +302,25 @@ def test_refund_status(rt):
         make_tracker("退款到哪了", "refund_status", learner_id="L1005", lang="zh"),
     )
     assert "没有退款申请" in texts(msgs)
+
+
+def test_a_refund_refused_by_policy_shows_as_under_review_in_a_later_chat(rt):
+    from bot import transcript
+
+    first = transcript.create_conversation(rt.db, "L1002", "en")
+    submit(rt, "L1002", "AC10020001", sender=first.id)  # 35 % watched: billing reviews it
+    later = transcript.create_conversation(rt.db, "L1002", "zh")
+    ask = make_tracker(
+        "我的退款怎么样了", "refund_status", learner_id="L1002", lang="zh", sender=later.id
+    )
+    _, msgs = run(ActionRefundStatus(), ask)
+    said = texts(msgs)
+    assert "AC10020001" in said and "正在复核" in said and "财务与退款组" in said
+    # once billing resolves it, the learner is told it was reviewed and where the answer is
+    ticket = handoff.open_ticket(rt.db, first.id)
+    handoff.claim(rt.db, ticket.id, "agent")
+    handoff.resolve(rt.db, ticket.id, "agent")
+    _, msgs = run(
+        ActionRefundStatus(), make_tracker("refund?", "refund_status", learner_id="L1002")
+    )
+    assert "reviewed by our Billing & refunds team" in texts(msgs)
