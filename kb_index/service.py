@@ -17,6 +17,10 @@ log = logging.getLogger(__name__)
 KEEP_BUILDS = 2
 
 
+class PreviewBusy(RuntimeError):
+    """Another preview index is being built."""
+
+
 class KnowledgeBase:
     def __init__(
         self,
@@ -31,6 +35,7 @@ class KnowledgeBase:
         self.thresholds = thresholds or Thresholds()
         self._index: SearchIndex | None = None
         self._build_lock = threading.Lock()
+        self._preview_lock = threading.Lock()
 
     @property
     def index(self) -> SearchIndex:
@@ -75,6 +80,17 @@ class KnowledgeBase:
                 time.perf_counter() - started,
             )
             return index
+
+    def preview(self, entries: list[Entry]) -> SearchIndex:
+        """A throwaway index of these entries, never saved nor swapped in: what the bot
+        would do if an editor's unsaved text were live. One at a time (a build takes a core
+        for seconds on the seed KB); a second caller gets PreviewBusy instead of queueing."""
+        if not self._preview_lock.acquire(blocking=False):
+            raise PreviewBusy("a preview is being built; try again in a few seconds")
+        try:
+            return SearchIndex.build(entries, self.encoder, self.settings)
+        finally:
+            self._preview_lock.release()
 
     def _prune(self, builds: Path, keep: Path) -> None:
         old = sorted(p for p in builds.iterdir() if p != keep)

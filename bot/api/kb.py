@@ -19,6 +19,7 @@ from kb_index import Entry, decide, store, transfer
 from kb_index import feedback as kb_feedback
 from kb_index import gaps as kb_gaps
 from kb_index.entries import PLACEHOLDER_ANSWER, EntryIn, unpublishable
+from kb_index.service import PreviewBusy
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api", tags=["kb"])
@@ -51,6 +52,8 @@ class StagedIn(BaseModel):
 class TryIn(BaseModel):
     query: str = Field(min_length=1, max_length=1000)
     lang: str | None = Field(default=None, pattern="^(zh|en)$")
+    # the editor's form: search as if it were live (a throwaway index; the live one is untouched)
+    preview: EntryIn | None = None
 
 
 class RollbackIn(VersionIn):
@@ -350,16 +353,27 @@ async def nlu_route(hub, query: str) -> dict:  # type: ignore[no-untyped-def]
 
 
 @router.post("/kb/try")
-async def try_question(body: TryIn, editor: CurrentEditor, kb: KB, hub: HubDep) -> dict:
+async def try_question(body: TryIn, editor: CurrentEditor, db: Db, kb: KB, hub: HubDep) -> dict:
     """What the bot would do with this question right now: the NLU's reading (does the KB get
-    asked at all?), the ranked hits and the decision."""
-    hits = await asyncio.to_thread(kb.search, body.query, 8, body.lang)
+    asked at all?), the ranked hits and the decision. With `preview`, what it would do if
+    the editor's form were live (seconds: the index is built for the occasion)."""
+    if body.preview is None:
+        hits = await asyncio.to_thread(kb.search, body.query, 8, body.lang)
+    else:
+        live = [e for e in store.published_entries(db) if e.id != body.preview.id]
+        entries = [*live, body.preview.to_entry("published")]
+        try:
+            index = await asyncio.to_thread(kb.preview, entries)
+        except PreviewBusy as e:
+            raise HTTPException(429, f"{e} · 正在生成预览，请几秒后再试") from e
+        hits = index.search(body.query, 8, body.lang)
     decision = decide(hits, kb.thresholds)
     return {
+        "preview": body.preview is not None,
         "nlu": await nlu_route(hub, body.query),
         "decision": decision.kind,
         "answer_id": decision.top.entry.id if decision.kind == "answer" else None,
-        # the live text learners get now (a live entry's unpublished changes are not in it)
+        # the text learners would get (the live text, unless this is a preview)
         "answer": decision.top.entry.answer if decision.kind == "answer" else None,
         "hits": [h.brief() for h in hits],
         "thresholds": {

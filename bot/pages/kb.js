@@ -189,13 +189,29 @@ function nluLine(nlu) {
 async function tryQuestion() {
   const q = $("try-q").value.trim();
   if (!q) { $("try-out").replaceChildren(); return; }
-  const res = await AC.api("/api/kb/try", { method: "POST", token, body: { query: q } });
+  renderTry(await AC.api("/api/kb/try", { method: "POST", token, body: { query: q } }));
+}
+
+// the same question against the form's text as if it were live: the hub builds a throwaway
+// index (seconds), so it runs on a click, not on every keystroke
+async function tryPreview() {
+  const q = $("try-q").value.trim();
+  if (!q) { $("try-q").focus(); return; }
+  $("try-preview").disabled = true;
+  $("try-out").replaceChildren(AC.el("div", { class: "muted" }, "Building a preview index… · 正在生成预览索引…"));
+  try { renderTry(await call("/api/kb/try", { method: "POST", body: { query: q, preview: formBody() } })); }
+  catch (e) { $("try-out").replaceChildren(AC.el("div", { class: "error" }, e.message)); }
+  finally { $("try-preview").disabled = false; }
+}
+
+function renderTry(res) {
   $("try-out").replaceChildren(
+    res.preview ? AC.el("div", { class: "notice", id: "try-mode" }, "Preview with this form's text, not live · 按表单中的内容预览（尚未上线）") : "",
     nluLine(res.nlu),
     AC.el("div", {}, "Decision · 决定: ", AC.el("span", { class: `decision ${res.decision}`, id: "try-decision" }, res.decision),
       res.answer_id ? ` → ${res.answer_id}` : "",
       AC.el("span", { class: "muted" }, ` (answer ≥ ${res.thresholds.answer}, clarify ≥ ${res.thresholds.clarify})`)),
-    res.answer ? AC.el("div", { class: "muted", id: "try-answer" }, "Learners get · 学员会看到: " + (res.answer.length > 160 ? res.answer.slice(0, 159) + "…" : res.answer)) : "",
+    res.answer ? AC.el("div", { class: "muted", id: "try-answer" }, (res.preview ? "Learners would get · 学员将会看到: " : "Learners get · 学员会看到: ") + (res.answer.length > 160 ? res.answer.slice(0, 159) + "…" : res.answer)) : "",
     AC.el("table", {}, AC.el("tr", {}, ["#", "entry", "score", "dense", "lexical", "matched"].map((h) => AC.el("th", {}, h))),
       res.hits.map((h, i) => AC.el("tr", { "data-hit": h.id }, AC.el("td", {}, i + 1), AC.el("td", {}, h.id),
         AC.el("td", {}, h.score.toFixed(3)), AC.el("td", {}, h.dense.toFixed(3)), AC.el("td", {}, h.lexical.toFixed(3)), AC.el("td", {}, h.matched)))));
@@ -292,5 +308,6 @@ $("f-lang").onchange = loadList; $("f-status").onchange = loadList;
 $("export").onclick = doExport;
 $("import-file").onchange = doImport;
 $("try-q").oninput = () => { clearTimeout(tryTimer); tryTimer = setTimeout(tryQuestion, 250); };
+$("try-preview").onclick = tryPreview;
 document.querySelectorAll(".tabs button").forEach((b) => (b.onclick = () => tab(b.dataset.tab)));
 boot();

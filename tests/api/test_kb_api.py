@@ -421,3 +421,26 @@ def test_a_live_entry_can_be_edited_without_going_live(client, editor):
     client.post(f"{url}/unpublish", json={"base_version": 2}, headers=editor)
     r = client.put(url, json={**change, "base_version": 3, "stage": True}, headers=editor)
     assert r.status_code == 422 and "草稿" in r.json()["detail"]
+
+
+def test_the_try_box_previews_the_form_without_publishing(client, editor):
+    ask = {"query": "Do you sell gift cards?"}
+    live = client.post("/api/kb/try", json=ask, headers=editor).json()
+    assert not live["preview"] and "en-gift-cards" not in [h["id"] for h in live["hits"]]
+    # an entry nobody saved yet: the preview finds it and says so
+    r = client.post("/api/kb/try", json={**ask, "preview": NEW}, headers=editor)
+    assert r.status_code == 200 and r.json()["preview"]
+    assert r.json()["answer_id"] == "en-gift-cards" and "¥50" in r.json()["answer"]
+    # the live index, and the store, are untouched
+    again = client.post("/api/kb/try", json=ask, headers=editor).json()
+    assert [h["id"] for h in again["hits"]] == [h["id"] for h in live["hits"]]
+    assert client.get("/api/kb/entries/en-gift-cards", headers=editor).status_code == 404
+    # a form the editor's rules refuse is refused here too, and only editors may preview
+    bad = {**NEW, "id": "no language prefix"}
+    assert (
+        client.post("/api/kb/try", json={**ask, "preview": bad}, headers=editor).status_code == 422
+    )
+    agent = staff_token(client, "agent")
+    assert (
+        client.post("/api/kb/try", json={**ask, "preview": NEW}, headers=agent).status_code == 403
+    )

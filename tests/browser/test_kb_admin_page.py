@@ -113,6 +113,10 @@ def test_a_live_entry_edited_without_publishing_keeps_the_live_text(stack, brows
     # the bot still answers with the live text
     eddie.fill("#try-q", "What are your customer service hours?")
     expect(eddie.locator("#try-answer")).to_contain_text(live[:30])
+    # ...and would answer with the staged text once published: the preview says so
+    eddie.click("#try-preview")
+    expect(eddie.locator("#try-mode")).to_contain_text("not live")
+    expect(eddie.locator("#try-answer")).to_contain_text("Holiday hours", timeout=60_000)
     eddie.screenshot(path=str(shots / "kb-staged.png"))
 
     # a colleague opens the entry on the unpublished changes, and publishes them
