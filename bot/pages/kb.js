@@ -248,9 +248,16 @@ async function doImport(ev) {
   ev.target.value = ""; loadList();
 }
 
+// A cluster the NLU read only as out of scope is mostly chit-chat ("今天天气怎么样"), but may
+// be a topic the KB should cover: shown by default, hidden on request (remembered in this tab).
+const onlyOutOfScope = (c) => Object.keys(c.kinds).every((k) => k === "out_of_scope");
+
 async function loadGaps() {
-  const clusters = await AC.api("/api/kb/gaps", { token });
+  const all = await AC.api("/api/kb/gaps", { token });
+  const clusters = $("hide-oos").checked ? all.filter((c) => !onlyOutOfScope(c)) : all;
+  const hidden = all.length - clusters.length;
   $("gaps").replaceChildren(clusters.length ? "" : AC.el("p", { class: "muted" }, "No unanswered questions · 暂无未解答问题"),
+    hidden ? AC.el("p", { class: "muted", id: "gaps-hidden" }, `${hidden} out-of-scope cluster(s) hidden · 已隐藏 ${hidden} 组超出范围的问题`) : "",
     ...clusters.map((c) => AC.el("div", { class: "gap-card", "data-cluster": c.key },
       AC.el("div", { class: "row" }, AC.el("strong", {}, `${c.size}× ${c.representative}`), " ",
         AC.el("span", { class: "pill" }, c.lang), " ", AC.el("span", { class: "muted" }, Object.entries(c.kinds).map(([k, n]) => `${GAP_KINDS[k] || k} ${n}`).join(", "))),
@@ -309,5 +316,7 @@ $("export").onclick = doExport;
 $("import-file").onchange = doImport;
 $("try-q").oninput = () => { clearTimeout(tryTimer); tryTimer = setTimeout(tryQuestion, 250); };
 $("try-preview").onclick = tryPreview;
+$("hide-oos").checked = AC.store.getItem("ac.kb.hideOos") === "1";
+$("hide-oos").onchange = () => { AC.store.setItem("ac.kb.hideOos", $("hide-oos").checked ? "1" : "0"); loadGaps(); };
 document.querySelectorAll(".tabs button").forEach((b) => (b.onclick = () => tab(b.dataset.tab)));
 boot();

@@ -1,5 +1,8 @@
-"""Content staff publish a new KB entry in the admin page; a learner's next question gets
-it, with no retraining and no restart."""
+"""Content staff in the KB admin page: a new entry a learner's next question gets, with no
+retraining and no restart; edits of a live entry kept unpublished and previewed; unanswered
+questions turned into an entry."""
+
+import re
 
 import pytest
 from playwright.sync_api import expect
@@ -140,3 +143,40 @@ def test_a_live_entry_edited_without_publishing_keeps_the_live_text(stack, brows
     expect(eddie.locator("#e-answer")).to_have_value(
         "Holiday hours: 10:00–16:00 from 1 to 7 October."
     )
+
+
+def test_unanswered_questions_become_an_entry_that_answers_the_next_learner(stack, browser):
+    from tests.e2e.test_end_to_end import Learner
+
+    # learners ask what the KB does not cover (in two words), plus chit-chat out of scope
+    for text in ("Is there an app for smart TVs?", "can I watch the courses on my smart TV"):
+        out = Learner(stack.hub_url, "L1003").say(text)
+        assert not any(r["payload"].get("citation") for r in out["replies"]), out
+    Learner(stack.hub_url, "L1003").say("what's the weather like in Beijing today?")
+
+    eddie = _signed_in(browser, stack.hub_url)
+    eddie.click('.tabs button[data-tab="gaps"]')
+    tv = eddie.locator(".gap-card", has_text="smart TV").first
+    expect(tv).to_contain_text("2×")
+    weather = eddie.locator(".gap-card", has_text="weather")
+    expect(weather.first).to_contain_text("out of scope")
+    # chit-chat can be hidden; the TV cluster stays
+    eddie.check("#hide-oos")
+    expect(weather).to_have_count(0)
+    expect(eddie.locator("#gaps-hidden")).to_be_visible()
+    expect(tv).to_be_visible()
+
+    # the cluster becomes a prefilled entry; published, it leaves the view
+    tv.locator("button.primary").click()
+    expect(eddie.locator("#e-alts")).to_have_value(re.compile("smart TV"))
+    eddie.fill("#e-id", "en-smart-tv")
+    eddie.fill("#e-answer", "Not yet: cast from the phone app with AirPlay or Chromecast.")
+    eddie.click("#publish")
+    expect(eddie.locator("#e-msg")).to_contain_text("re-indexed", timeout=60_000)
+    eddie.click('.tabs button[data-tab="gaps"]')
+    expect(eddie.locator(".gap-card", has_text="smart TV")).to_have_count(0)
+
+    out = Learner(stack.hub_url, "L1003").say("Is there a smart TV app?")
+    assert [r["payload"].get("citation", {}).get("id") for r in out["replies"]][:1] == [
+        "en-smart-tv"
+    ], out
