@@ -75,16 +75,11 @@ def open_handoff(
         summary=summary,
     )
     said = t(opening, lang, team=handoff.team_name(ticket.team, lang))
-    dispatcher.utter_message(text=said + ("" if lang == "zh" else " ") + t("handoff_promise", lang))
-    if not rt.hours.is_open_ts(time.time()):
-        dispatcher.utter_message(
-            text=t(
-                "handoff_after_hours",
-                lang,
-                opens=rt.hours.opens.strftime("%H:%M"),
-                closes=rt.hours.closes.strftime("%H:%M"),
-            )
-        )
+    said += ("" if lang == "zh" else " ") + t("handoff_promise", lang)
+    if not rt.hours.is_open_ts(time.time()):  # when, as a paragraph of the same message
+        hours = {"opens": f"{rt.hours.opens:%H:%M}", "closes": f"{rt.hours.closes:%H:%M}"}
+        said += "\n\n" + t("handoff_after_hours", lang, **hours)
+    dispatcher.utter_message(text=said)
     return [*reset_flow(), SlotSet("kb_misses", 0.0)]
 
 

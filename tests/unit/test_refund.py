@@ -324,3 +324,12 @@ def test_a_refund_refused_by_policy_shows_as_under_review_in_a_later_chat(rt):
         ActionRefundStatus(), make_tracker("refund?", "refund_status", learner_id="L1002")
     )
     assert "reviewed by our Billing & refunds team" in texts(msgs)
+
+
+def test_out_of_hours_the_handover_says_when_in_the_same_message(rt, monkeypatch):
+    from handoff import BusinessHours
+
+    monkeypatch.setattr(BusinessHours, "is_open_ts", lambda self, ts: False)  # the desk is shut
+    _, msgs = submit(rt, "L1002", "AC10020002", sender="c_night")
+    handover = [m["text"] for m in msgs if "person" in (m.get("text") or "")]
+    assert len(handover) == 1 and "Our people work 09:00–21:00" in handover[0]
