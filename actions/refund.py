@@ -24,6 +24,8 @@ from actions.form_guard import GuardedFormValidation
 from actions.handoff import open_handoff
 from actions.messages import choices, t
 from actions.refund_status import ActionRefundStatus
+from bot import refund_log
+from bot.platform.base import Order
 from bot.platform.refund_policy import evaluate
 from bot.platform.validation import find_order_id
 
@@ -35,6 +37,29 @@ def named_order(tracker: Tracker) -> dict[str, Any]:
         return {}
     order = match_order(learner_orders(tracker), latest_text(tracker), tracker.get_slot("course"))
     return {"order_id": order.id} if order else {}
+
+
+def log_decision(
+    tracker: Tracker,
+    learner_id: str | None,
+    outcome: str,
+    reason: str,
+    order: Order | None = None,
+    amount: float = 0.0,
+    refund_id: int | str | None = None,
+) -> None:
+    """One row in the hub's refund log per decision, approved or not (bot/refund_log.py)."""
+    refund_log.record(
+        runtime.get().db,
+        conversation_id=tracker.sender_id,
+        learner_id=learner_id,
+        outcome=outcome,
+        order_id=order.id if order else None,
+        order_amount=order.amount if order else None,
+        amount=amount,
+        reason=reason,
+        refund_id=refund_id,
+    )
 
 
 class ValidateRefundForm(GuardedFormValidation):
@@ -104,11 +129,12 @@ class ActionSubmitRefund(Action):
         rt = runtime.get()
         lang = lang_of(tracker)
         learner, order = chosen_order(tracker)
+        reason = tracker.get_slot("refund_reason") or ""
         if learner is None or order is None or order.course is None:
+            log_decision(tracker, learner.id if learner else None, refund_log.NO_ORDER, reason)
             return open_handoff(
                 dispatcher, tracker, reason="refund_no_order", intent="refund_request"
             )
-        reason = tracker.get_slot("refund_reason") or ""
         refunds = rt.platform.refunds(learner.id)
         verdict = evaluate(
             order,
@@ -121,6 +147,9 @@ class ActionSubmitRefund(Action):
         name = course_name(order, lang)
         if verdict.eligible:
             refund = rt.platform.create_refund(learner.id, order.id, verdict.amount, reason)
+            log_decision(
+                tracker, learner.id, refund_log.APPROVED, reason, order, verdict.amount, refund.id
+            )
             dispatcher.utter_message(
                 text=t(
                     "refund_recorded",
@@ -141,8 +170,9 @@ class ActionSubmitRefund(Action):
         dispatcher.utter_message(
             text=t(f"refund_{verdict.code}", lang, **{**facts, "date": date(when, lang)})
         )
-        if verdict.code == "already_pending":
+        if verdict.code == "already_pending":  # asked again: not a new request
             return reset_flow() + ActionRefundStatus().run(dispatcher, tracker, domain)
+        log_decision(tracker, learner.id, verdict.code, reason, order)
         summary = (
             f"Refund refused by policy ({verdict.code}): order {order.id} {name}, "
             f"¥{order.amount:g}, paid {verdict.facts.get('days')} days ago; "

@@ -69,13 +69,14 @@ Contact reasons (``contact_reasons``), over the same conversation cohort:
   complaint form recorded (``tickets.category``; ``not_recorded`` for tickets filed before
   the column existed).
 
-Refunds (``refund_indicators``): requests in the window. ``approved``: refunds the policy
-approved, which the bot records in the platform store (``pf_refunds``, by ``requested_at``;
-their status, amount and the learner's reason). ``handed_to_billing``: tickets of the refund
-flow's own handoffs (``refund_ineligible``, ``refund_no_order``) created in the window, with
-the policy's code (``refusals``); the store records no refused request. The reasons are the
-approved requests' (a reason button's label in either language is one reason). The store is
-the demo SQLite platform's: with another platform adapter ``approved`` stays 0.
+Refunds (``refund_indicators``): the refund flow's decisions in the window, from the hub's
+own log (``refund_requests``, bot/refund_log.py; one row per decision, whatever the course
+platform). ``approved``: the policy approved it and the platform recorded the refund
+(``amount_approved`` sums them). ``handed_to_billing``: refused by the policy or no order to
+refund; the flow handed them to billing, and ``refusals`` counts them by the policy's code.
+``reasons``: what learners gave, over all requests, with how many of each were approved (a
+reason button's label in either language is one reason). Asking again about a refund
+already pending is not a new request.
 
 Alerts: rules in data/alerts.yml, always evaluated over that file's fixed ``window_h``
 (default 24 h) in the API, the watcher and the webhook alike: an early warning on the current
@@ -101,6 +102,7 @@ import sqlite_utils
 import yaml
 
 from actions.messages import catalogue
+from bot import refund_log
 from handoff import BusinessHours
 
 # What each indicator is counted over: the value a rule's min_sample is compared with.
@@ -441,9 +443,6 @@ def contact_reasons(
 # ---- refunds --------------------------------------------------------------------------
 # The refund flow's own handoffs to billing (actions/refund.py): refused by the policy (the
 # ticket's category is the policy's code) or no order to refund.
-REFUND_HANDOFFS = ("refund_ineligible", "refund_no_order")
-
-
 def _reason_choices() -> dict[str, str]:
     """The refund form's reason buttons, either language, to one bilingual label."""
     labels = catalogue()["refund_reasons"]
@@ -454,43 +453,31 @@ def _reason_choices() -> dict[str, str]:
 def refund_indicators(
     db: sqlite_utils.Database, since: float, now: float | None = None, top: int = 8
 ) -> dict[str, Any]:
-    """Refund requests in the window: those the policy approved, which the bot recorded in the
-    platform store (pf_refunds, requested_at in the window), and those the refund flow handed
-    to billing (tickets created in the window; the store records no refused request)."""
+    """Refund requests the bot decided in the window, approved or handed to billing; see the
+    module docstring."""
     now = time.time() if now is None else now
-    recorded = list(
-        db["pf_refunds"].rows_where(
-            "requested_at >= ? AND requested_at <= ?", [since, now], order_by="id"
-        )
-    )
-    handed = [
-        t
-        for t in db["tickets"].rows_where(_CREATED, [since, now, None, None])
-        if t["reason"] in REFUND_HANDOFFS
-    ]
+    rows = list(db["refund_requests"].rows_where("at >= ? AND at <= ?", [since, now]))
+    approved = [r for r in rows if r["outcome"] == refund_log.APPROVED]
+    refused = [r for r in rows if r["outcome"] != refund_log.APPROVED]
     choices = _reason_choices()
-    # a button's label in either language counts as one reason; typed reasons as typed
-    texts = ((r["reason"] or "").strip() for r in recorded)
-    reasons = _tally(choices.get(text, text) for text in texts)
-    ranked = _counted(reasons, len(recorded), "reason")
-    requests = len(recorded) + len(handed)
+
+    def reason(row: dict) -> str | None:  # typed reasons count as typed
+        text = (row["reason"] or "").strip()
+        return choices.get(text, text)
+
+    ranked = _counted(_tally(reason(r) for r in rows), len(rows), "reason")
+    approved_by = _tally(reason(r) for r in approved)
+    for row in ranked:
+        row["approved"] = approved_by[row["reason"]]
     return {
-        "requests": requests,
-        "approved": len(recorded),
-        "approved_share": _share(len(recorded), requests),
-        "handed_to_billing": len(handed),
-        "amount_approved": round(sum(r["amount"] or 0 for r in recorded), 2),
-        "statuses": _counted(_tally(r["status"] for r in recorded), len(recorded), "status"),
+        "requests": len(rows),
+        "approved": len(approved),
+        "approved_share": _share(len(approved), len(rows)),
+        "handed_to_billing": len(refused),
+        "amount_approved": round(sum(r["amount"] or 0 for r in approved), 2),
         "reasons": ranked[:top],
         "reasons_more": sum(r["count"] for r in ranked[top:]),
-        "refusals": _counted(
-            _tally(
-                t["category"] or ("no_order" if t["reason"] == "refund_no_order" else None)
-                for t in handed
-            ),
-            len(handed),
-            "code",
-        ),
+        "refusals": _counted(_tally(r["outcome"] for r in refused), len(refused), "code"),
     }
 
 

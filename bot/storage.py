@@ -27,7 +27,7 @@ def open_db(path: Path | str) -> sqlite_utils.Database:
 def migrate(db: sqlite_utils.Database) -> None:
     """Create every library's tables; each ensure_schema is idempotent."""
     import handoff
-    from bot import auth, metrics, transcript
+    from bot import auth, metrics, refund_log, transcript
     from bot.platform import sqlite_store
     from kb_index import feedback, gaps
     from kb_index import store as kb_store
@@ -35,6 +35,7 @@ def migrate(db: sqlite_utils.Database) -> None:
     transcript.ensure_schema(db)
     auth.ensure_schema(db)
     metrics.ensure_schema(db)
+    refund_log.ensure_schema(db)
     handoff.ensure_schema(db)
     kb_store.ensure_schema(db)
     gaps.ensure_schema(db)

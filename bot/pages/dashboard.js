@@ -221,12 +221,14 @@ function renderReasons(r) {
   const stat = (key, label, value, basis) => AC.el("div", { class: "card", "data-refund": key },
     AC.el("div", { class: "muted" }, label), AC.el("div", { class: "value" }, value), AC.el("div", { class: "basis muted" }, basis));
   $("refund-stats").replaceChildren(
-    stat("requests", "Refund requests · 退款申请", String(f.requests), "recorded or handed to billing · 已登记或转财务"),
+    stat("requests", "Refund requests · 退款申请", String(f.requests), "decided by the assistant · 助手已处理"),
     stat("approved", "Approved by policy · 按政策通过", String(f.approved), f.approved_share == null ? "—" : `${pct(f.approved_share)} of requests · 占申请`),
     stat("handed_to_billing", "Handed to billing · 转财务处理", String(f.handed_to_billing), "outside the policy or no order · 不符合政策或无订单"),
     stat("amount_approved", "Amount approved · 通过金额", `¥${f.amount_approved.toLocaleString("en-US")}`, "sum of approved requests · 已通过申请合计"));
-  const more = f.reasons_more ? [AC.el("tr", {}, AC.el("td", { class: "muted" }, "Other reasons · 其他原因"), AC.el("td", { class: "num" }, String(f.reasons_more)))] : [];
-  fill("refund-reasons", f.reasons, (x) => AC.el("tr", {}, AC.el("td", {}, x.reason), shareCell(x.count, x.share)), none);
+  const more = f.reasons_more ? [AC.el("tr", {}, AC.el("td", { class: "muted" }, "Other reasons · 其他原因"), AC.el("td", { class: "num" }, String(f.reasons_more)), AC.el("td"))] : [];
+  const reason = (x) => x.reason === "not_recorded" ? "None given (no order reached) · 未填写（未选到订单）" : x.reason;
+  fill("refund-reasons", f.reasons, (x) => AC.el("tr", {}, AC.el("td", {}, reason(x)), shareCell(x.count, x.share),
+    AC.el("td", { class: "num" }, String(x.approved))), none, 3);
   $("refund-reasons").tBodies[0].append(...more);
   fill("refund-refusals", f.refusals, (x) => AC.el("tr", { "data-code": x.code }, AC.el("td", {}, named(REFUSALS, x.code)), shareCell(x.count, x.share)), none);
 }

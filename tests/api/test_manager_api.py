@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from fastapi.testclient import TestClient
 
 import handoff
-from bot import transcript
+from bot import refund_log, transcript
 from bot.app import create_app
 from tests.conftest import hub_settings, learner_token, staff_token
 
@@ -135,15 +135,24 @@ def test_trends_reasons_refunds_and_csv_export(client):
         hours=client.app.state.hours,
         now=now,
     )
-    db["pf_refunds"].insert(
-        {
-            "order_id": "AC10010001",
-            "learner_id": "L1001",
-            "amount": 199.0,
-            "reason": "买错了",
-            "status": "pending",
-            "requested_at": now,
-        }
+    refund_log.record(
+        db,
+        conversation_id=conv.id,
+        learner_id="L1001",
+        outcome="too_late",
+        order_id="AC10010002",
+        reason="买错了",
+        now=now,
+    )
+    refund_log.record(
+        db,
+        conversation_id="other",
+        learner_id="L1001",
+        outcome="approved",
+        order_id="AC10010001",
+        amount=199.0,
+        reason="买错了",
+        now=now,
     )
     for role in ("agent", "editor"):
         headers = staff_token(client, role)

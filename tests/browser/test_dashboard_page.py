@@ -225,6 +225,9 @@ def test_manager_sees_trends_contact_reasons_refunds_and_exports(stack, browser,
         re.compile(r"^¥[1-9]")
     )
     expect(page.locator("#refund-reasons")).to_contain_text("No time to study · 没时间学习")
+    # the refused request's reason counts too, with none of it approved
+    mistake = page.locator("#refund-reasons tr", has_text="Bought it by mistake · 买错了")
+    expect(mistake.locator("td").nth(2)).to_have_text("0")
     expect(page.locator('#refund-refusals tr[data-code="external"]')).to_contain_text("Apple")
     page.screenshot(path=str(shots / "dashboard-reports.png"), full_page=True)
 

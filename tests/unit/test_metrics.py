@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 import handoff
-from bot import metrics
+from bot import metrics, refund_log
 from bot.settings import ROOT
 from bot.storage import migrate, open_db
 from handoff import BusinessHours
@@ -416,55 +416,49 @@ def test_contact_reasons_count_each_conversations_main_reason_once(db):
     assert r["ticket_reasons"][0] == {"reason": "complaint", "count": 2, "share": 0.667}
 
 
-def test_refunds_count_approved_records_and_handoffs_to_billing(db):
+def test_refunds_count_the_flows_decisions_approved_or_handed_to_billing(db):
     t = at(14)
     for reason, amount in (("买错了", 199), ("Bought it by mistake", 99.5), ("课程质量问题", 50)):
-        db["pf_refunds"].insert(
-            {
-                "order_id": "O1",
-                "learner_id": "L1",
-                "amount": amount,
-                "reason": reason,
-                "status": "pending",
-                "requested_at": t,
-            }
-        )
-    db["pf_refunds"].insert(
-        {
-            "order_id": "O0",
-            "learner_id": "L1",
-            "amount": 10,
-            "reason": "demo",
-            "status": "paid",
-            "requested_at": DAY - 60,
-        }
-    )  # before the window
-    for reason, code in (("refund_ineligible", "too_late"), ("refund_no_order", None)):
-        cid = conv(db, t, ("learner", t, "refund_request"))
-        handoff.create_ticket(
+        refund_log.record(
             db,
-            cid,
+            conversation_id="c",
+            learner_id="L1",
+            outcome="approved",
+            order_id="O1",
+            order_amount=amount,
+            amount=amount,
             reason=reason,
-            intent="refund_request",
-            category=code,
-            team="billing",
-            hours=HOURS,
+            refund_id=1,
             now=t,
         )
-    ticket(db, t, reason="learner_asked")  # not the refund flow's handoff
+    refund_log.record(
+        db, conversation_id="c", learner_id="L1", outcome="approved", amount=10, now=DAY - 60
+    )  # before the window
+    refund_log.record(
+        db,
+        conversation_id="c2",
+        learner_id="L1",
+        outcome="too_late",
+        order_id="O2",
+        order_amount=299,
+        reason="买错了",
+        now=t,
+    )
+    refund_log.record(db, conversation_id="c3", learner_id="L2", outcome="no_order", now=t)
 
     r = metrics.refund_indicators(db, since=DAY, now=NOW)
     assert (r["requests"], r["approved"], r["handed_to_billing"]) == (5, 3, 2)
     assert r["approved_share"] == 0.6 and r["amount_approved"] == 348.5
-    # the button's label in either language is one reason
+    # the button's label in either language is one reason, refused requests' reasons count
     assert r["reasons"][0] == {
         "reason": "Bought it by mistake · 买错了",
-        "count": 2,
-        "share": 0.667,
+        "count": 3,
+        "share": 0.6,
+        "approved": 2,
     }
     assert r["reasons"][1]["reason"] == "Quality problems · 课程质量问题"
+    assert {x["reason"]: x["approved"] for x in r["reasons"]}["not_recorded"] == 0
     assert {x["code"]: x["count"] for x in r["refusals"]} == {"too_late": 1, "no_order": 1}
-    assert r["statuses"] == [{"status": "pending", "count": 3, "share": 1.0}]
 
 
 def test_reasons_and_refunds_of_an_empty_window(db):

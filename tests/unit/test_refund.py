@@ -1,6 +1,10 @@
 """The refund policy on its own, and the refund flow's actions on the demo platform data."""
 
+import time
+
 import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
 
 import handoff
 from actions.order_question import ActionAskOrderId
@@ -10,9 +14,14 @@ from actions.refund import (
     ActionSubmitRefund,
     ValidateRefundForm,
 )
+from bot import metrics
 from bot.platform.base import Course, Order, Progress, Refund
+from bot.platform.http_adapter import HttpPlatform
+from bot.platform.reference_api import build_router
 from bot.platform.refund_policy import DAY, RefundPolicy, evaluate
+from bot.platform.sqlite_store import SqlitePlatform, seed_if_empty
 from bot.settings import ROOT
+from bot.storage import migrate, open_db
 from tests.unit.actionkit import activated, make_tracker, run, slot_events, texts
 
 NOW = 1_800_000_000.0
@@ -111,6 +120,13 @@ def test_eligible_refund_is_recorded_with_its_arrival_time(rt):
     assert rt.platform.order("L1001", "AC10010001").status == "refund_pending"
     assert slot_events(events)["order_id"] is None  # the flow ends clean
     assert handoff.open_ticket(rt.db, "c_r") is None
+    (logged,) = rt.db["refund_requests"].rows_where("conversation_id = ?", ["c_r"])
+    assert (logged["outcome"], logged["order_id"], logged["amount"]) == (
+        "approved",
+        "AC10010001",
+        199,
+    )
+    assert logged["reason"] == "No time to study" and logged["refund_id"] == str(refund.id)
 
 
 @pytest.mark.parametrize(
@@ -128,6 +144,9 @@ def test_ineligible_refund_explains_and_hands_to_billing(rt, learner, order_id, 
     assert expect in texts(msgs)
     ticket = handoff.open_ticket(rt.db, f"c_{order_id}")
     assert ticket.team == "billing" and ticket.reason == "refund_ineligible"
+    # the hub's own log keeps the refusal and the learner's reason, whatever the platform
+    (logged,) = rt.db["refund_requests"].rows_where("conversation_id = ?", [f"c_{order_id}"])
+    assert (logged["outcome"], logged["amount"], logged["reason"]) == (code, 0, "No time to study")
     assert ticket.category == code  # why the policy said no, for the manager's refunds view
     assert order_id in ticket.summary and "No time to study" in ticket.summary
     assert ticket.channel == "chat"
@@ -138,6 +157,27 @@ def test_ineligible_refund_explains_and_hands_to_billing(rt, learner, order_id, 
     assert (
         len(handover) == 1 and "Billing" in handover[0] and "they can see this chat" in handover[0]
     )
+
+
+def test_the_managers_refund_figures_do_not_depend_on_the_platform(rt, tmp_path):
+    """With a deployment's HTTP platform the refunds live in its database, not the hub's;
+    the hub's own log still gives the manager both decisions."""
+    platform_db = open_db(tmp_path / "platform.db")
+    migrate(platform_db)
+    seed_if_empty(platform_db, ROOT / "data" / "platform" / "demo.yml")
+    app = FastAPI()
+    app.include_router(build_router(SqlitePlatform(platform_db)))
+    rt.platform = HttpPlatform("http://platform.test", client=TestClient(app))
+    rt.db["pf_refunds"].delete_where()  # the hub's copy of the demo store is not read
+
+    submit(rt, "L1001", "AC10010001", sender="c_ok")
+    submit(rt, "L1001", "AC10010002", sender="c_late")
+    assert platform_db["pf_refunds"].count_where("order_id = ?", ["AC10010001"]) == 1
+    assert rt.db["pf_refunds"].count == 0
+    figures = metrics.refund_indicators(rt.db, since=time.time() - 60)
+    assert (figures["requests"], figures["approved"], figures["handed_to_billing"]) == (2, 1, 1)
+    assert figures["amount_approved"] == 199
+    assert figures["refusals"] == [{"code": "too_late", "count": 1, "share": 1.0}]
 
 
 def test_membership_refund_in_chinese_is_pro_rata(rt):
