@@ -153,8 +153,8 @@ async def watch_alerts(app: FastAPI) -> None:
         await asyncio.sleep(settings.alert_check_s)
         try:
             now = time.time()
-            values, _ = metrics.alert_state(app.state.db, config, app.state.hours, now)
-            changes = metrics.record_changes(app.state.db, values, config, now)
+            values, raised = metrics.alert_state(app.state.db, config, app.state.hours, now)
+            changes = metrics.record_changes(app.state.db, values, config, now, raised)
             if changes and settings.alert_webhook:
                 async with httpx.AsyncClient(timeout=5) as client:
                     await client.post(

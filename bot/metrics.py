@@ -102,7 +102,8 @@ import sqlite_utils
 import yaml
 
 from actions.messages import catalogue
-from bot import refund_log
+from bot import refund_log, surges
+from bot.surges import SurgeRule
 from handoff import BusinessHours
 
 # What each indicator is counted over: the value a rule's min_sample is compared with.
@@ -578,8 +579,11 @@ class Rule:
 class AlertConfig:
     rules: list[Rule] = field(default_factory=list)
     window_h: float = 24  # alerts always look at this window, whatever the dashboard shows
+    surges: SurgeRule | None = None  # one contact reason far above its usual rate (surges.py)
 
     def label(self, indicator: str) -> str:
+        if indicator.startswith(surges.PREFIX):
+            return surges.label(indicator)
         return next((r.label for r in self.rules if r.indicator == indicator and r.label), "")
 
 
@@ -588,6 +592,7 @@ def load_alerts(path: Path) -> AlertConfig:
     return AlertConfig(
         rules=[Rule(**r) for r in doc.get("rules", [])],
         window_h=float(doc.get("window_h", 24)),
+        surges=SurgeRule.from_doc(doc["surges"]) if doc.get("surges") else None,
     )
 
 
@@ -612,10 +617,14 @@ def alerts(values: dict[str, Any], rules: list[Rule]) -> list[dict[str, Any]]:
 def alert_state(
     db: sqlite_utils.Database, config: AlertConfig, hours: BusinessHours, now: float
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The indicators over the alert window and the alerts they raise: the one evaluation
-    the dashboard's banners, the watcher and the webhook share."""
+    """The indicators over the alert window and the alerts they raise, surges included (their
+    counts join the values as ``surge:<intent>``): the one evaluation the dashboard's
+    banners, the watcher and the webhook share."""
     values = indicators(db, now - config.window_h * 3600, now, hours)
-    return values, alerts(values, config.rules)
+    found = surges.check(db, config.surges, now) if config.surges else []
+    values |= {c["indicator"]: c["value"] for c in found}
+    raised = [{k: v for k, v in c.items() if k != "breached"} for c in found if c["breached"]]
+    return values, alerts(values, config.rules) + raised
 
 
 def ensure_schema(db: sqlite_utils.Database) -> None:
@@ -635,14 +644,21 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
 
 
 def record_changes(
-    db: sqlite_utils.Database, values: dict[str, Any], config: AlertConfig, now: float
+    db: sqlite_utils.Database,
+    values: dict[str, Any],
+    config: AlertConfig,
+    now: float,
+    raised: list[dict[str, Any]] | None = None,
 ) -> list[dict]:
     """Store alerts that started or cleared since the last check; returns those changes.
+    `raised`: the alerts active now (alert_state's; default: the rules' over `values`).
     A cleared row carries the rule's label, threshold and the value that cleared it."""
     last: dict[str, str] = {}
     for row in db["alert_events"].rows_where(order_by="id"):
         last[row["indicator"]] = row["state"]
-    active = {a["indicator"]: a for a in alerts(values, config.rules)}
+    active = {
+        a["indicator"]: a for a in (alerts(values, config.rules) if raised is None else raised)
+    }
     thresholds = {r.indicator: r.threshold for r in config.rules}
     changes = [
         {**alert, "state": "raised"} for name, alert in active.items() if last.get(name) != "raised"

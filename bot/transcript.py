@@ -57,6 +57,8 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
         foreign_keys=[("conversation_id", "conversations", "id")],
     )
     db["messages"].create_index(["conversation_id", "id"], if_not_exists=True)
+    # the alert watcher's surge check counts the last hour's messages every few seconds
+    db["messages"].create_index(["created_at"], if_not_exists=True)
 
 
 def create_conversation(

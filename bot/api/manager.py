@@ -72,6 +72,7 @@ def get_metrics(request: Request, manager: CurrentManager, db: Db, hours: float 
         "alert_window_h": config.window_h,
         "alerts": alerts,
         "rules": [asdict(r) | {"basis": r.basis} for r in config.rules],
+        "surges": asdict(config.surges) if config.surges else None,
     }
 
 

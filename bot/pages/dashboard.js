@@ -85,9 +85,13 @@ async function refresh() {
 
 function render(res, history) {
   const bad = new Set(res.alerts.map((a) => a.indicator));
-  $("alert-window").textContent = `Alerts look at the last ${res.alert_window_h} h, whatever window the cards show · 预警始终按最近 ${res.alert_window_h} 小时计算，与卡片时段无关`;
+  const sg = res.surges;
+  $("alert-window").textContent = `Alerts look at the last ${res.alert_window_h} h, whatever window the cards show · 预警始终按最近 ${res.alert_window_h} 小时计算，与卡片时段无关`
+    + (sg ? `. Surges: a reason raised in ≥ ${sg.min_count} conversations in ${sg.window_min} min and ≥ ${sg.factor}× its usual rate · 突增：${sg.window_min} 分钟内 ≥ ${sg.min_count} 个会话且达到平时的 ${sg.factor} 倍` : "");
   $("alerts").replaceChildren(...res.alerts.map((a) => AC.el("div", { class: "alert", "data-alert": a.indicator },
-    `⚠ ${a.label}: ${valueText(a.indicator, a.value)} ${a.op} ${valueText(a.indicator, a.threshold)}`)));
+    a.indicator.startsWith("surge:")
+      ? `⚠ ${a.label}: ${a.value} conversations in the last ${a.window_min} min, usually ${a.usual} · 最近 ${a.window_min} 分钟 ${a.value} 个会话，平时约 ${a.usual} 个`
+      : `⚠ ${a.label}: ${valueText(a.indicator, a.value)} ${a.op} ${valueText(a.indicator, a.threshold)}`)));
   $("cards").replaceChildren(...CARDS.map(([key, label, , basis]) => AC.el("div", { class: "card" + (bad.has(key) ? " bad" : ""), "data-indicator": key },
     AC.el("div", { class: "muted" }, label), AC.el("div", { class: "value" }, valueText(key, res.values[key])),
     AC.el("div", { class: "basis muted" }, basis(res.values)))));

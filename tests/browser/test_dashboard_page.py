@@ -192,11 +192,30 @@ def test_manager_sees_trends_contact_reasons_refunds_and_exports(stack, browser,
     press(complaint, last_bot(out), "转人工")  # the case becomes a chat, so it can be left
     for learner in (refused, complaint):  # leave the shared queue as it was
         learner.http.post(f"/api/conversations/{learner.cid}/back-to-bot")
+    # five learners hit the same playback problem within the hour: an incident, raised as a
+    # surge long before a 24 h indicator moves
+    for text in (
+        "视频一直在缓冲，根本放不出来",
+        "the lesson video just shows a spinning circle",
+        "课程视频黑屏了，只有声音",
+        "video won't play on my phone since this morning",
+        "播放到一半就卡住不动了",
+    ):
+        out = Learner(stack.hub_url, "L1003").say(text)
+        assert out["message"]["intent"] == "playback_problem", (text, out["message"])
 
     page = browser.new_context(locale="zh-CN", viewport={"width": 1200, "height": 900}).new_page()
     page.goto(f"{stack.hub_url}/dashboard")
     sign_in(page)
     page.select_option("#hours", "168")
+    surge = page.locator('[data-alert="surge:playback_problem"]')
+    expect(surge).to_have_text(
+        re.compile(
+            r"^⚠ Surge in playback problems · 播放问题激增: ([5-9]|\d\d+) conversations in the "
+            r"last 60 min, usually [\d.]+ · 最近 60 分钟 \d+ 个会话，平时约 [\d.]+ 个$"
+        )
+    )
+    expect(page.locator("#alert-window")).to_contain_text("Surges: a reason raised in ≥ 5")
 
     # trends: one sparkline per indicator, a row per day (today's is the newest)
     conversations = page.locator('#trends tr[data-trend="conversations"]')
