@@ -7,23 +7,31 @@ import pytest
 
 from bot import metrics, surges
 from bot.settings import ROOT
+from bot.storage import migrate, open_db
 from bot.surges import SurgeRule
-from tests.unit.test_metrics import HOURS, NOW, conv, db  # noqa: F401 - db is a fixture
+from tests.unit.test_metrics import HOURS, NOW, conv
 
 HOUR = 3600.0
 RULE = SurgeRule(intents=("playback_problem", "login_problem"))
 
 
-def raised(db, *, minutes_ago: float, intent: str = "playback_problem") -> str:  # noqa: F811
+@pytest.fixture
+def db(tmp_path):
+    db = open_db(tmp_path / "hub.db")
+    migrate(db)
+    return db
+
+
+def raised(db, *, minutes_ago: float, intent: str = "playback_problem") -> str:
     when = NOW - minutes_ago * 60
     return conv(db, when, ("learner", when, intent))
 
 
-def by_intent(db, rule=RULE) -> dict:  # noqa: F811
+def by_intent(db, rule=RULE) -> dict:
     return {c["indicator"]: c for c in surges.check(db, rule, NOW)}
 
 
-def test_many_learners_with_one_problem_within_the_hour_is_a_surge(db):  # noqa: F811
+def test_many_learners_with_one_problem_within_the_hour_is_a_surge(db):
     for day in range(1, 7):  # the usual: one playback conversation a day this week
         raised(db, minutes_ago=day * 24 * 60)
     for minute in (5, 10, 20, 30):
@@ -61,7 +69,7 @@ def test_many_learners_with_one_problem_within_the_hour_is_a_surge(db):  # noqa:
     assert not checks["surge:login_problem"]["breached"]  # only the reason that rose
 
 
-def test_a_busy_reason_needs_factor_times_its_usual_rate(db):  # noqa: F811
+def test_a_busy_reason_needs_factor_times_its_usual_rate(db):
     for hour in range(2, 50):  # two login conversations every hour for two days
         raised(db, minutes_ago=hour * 60, intent="login_problem")
         raised(db, minutes_ago=hour * 60 + 30, intent="login_problem")
@@ -77,14 +85,14 @@ def test_a_busy_reason_needs_factor_times_its_usual_rate(db):  # noqa: F811
     assert by_intent(db)["surge:login_problem"]["breached"]
 
 
-def test_with_no_history_min_count_alone_decides(db):  # noqa: F811
+def test_with_no_history_min_count_alone_decides(db):
     for minute in range(5):
         raised(db, minutes_ago=minute)
     playback = by_intent(db)["surge:playback_problem"]
     assert playback["usual"] == 0 and playback["breached"]
 
 
-def test_surges_are_alerts_raised_and_cleared_like_the_rules(db):  # noqa: F811
+def test_surges_are_alerts_raised_and_cleared_like_the_rules(db):
     config = metrics.load_alerts(ROOT / "data" / "alerts.yml")
     assert config.surges and "playback_problem" in config.surges.intents
     for minute in range(6):
