@@ -12,6 +12,11 @@ question is asked again:
 - another errand (a flow intent other than the form's own, confidently): the learner is
   told to finish this first or say "cancel" (the form's way out), then what they need.
 
+A message that holds the very value asked for (an email, a tax id, a phone, a link, the
+last 4 digits) is the answer whatever the NLU reads: "emma.li@example.com" at the email
+question read as `account_update` at 0.82 and was refused as another errand. Order ids are
+not among them: "我要退 AC10010001" at the invoice's order question is a refund.
+
 Free-text slots (a refund reason, a complaint, piracy evidence) take anything: "课程内容太差了"
 is a fair refund reason even though it reads as a complaint.
 """
@@ -28,6 +33,7 @@ from actions.context import lang_of, latest_intent, latest_text, metadata
 from actions.kb import ActionAnswerQuestion, picked_entry
 from actions.messages import t
 from actions.refund_status import ActionRefundStatus
+from bot.platform.validation import find_email, find_phone, find_tax_id, find_url
 
 # slots whose answer is a value, never a sentence about something else
 VALUE_SLOTS = {
@@ -69,6 +75,21 @@ ASIDES: dict[str, type[Action]] = {"refund_status": ActionRefundStatus}
 NEVER_A_QUESTION = VALUE_SLOTS - {"order_id", "piracy_link"}
 
 
+def holds_the_value(tracker: Tracker, slot: str, text: str) -> bool:
+    """Does the message contain a well-formed value for `slot` (module doc)?"""
+    if slot == "account_value":  # the form asked for the field the learner chose
+        slot = {"phone": "phone", "email": "email"}.get(tracker.get_slot("account_field"), "")
+    finders = {
+        "email": find_email,
+        "phone": find_phone,
+        "tax_id": find_tax_id,
+        "piracy_link": find_url,
+    }
+    if slot == "privacy_identity":
+        return sum(c.isdigit() for c in text) >= 4
+    return slot in finders and finders[slot](text) is not None
+
+
 def not_an_answer(tracker: Tracker, slot: str, own_intent: str) -> str | None:
     """'question', 'refund_status', 'errand', or None when the message may be the answer."""
     if picked_entry(tracker):  # a tapped KB article ("not helpful" offers others), any slot
@@ -77,6 +98,8 @@ def not_an_answer(tracker: Tracker, slot: str, own_intent: str) -> str | None:
     text = latest_text(tracker)
     if slot not in VALUE_SLOTS or metadata(tracker).get("option") or text.startswith("/"):
         return None  # free text takes anything, and a tapped option is an answer
+    if holds_the_value(tracker, slot, text):
+        return None
     about_the_flow = intent == own_intent and slot in NEVER_A_QUESTION
     if (intent == "ask_question" or about_the_flow) and asks_about(text):
         return "question"

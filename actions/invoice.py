@@ -24,7 +24,7 @@ from actions.form_guard import GuardedFormValidation
 from actions.messages import choices, t
 from actions.refund import mentions_order, named_order, validate_order
 from bot.platform import ServiceRequest
-from bot.platform.validation import find_email, is_valid_tax_id, normalise_tax_id
+from bot.platform.validation import find_email, find_tax_id
 
 INVOICE_WINDOW_DAYS = 180
 TYPES = ["personal", "company"]
@@ -175,8 +175,9 @@ class ValidateInvoiceForm(GuardedFormValidation):
     def validate_tax_id(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict
     ) -> dict[str, Any]:
-        if is_valid_tax_id(str(value)):
-            return {"tax_id": normalise_tax_id(str(value))}
+        found = find_tax_id(str(value))
+        if found:
+            return {"tax_id": found}
         dispatcher.utter_message(
             text=t("tax_id_invalid", lang_of(tracker), value=str(value).strip()[:40])
         )

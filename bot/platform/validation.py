@@ -29,6 +29,17 @@ def is_valid_tax_id(text: str) -> bool:
     return uscc_check_char(code[:17]) == code[17]
 
 
+def find_tax_id(text: str) -> str | None:
+    """A valid code typed bare ("9111 0108 …") or inside a sentence ("税号是91110108MA01…"),
+    normalised; None if the message holds no valid one."""
+    if is_valid_tax_id(text):
+        return normalise_tax_id(text)
+    for m in re.finditer(r"(?<![0-9A-Za-z])[0-9A-Za-z]{18}(?![0-9A-Za-z])", text):
+        if is_valid_tax_id(m.group(0)):
+            return normalise_tax_id(m.group(0))
+    return None
+
+
 def find_email(text: str) -> str | None:
     m = re.search(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}", text)
     return m.group(0) if m else None

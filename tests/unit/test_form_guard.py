@@ -72,3 +72,27 @@ def test_a_tapped_kb_article_is_answered_on_any_slot(rt):
         events, msgs = run(validation, said)
         assert slot_events(events)[slot] is None
         assert msgs[0]["custom"]["citation"]["id"] == "zh-invoice-timing"
+
+
+def test_the_value_asked_for_is_the_answer_whatever_the_nlu_reads(rt):
+    # QA: the learner's own address read as account_update at 0.82 and was refused
+    for text in ("emma.li@example.com", "my email is emma.li@example.com"):
+        said = answer("invoice_form", "email", text, "account_update", 0.94)
+        events, msgs = run(ValidateInvoiceForm(), said)
+        assert slot_events(events)["email"] == "emma.li@example.com", text
+        assert "something else" not in texts(msgs)
+    # a tax id inside a sentence, lower case: found, checked and normalised
+    said = answer(
+        "invoice_form",
+        "tax_id",
+        "税号是91110108ma01abcden",
+        "account_update",
+        lang="zh",
+        slots={"invoice_type": "company", "invoice_title": "北京某某科技有限公司"},
+    )
+    events, msgs = run(ValidateInvoiceForm(), said)
+    assert slot_events(events)["tax_id"] == "91110108MA01ABCDEN"
+    # an order number is no such value: naming one in another errand is that errand
+    said = answer("invoice_form", "order_id", "我要退 AC10010001", "refund_request", lang="zh")
+    events, msgs = run(ValidateInvoiceForm(), said)
+    assert slot_events(events) == {"order_id": None} and "要先办别的事" in texts(msgs)
