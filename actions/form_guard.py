@@ -10,7 +10,10 @@ question is asked again:
   question can be the answer), or a tapped KB article on any slot: answered from the KB;
 - "where is my refund?" (`refund_status`): answered from the learner's refunds;
 - another errand (a flow intent other than the form's own, confidently): the learner is
-  told to finish this first or say "cancel" (the form's way out), then what they need.
+  told to finish this first or say "cancel" (the form's way out), then what they need;
+- small talk ("谢谢", "ok thx", "hi") or a message of emoji only: not an order called
+  "谢谢" ("I couldn't find “ok thx” among your orders", asked again and again); the learner
+  is thanked where due and told how to go on or stop.
 
 A message that holds the very value asked for (an email, a tax id, a phone, a link, the
 last 4 digits) is the answer whatever the NLU reads: "emma.li@example.com" at the email
@@ -64,6 +67,9 @@ ERRANDS = {
 # how sure the NLU must be that a value-slot answer is another errand: a company called
 # "北京退款科技" must still be a title
 ERRAND_CONFIDENCE = 0.8
+# small talk where a value goes, and how sure the NLU must be
+SMALL_TALK = {"thank", "goodbye", "greet", "affirm"}
+SMALL_TALK_CONFIDENCE = 0.6
 # asked in passing and answered at once
 ASIDES: dict[str, type[Action]] = {"refund_status": ActionRefundStatus}
 
@@ -91,7 +97,8 @@ def holds_the_value(tracker: Tracker, slot: str, text: str) -> bool:
 
 
 def not_an_answer(tracker: Tracker, slot: str, own_intent: str) -> str | None:
-    """'question', 'refund_status', 'errand', or None when the message may be the answer."""
+    """'question', 'refund_status', 'errand', 'thanks', 'small_talk', or None when the
+    message may be the answer."""
     if picked_entry(tracker):  # a tapped KB article ("not helpful" offers others), any slot
         return "question"
     intent, confidence = latest_intent(tracker)
@@ -107,6 +114,10 @@ def not_an_answer(tracker: Tracker, slot: str, own_intent: str) -> str | None:
         return intent
     if intent in ERRANDS and intent != own_intent and (confidence or 0) >= ERRAND_CONFIDENCE:
         return "errand"
+    if not any(c.isalnum() for c in text):  # "👍", "😀😀😀", "..."
+        return "small_talk"
+    if intent in SMALL_TALK and (confidence or 0) >= SMALL_TALK_CONFIDENCE:
+        return "thanks" if intent in ("thank", "goodbye") else "small_talk"
     return None
 
 
@@ -126,8 +137,9 @@ class GuardedFormValidation(FormValidationAction):
         kind = not_an_answer(tracker, slot, self.own_intent) if slot else None
         if kind is None:
             return await super().run(dispatcher, tracker, domain)
-        if kind == "errand":
-            dispatcher.utter_message(text=t("form_other_errand", lang_of(tracker)))
+        if kind in ("errand", "thanks", "small_talk"):
+            copy = {"errand": "form_other_errand", "thanks": "form_thanks"}
+            dispatcher.utter_message(text=t(copy.get(kind, "form_go_on"), lang_of(tracker)))
             events: list[dict[str, Any]] = []
         else:
             answer = ActionAnswerQuestion if kind == "question" else ASIDES[kind]

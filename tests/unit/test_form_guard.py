@@ -96,3 +96,18 @@ def test_the_value_asked_for_is_the_answer_whatever_the_nlu_reads(rt):
     said = answer("invoice_form", "order_id", "我要退 AC10010001", "refund_request", lang="zh")
     events, msgs = run(ValidateInvoiceForm(), said)
     assert slot_events(events) == {"order_id": None} and "要先办别的事" in texts(msgs)
+
+
+def test_thanks_or_emoji_where_the_order_goes_is_no_order_called_thanks(rt):
+    # QA: "ok thx", "谢谢", "👍" were each "not found among your orders", again and again
+    for text, intent, lang, expect in (
+        ("ok thx", "thank", "en", "You're welcome! To carry on"),
+        ("谢谢", "thank", "zh", "不客气！要继续办理"),
+        ("👍", "affirm", "zh", "要继续办理"),
+        ("😀😀😀", "nlu_fallback", "zh", "要继续办理"),
+    ):
+        said = answer("invoice_form", "order_id", text, intent, 0.7, lang=lang)
+        events, msgs = run(ValidateInvoiceForm(), said)
+        assert slot_events(events) == {"order_id": None}, text
+        assert texts(msgs).startswith(expect), (text, texts(msgs))
+        assert "找到" not in texts(msgs) and "couldn't find" not in texts(msgs)
