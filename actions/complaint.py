@@ -22,8 +22,23 @@ _CATEGORY_WORDS = {
     "content": ("content", "course", "内容", "课程"),
     "teacher": ("teacher", "老师", "讲师"),
     "tech": (
-        "app", "website", "网站", "技术", "bug", "load", "crash", "play", "login", "log in",
-        "加载", "播放", "闪退", "卡顿", "打不开", "登录", "登不上",
+        "app",
+        "website",
+        "网站",
+        "技术",
+        "bug",
+        "load",
+        "crash",
+        "play",
+        "login",
+        "log in",
+        "加载",
+        "播放",
+        "闪退",
+        "卡顿",
+        "打不开",
+        "登录",
+        "登不上",
     ),
     "service": ("service", "客服", "服务"),
     "billing": ("billing", "refund", "charge", "扣费", "退款", "收费"),
@@ -70,6 +85,13 @@ def assess(tracker: Tracker) -> handoff.Severity:
     )
 
 
+def open_complaint(tracker: Tracker) -> handoff.Ticket | None:
+    """This conversation's complaint case still waiting for a person, if any: a complaint
+    typed after it is filed adds to it ("客服直接挂我电话") rather than filing it again."""
+    ticket = handoff.open_ticket(runtime.get().db, tracker.sender_id)
+    return ticket if ticket and ticket.reason == "complaint" else None
+
+
 def _long_enough(text: str) -> bool:
     """Is the first message already a description worth keeping?"""
     if detect_lang(text) == "zh":
@@ -87,11 +109,17 @@ class ActionAcknowledgeComplaint(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         lang = lang_of(tracker)
+        text = latest_text(tracker)
+        filed = open_complaint(tracker)
+        if filed and not text.startswith("/"):  # more details: no second apology or form
+            return [
+                SlotSet("complaint_description", text[:2000]),
+                SlotSet("complaint_category", filed.category or "other"),
+            ]
         severe = assess(tracker).priority == "urgent"
         dispatcher.utter_message(
             text=t("complaint_ack_severe" if severe else "complaint_ack", lang)
         )
-        text = latest_text(tracker)
         if text.startswith("/"):
             return []
         events = []
@@ -153,6 +181,30 @@ class ActionSubmitComplaint(Action):
         lang = lang_of(tracker)
         category = tracker.get_slot("complaint_category") or "other"
         description = tracker.get_slot("complaint_description") or ""
+        filed = open_complaint(tracker)
+        if filed:  # added to the case: its priority stands, more detail is no escalation
+            ticket = file_ticket(
+                tracker,
+                reason="complaint",
+                intent="complaint",
+                team=filed.team,
+                priority=filed.priority,
+                summary=f"Complaint, added: {description}",
+                channel="case",
+            )
+            dispatcher.utter_message(
+                text=t(
+                    "complaint_added",
+                    lang,
+                    ticket_id=ticket.id,
+                    team=handoff.team_name(ticket.team, lang),
+                ),
+                buttons=[
+                    button("btn_human", lang, "/request_human"),
+                    button("btn_not_now", lang, "/deny"),
+                ],
+            )
+            return reset_flow()
         severity = assess(tracker)
         team = TEAM_BY_CATEGORY.get(category, "care")
         summary = f"Complaint ({category}, {severity.priority}): {description}" + (

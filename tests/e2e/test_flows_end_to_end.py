@@ -104,3 +104,26 @@ def test_a_troubleshooting_step_answered_with_something_else_goes_on_in_the_lear
     assert "第 2/2 步" in last_bot(out)["text"]
     out = press(learner, last_bot(out), "还是不行")
     assert out["mode"] == "human"
+
+
+def test_a_complaint_then_more_details_adds_to_the_case_and_thanks_leaves_no_loop(stack):
+    learner = Learner(stack.hub_url, "L1005")
+    out = learner.say("你们什么垃圾客服 态度太差了!!!我要投诉")
+    assert out["message"]["intent"] == "complaint"
+    said = " ".join(r["text"] for r in out["replies"])
+    if "投诉工单" not in said:  # the category or the details may still be asked
+        out = learner.say("上周客服态度很差，问题一直没人解决")
+        said = " ".join(r["text"] for r in out["replies"])
+    assert "已为您登记投诉工单" in said
+    # QA: more details got the same apology and "filed" message again
+    out = learner.say("上周打电话问会员的事情，客服直接挂我电话，太过分了")
+    said = " ".join(r["text"] for r in out["replies"])
+    assert "已把您补充的情况加到投诉工单" in said and "已为您登记" not in said
+    assert out["mode"] == "bot"  # still a case: the bot keeps the conversation
+
+    # an invoice's order question answered with thanks: told how to go on, not "not found"
+    learner = Learner(stack.hub_url, "L1003")
+    out = learner.say("我要开发票")
+    out = learner.say("谢谢")
+    said = " ".join(r["text"] for r in out["replies"])
+    assert "没有找到" not in said and "不用了" in said, said

@@ -89,6 +89,35 @@ def test_complaint_severity_sets_priority_and_team(rt):
     assert "紧急" in texts(msgs)
 
 
+def test_more_details_after_a_filed_complaint_are_added_not_filed_again(rt):
+    first = make_tracker(
+        "客服",
+        "complaint",
+        sender="c_more",
+        lang="zh",
+        slots={"complaint_category": "service", "complaint_description": "客服态度太差了"},
+    )
+    run(ActionSubmitComplaint(), first)
+    filed = handoff.open_ticket(rt.db, "c_more")
+    # QA: the follow-up got the same apology and "已为您登记投诉工单" again, and counted as
+    # a repeated complaint
+    more = "上周打电话问会员的事情，客服直接挂我电话，太过分了"
+    earlier = [user("你们什么垃圾客服 态度太差了!!!我要投诉", "complaint")]
+    tracker = make_tracker(more, "complaint", sender="c_more", lang="zh", events=earlier)
+    events, msgs = run(ActionAcknowledgeComplaint(), tracker)
+    assert msgs == []  # no second apology, and no question: the form completes
+    assert slot_events(events) == {"complaint_description": more, "complaint_category": "service"}
+    tracker = make_tracker(
+        more, "complaint", sender="c_more", lang="zh", events=earlier, slots=slot_events(events)
+    )
+    _, msgs = run(ActionSubmitComplaint(), tracker)
+    assert texts(msgs).startswith(f"已把您补充的情况加到投诉工单 #{filed.id}")
+    ticket = handoff.open_ticket(rt.db, "c_more")
+    assert ticket.id == filed.id and ticket.priority == filed.priority
+    assert ticket.summary.endswith(f"Complaint, added: {more}")
+    assert [b["payload"] for b in msgs[0]["buttons"]] == ["/request_human", "/deny"]
+
+
 # --- invoice --------------------------------------------------------------------------
 
 
