@@ -31,11 +31,13 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import runtime
 from actions.common import asks_about
 from actions.context import lang_of, latest_intent, latest_text, metadata
 from actions.kb import ActionAnswerQuestion, picked_entry
 from actions.messages import t
 from actions.refund_status import ActionRefundStatus
+from bot import transcript
 from bot.platform.validation import find_email, find_phone, find_tax_id, find_url
 
 # slots whose answer is a value, never a sentence about something else
@@ -136,6 +138,9 @@ class GuardedFormValidation(FormValidationAction):
         slot = tracker.get_slot("requested_slot")
         kind = not_an_answer(tracker, slot, self.own_intent) if slot else None
         if kind is None:
+            message_id = metadata(tracker).get("message_id")
+            if slot and message_id:  # its intent names no need: the reports skip it
+                transcript.mark_answer(runtime.get().db, int(message_id), slot)
             return await super().run(dispatcher, tracker, domain)
         if kind in ("errand", "thanks", "small_talk"):
             copy = {"errand": "form_other_errand", "thanks": "form_thanks"}

@@ -96,6 +96,7 @@ class Hub:
             "learner_id": conv.learner_id,
             "lang": lang,
             "conversation_id": conv.id,
+            "message_id": msg.id,  # the transcript's, so actions can annotate this message
             "option": option,
         }
         try:

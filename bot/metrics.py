@@ -16,7 +16,9 @@ only the tickets and messages of those conversations.
 - ``containment`` = (conversations - handed_off - ended_unanswered) / conversations.
 - ``complaint_rate`` = conversations with a learner message classed ``complaint``, or a
   ticket whose intent or reason is ``complaint``, / conversations. ("我要投诉，我要找人工"
-  may be classed request_human; the complaint form's case still counts.)
+  may be classed request_human; the complaint form's case still counts.) A message typed as
+  the answer to a form's question (``messages.answers``) is not counted: an invoice title
+  such as "北京某某科技有限公司" or a refund reason "课程质量太差" is classed complaint.
 
 Tickets: those *created* in the window, any channel.
 - ``tickets``; ``open`` (queued or claimed); ``closed`` = resolved + cancelled; ``resolved``.
@@ -203,7 +205,7 @@ def conversation_indicators(
         _column(
             db,
             f"SELECT conversation_id FROM messages WHERE sender = 'learner' "
-            f"AND intent = 'complaint' AND created_at <= :now "
+            f"AND intent = 'complaint' AND answers IS NULL AND created_at <= :now "
             f"AND conversation_id IN ({_COHORT}) "
             f"UNION SELECT conversation_id FROM tickets WHERE created_at <= :now "
             f"AND (intent = 'complaint' OR reason = 'complaint') "
@@ -397,11 +399,13 @@ def contact_reasons(
     now = time.time() if now is None else now
     args = {"since": since, "now": now, "until": None}
     # the intent Rasa gave each learner message (bot/chat.py stores it); a tapped form option
-    # (a plain-value payload: "买错了") answers a question and names no new need
+    # (a plain-value payload: "买错了") or a typed answer to a form's question (`answers`, an
+    # invoice title read as a complaint) names no new need
     rows = db.execute(
         f"""SELECT conversation_id, intent FROM messages
             WHERE sender = 'learner' AND created_at <= :now AND conversation_id IN ({_COHORT})
               AND COALESCE(json_extract(payload, '$.payload'), '/') LIKE '/%'
+              AND answers IS NULL
             ORDER BY id""",
         args,
     ).fetchall()

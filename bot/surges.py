@@ -65,14 +65,15 @@ def _counts(
     db: sqlite_utils.Database, rule: SurgeRule, start: float, end: float, after: str = ">"
 ) -> dict:
     """Conversations per watched intent with a learner message in (start, end] (or
-    [start, end] with after=">="). A tapped form option (a plain-value payload) answers a
-    question and names no new need."""
+    [start, end] with after=">="). A tapped form option (a plain-value payload) or a typed
+    answer to a form's question names no new need."""
     marks = ", ".join("?" for _ in rule.intents)
     rows = db.execute(
         f"""SELECT intent, COUNT(DISTINCT conversation_id) FROM messages
             WHERE sender = 'learner' AND created_at {after} ? AND created_at <= ?
               AND intent IN ({marks})
               AND COALESCE(json_extract(payload, '$.payload'), '/') LIKE '/%'
+              AND answers IS NULL
             GROUP BY intent""",
         [start, end, *rule.intents],
     ).fetchall()

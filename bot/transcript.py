@@ -51,6 +51,10 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
             "confidence": float,
             "payload": str,
             "created_at": float,
+            # the form slot a learner message answered (set by actions/form_guard.py): its
+            # intent is then no need of the learner's ("北京某某科技有限公司", an invoice
+            # title, read as a complaint), and the manager's reports skip it
+            "answers": str,
         },
         transform=True,
         pk="id",
@@ -122,6 +126,11 @@ def add_message(
 
 def get_message(db: sqlite_utils.Database, message_id: int) -> Message:
     return _message(db["messages"].get(message_id))
+
+
+def mark_answer(db: sqlite_utils.Database, message_id: int, slot: str) -> None:
+    """Record that a learner message was taken as the answer to a form's `slot`."""
+    db["messages"].update(message_id, {"answers": slot})
 
 
 def annotate(

@@ -1,5 +1,7 @@
 """Support flows through the hub with real Rasa: buttons, forms, policy, handoff."""
 
+import sqlite3
+
 import pytest
 
 from tests.e2e.test_end_to_end import Learner, agent_client
@@ -64,6 +66,13 @@ def test_invoice_rejects_a_bad_tax_id_and_the_learner_can_leave_for_a_person(sta
     assert "企业全称" in last_bot(out)["text"]
     out = learner.say("杭州某某科技有限公司")
     assert "税号" in last_bot(out)["text"]
+    # the typed title is marked as the form's answer, so its intent is no need in the reports
+    with sqlite3.connect(stack.var_dir / "hub.db", timeout=10) as db:
+        (answers,) = db.execute(
+            "SELECT answers FROM messages WHERE conversation_id = ? AND text = ?",
+            [learner.cid, "杭州某某科技有限公司"],
+        ).fetchone()
+    assert answers == "invoice_title"
     out = learner.say("123456")
     assert "不是有效的统一社会信用代码" in " ".join(r["text"] for r in out["replies"])
     out = learner.say("转人工")

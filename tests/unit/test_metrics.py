@@ -135,13 +135,22 @@ def test_complaint_rate_counts_intents_and_complaint_tickets_of_its_own_cohort(d
         db, filed, reason="complaint", intent="complaint", channel="case", hours=HOURS, now=t
     )
     conv(db, t, ("learner", t, "greet"))
+    # an invoice title typed at the form's question and classed complaint is no complaint
+    invoice = conv(db, t, ("learner", t, "invoice_request"), ("learner", t + 9, "complaint"))
+    db.execute(
+        "UPDATE messages SET answers = 'invoice_title' WHERE conversation_id = ? "
+        "AND intent = 'complaint'",
+        [invoice],
+    )
     # started before the window: its complaint today belongs to no conversation of the cohort
     old = conv(db, DAY - 60, ("learner", DAY - 60, None), ("learner", t, "complaint"))
     handoff.create_ticket(db, old, reason="complaint", intent="complaint", hours=HOURS, now=t)
 
     v = values(db)
-    assert (v["conversations"], v["complaints"]) == (3, 2)
-    assert v["complaint_rate"] == 0.667
+    assert (v["conversations"], v["complaints"]) == (4, 2)
+    assert v["complaint_rate"] == 0.5
+    reasons = metrics.contact_reasons(db, since=DAY, now=NOW)["intents"]
+    assert {r["intent"]: r["raised"] for r in reasons}["complaint"] == 1  # the first one only
     # a tiny window (the report's 0.0086 h) once gave containment -1.0: rates stay in 0..1
     tiny = values(db, since=NOW - 0.0086 * 3600)
     assert tiny["conversations"] == 0 and tiny["containment"] is None
