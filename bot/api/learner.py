@@ -29,6 +29,7 @@ from bot.api.schemas import (
 )
 from bot.chat import mode_of
 from bot.settings import Settings
+from bot.transcript import Conversation
 
 router = APIRouter(prefix="/api", tags=["learner"])
 
@@ -75,24 +76,31 @@ def demo_learners(settings: AppSettings, platform: Platform) -> list[dict]:
     return [{"id": p.id, "name": p.name, "lang": p.lang} for p in platform.learners()]
 
 
-def _conversation_out(db, conv) -> ConversationOut:  # type: ignore[no-untyped-def]
+def _conversation_out(db: Db, conv: Conversation, settings: Settings) -> ConversationOut:
     ticket = handoff.open_ticket(db, conv.id)
     return ConversationOut(
-        conversation=conv, mode=mode_of(db, conv.id), ticket=ticket.model_dump() if ticket else None
+        conversation=conv,
+        mode=mode_of(db, conv.id),
+        ticket=ticket.model_dump() if ticket else None,
+        max_message_chars=settings.max_message_chars,
     )
 
 
 @router.post("/conversations", response_model=ConversationOut, status_code=201)
 def start_conversation(
-    learner: CurrentLearner, db: Db, platform: Platform, body: NewConversation | None = None
+    learner: CurrentLearner,
+    db: Db,
+    platform: Platform,
+    settings: AppSettings,
+    body: NewConversation | None = None,
 ) -> ConversationOut:
     lang = (body.lang if body else None) or getattr(platform.learner(learner.id), "lang", "zh")
     conv = transcript.create_conversation(db, learner.id, lang or "zh")
-    return _conversation_out(db, conv)
+    return _conversation_out(db, conv, settings)
 
 
 @router.get("/conversations/open", response_model=ConversationOut)
-def open_conversation(learner: CurrentLearner, db: Db) -> ConversationOut:
+def open_conversation(learner: CurrentLearner, db: Db, settings: AppSettings) -> ConversationOut:
     """The learner's latest conversation that still has an open ticket: a second tab (or a
     new browser) must join the chat a person answers in, not start a second one."""
     rows = list(
@@ -105,12 +113,14 @@ def open_conversation(learner: CurrentLearner, db: Db) -> ConversationOut:
     )
     if not rows:
         raise HTTPException(404, "no conversation is waiting for a person")
-    return _conversation_out(db, conversation_for(db, learner, rows[0][0]))
+    return _conversation_out(db, conversation_for(db, learner, rows[0][0]), settings)
 
 
 @router.get("/conversations/{conversation_id}", response_model=ConversationOut)
-def get_conversation(conversation_id: str, who: CurrentPrincipal, db: Db) -> ConversationOut:
-    return _conversation_out(db, conversation_for(db, who, conversation_id))
+def get_conversation(
+    conversation_id: str, who: CurrentPrincipal, db: Db, settings: AppSettings
+) -> ConversationOut:
+    return _conversation_out(db, conversation_for(db, who, conversation_id), settings)
 
 
 @router.post("/conversations/{conversation_id}/messages", response_model=SendResult)
@@ -140,11 +150,11 @@ def read_messages(
 
 @router.post("/conversations/{conversation_id}/back-to-bot", response_model=ConversationOut)
 def back_to_bot(
-    conversation_id: str, learner: CurrentLearner, db: Db, hub: HubDep
+    conversation_id: str, learner: CurrentLearner, db: Db, hub: HubDep, settings: AppSettings
 ) -> ConversationOut:
     conv = conversation_for(db, learner, conversation_id)
     hub.back_to_bot(conv)
-    return _conversation_out(db, conv)
+    return _conversation_out(db, conv, settings)
 
 
 @router.post("/conversations/{conversation_id}/csat")

@@ -34,6 +34,7 @@ class ConversationOut(BaseModel):
     conversation: Conversation
     mode: str
     ticket: dict[str, Any] | None = None
+    max_message_chars: int  # the chat box's counter warns before the hub refuses
 
 
 class SendMessage(BaseModel):

@@ -122,6 +122,18 @@ async function backToBot() {
   catch (e) { $("status").textContent = errText(e); }
 }
 
+// the hub's limit (AFTERCLASS_MAX_MESSAGE_CHARS, sent with the conversation), counted in
+// characters as the hub counts them; shown from 500 below it, red past it
+let maxChars = 4000;
+function showCount() {
+  const max = maxChars;
+  const n = [...$("text").value].length;
+  const el = $("count");
+  el.classList.toggle("hidden", n < max - 500);
+  el.classList.toggle("over", n > max);
+  el.textContent = `${n.toLocaleString("en-US")} / ${max.toLocaleString("en-US")}`;
+}
+
 async function send(text, payload) {
   text = (text || "").trim();
   if (!text || !conv) return;
@@ -141,7 +153,7 @@ async function send(text, payload) {
     // refused (too long, signed out...): marked, and typed text goes back to the box to edit
     pending.classList.add("unsent");
     pending.append(AC.el("span", { class: "meta" }, t("unsent")));
-    if (!payload && !$("text").value) $("text").value = text;
+    if (!payload && !$("text").value) { $("text").value = text; showCount(); }
     $("log").append(AC.el("div", { class: "msg system error" }, errText(e)));
   } finally {
     if (typing) typing.remove();
@@ -157,9 +169,10 @@ async function start(learnerId, fresh) {
   // unless a new chat is asked for: this tab's own conversation (a reload stays where it was);
   // in a new tab, the conversation a person is (or will be) answering in; then a new one
   const saved = !fresh && AC.store.getItem(key);
-  if (saved) { try { conv = (await AC.api(`/api/conversations/${saved}`, { token })).conversation; } catch (e) { conv = null; } }
-  if (!fresh && !conv) { try { conv = (await AC.api("/api/conversations/open", { token })).conversation; AC.store.setItem(key, conv.id); } catch (e) { conv = null; } }
-  if (!conv) { conv = (await AC.api("/api/conversations", { method: "POST", token, body: { lang } })).conversation; AC.store.setItem(key, conv.id); }
+  const take = (res) => { maxChars = res.max_message_chars || maxChars; return res.conversation; };
+  if (saved) { try { conv = take(await AC.api(`/api/conversations/${saved}`, { token })); } catch (e) { conv = null; } }
+  if (!fresh && !conv) { try { conv = take(await AC.api("/api/conversations/open", { token })); AC.store.setItem(key, conv.id); } catch (e) { conv = null; } }
+  if (!conv) { conv = take(await AC.api("/api/conversations", { method: "POST", token, body: { lang } })); AC.store.setItem(key, conv.id); }
   $("log").replaceChildren();
   if (sock) sock.close();
   sock = AC.socket(`/api/conversations/${conv.id}/ws?token=${encodeURIComponent(token)}`, (ev) => {
@@ -182,7 +195,8 @@ async function init() {
   $("ui-lang").onchange = () => { lang = $("ui-lang").value; AC.setLang(lang); applyLang(); };
   // until the conversation is ready there is nowhere to send: the text stays in the box and
   // goes as soon as it is (start() below)
-  $("composer").onsubmit = (e) => { e.preventDefault(); if (!conv) { sendWhenReady = true; return; } const v = $("text").value; $("text").value = ""; send(v); };
+  $("composer").onsubmit = (e) => { e.preventDefault(); if (!conv) { sendWhenReady = true; return; } const v = $("text").value; $("text").value = ""; showCount(); send(v); };
+  $("text").oninput = showCount;
   $("text").onkeydown = (e) => { if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); $("composer").requestSubmit(); } };
   await start($("learner").value, params.has("new"));
 }

@@ -41,6 +41,9 @@ def test_bad_input_gets_clear_errors_and_loses_nothing(client):
     assert r.status_code == 422 and r.json()["detail"] == "message text is empty"
     r = client.post(url, headers=headers, json={"text": "x" * 4001})
     assert r.status_code == 413 and "limit is 4000" in r.json()["detail"]
+    # the chat box's counter learns the limit with the conversation
+    got = client.get(f"/api/conversations/{cid}", headers=headers).json()
+    assert got["max_message_chars"] == 4000
     r = client.post(
         url,
         headers=headers,

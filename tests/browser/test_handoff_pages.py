@@ -28,13 +28,19 @@ def test_learner_and_agent_through_one_handoff(stack, browser, shots):
     expect(answer.locator("strong").first).to_have_text("仅限手机 App")
     expect(answer).not_to_contain_text("**")
     expect(answer).not_to_contain_text("[zh-offline-download]")
-    # a message the hub refuses (over 4,000 characters, past the box's own limit) stays on
-    # screen marked unsent, and goes back into the box to be shortened
-    learner.evaluate("document.getElementById('text').value = '长'.repeat(4001)")
+    # a long paste is not cut (QA: maxlength once cut it to 4,000 without a word): a counter
+    # warns, the hub refuses it whole, and it stays on screen marked unsent and goes back
+    # into the box to be shortened
+    learner.fill("#text", "长" * 3600)
+    expect(learner.locator("#count")).to_have_text("3,600 / 4,000")
+    expect(learner.locator("#count")).not_to_have_class(re.compile(r"\bover\b"))
+    learner.fill("#text", "长" * 4001)
+    expect(learner.locator("#count")).to_have_class(re.compile(r"\bover\b"))
     learner.press("#text", "Enter")
     expect(learner.locator(".msg.learner.unsent")).to_contain_text("未发送")
     expect(learner.locator(".msg.system.error").last).to_contain_text("消息太长了，最多 4000 字")
     expect(learner.locator("#text")).to_have_value("长" * 4001)
+    expect(learner.locator("#count")).to_have_text("4,001 / 4,000")
     learner.fill("#text", "转人工")
     learner.press("#text", "Enter")
     expect(learner.locator("#status")).to_contain_text("人工客服模式")
