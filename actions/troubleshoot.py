@@ -1,6 +1,7 @@
 """Guided troubleshooting for login, playback, payment and course-access problems: a few
 steps from the learner's own data and from KB entries, then a person if none helped."""
 
+import time
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -22,6 +23,7 @@ from actions.context import lang_of, latest_intent, latest_text
 from actions.handoff import open_handoff
 from actions.messages import button, t
 from bot.platform import Learner
+from bot.platform.base import Order
 
 TOPICS = ("login_problem", "playback_problem", "payment_problem", "course_access")
 
@@ -55,6 +57,19 @@ def personal_step(name: str, learner: Learner, tracker: Tracker, lang: str) -> s
         return "\n".join(
             [t("ts_recent_orders_header", lang), *lines, t("ts_recent_orders_tail", lang)]
         )
+    if name == "access_ended":
+        ended = ended_order(orders, tracker)
+        if ended is None:
+            return None
+        if ended.status == "refunded":
+            return t("ts_access_refunded", lang, course=course_name(ended, lang))
+        return t(
+            "ts_access_ended",
+            lang,
+            course=course_name(ended, lang),
+            date=date(ended.paid_at, lang),
+            ended=date(ended.access_until, lang),
+        )
     if name == "purchased_courses":
         wanted = match_order(orders, latest_text(tracker), tracker.get_slot("course"))
         if wanted:
@@ -81,6 +96,19 @@ def personal_step(name: str, learner: Learner, tracker: Tracker, lang: str) -> s
     raise KeyError(f"unknown personal step {name!r}")
 
 
+def ended_order(orders: list[Order], tracker: Tracker, now: float | None = None) -> Order | None:
+    """The order the learner's message names, if its access has ended or it was refunded:
+    a course that will not open for that reason needs renewal or billing, not app steps."""
+    wanted = match_order(orders, latest_text(tracker), tracker.get_slot("course"))
+    now = time.time() if now is None else now
+    if wanted and (
+        wanted.status == "refunded"
+        or (wanted.access_until is not None and wanted.access_until <= now)
+    ):
+        return wanted
+    return None
+
+
 def render_step(step: dict, learner: Learner | None, tracker: Tracker, lang: str) -> str | None:
     if "personal" in step:
         return personal_step(step["personal"], learner, tracker, lang) if learner else None
@@ -105,14 +133,17 @@ class ActionTroubleshoot(Action):
         rt = runtime.get()
         lang = lang_of(tracker)
         intent, _ = latest_intent(tracker)
+        learner = learner_of(tracker)
         if intent in TOPICS:  # a (new) problem: start from the first step
             topic, step = intent, 0
+            ended = learner and ended_order(rt.platform.orders(learner.id), tracker)
+            if topic == "course_access" and ended:
+                topic = "course_access_ended"
         else:
             topic, step = tracker.get_slot("ts_topic"), int(tracker.get_slot("ts_step") or 0) + 1
         guide = rt.guides.get(topic or "")
         if not guide:
             return reset_flow()
-        learner = learner_of(tracker)
         steps = [
             (i, text)
             for i, s in enumerate(guide["steps"])
@@ -128,7 +159,7 @@ class ActionTroubleshoot(Action):
                 tracker,
                 opening="ts_exhausted",
                 reason="troubleshooting_failed",
-                intent=topic,
+                intent=guide.get("intent", topic),
                 team=guide.get("team"),
                 summary=f"{topic}: tried {tried}; learner said: "
                 + " / ".join(_learner_texts(tracker)),

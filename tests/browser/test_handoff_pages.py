@@ -6,6 +6,8 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
+from tests.e2e.test_end_to_end import Learner
+
 pytestmark = pytest.mark.browser
 
 
@@ -243,3 +245,27 @@ def test_text_sent_before_the_conversation_is_ready_is_sent_once_it_is(stack, br
     expect(page.locator("#text")).to_have_value("")
     expect(page.locator("#send")).to_be_enabled()
     ctx.close()
+
+
+def test_a_long_unbroken_message_stays_inside_the_agent_console(stack, browser, shots):
+    # QA: a summary starting with 4,000 "x" pushed the ticket info and the queue card out of
+    # their columns, and clipped the card's pills
+    learner = Learner(stack.hub_url, "L1002")
+    learner.say("x" * 3000)
+    learner.say("human please")
+    agent = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    agent.goto(f"{stack.hub_url}/agent")
+    agent.fill("#username", "agent")
+    agent.fill("#password", "agent")
+    agent.click("#login button[type=submit]")
+    item = agent.locator(f'.queue-item[data-conversation="{learner.cid}"]')
+    expect(item).to_be_visible(timeout=10_000)
+    item.click()
+    expect(agent.locator("#ticket-info")).to_contain_text("xxxx")
+    for selector in ("#ticket-info", f'.queue-item[data-conversation="{learner.cid}"]'):
+        overflow = agent.eval_on_selector(selector, "el => el.scrollWidth - el.clientWidth")
+        assert overflow <= 1, (selector, overflow)
+    column = agent.eval_on_selector("#ticket-info", "el => el.parentElement.scrollWidth")
+    assert column <= agent.eval_on_selector("#ticket-info", "el => el.parentElement.clientWidth")
+    agent.screenshot(path=str(shots / "agent-long-text.png"))
+    learner.http.post(f"/api/conversations/{learner.cid}/back-to-bot")  # leave the queue as it was
