@@ -399,7 +399,12 @@ def export(
         raise HTTPException(422, f"format must be one of {', '.join(transfer.FORMATS)}")
     entries = store.list_entries(db, status=status, lang=lang, category=category, text=q)
     body = transfer.dumps(entries, format)
-    media = {"yaml": "application/yaml", "csv": "text/csv", "jsonl": "application/jsonl"}
+    media = {
+        "yaml": "application/yaml",
+        "csv": "text/csv",
+        "jsonl": "application/jsonl",
+        "json": "application/json",
+    }
     return Response(
         body,
         media_type=f"{media[format]}; charset=utf-8",
