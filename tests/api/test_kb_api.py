@@ -206,6 +206,9 @@ def test_gaps_cluster_and_become_drafts(client, editor):
     assert r.status_code == 201 and r.json()["entry"]["status"] == "draft"
     entry = r.json()["entry"]
     assert entry["id"] == "en-bitcoin-payment" == biggest["suggested_id"]  # from the question
+    # a Chinese cluster gets its words in pinyin, not a numbered "zh-question"
+    (zh,) = [c for c in clusters if c["lang"] == "zh"]
+    assert zh["suggested_id"].startswith("zh-") and "huabei" in zh["suggested_id"]
     # an unwritten draft does not hide the questions; publishing the entry does
     assert len(client.get("/api/kb/gaps", headers=editor).json()) == len(clusters)
     url = f"/api/kb/entries/{entry['id']}"
