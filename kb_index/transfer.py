@@ -1,4 +1,5 @@
-"""Import and export of KB entries as YAML, CSV or JSONL, lossless in every direction.
+"""Import and export of KB entries as YAML, CSV, JSONL or a JSON array, lossless in every
+direction.
 
 Exports carry every content field (not the version counter, which the store owns); lists
 (alternate questions, tags) are JSON arrays inside CSV cells.
@@ -29,9 +30,9 @@ FIELDS = [
     "alt_questions",
     "answer",
 ]
-FORMATS = ("yaml", "csv", "jsonl")
-# what an import reads: the export formats, plus a .json file (an array, or {"entries": [...]})
-LOAD_FORMATS = (*FORMATS, "json")
+FORMATS = ("yaml", "csv", "jsonl", "json")
+# what an import reads: every export format (a .json file may also be {"entries": [...]})
+LOAD_FORMATS = FORMATS
 _LISTS = ("tags", "alt_questions")
 
 
@@ -45,6 +46,8 @@ def dumps(entries: list[Entry], fmt: str) -> str:
         return yaml.safe_dump({"entries": records}, allow_unicode=True, sort_keys=False, width=1000)
     if fmt == "jsonl":
         return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+    if fmt == "json":
+        return json.dumps(records, ensure_ascii=False, indent=2) + "\n"
     if fmt == "csv":
         buf = io.StringIO()
         writer = csv.DictWriter(buf, fieldnames=FIELDS)
@@ -67,11 +70,30 @@ class Parsed:
     drafted: list[str] = field(default_factory=list)  # ids of rows that gave no status
 
 
-def _entries_of(doc: object, what: str) -> list:
-    items = doc.get("entries", []) if isinstance(doc, dict) else doc
-    if not isinstance(items, list):
-        raise ValueError(f"expected {what} holding a list of entries (or an 'entries' list)")
-    return items
+def _entries_of(doc: object, fmt: str) -> list:
+    """The list of entries in a parsed YAML or JSON file: the document itself, or its
+    'entries' list. Any other mapping is refused: read as "no entries", a lone entry that is
+    not in a list would import nothing and still report success."""
+    if isinstance(doc, dict) and "entries" in doc:
+        doc = doc["entries"]
+    if isinstance(doc, list):
+        return doc
+    what, zh = ("a JSON array", "JSON 数组") if fmt == "json" else ("a YAML list", "YAML 列表")
+    kind = "object" if fmt == "json" else "mapping"
+    got = {str: "text", int: "a number", float: "a number", bool: "true/false"}.get(
+        type(doc), "null" if doc is None else type(doc).__name__
+    )
+    if isinstance(doc, dict):
+        keys = ", ".join(map(str, doc))
+        got = (
+            f"one {kind} ({keys[:60]}{'…' if len(keys) > 60 else ''})"
+            if doc
+            else f"an empty {kind}"
+        )
+    raise ValueError(
+        f"expected {what} of entries (or an 'entries' list), got {got}; put even a single "
+        f"entry in a list · 需要由条目组成的 {zh}（单个条目也要放在列表中）"
+    )
 
 
 def _why(e: ValidationError) -> str:
@@ -86,16 +108,17 @@ def parse(text: str, fmt: str) -> Parsed:
     """Parse and check entries; raises ValueError naming the line, row or entry that is wrong."""
     if fmt == "yaml":
         try:
-            doc = yaml.safe_load(text) or {}
+            doc = yaml.safe_load(text)
         except yaml.YAMLError as e:
             raise ValueError(f"not valid YAML: {e}") from e
-        items = _entries_of(doc, "a YAML document")
+        # an empty file imports nothing, as before; an empty JSON file is not valid JSON
+        items = [] if doc is None else _entries_of(doc, fmt)
     elif fmt == "json":
         try:
             doc = json.loads(text)
         except json.JSONDecodeError as e:
             raise ValueError(f"not valid JSON: {e.msg} (line {e.lineno})") from e
-        items = _entries_of(doc, "a JSON array")
+        items = _entries_of(doc, fmt)
     elif fmt == "jsonl":
         items = []
         for n, line in enumerate(text.splitlines(), 1):

@@ -18,6 +18,7 @@ from bot.rasa_client import RasaUnavailable
 from kb_index import Entry, decide, store, transfer
 from kb_index import feedback as kb_feedback
 from kb_index import gaps as kb_gaps
+from kb_index import slug as kb_slug
 from kb_index.entries import PLACEHOLDER_ANSWER, EntryIn, unpublishable
 from kb_index.service import PreviewBusy
 
@@ -399,7 +400,12 @@ def export(
         raise HTTPException(422, f"format must be one of {', '.join(transfer.FORMATS)}")
     entries = store.list_entries(db, status=status, lang=lang, category=category, text=q)
     body = transfer.dumps(entries, format)
-    media = {"yaml": "application/yaml", "csv": "text/csv", "jsonl": "application/jsonl"}
+    media = {
+        "yaml": "application/yaml",
+        "csv": "text/csv",
+        "jsonl": "application/jsonl",
+        "json": "application/json",
+    }
     return Response(
         body,
         media_type=f"{media[format]}; charset=utf-8",
@@ -444,14 +450,15 @@ async def import_entries(
     return out
 
 
-def _suggest_id(db, lang: str, question: str) -> str:  # type: ignore[no-untyped-def]
+def _suggest_id(db, lang: str, question: str, taken: set[str] | None = None) -> str:  # type: ignore[no-untyped-def]
     """An id for a new entry from its question's words ("how do I pay with bitcoin" ->
-    en-how-do-i-pay-with-bitcoin); a question with no latin words gets a numbered one.
-    The editor can change it before the first save."""
-    words = re.findall(r"[a-z0-9]+", question.lower())[:8]
-    base = f"{lang}-{'-'.join(words)}"[:60].rstrip("-") if words else f"{lang}-question"
+    en-how-do-i-pay-with-bitcoin, "会员能不能共享给家人" -> zh-huiyuan-gongxiang-jiaren),
+    numbered when an entry (or another suggestion in `taken`) has it already. The editor can
+    change it before the first save."""
+    base = kb_slug.suggest_base(lang, question)
+    taken = taken or set()
     slug, n = base, 2
-    while store.get_entry(db, slug) is not None or len(slug) < 5:
+    while slug in taken or store.get_entry(db, slug) is not None or len(slug) < 5:
         slug, n = f"{base}-{n}", n + 1
     return slug
 
@@ -460,8 +467,10 @@ def _suggest_id(db, lang: str, question: str) -> str:  # type: ignore[no-untyped
 def gaps(editor: CurrentEditor, db: Db, kb: KB) -> list[dict]:
     reference = [q for e in kb.index.entries for q in e.questions()]
     out = kb_gaps.clusters(db, kb.encoder, reference)
+    taken: set[str] = set()  # two clusters on one topic must not be offered the same id
     for c in out:
-        c["suggested_id"] = _suggest_id(db, c["lang"], c["representative"])
+        c["suggested_id"] = _suggest_id(db, c["lang"], c["representative"], taken)
+        taken.add(c["suggested_id"])
     return out
 
 

@@ -154,7 +154,7 @@ def test_bad_entries_are_refused(client, editor):
     )
 
 
-@pytest.mark.parametrize("fmt", ["yaml", "csv", "jsonl"])
+@pytest.mark.parametrize("fmt", ["yaml", "csv", "jsonl", "json"])
 def test_export_import_round_trip(client, editor, fmt):
     before = client.get("/api/kb/entries", headers=editor).json()
     body = client.get(f"/api/kb/export?format={fmt}", headers=editor).text
@@ -206,6 +206,9 @@ def test_gaps_cluster_and_become_drafts(client, editor):
     assert r.status_code == 201 and r.json()["entry"]["status"] == "draft"
     entry = r.json()["entry"]
     assert entry["id"] == "en-bitcoin-payment" == biggest["suggested_id"]  # from the question
+    # a Chinese cluster gets its words in pinyin, not a numbered "zh-question"
+    (zh,) = [c for c in clusters if c["lang"] == "zh"]
+    assert zh["suggested_id"].startswith("zh-") and "huabei" in zh["suggested_id"]
     # an unwritten draft does not hide the questions; publishing the entry does
     assert len(client.get("/api/kb/gaps", headers=editor).json()) == len(clusters)
     url = f"/api/kb/entries/{entry['id']}"
@@ -326,6 +329,8 @@ def test_import_checks_every_row_and_legacy_ids_stay_reachable(client, editor):
     assert r.status_code == 200 and r.json()["created"] == 1 and r.json()["drafted"] == 1
     assert client.get("/api/kb/entries/en-gift-cards", headers=editor).json()["status"] == "draft"
     for fmt, text, why in (
+        # one entry not in a list: refused, not "nothing imported"
+        ("json", json.dumps({**row, "id": "en-lone"}), "expected a JSON array of entries"),
         ("yaml", "entries:\n  - just a string\n", "expected a mapping"),
         ("json", '["a"]', "expected a mapping"),
         ("jsonl", json.dumps({**row, "id": "S14TEST weird/id"}), "lowercase"),
@@ -336,6 +341,7 @@ def test_import_checks_every_row_and_legacy_ids_stay_reachable(client, editor):
         r = imp(fmt, text)
         assert r.status_code == 422, (fmt, text)
         assert "nothing was changed" in r.json()["detail"] and why in r.json()["detail"]
+    assert client.get("/api/kb/entries/en-lone", headers=editor).status_code == 404
     # an entry stored before these checks, with an id that is not one URL segment
     from kb_index import Entry, store
 

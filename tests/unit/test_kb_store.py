@@ -1,6 +1,7 @@
 """KB curation rules in the library: optimistic concurrency, what a restore brings back,
 import checks, and how unanswered questions are grouped."""
 
+import json
 from collections import Counter
 
 import numpy as np
@@ -105,6 +106,37 @@ def test_import_refuses_duplicates_and_non_mappings_and_drafts_rows_without_stat
     assert parsed.entries[0].status == "draft" and parsed.drafted == ["en-gift"]
     csv = "id,lang,question,answer\nen-gift,en,Gift cards?,Yes.\n"
     assert transfer.loads(csv, "csv")[0].status == "draft"
+
+
+@pytest.mark.parametrize(
+    "text, fmt, why",
+    [
+        # one entry not in a list used to import nothing and report success
+        ('{"id": "en-gift", "lang": "en", "question": "Gift?", "answer": "Y"}', "json", "object"),
+        ("{}", "json", "an empty object"),
+        ("null", "json", "got null"),
+        ('{"entries": {"id": "en-gift"}}', "json", "JSON array"),
+        ("id: en-gift\nlang: en\nquestion: Gift?\nanswer: Y\n", "yaml", "mapping"),
+    ],
+)
+def test_import_refuses_a_file_that_is_not_a_list_of_entries(text, fmt, why):
+    with pytest.raises(ValueError, match=why) as e:
+        transfer.loads(text, fmt)
+    assert "of entries" in str(e.value) and "需要由条目组成的" in str(e.value)
+
+
+def test_json_export_is_an_array_that_imports_back_unchanged():
+    zh = Entry(id="zh-gift", lang="zh", question="能送课吗？", answer="可以。", tags=["礼品"])
+    entries = [GIFT.model_copy(update={"alt_questions": ["Vouchers?"]}), zh]
+    text = transfer.dumps(entries, "json")
+    assert text.lstrip().startswith("[") and "能送课吗" in text  # UTF-8, not \u escapes
+    assert [json.loads(text)[1][f] for f in transfer.FIELDS] == [
+        json.loads(transfer.dumps([zh], "jsonl"))[f] for f in transfer.FIELDS
+    ]
+    assert transfer.loads(text, "json") == entries
+    # the wrapped form is still read, and an empty file of either kind imports nothing
+    assert transfer.loads(json.dumps({"entries": json.loads(text)}), "json") == entries
+    assert transfer.loads("[]", "json") == transfer.loads("", "yaml") == []
 
 
 class _Stub:
