@@ -14,11 +14,13 @@ from bot import transcript
 from bot.api.deps import AppSettings, CurrentAgent, Db, HubDep, Platform, conversation_for
 from bot.api.learner import check_text
 from bot.api.schemas import (
+    After,
     AgentReply,
     MessagesOut,
     ReassignIn,
     ReleaseIn,
     ResolveIn,
+    TicketId,
     TransferIn,
 )
 from bot.auth import Principal
@@ -129,39 +131,41 @@ def _is_agent(row: dict) -> bool:
 
 
 @router.get("/tickets/{ticket_id}")
-def ticket(ticket_id: int, agent: CurrentAgent, db: Db, platform: Platform) -> dict:
+def ticket(ticket_id: TicketId, agent: CurrentAgent, db: Db, platform: Platform) -> dict:
     return _ticket_view(db, platform, handoff.get_ticket(db, ticket_id), time.time())
 
 
 @router.post("/tickets/{ticket_id}/claim")
-def claim(ticket_id: int, agent: CurrentAgent, hub: HubDep) -> dict:
+def claim(ticket_id: TicketId, agent: CurrentAgent, hub: HubDep) -> dict:
     teams = None if _supervises(agent) else agent.teams
     return hub.claim(ticket_id, agent.id, agent.display_name, teams=teams).model_dump()
 
 
 @router.post("/tickets/{ticket_id}/reply", response_model=Message)
 def reply(
-    ticket_id: int, body: AgentReply, agent: CurrentAgent, hub: HubDep, settings: AppSettings
+    ticket_id: TicketId, body: AgentReply, agent: CurrentAgent, hub: HubDep, settings: AppSettings
 ) -> Message:
     text = check_text(body.text, settings)
     return hub.agent_reply(ticket_id, agent.id, agent.display_name, text)
 
 
 @router.post("/tickets/{ticket_id}/transfer")
-def transfer(ticket_id: int, body: TransferIn, agent: CurrentAgent, hub: HubDep) -> dict:
+def transfer(ticket_id: TicketId, body: TransferIn, agent: CurrentAgent, hub: HubDep) -> dict:
     return hub.transfer(
         ticket_id, agent.id, body.team, body.note, override=_supervises(agent)
     ).model_dump()
 
 
 @router.post("/tickets/{ticket_id}/release")
-def release(ticket_id: int, body: ReleaseIn, agent: CurrentAgent, hub: HubDep) -> dict:
+def release(ticket_id: TicketId, body: ReleaseIn, agent: CurrentAgent, hub: HubDep) -> dict:
     """Back to the ticket's own team queue: the owner, or a manager for anyone's ticket."""
     return hub.release(ticket_id, agent.id, body.note, override=_supervises(agent)).model_dump()
 
 
 @router.post("/tickets/{ticket_id}/reassign")
-def reassign(ticket_id: int, body: ReassignIn, agent: CurrentAgent, db: Db, hub: HubDep) -> dict:
+def reassign(
+    ticket_id: TicketId, body: ReassignIn, agent: CurrentAgent, db: Db, hub: HubDep
+) -> dict:
     if not _supervises(agent):
         raise HTTPException(403, "only managers reassign tickets · 只有主管可以改派工单")
     rows = list(db["staff"].rows_where("username = ? AND active = 1", [body.agent]))
@@ -172,13 +176,13 @@ def reassign(ticket_id: int, body: ReassignIn, agent: CurrentAgent, db: Db, hub:
 
 
 @router.post("/tickets/{ticket_id}/resolve")
-def resolve(ticket_id: int, body: ResolveIn, agent: CurrentAgent, hub: HubDep) -> dict:
+def resolve(ticket_id: TicketId, body: ResolveIn, agent: CurrentAgent, hub: HubDep) -> dict:
     return hub.resolve(ticket_id, agent.id, agent.display_name, body.note).model_dump()
 
 
 @router.get("/conversations/{conversation_id}/messages", response_model=MessagesOut)
 def conversation_messages(
-    conversation_id: str, agent: CurrentAgent, db: Db, after: int = 0
+    conversation_id: str, agent: CurrentAgent, db: Db, after: After = 0
 ) -> MessagesOut:
     """The whole transcript, the bot's part included."""
     conv = conversation_for(db, agent, conversation_id)

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 
 from bot import transcript
 from bot.api.deps import KB, AppSettings, CurrentAgent, CurrentEditor, CurrentLearner, Db, HubDep
+from bot.api.schemas import SQLITE_MAX, RowId, TicketId
 from bot.rasa_client import RasaUnavailable
 from kb_index import Entry, decide, store, transfer
 from kb_index import feedback as kb_feedback
@@ -33,21 +34,21 @@ IfMatch = Annotated[str | None, Header()]
 class EditIn(EntryIn):
     note: str = Field(default="", max_length=500)
     # the version the editor loaded (or an If-Match header): a stale one gets 409
-    base_version: int | None = None
+    base_version: RowId | None = None
     # a new entry written for these unanswered questions (resolved when it is published)
-    gap_ids: list[int] = Field(default_factory=list, max_length=500)
+    gap_ids: list[RowId] = Field(default_factory=list, max_length=500)
     # stage: keep a live entry's edit unpublished (learners keep the live text)
     stage: bool = False
     # the staged changes the form was loaded from, if any (a stale one gets 409)
-    staged_revision: int | None = None
+    staged_revision: RowId | None = None
 
 
 class VersionIn(BaseModel):
-    base_version: int | None = None
+    base_version: RowId | None = None
 
 
 class StagedIn(BaseModel):
-    staged_revision: int
+    staged_revision: RowId
 
 
 class TryIn(BaseModel):
@@ -58,11 +59,11 @@ class TryIn(BaseModel):
 
 
 class RollbackIn(VersionIn):
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=SQLITE_MAX)
 
 
 class DraftFromGaps(BaseModel):
-    gap_ids: list[int] = Field(min_length=1, max_length=500)
+    gap_ids: list[RowId] = Field(min_length=1, max_length=500)
     lang: str = Field(pattern="^(zh|en)$")
     question: str = Field(min_length=2, max_length=500)
     alt_questions: list[str] = Field(default_factory=list, max_length=50)
@@ -70,7 +71,7 @@ class DraftFromGaps(BaseModel):
 
 
 class GapIds(BaseModel):
-    gap_ids: list[int] = Field(min_length=1, max_length=500)
+    gap_ids: list[RowId] = Field(min_length=1, max_length=500)
 
 
 class AgentDraft(BaseModel):
@@ -81,7 +82,7 @@ class AgentDraft(BaseModel):
 
 class FeedbackIn(BaseModel):
     entry_id: str = Field(min_length=1, max_length=200)
-    message_id: int
+    message_id: RowId
     helpful: bool
 
 
@@ -529,7 +530,7 @@ def _new_draft(
 
 
 @router.post("/agent/tickets/{ticket_id}/kb-draft", status_code=201)
-def agent_draft(ticket_id: int, body: AgentDraft, agent: CurrentAgent, db: Db) -> dict:
+def agent_draft(ticket_id: TicketId, body: AgentDraft, agent: CurrentAgent, db: Db) -> dict:
     """Save the answer an agent gave in a handed-off chat as a KB draft for content staff."""
     import handoff
 
@@ -565,7 +566,7 @@ def _learner_question(db, conversation_id: str) -> str:  # type: ignore[no-untyp
 
 @router.get("/agent/tickets/{ticket_id}/suggestions")
 def agent_suggestions(
-    ticket_id: int,
+    ticket_id: TicketId,
     agent: CurrentAgent,
     db: Db,
     kb: KB,

@@ -18,6 +18,7 @@ from bot.api.deps import (
     ws_principal,
 )
 from bot.api.schemas import (
+    After,
     ConversationOut,
     CsatIn,
     LearnerLogin,
@@ -140,7 +141,7 @@ async def send_message(
 
 @router.get("/conversations/{conversation_id}/messages", response_model=MessagesOut)
 def read_messages(
-    conversation_id: str, who: CurrentPrincipal, db: Db, after: int = 0
+    conversation_id: str, who: CurrentPrincipal, db: Db, after: After = 0
 ) -> MessagesOut:
     conv = conversation_for(db, who, conversation_id)
     return MessagesOut(

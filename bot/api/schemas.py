@@ -1,10 +1,19 @@
 """Request and response bodies shared by the routers."""
 
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Path, Query
 from pydantic import BaseModel, Field
 
 from bot.transcript import Conversation, Message
+
+# A row id or version as SQLite stores it (a signed 64-bit integer): a larger number is
+# refused with a 422 instead of reaching SQLite ("Python int too large to convert to SQLite
+# INTEGER", a 500 found by schemathesis).
+SQLITE_MAX = 2**63 - 1
+RowId = Annotated[int, Field(ge=0, le=SQLITE_MAX)]
+TicketId = Annotated[int, Path(ge=1, le=SQLITE_MAX)]
+After = Annotated[int, Query(ge=0, le=SQLITE_MAX)]
 
 
 class LearnerLogin(BaseModel):
@@ -59,7 +68,7 @@ class CsatIn(BaseModel):
     score: int = Field(ge=1, le=5)
     comment: str = Field(default="", max_length=1000)
     # the ticket the star row belongs to; without it, the latest resolved one (older pages)
-    ticket_id: int | None = None
+    ticket_id: RowId | None = None
 
 
 class AgentReply(BaseModel):

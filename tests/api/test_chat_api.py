@@ -73,6 +73,23 @@ def test_unknown_and_foreign_conversations_are_404(client):
     )
 
 
+def test_ids_past_sqlites_integers_are_refused_not_a_server_error(client):
+    # schemathesis found it: a ticket id over 2**63 - 1 reached SQLite and gave a 500
+    agent = staff_token(client, "manager")
+    huge = 2**63
+    assert client.get(f"/api/agent/tickets/{huge}", headers=agent).status_code == 422
+    r = client.post(f"/api/agent/tickets/{huge}/release", headers=agent, json={"note": ""})
+    assert r.status_code == 422
+    assert client.get(f"/api/agent/tickets/{huge - 1}", headers=agent).status_code == 404
+    headers, cid = start(client, "L1001")
+    r = client.get(f"/api/conversations/{cid}/messages?after={huge}", headers=headers)
+    assert r.status_code == 422
+    body = {"score": 5, "ticket_id": huge}
+    assert (
+        client.post(f"/api/conversations/{cid}/csat", headers=headers, json=body).status_code == 422
+    )
+
+
 def test_logging_out_revokes_the_token(client):
     agent = staff_token(client, "agent")
     other = staff_token(client, "agent")  # another browser of the same agent
