@@ -229,10 +229,16 @@ function listFilters() {
 async function doExport() {
   const fmt = $("x-format").value, p = listFilters();
   p.set("format", fmt);
-  const res = await fetch(`/api/kb/export?${p}`, { headers: { Authorization: "Bearer " + token } });
-  const blob = await res.blob();
-  const a = AC.el("a", { href: URL.createObjectURL(blob), download: `kb-export.${fmt}` });
+  let res;
+  try { res = await fetch(`/api/kb/export?${p}`, { headers: { Authorization: "Bearer " + token } }); } catch (e) { res = null; }
+  if (!res || !res.ok) {  // say so, rather than save the error text as kb-export.yaml
+    msg(`Export failed · 导出失败 (${res ? `${res.status} ${res.statusText}` : "network error · 网络错误"})`, true);
+    return;
+  }
+  const url = URL.createObjectURL(await res.blob());
+  const a = AC.el("a", { href: url, download: `kb-export.${fmt}` });
   document.body.append(a); a.click(); a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
 }
 
 async function doImport(ev) {

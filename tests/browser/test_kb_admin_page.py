@@ -2,6 +2,7 @@
 retraining and no restart; edits of a live entry kept unpublished and previewed; unanswered
 questions turned into an entry."""
 
+import json
 import re
 
 import pytest
@@ -180,3 +181,19 @@ def test_unanswered_questions_become_an_entry_that_answers_the_next_learner(stac
     assert [r["payload"].get("citation", {}).get("id") for r in out["replies"]][:1] == [
         "en-smart-tv"
     ], out
+
+
+def test_export_downloads_the_list_and_says_when_it_fails(stack, browser, tmp_path):
+    page = _signed_in(browser, stack.hub_url)
+    page.select_option("#x-format", "json")
+    with page.expect_download() as download:
+        page.click("#export")
+    saved = tmp_path / download.value.suggested_filename
+    download.value.save_as(saved)
+    assert saved.name == "kb-export.json"
+    entries = json.loads(saved.read_text("utf-8"))
+    assert any(e["id"] == "zh-offline-download" for e in entries)
+    # a failed export says so instead of saving the error text as the file
+    page.route("**/api/kb/export*", lambda route: route.fulfill(status=500, body="boom"))
+    page.click("#export")
+    expect(page.locator("#e-msg")).to_contain_text("Export failed · 导出失败 (500")
