@@ -96,10 +96,21 @@ def personal_step(name: str, learner: Learner, tracker: Tracker, lang: str) -> s
     raise KeyError(f"unknown personal step {name!r}")
 
 
+def opening_text(tracker: Tracker) -> str:
+    """The message that started the guide: what its later steps are about, when the latest
+    message is only "still not working"."""
+    for event in reversed(tracker.events):
+        parse = event.get("parse_data") or {}
+        if event.get("event") == "user" and (parse.get("intent") or {}).get("name") in TOPICS:
+            return event.get("text") or ""
+    return latest_text(tracker)
+
+
 def ended_order(orders: list[Order], tracker: Tracker, now: float | None = None) -> Order | None:
-    """The order the learner's message names, if its access has ended or it was refunded:
-    a course that will not open for that reason needs renewal or billing, not app steps."""
-    wanted = match_order(orders, latest_text(tracker), tracker.get_slot("course"))
+    """The order the guide's opening message names, if its access has ended or it was
+    refunded: a course that will not open for that reason needs renewal or billing, not app
+    steps."""
+    wanted = match_order(orders, opening_text(tracker), tracker.get_slot("course"))
     now = time.time() if now is None else now
     if wanted and (
         wanted.status == "refunded"

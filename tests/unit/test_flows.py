@@ -377,12 +377,21 @@ def test_course_access_names_the_purchase_or_the_end_of_access(rt):
     assert "心理学与生活" in said and "有效期已于" in said and "续费" in said
     assert "已购" not in said
     slots = slot_events(events)
-    assert slots["ts_topic"] == "course_access_ended"
-    for _ in range(2):
+    assert slots["ts_topic"] == "course_access_ended" and "第 1/2 步" in said
+    opening = [user("我买的心理学与生活怎么看不了", "course_access")]
+    for step in (2, 3):
         tracker = make_tracker(
-            "还是不行", "deny", learner_id="L1003", lang="zh", sender="c_ended", slots=slots
+            "还是不行",
+            "deny",
+            learner_id="L1003",
+            lang="zh",
+            sender="c_ended",
+            slots=slots,
+            events=opening,
         )
         events, msgs = run(ActionTroubleshoot(), tracker)
+        if step == 2:  # the steps keep their count: the first is still about that course
+            assert "第 2/2 步" in texts(msgs)
         slots = slot_events(events) or slots
     ticket = handoff.human_mode(rt.db, "c_ended")
     assert (ticket.team, ticket.intent) == ("billing", "course_access")
