@@ -183,46 +183,28 @@ class ActionSubmitComplaint(Action):
         description = tracker.get_slot("complaint_description") or ""
         filed = open_complaint(tracker)
         if filed:  # added to the case: its priority stands, more detail is no escalation
-            ticket = file_ticket(
-                tracker,
-                reason="complaint",
-                intent="complaint",
-                team=filed.team,
-                priority=filed.priority,
-                summary=f"Complaint, added: {description}",
-                channel="case",
+            copy, team, priority = "complaint_added", filed.team, filed.priority
+            summary = f"Complaint, added: {description}"
+        else:
+            severity = assess(tracker)
+            copy, priority = "complaint_filed", severity.priority
+            team = TEAM_BY_CATEGORY.get(category, "care")
+            summary = f"Complaint ({category}, {severity.priority}): {description}" + (
+                f" | signals: {'; '.join(severity.signals)}" if severity.signals else ""
             )
-            dispatcher.utter_message(
-                text=t(
-                    "complaint_added",
-                    lang,
-                    ticket_id=ticket.id,
-                    team=handoff.team_name(ticket.team, lang),
-                ),
-                buttons=[
-                    button("btn_human", lang, "/request_human"),
-                    button("btn_not_now", lang, "/deny"),
-                ],
-            )
-            return reset_flow()
-        severity = assess(tracker)
-        team = TEAM_BY_CATEGORY.get(category, "care")
-        summary = f"Complaint ({category}, {severity.priority}): {description}" + (
-            f" | signals: {'; '.join(severity.signals)}" if severity.signals else ""
-        )
         ticket = file_ticket(
             tracker,
             reason="complaint",
             intent="complaint",
             category=category,  # counted in the manager's contact reasons
             team=team,
-            priority=severity.priority,
+            priority=priority,
             summary=summary,
             channel="case",
         )
         dispatcher.utter_message(
             text=t(
-                "complaint_filed",
+                copy,
                 lang,
                 ticket_id=ticket.id,
                 team=handoff.team_name(ticket.team, lang),

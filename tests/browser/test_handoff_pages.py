@@ -50,10 +50,7 @@ def test_learner_and_agent_through_one_handoff(stack, browser, shots):
     conversation = learner.locator("body").get_attribute("data-conversation")
 
     # the agent signs in, sees it in the queue, claims it and reads the bot's part
-    agent.goto(f"{stack.hub_url}/agent")
-    agent.fill("#username", "agent")
-    agent.fill("#password", "agent")
-    agent.click("#login button[type=submit]")
+    sign_in(agent, stack.hub_url, "agent")
     item = agent.locator(f'.queue-item[data-conversation="{conversation}"]')
     expect(item).to_be_visible(timeout=10_000)
     item.click()
@@ -254,10 +251,7 @@ def test_a_long_unbroken_message_stays_inside_the_agent_console(stack, browser, 
     learner.say("x" * 3000)
     learner.say("human please")
     agent = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-    agent.goto(f"{stack.hub_url}/agent")
-    agent.fill("#username", "agent")
-    agent.fill("#password", "agent")
-    agent.click("#login button[type=submit]")
+    sign_in(agent, stack.hub_url, "agent")
     item = agent.locator(f'.queue-item[data-conversation="{learner.cid}"]')
     expect(item).to_be_visible(timeout=10_000)
     item.click()
