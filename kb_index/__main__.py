@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from kb_index.config import KBConfig
-from kb_index.evaluate import evaluate, load_entries, read_jsonl
+from kb_index.evaluate import evaluate, load_entries, read_queries
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     config = KBConfig()
     result = evaluate(
         load_entries(args.entries),
-        read_jsonl(args.queries),
+        read_queries(args.queries),
         config.encoder(),
         config.search_settings(),
         config.thresholds(),

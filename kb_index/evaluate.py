@@ -10,20 +10,55 @@ import numpy as np
 from kb_index.decision import Thresholds, decide
 from kb_index.encoders import Encoder
 from kb_index.entries import Entry
+from kb_index.lang import detect_lang
 from kb_index.search import SearchIndex, SearchSettings
 
 
 def read_jsonl(path: Path) -> list[dict]:
-    with open(path, encoding="utf-8") as f:
+    # utf-8-sig: a file saved by a Windows editor starts with a byte-order mark
+    with open(path, encoding="utf-8-sig") as f:
         return [json.loads(line) for line in f if line.strip()]
 
 
+def _lang(value, question: str) -> str:
+    """"zh-CN", "zh_cn", "cmn", "EN-us" and a missing lang all name one of the index's two."""
+    tag = str(value or "").strip().lower()
+    if tag.startswith(("zh", "cmn", "cn")):
+        return "zh"
+    if tag.startswith("en"):
+        return "en"
+    return detect_lang(question)
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit]
+
+
 def load_entries(path: Path) -> list[Entry]:
-    return [
-        Entry(id=r["id"], lang=r.get("lang", "en"), question=r["question"],
-              alt_questions=r.get("alt_questions") or [], answer=r.get("answer") or "")
-        for r in read_jsonl(path)
-    ]
+    """Entries as an evaluation set writes them, made to fit the editor's rules rather than
+    refused: an eval set is someone else's data, and one odd row must not stop the run."""
+    limit = next(m.max_length for m in Entry.model_fields["question"].metadata
+                 if hasattr(m, "max_length"))
+    entries = []
+    for r in read_jsonl(path):
+        alts = r.get("alt_questions") or []
+        alts = [alts] if isinstance(alts, str) else [str(a) for a in alts if a]
+        question = str(r.get("question") or (alts.pop(0) if alts else "")).strip()
+        entries.append(Entry(id=str(r["id"]), lang=_lang(r.get("lang"), question),
+                             question=_clip(question, limit),
+                             alt_questions=[_clip(a, limit) for a in alts],
+                             answer=str(r.get("answer") or "")))
+    return entries
+
+
+def read_queries(path: Path) -> list[dict]:
+    """Queries with their expected id as a string (entry ids are read as strings)."""
+    rows = read_jsonl(path)
+    for q in rows:
+        if q.get("expected_id") is not None:
+            q["expected_id"] = str(q["expected_id"])
+        q["query"] = str(q.get("query") or "")
+    return rows
 
 
 def evaluate(
