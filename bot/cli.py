@@ -75,6 +75,10 @@ def validate(args: argparse.Namespace) -> int:
     return rasa_env.validate()
 
 
+def rasa(args: argparse.Namespace) -> int:
+    return rasa_env.run_rasa(args.rasa_args)
+
+
 def build_index(args: argparse.Namespace) -> int:
     """Seed the KB store if empty and (re)build the search index."""
     from bot.storage import migrate, open_db
@@ -117,6 +121,12 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("validate", help="rasa data validate --fail-on-warnings").set_defaults(
         fn=validate
     )
+    p = sub.add_parser(
+        "rasa", help="any rasa command with our components' environment, "
+        "e.g. afterclass rasa test nlu --nlu my.yml --model models/…"
+    )
+    p.add_argument("rasa_args", nargs=argparse.REMAINDER)
+    p.set_defaults(fn=rasa)
     p = sub.add_parser("build-index", help="seed the KB if empty and build its index")
     p.add_argument("--force", action="store_true")
     p.set_defaults(fn=build_index)

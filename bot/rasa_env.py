@@ -147,6 +147,12 @@ def validate(root: Path = ROOT) -> int:
     return subprocess.run(cmd, cwd=root, env=rasa_env(root)).returncode
 
 
+def run_rasa(args: list[str], root: Path = ROOT) -> int:
+    """Any `rasa` command (`test nlu --nlu my.yml`, `shell nlu`, `interactive`) in the
+    environment our custom components need: the encoders' graphs, PYTHONPATH, no telemetry."""
+    return subprocess.run([str(rasa_bin(root)), *args], cwd=root, env=rasa_env(root)).returncode
+
+
 def start_server(
     model: Path,
     *,

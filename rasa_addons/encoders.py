@@ -73,7 +73,8 @@ def minilm_graph() -> Path:
     if not path:
         raise EncoderUnavailable(
             "AFTERCLASS_MINILM_GRAPH is not set: start Rasa through the app environment "
-            "(`afterclass train` / `afterclass run`; bot.rasa_env sets it)"
+            "(`afterclass train` / `afterclass run`, or any rasa command as "
+            "`.venv/bin/afterclass rasa test nlu …`; bot.rasa_env sets it)"
         )
     return Path(path)
 

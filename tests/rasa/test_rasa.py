@@ -1,6 +1,7 @@
 """The Rasa layer: training data validation and end-to-end test stories on a trained model."""
 
 import subprocess
+import sys
 
 import pytest
 
@@ -15,8 +16,9 @@ def test_training_data_validates_without_warnings():
 
 
 def test_stories_predict_every_intent_and_action(rasa_model, tmp_path):
+    # through `afterclass rasa`, the documented way to run any rasa command on our model
     cmd = [
-        str(rasa_env.rasa_bin()),
+        sys.executable, "-m", "bot.cli", "rasa",
         "test",
         "core",
         "--model",
@@ -27,7 +29,7 @@ def test_stories_predict_every_intent_and_action(rasa_model, tmp_path):
         "--out",
         str(tmp_path / "results"),
     ]
-    proc = subprocess.run(cmd, cwd=ROOT, env=rasa_env.rasa_env(), capture_output=True, text=True)
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
 
 
