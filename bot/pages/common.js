@@ -57,7 +57,9 @@ const AC = (() => {
   // text can inject markup. The full renderer for /help pages is kb_index/markdown.py.
   function inline(text) {
     const out = [];
-    const re = /\*\*(.+?)\*\*|`([^`]+)`|\[([^\]]+)\]\((https?:\/\/[^\s)]+|\/[^\s)]*)\)/g;
+    // bold as CommonMark reads it: no space or asterisk just inside the pair, so a masked
+    // phone "139****1002" or "e*@example.com" stays text
+    const re = /\*\*([^*\s](?:[^*]*[^*\s])?)\*\*|`([^`]+)`|\[([^\]]+)\]\((https?:\/\/[^\s)]+|\/[^\s)]*)\)/g;
     let last = 0, m;
     while ((m = re.exec(text))) {
       out.push(text.slice(last, m.index));
@@ -72,17 +74,23 @@ const AC = (() => {
   function rich(text) {
     const frag = el("div", { class: "body" });
     const blocks = String(text).split(/\n\s*\n/);
+    const bullet = /^\s*[-*•]\s+/, numbered = /^\s*\d+[.、)]\s+/;
+    const kindOf = (l) => (bullet.test(l) ? "ul" : numbered.test(l) ? "ol" : "p");
     blocks.forEach((block, i) => {
-      const lines = block.split("\n");
-      const bullet = /^\s*[-*•]\s+/, numbered = /^\s*\d+[.、)]\s+/;
-      const kind = lines.every((l) => bullet.test(l)) ? "ul" : lines.every((l) => numbered.test(l)) ? "ol" : null;
-      if (kind) {
-        const marker = kind === "ul" ? bullet : numbered;
-        frag.append(el(kind, {}, lines.map((l) => el("li", {}, inline(l.replace(marker, ""))))));
-      } else {
-        frag.append(el("p", {}, inline(block)));
-      }
-      if (i < blocks.length - 1 && !kind) frag.lastChild.classList.add("gap");
+      // runs of list lines and of text lines: "Try these:\n- a\n- b" is a line and a list
+      const runs = [];
+      block.split("\n").forEach((l) => {
+        const kind = kindOf(l), run = runs[runs.length - 1];
+        if (run && run.kind === kind) run.lines.push(l); else runs.push({ kind, lines: [l] });
+      });
+      runs.forEach(({ kind, lines }) => {
+        if (kind === "p") frag.append(el("p", {}, inline(lines.join("\n"))));
+        else {
+          const marker = kind === "ul" ? bullet : numbered;
+          frag.append(el(kind, {}, lines.map((l) => el("li", {}, inline(l.replace(marker, ""))))));
+        }
+      });
+      if (i < blocks.length - 1 && frag.lastChild.tagName === "P") frag.lastChild.classList.add("gap");
     });
     return frag;
   }

@@ -112,6 +112,13 @@ def test_learner_and_agent_through_one_handoff(stack, browser, shots):
     expect(shown).to_contain_text("<img src=x onerror=alert(1)>")
     expect(shown.locator("strong")).to_have_text("注意")
     assert shown.locator("img").count() == 0 and shown.locator("a").count() == 0
+    # a masked phone is not bold markup, and a list may follow a line of text in one block
+    agent.fill("#text", "手机 139****1002，邮箱 e*@example.com\n请试试：\n- 重启 App\n- 换网络")
+    agent.press("#text", "Enter")
+    shown = learner.locator(".msg.agent").last
+    expect(shown.locator("p").first).to_have_text("手机 139****1002，邮箱 e*@example.com\n请试试：")
+    expect(shown.locator("li")).to_have_text(["重启 App", "换网络"])
+    assert shown.locator("strong").count() == 0
 
     # resolving hands back to the bot and asks the learner for a rating
     agent.click("#resolve")  # asks first, with a note
