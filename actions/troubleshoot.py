@@ -63,8 +63,9 @@ def personal_step(name: str, learner: Learner, tracker: Tracker, lang: str) -> s
             return None
         if ended.status == "refunded":
             return t("ts_access_refunded", lang, course=course_name(ended, lang))
+        membership = ended.course is not None and ended.course.kind == "membership"
         return t(
-            "ts_access_ended",
+            "ts_access_ended_membership" if membership else "ts_access_ended",
             lang,
             course=course_name(ended, lang),
             date=date(ended.paid_at, lang),
@@ -121,6 +122,10 @@ def ended_order(orders: list[Order], tracker: Tracker, now: float | None = None)
 
 
 def render_step(step: dict, learner: Learner | None, tracker: Tracker, lang: str) -> str | None:
+    if "kinds" in step:  # a step only for some items: the membership article is not about
+        ended = learner and ended_order(runtime.get().platform.orders(learner.id), tracker)
+        if not ended or not ended.course or ended.course.kind not in step["kinds"]:
+            return None  # a course bought on its own, which renewing a membership won't fix
     if "personal" in step:
         return personal_step(step["personal"], learner, tracker, lang) if learner else None
     if "kb" in step:
