@@ -11,7 +11,7 @@ const BUSINESS = "business hours · 工作时间";
 const CARDS = [
   ["csat_avg", "Satisfaction (CSAT, 1–5) · 满意度", plain, ratings],
   ["csat_satisfied_share", "Satisfied (4–5) · 满意占比", pct, ratings],
-  ["resolution_rate", "Resolution rate · 问题解决率", pct, (v) => `${v.resolved} / ${v.closed} closed · 已关闭 · ${v.open} open · 处理中`],
+  ["resolution_rate", "Resolution rate · 问题解决率", pct, (v) => `${v.resolved} / ${v.closed} closed · 已关闭 (${v.closed - v.resolved} withdrawn by the learner · 学员撤回) · ${v.open} open · 处理中`],
   ["closed", "Tickets closed · 已关闭工单", plain, (v) => `of ${v.tickets} tickets · 共 ${v.tickets} 张 · ${v.open} open · 处理中`],
   ["first_response_min_p50", "First response p50 · 首次响应中位数", mins, answered],
   ["first_response_min_p90", "First response p90 · 首次响应 P90", mins, answered],
