@@ -354,6 +354,17 @@ def test_import_checks_every_row_and_legacy_ids_stay_reachable(client, editor):
     assert r.status_code == 200 and r.json()["entry"]["status"] == "archived"
 
 
+def test_an_excel_csv_with_a_byte_order_mark_imports(client, editor):
+    # Excel's "CSV UTF-8" starts with EF BB BF; it was refused: "lacks the columns id"
+    csv = "id,lang,question,answer\nzh-gift-card,zh,能买礼品卡吗？,可以。\n"
+    r = client.post(
+        "/api/kb/import?format=csv", content=b"\xef\xbb\xbf" + csv.encode(), headers=editor
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["created"] == 1
+    assert client.get("/api/kb/entries/zh-gift-card", headers=editor).json()["answer"] == "可以。"
+
+
 def test_export_follows_the_list_filters_and_help_pages_stay_html(client, editor):
     r = client.get("/api/kb/export?format=jsonl&lang=zh&status=published&q=退款", headers=editor)
     ids = [json.loads(line)["id"] for line in r.text.splitlines()]

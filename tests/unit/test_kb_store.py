@@ -139,6 +139,15 @@ def test_json_export_is_an_array_that_imports_back_unchanged():
     assert transfer.loads("[]", "json") == transfer.loads("", "yaml") == []
 
 
+@pytest.mark.parametrize("fmt", transfer.FORMATS)
+def test_import_reads_a_file_that_starts_with_a_utf8_bom(fmt):
+    # Excel's "CSV UTF-8" (and Notepad's UTF-8) put U+FEFF first: the CSV header then read
+    # "\ufeffid" and the file was refused for lacking the id column
+    zh = Entry(id="zh-gift", lang="zh", question="能送课吗？", answer="可以。", status="draft")
+    text = "\ufeff" + transfer.dumps([GIFT, zh], fmt)
+    assert transfer.loads(text, fmt) == [GIFT, zh]
+
+
 class _Stub:
     """An encoder with e5's scale whose unrelated questions score 0.84 (as e5 does on
     Chinese): two topics, vectors built to a known cosine."""
