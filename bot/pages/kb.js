@@ -77,7 +77,8 @@ function fill(e, draft) {
     h.version !== e.version ? AC.el("button", { type: "button", "data-version": h.version, onclick: () => rollback(h.version) }, "Restore text · 恢复内容") : null)) : []));
   buttons(e ? e.status : null);
   loaded = JSON.stringify(formBody());
-  msg("");
+  const w = warned(e);
+  msg(w.trim(), !!w);
 }
 
 // What each button does to what learners see, said on the button: saving a live entry
@@ -134,6 +135,9 @@ function formBody(status) {
   };
 }
 
+// what to fix before publishing (a question another live entry already has), said on save and open
+function warned(res) { return res && res.warnings && res.warnings.length ? ` ⚠ ${res.warnings.join(" ")}` : ""; }
+
 function indexed(res) { return res.index ? ` · re-indexed ${res.index.entries} entries in ${res.index.seconds}s` : ""; }
 
 // status: null keeps the stored one (a live entry stays live); "published" from Publish
@@ -144,7 +148,7 @@ async function save(status) {
       ? await call(entryUrl(current.id), { method: "PUT", body })
       : await call("/api/kb/entries", { method: "POST", body: { ...body, status: status || "draft" } });
     await openEntry(res.entry.id, true);
-    msg(`Saved · 已保存 v${res.entry.version} (${res.entry.status})${indexed(res)}`);
+    msg(`Saved · 已保存 v${res.entry.version} (${res.entry.status})${indexed(res)}${warned(res)}`, !!warned(res));
   } catch (e) { failed(e); }
 }
 
@@ -153,7 +157,7 @@ async function stage() {
   try {
     const res = await call(entryUrl(current.id), { method: "PUT", body: { ...formBody(), stage: true } });
     await openEntry(current.id, true);
-    msg(res.staged ? "Saved, not published: learners still get the live text · 已保存，未发布：学员看到的仍是线上内容" : "Same as the live text: nothing to keep · 与线上内容相同，无需暂存");
+    msg((res.staged ? "Saved, not published: learners still get the live text · 已保存，未发布：学员看到的仍是线上内容" : "Same as the live text: nothing to keep · 与线上内容相同，无需暂存") + warned(res), !!warned(res));
   } catch (e) { failed(e); }
 }
 
@@ -250,7 +254,7 @@ async function doImport(ev) {
   let data;
   try { data = await res.json(); } catch (e) { data = { detail: `import failed (${res.status} ${res.statusText}) · 导入失败` }; }
   const drafted = data.drafted ? `; ${data.drafted} without a status came in as drafts · ${data.drafted} 条未注明状态，已存为草稿` : "";
-  msg(res.ok ? `Imported · 已导入: ${data.created} new, ${data.updated} updated, ${data.unchanged} unchanged${drafted}${indexed(data)}` : String(data.detail), !res.ok);
+  msg(res.ok ? `Imported · 已导入: ${data.created} new, ${data.updated} updated, ${data.unchanged} unchanged${drafted}${indexed(data)}${warned(data)}` : String(data.detail), !res.ok || !!warned(data));
   ev.target.value = ""; loadList();
 }
 

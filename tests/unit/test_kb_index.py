@@ -12,7 +12,7 @@ from kb_index import Entry, Thresholds, decide, detect_lang
 from kb_index import store as kb_store
 from kb_index.encoders import HashingEncoder
 from kb_index.markdown import to_html, to_plain
-from kb_index.search import FORMAT_VERSION, SearchIndex, SearchSettings
+from kb_index.search import FORMAT_VERSION, Hit, SearchIndex, SearchSettings
 from kb_index.service import KnowledgeBase
 
 ENTRIES = [
@@ -90,6 +90,21 @@ def test_decision_answer_clarify_fallback():
     hits[1].score = hits[0].score
     assert decide(hits, t).kind == "clarify"
     assert decide([], t).kind == "fallback"
+
+
+def test_choices_never_show_two_identical_titles():
+    # a second live entry with the same question: the learner used to get two identical
+    # 会员可以和家人共享吗？ buttons and no way to tell them apart
+    first = Entry(id="zh-share", lang="zh", question="会员可以和家人共享吗？", answer="不可以。")
+    twin = first.model_copy(update={"id": "zh-share-2", "question": "会员可以和家人共享吗?"})
+    other = Entry(id="zh-pause", lang="zh", question="会员可以暂停吗？", answer="可以。")
+    hit = lambda e, s: Hit(e, s, s, 0.0, e.question)  # noqa: E731
+    t = Thresholds()
+    clarify = decide([hit(first, 0.60), hit(twin, 0.60), hit(other, 0.58)], t)
+    assert clarify.kind == "clarify"
+    assert [h.entry.id for h in clarify.hits] == ["zh-share", "zh-pause"]
+    fallback = decide([hit(first, 0.50), hit(twin, 0.50), hit(other, 0.45)], t)
+    assert [h.entry.id for h in fallback.hits] == ["zh-share", "zh-pause"]
 
 
 def test_save_load_and_manifest_compatibility(tmp_path):
