@@ -16,7 +16,7 @@ from bot import transcript
 from bot.api.deps import KB, AppSettings, CurrentAgent, CurrentEditor, CurrentLearner, Db, HubDep
 from bot.api.schemas import SQLITE_MAX, RowId, TicketId
 from bot.rasa_client import RasaUnavailable
-from kb_index import Entry, decide, store, transfer
+from kb_index import Entry, decide, detect_lang, store, transfer
 from kb_index import feedback as kb_feedback
 from kb_index import gaps as kb_gaps
 from kb_index import slug as kb_slug
@@ -569,7 +569,8 @@ def _new_draft(
     note: str,
     entry_id: str | None = None,
 ) -> Entry:
-    slug = entry_id or f"{lang}-draft-{int(time.time() * 1000) % 10**10}"
+    # ids are permanent and show in /help links: read from the question, never a number
+    slug = entry_id or _suggest_id(db, lang, question)
     entry = Entry(
         id=slug,
         lang=lang,
@@ -589,7 +590,8 @@ def agent_draft(ticket_id: TicketId, body: AgentDraft, agent: CurrentAgent, db: 
 
     ticket = handoff.get_ticket(db, ticket_id)
     conv = transcript.get_conversation(db, ticket.conversation_id)
-    lang = body.lang or (conv.lang if conv else "zh")
+    # the question's own language: its id and the index it joins follow it
+    lang = body.lang or detect_lang(body.question, default=conv.lang if conv else "zh")
     entry = _new_draft(
         db, lang, body.question, [], body.answer, agent.id, f"from ticket #{ticket_id}"
     )
@@ -600,21 +602,48 @@ def agent_draft(ticket_id: TicketId, body: AgentDraft, agent: CurrentAgent, db: 
 _NOT_A_QUESTION = {"request_human", "affirm", "deny", "greet", "thank", "goodbye"}
 
 
+def _asks(row: dict) -> bool:
+    """A learner message that asks something (not a request for a person, a yes or no, or
+    a tapped button's payload)."""
+    text = (row["text"] or "").strip()
+    tapped = bool(json.loads(row["payload"] or "{}")) or text.startswith("/")
+    return bool(text) and not tapped and row.get("intent") not in _NOT_A_QUESTION
+
+
 def _learner_question(db, conversation_id: str) -> str:  # type: ignore[no-untyped-def]
-    """The learner's latest message that asks something (not a request for a person, a yes
-    or no, or a tapped button's payload)."""
+    """The learner's latest message that asks something."""
     rows = db["messages"].rows_where(
         "conversation_id = ? AND sender = 'learner'",
         [conversation_id],
         order_by="id desc",
         limit=20,
     )
-    for row in rows:
-        text = (row["text"] or "").strip()
-        tapped = bool(json.loads(row["payload"] or "{}")) or text.startswith("/")
-        if text and not tapped and row.get("intent") not in _NOT_A_QUESTION:
-            return text
-    return ""
+    return next(((r["text"] or "").strip() for r in rows if _asks(r)), "")
+
+
+def _handoff_question(db, ticket) -> str:  # type: ignore[no-untyped-def]
+    """The question a ticket is about, for a KB draft: the learner's last question before
+    the handoff (what the bot could not settle), else their first one after it. Not their
+    latest line: while waiting for a person that is "hello? are you there?", which the NLU
+    never reads (the chat is with a human), so nothing marks it as asking nothing."""
+    where = "conversation_id = ? AND sender = 'learner' AND created_at "
+    args = [ticket.conversation_id, ticket.created_at]
+    before = db["messages"].rows_where(where + "<= ?", args, order_by="id desc", limit=20)
+    after = db["messages"].rows_where(where + "> ?", args, order_by="id", limit=20)
+    return next(((r["text"] or "").strip() for r in [*before, *after] if _asks(r)), "")
+
+
+@router.get("/agent/tickets/{ticket_id}/kb-draft")
+def agent_draft_prefill(ticket_id: TicketId, agent: CurrentAgent, db: Db) -> dict:
+    """What the agent's "Save to KB" form starts from: the learner's question, its language
+    and the id a draft of it would get (from the question's words, as the editor's are)."""
+    import handoff
+
+    ticket = handoff.get_ticket(db, ticket_id)
+    conv = transcript.get_conversation(db, ticket.conversation_id)
+    question = _handoff_question(db, ticket)
+    lang = detect_lang(question, default=conv.lang if conv else "zh")
+    return {"question": question, "lang": lang, "id": _suggest_id(db, lang, question)}
 
 
 @router.get("/agent/tickets/{ticket_id}/suggestions")

@@ -373,9 +373,15 @@ def test_feedback_is_stored_and_not_helpful_offers_next_best(client, editor):
 
 def test_agent_saves_an_answer_as_a_draft(client, editor):
     headers, cid = start(client)
+    send(client, headers, cid, "Can I pause my membership?")
     send(client, headers, cid, "human", payload="/request_human")
+    send(client, headers, cid, "hello? are you there?")  # waiting for a person
     agent = staff_token(client, "agent")
     tid = client.get("/api/agent/queue", headers=agent).json()[0]["id"]
+    # the form starts from the question that led to the handoff, not the latest line
+    r = client.get(f"/api/agent/tickets/{tid}/kb-draft", headers=agent)
+    assert r.json()["question"] == "Can I pause my membership?", r.json()
+    assert r.json()["lang"] == "en" and r.json()["id"] == "en-can-i-pause-my-membership"
     r = client.post(
         f"/api/agent/tickets/{tid}/kb-draft",
         headers=agent,
@@ -384,9 +390,35 @@ def test_agent_saves_an_answer_as_a_draft(client, editor):
             "answer": "Not yet; you can turn off auto-renewal.",
         },
     )
-    assert r.status_code == 201
+    # ids are permanent and in /help links: read from the question, not a number
+    assert r.status_code == 201 and r.json()["entry"]["id"] == "en-can-i-pause-my-membership"
     drafts = client.get("/api/kb/entries?status=draft", headers=editor).json()
     assert [d["question"] for d in drafts] == ["Can I pause my membership?"]
+    # a Chinese question gets a pinyin id (and its own language), a second one a number after
+    for n in ("", "-2"):
+        r = client.post(
+            f"/api/agent/tickets/{tid}/kb-draft",
+            headers=agent,
+            json={"question": "会员能不能共享给家人", "answer": "不能，会员仅限本人使用。"},
+        )
+        assert r.json()["entry"]["id"] == f"zh-huiyuan-gongxiang-jiaren{n}"
+        assert r.json()["entry"]["lang"] == "zh"
+
+
+def test_the_draft_question_is_the_first_real_one_when_none_came_before(client, editor):
+    headers, cid = start(client)
+    send(client, headers, cid, "human", payload="/request_human")
+    send(client, headers, cid, "How do I get a VAT invoice for my company?")
+    send(client, headers, cid, "hello? are you there?")
+    agent = staff_token(client, "agent")
+    tid = client.get("/api/agent/queue", headers=agent).json()[0]["id"]
+    r = client.get(f"/api/agent/tickets/{tid}/kb-draft", headers=agent)
+    assert r.json()["question"] == "How do I get a VAT invoice for my company?"
+    learner_only = {"Authorization": headers["Authorization"]}
+    assert client.get(f"/api/agent/tickets/{tid}/kb-draft", headers=learner_only).status_code in (
+        401,
+        403,
+    )
 
 
 def test_agents_get_kb_suggestions_for_the_learners_question(client, editor):
