@@ -5,6 +5,9 @@
 // why each question is in Unanswered (kb_index/gaps.py log_gap kinds), for the editor
 const GAP_KINDS = { fallback: "no answer · 未找到答案", clarify: "unsure · 不确定", out_of_scope: "out of scope · 超出范围", not_helpful: "not helpful · 没帮到" };
 let token = AC.store.getItem("ac.staff.token"), current = null, tryTimer = null;
+// the latest try (live or preview) owns the result panel: an older answer arriving later
+// (a live search fired while the preview was building) never replaces it
+let trySeq = 0;
 let loaded = "", pendingGaps = [];  // the form as loaded (for unsaved-change warnings); gaps a new entry answers
 const $ = (id) => document.getElementById(id);
 const show = (id, on) => $(id).classList.toggle("hidden", !on);
@@ -191,9 +194,10 @@ function nluLine(nlu) {
 }
 
 async function tryQuestion() {
-  const q = $("try-q").value.trim();
+  const q = $("try-q").value.trim(), seq = ++trySeq;
   if (!q) { $("try-out").replaceChildren(); return; }
-  renderTry(await AC.api("/api/kb/try", { method: "POST", token, body: { query: q } }));
+  const res = await AC.api("/api/kb/try", { method: "POST", token, body: { query: q } });
+  if (seq === trySeq) renderTry(res);
 }
 
 // the same question against the form's text as if it were live: the hub builds a throwaway
@@ -201,10 +205,14 @@ async function tryQuestion() {
 async function tryPreview() {
   const q = $("try-q").value.trim();
   if (!q) { $("try-q").focus(); return; }
+  clearTimeout(tryTimer);  // a live search still waiting to run would only be overwritten
+  const seq = ++trySeq;
   $("try-preview").disabled = true;
-  $("try-out").replaceChildren(AC.el("div", { class: "muted" }, "Building a preview index… · 正在生成预览索引…"));
-  try { renderTry(await call("/api/kb/try", { method: "POST", body: { query: q, preview: formBody() } })); }
-  catch (e) { $("try-out").replaceChildren(AC.el("div", { class: "error" }, e.message)); }
+  $("try-out").replaceChildren(AC.el("div", { class: "muted", id: "try-building" }, "Building a preview index… · 正在生成预览索引…"));
+  try {
+    const res = await call("/api/kb/try", { method: "POST", body: { query: q, preview: formBody() } });
+    if (seq === trySeq) renderTry(res);
+  } catch (e) { if (seq === trySeq) $("try-out").replaceChildren(AC.el("div", { class: "error" }, e.message)); }
   finally { $("try-preview").disabled = false; }
 }
 

@@ -197,3 +197,30 @@ def test_export_downloads_the_list_and_says_when_it_fails(stack, browser, tmp_pa
     page.route("**/api/kb/export*", lambda route: route.fulfill(status=500, body="boom"))
     page.click("#export")
     expect(page.locator("#e-msg")).to_contain_text("Export failed · 导出失败 (500")
+
+
+def test_a_live_search_never_overwrites_a_preview_in_progress(stack, browser):
+    eddie = _signed_in(browser, stack.hub_url)
+    eddie.locator('.entry-item[data-entry="en-refund-policy"]').click()
+    expect(eddie.locator("#e-id")).to_have_value("en-refund-policy")
+    # the hub's answers are held, so the live search (fired 250 ms after typing) comes back
+    # while the preview is building: that late live result used to replace "Building a
+    # preview index…" and show the live decision with no preview label
+    held = []
+    eddie.route("**/api/kb/try", lambda route: held.append(route))
+    preview = lambda req: bool((req.post_data_json or {}).get("preview"))  # noqa: E731
+    live = lambda r: "/api/kb/try" in r.url and not preview(r)  # noqa: E731
+    with eddie.expect_request(live):
+        eddie.fill("#try-q", "What is your refund policy?")
+    with eddie.expect_request(lambda r: "/api/kb/try" in r.url and preview(r)):
+        eddie.click("#try-preview")
+    building = eddie.locator("#try-out", has_text="Building a preview index")
+    expect(building).to_be_visible()
+    with eddie.expect_response(lambda r: live(r.request)):  # the live answer arrives first
+        held[0].continue_()
+    eddie.wait_for_timeout(500)  # time enough to draw it
+    expect(building).to_be_visible()
+    expect(eddie.locator("#try-decision")).to_have_count(0)
+    held[1].continue_()
+    expect(eddie.locator("#try-mode")).to_contain_text("not live", timeout=60_000)
+    expect(eddie.locator("#try-decision")).to_have_count(1)
