@@ -297,6 +297,37 @@ def test_the_learned_signal_is_adopted_only_where_it_helps(monkeypatch):
     assert fits == [] and off.parts["en"].learned_weight == 0
 
 
+def test_a_preview_skips_the_learned_gate_where_the_live_kb_does_not_use_it(
+    monkeypatch, tmp_path
+):
+    from kb_index import search
+
+    fits = []
+    real_fit = search._fit_softmax
+    monkeypatch.setattr(search, "_fit_softmax", lambda *a: fits.append(1) or real_fit(*a))
+    entries = _phrasing_entries()
+    edited = [*entries[1:], entries[0].model_copy(update={"answer": "edited"})]
+    # the gate runs at build time and rejects the signal (an unreachable gain): previews used
+    # to re-run its 5-fold cross-fitting anyway, seconds each on the seed KB
+    kb = KnowledgeBase(tmp_path, HashingEncoder(), SearchSettings(learned_min_gain=1.0))
+    live = kb.rebuild(entries)
+    assert fits and live.parts["en"].learned_weight == 0
+    fits.clear()
+    preview = kb.preview(edited)
+    assert fits == [] and preview.parts["en"].learned_weight == 0
+    # the same index a publish would build
+    full = SearchIndex.build(edited, HashingEncoder(), SearchSettings(learned_min_gain=1.0))
+    query = PHRASINGS[0].format("refund").replace("everything", "all")
+    assert [(h.entry.id, h.score) for h in preview.search(query)] == [
+        (h.entry.id, h.score) for h in full.search(query)
+    ]
+    # a KB that adopted the signal keeps the gate in its previews
+    kb = KnowledgeBase(tmp_path / "adopted", HashingEncoder(), SearchSettings())
+    assert kb.rebuild(entries).parts["en"].learned_weight > 0
+    fits.clear()
+    assert kb.preview(edited).parts["en"].learned_weight > 0 and fits
+
+
 def test_the_anchor_uses_out_of_fold_logits(monkeypatch):
     from kb_index import search
 
