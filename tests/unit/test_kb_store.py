@@ -211,6 +211,20 @@ def test_real_encoders_group_zh_and_en_questions_by_topic(db):
         assert purity >= 0.9 and inverse >= 0.8, (lang, purity, inverse, groups)
 
 
+@pytest.mark.model
+def test_unrelated_course_questions_stay_apart(db):
+    from kb_index.config import KBConfig
+
+    # the tester's pair: one domain (courses), two topics; they made one cluster at 0.32
+    apart = [
+        "Can I download the course slides as PDF?",
+        "Do you offer student discounts for teachers?",
+    ]
+    _log(db, apart, "en")
+    got = kb_gaps.clusters(db, KBConfig().encoder(), [])
+    assert sorted(c["size"] for c in got) == [1, 1], got
+
+
 def test_staged_changes_leave_the_live_entry_alone_until_saved_over(db):
     kb_store.save_entry(db, GIFT, "eddie")
     edit = GIFT.model_copy(update={"answer": "Yes, from ¥50."})
