@@ -1,5 +1,6 @@
 """KB entries and their version history in the shared SQLite file (tables kb_*)."""
 
+import difflib
 import json
 import time
 from collections.abc import Iterable
@@ -349,12 +350,51 @@ def _preview(text: str, n: int = 80) -> str:
     return flat if len(flat) <= n else flat[: n - 1] + "…"
 
 
-def history(db: sqlite_utils.Database, entry_id: str) -> list[dict]:
-    """Every version, newest first, with its status and a short preview of its answer."""
-    rows = db[VERSIONS].rows_where("entry_id = ?", [entry_id], order_by="version desc")
+# what a version can change, in the order the editor's form shows it
+_CONTENT = ("question", "alt_questions", "answer", "category", "tags", "translation", "status")
+
+
+def _text_diff(before: str, after: str, context: int = 1) -> list[list[str]]:
+    """A line diff as [op, line] pairs ("-" removed, "+" added, " " unchanged context), with
+    `context` unchanged lines around each change and "…" for the lines skipped."""
+    a, b = before.splitlines(), after.splitlines()
+    out: list[list[str]] = []
+    for group in difflib.SequenceMatcher(None, a, b, autojunk=False).get_grouped_opcodes(context):
+        if out:
+            out.append([" ", "…"])
+        for tag, i1, i2, j1, j2 in group:
+            if tag == "equal":
+                out += [[" ", line] for line in a[i1:i2]]
+            else:
+                out += [["-", line] for line in a[i1:i2]] + [["+", line] for line in b[j1:j2]]
+    return out
+
+
+def changes(before: dict | None, after: dict) -> list[dict]:
+    """What `after` changed against `before` (None: the first version, nothing to compare):
+    per field, the old and new value, and for the answer a line diff, so two versions whose
+    answers differ past the preview's 80 characters no longer look the same."""
+    if before is None:
+        return []
     out = []
-    for r in rows:
-        data = json.loads(r["data"])
+    for f in _CONTENT:
+        old, new = before.get(f), after.get(f)
+        if old == new:
+            continue
+        change: dict = {"field": f, "before": old, "after": new}
+        if f == "answer":
+            change["diff"] = _text_diff(old or "", new or "")
+        out.append(change)
+    return out
+
+
+def history(db: sqlite_utils.Database, entry_id: str) -> list[dict]:
+    """Every version, newest first, with its status, a short preview of its answer, and
+    what it changed against the version before it (`changes`; `entry` is its full text)."""
+    rows = list(db[VERSIONS].rows_where("entry_id = ?", [entry_id], order_by="version desc"))
+    datas = [json.loads(r["data"]) for r in rows]
+    out = []
+    for n, (r, data) in enumerate(zip(rows, datas, strict=True)):
         out.append(
             {
                 "version": r["version"],
@@ -363,6 +403,7 @@ def history(db: sqlite_utils.Database, entry_id: str) -> list[dict]:
                 "note": r["note"],
                 "status": data.get("status"),
                 "preview": _preview(data.get("answer", "")),
+                "changes": changes(datas[n + 1] if n + 1 < len(datas) else None, data),
                 "entry": data,
             }
         )

@@ -76,12 +76,28 @@ function fill(e, draft) {
   $("e-feedback").textContent = e ? `Learner feedback · 学员反馈: 👍 ${e.feedback.helpful}  👎 ${e.feedback.not_helpful}` : "";
   $("history").replaceChildren(...(e && e.history ? e.history.map((h) => AC.el("div", { class: "row history-row", "data-history": h.version },
     AC.el("span", {}, `v${h.version} · `, AC.el("span", { class: `pill ${h.status}` }, h.status), ` · ${h.author} · ${new Date(h.created_at * 1000).toLocaleString()} · ${h.note || "edited"}`,
-      AC.el("div", { class: "muted" }, h.preview)), " ",
+      AC.el("div", { class: "muted" }, h.preview), versionDetails(h)), " ",
     h.version !== e.version ? AC.el("button", { type: "button", "data-version": h.version, onclick: () => rollback(h.version) }, "Restore text · 恢复内容") : null)) : []));
   buttons(e ? e.status : null);
   loaded = JSON.stringify(formBody());
   const w = warned(e);
   msg(w.trim(), !!w);
+}
+
+// What a version changed against the one before it (the answer as a line diff: two answers
+// alike for 80 characters looked the same in the preview), and its full text on demand
+const FIELD_NAMES = { question: "question · 标准问题", alt_questions: "alternates · 相似问法", answer: "answer · 答案", category: "category · 分类", tags: "tags · 标签", translation: "translation · 译文", status: "status · 状态" };
+const shown = (v) => Array.isArray(v) ? v.join(" | ") || "—" : v || "—";
+function versionDetails(h) {
+  const changes = (h.changes || []).map((c) => c.diff
+    ? AC.el("div", { "data-field": c.field }, AC.el("strong", {}, FIELD_NAMES[c.field]), c.diff.map(([op, line]) =>
+        AC.el("div", { class: "diff-line" }, op === "-" ? AC.el("del", {}, "− " + line) : op === "+" ? AC.el("ins", {}, "+ " + line) : AC.el("span", { class: "muted" }, "  " + line))))
+    : AC.el("div", { "data-field": c.field }, AC.el("strong", {}, FIELD_NAMES[c.field] || c.field), ": ", AC.el("del", {}, shown(c.before)), " → ", AC.el("ins", {}, shown(c.after))));
+  return AC.el("div", {},
+    changes.length ? AC.el("details", { class: "history-changes" }, AC.el("summary", {}, `What v${h.version} changed · 本版改动 (${h.changes.map((c) => c.field).join(", ")})`), ...changes) : "",
+    AC.el("details", { class: "history-full" }, AC.el("summary", {}, "Full text · 全文"),
+      AC.el("div", {}, AC.el("strong", {}, h.entry.question)),
+      AC.el("div", { style: "white-space:pre-wrap" }, h.entry.answer)));
 }
 
 // What each button does to what learners see, said on the button: saving a live entry
@@ -175,7 +191,11 @@ async function setStatus(action) {
 }
 
 async function rollback(version) {
-  if (!confirm(`Restore the text of v${version}? The status stays ${current.status}. · 恢复 v${version} 的内容？状态保持不变。`)) return;
+  // say what the restore changes against the current text, not only which version it is
+  const old = (current.history || []).find((h) => h.version === version);
+  const differs = old ? ["question", "alt_questions", "answer", "category", "tags", "translation"].filter((f) => JSON.stringify(old.entry[f] ?? null) !== JSON.stringify(current[f] ?? null)) : [];
+  const what = differs.length ? ` It changes: ${differs.join(", ")}. · 将改动：${differs.map((f) => FIELD_NAMES[f]).join("、")}。` : " It is the same as the current text. · 与当前内容相同。";
+  if (!confirm(`Restore the text of v${version}? The status stays ${current.status}.${what} · 恢复 v${version} 的内容？状态保持不变。`)) return;
   try {
     const res = await call(entryUrl(current.id, "rollback"), { method: "POST", body: { version, base_version: current.version } });
     await openEntry(current.id, true); msg(`Restored the text of v${version} as v${res.entry.version} · 已恢复 v${version} 的内容${indexed(res)}`);

@@ -68,6 +68,30 @@ def test_restore_brings_back_content_only_and_status_changes_are_logged_as_such(
     assert kb_store.set_status(db, "en-gift", "draft", "eddie").version == 5
 
 
+def test_history_says_what_each_version_changed_past_the_preview(db):
+    # two answers alike for their first 80 characters looked identical in the history
+    intro = "Open **Me → Orders**, pick the order and tap **Invoice**. " * 2
+    v1 = GIFT.model_copy(update={"answer": intro + "\nInvoices arrive by email.\nThanks!"})
+    kb_store.save_entry(db, v1, "eddie")
+    v2 = v1.model_copy(
+        update={"answer": intro + "\nInvoices arrive within 3 days.\nThanks!", "tags": ["tax"]}
+    )
+    kb_store.save_entry(db, v2, "mia")
+    kb_store.set_status(db, "en-gift", "published", "mia")
+    new, edit, first = kb_store.history(db, "en-gift")
+    assert edit["preview"] == first["preview"]  # the 80-character preview cannot tell them apart
+    assert first["changes"] == []  # nothing before it
+    assert [c["field"] for c in new["changes"]] == ["status"]
+    assert new["changes"][0]["before"] == "draft" and new["changes"][0]["after"] == "published"
+    assert [c["field"] for c in edit["changes"]] == ["answer", "tags"]
+    diff = edit["changes"][0]["diff"]
+    assert ["-", "Invoices arrive by email."] in diff
+    assert ["+", "Invoices arrive within 3 days."] in diff
+    assert [" ", "Thanks!"] in diff  # context around the change
+    assert edit["changes"][1] == {"field": "tags", "before": [], "after": ["tax"]}
+    assert edit["entry"]["answer"] == v2.answer  # the full text, on demand
+
+
 def test_a_live_entry_cannot_be_restored_to_a_placeholder(db):
     kb_store.save_entry(db, GIFT.model_copy(update={"answer": "(draft)"}), "gaps")
     kb_store.save_entry(db, GIFT.model_copy(update={"status": "published"}), "eddie")
