@@ -9,6 +9,7 @@ them (bench/kb_eval_dev.py), see kb_index/README.md.
 from dataclasses import dataclass, field
 from typing import Literal
 
+from kb_index.entries import question_key
 from kb_index.search import Hit
 
 Kind = Literal["answer", "clarify", "fallback"]
@@ -38,11 +39,25 @@ class Decision:
         return {"kind": self.kind, "hits": [h.brief() for h in self.hits]}
 
 
+def _choices(hits: list[Hit], n: int) -> list[Hit]:
+    """The first n hits with distinct titles: the learner picks by title, and two entries
+    asking the same question (a duplicate published by mistake) would show as two identical
+    buttons. The better-scored one stays."""
+    seen: set[str] = set()
+    out = []
+    for h in hits:
+        key = question_key(h.entry.question) or h.entry.id
+        if key not in seen:
+            seen.add(key)
+            out.append(h)
+    return out[:n]
+
+
 def decide(hits: list[Hit], t: Thresholds) -> Decision:
     if not hits or hits[0].score < t.clarify:
-        return Decision("fallback", hits[: t.clarify_max])
+        return Decision("fallback", _choices(hits, t.clarify_max))
     top = hits[0].score
     runner_up = hits[1].score if len(hits) > 1 else float("-inf")
     if top >= t.answer and top - runner_up >= t.margin:
         return Decision("answer", hits[:1])
-    return Decision("clarify", [h for h in hits[: t.clarify_max] if h.score >= t.clarify])
+    return Decision("clarify", _choices([h for h in hits if h.score >= t.clarify], t.clarify_max))

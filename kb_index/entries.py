@@ -1,6 +1,7 @@
 """The KB entry: what content staff write and what the index serves."""
 
 import re
+import unicodedata
 from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
@@ -10,6 +11,12 @@ Status = Literal["draft", "published", "archived"]
 SLUG = r"^[a-z]{2}-[a-z0-9][a-z0-9-]{1,80}$"
 # what a draft made from unanswered questions holds until someone writes the answer
 PLACEHOLDER_ANSWER = "(draft)"
+
+
+def question_key(question: str) -> str:
+    """What makes two questions the same to a learner: width, case, spaces and punctuation
+    do not count ("会员可以和家人共享吗？" and "会员可以和家人共享吗?" are one question)."""
+    return "".join(c for c in unicodedata.normalize("NFKC", question).casefold() if c.isalnum())
 
 
 class Entry(BaseModel):

@@ -106,7 +106,12 @@ def _scaled_cosines(rows: list[dict], encoder) -> np.ndarray:  # type: ignore[no
 # linkage): even on its scale e5 rates unrelated Chinese questions higher (median 0.48, 90th
 # percentile 0.60) than MiniLM rates unrelated English ones (0.11, 0.27); questions on one
 # topic: e5 0.69, MiniLM 0.42 (medians). Any other scale (the hashing encoder) gets 0.5.
-CUTOFFS = {(0.70, 1.0): 0.62, (0.0, 1.0): 0.32}
+# MiniLM's cutoff is the top of the range the fixture cannot tell apart (0.30-0.35: the same
+# 8 clusters, purity 1.00, inverse purity 0.90), not its bottom: a false merge hides a topic
+# under another's title, a false split only shows one topic as two cards. At 0.32 unrelated
+# questions in the courses' domain merged ("download the course slides as PDF" / "student
+# discounts for teachers", cosine 0.321). e5's 0.62 is the fixture's only best value.
+CUTOFFS = {(0.70, 1.0): 0.62, (0.0, 1.0): 0.34}
 
 
 def cutoff_for(encoder, lang: str) -> float:  # type: ignore[no-untyped-def]

@@ -1,6 +1,7 @@
 """The live knowledge base: one owner of the index, rebuilt beside the old one and
 swapped in atomically, so searches during a publish keep working."""
 
+import dataclasses
 import logging
 import shutil
 import threading
@@ -88,9 +89,20 @@ class KnowledgeBase:
         if not self._preview_lock.acquire(blocking=False):
             raise PreviewBusy("a preview is being built; try again in a few seconds")
         try:
-            return SearchIndex.build(entries, self.encoder, self.settings)
+            return SearchIndex.build(entries, self.encoder, self._preview_settings())
         finally:
             self._preview_lock.release()
+
+    def _preview_settings(self) -> SearchSettings:
+        """The live index's settings, minus the learned signal's gate when no language of
+        the live index adopted it: the gate cross-fits a classifier in 5 folds per language,
+        seconds of CPU on every preview (most of a preview's time on the seed KB, which does
+        not adopt it) to re-decide what one edited entry does not change. A KB that uses the
+        signal keeps the gate, so its preview trains the classifier as a publish would."""
+        live = self._index
+        if live is not None and all(p.learned_weight <= 0 for p in live.parts.values()):
+            return dataclasses.replace(self.settings, learned_weights=(0.0,))
+        return self.settings
 
     def _prune(self, builds: Path, keep: Path) -> None:
         old = sorted(p for p in builds.iterdir() if p != keep)

@@ -22,7 +22,7 @@ _ZH_FILLER = frozenset(
     " 能不能 能否 可以 可不可以 是否 是不是 有没有 有 是 会 要 想"
     " 想要 需要 应该 该 怎么 怎么办 怎样 怎么样 如何 为什么 为啥"
     " 什么 啥 哪里 哪儿 在哪 在哪里 哪个 给 在 把 被 和 跟 与"
-    " 还 就 都 也 一下 这个 那个 这 那 能用 可".split()
+    " 还 就 都 也 一下 这个 那个 这 那 能用 可 用".split()
 )
 # the same for the latin words of a mixed question ("how do I 开发票")
 _EN_FILLER = frozenset(
@@ -38,7 +38,8 @@ def _latin_slug(question: str) -> list[str]:
 def _pinyin_words(question: str) -> list[str] | None:
     """Content words of a Chinese (or mixed) question, Chinese ones in pinyin; None without
     pypinyin. Runs of one-character jieba words are joined first, as gaps._topic_terms does,
-    so a word jieba does not know (花呗 -> 花 / 呗) stays one word (huabei)."""
+    so a word jieba does not know (花呗 -> 花 / 呗) stays one word (huabei); jieba's HMM is
+    off, since its guesses join such a word to the one before (用花 / 呗)."""
     try:
         from pypinyin import Style, lazy_pinyin
     except ImportError:
@@ -47,7 +48,8 @@ def _pinyin_words(question: str) -> list[str] | None:
 
     words: list[tuple[str, bool]] = []  # (word, filler)
     singles = ""
-    for tok in [*_jieba().lcut(question.lower()), " "]:
+    # without HMM: jieba's guesses at unknown words glue a verb to one: 用花呗 -> 用花 / 呗
+    for tok in [*_jieba().lcut(question.lower(), HMM=False), " "]:
         if _CJK.search(tok) and len(tok) == 1 and tok not in _ZH_FILLER:
             singles += tok
             continue

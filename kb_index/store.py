@@ -1,5 +1,6 @@
 """KB entries and their version history in the shared SQLite file (tables kb_*)."""
 
+import difflib
 import json
 import time
 from collections.abc import Iterable
@@ -8,7 +9,7 @@ from pathlib import Path
 import sqlite_utils
 import yaml
 
-from kb_index.entries import Entry, unpublishable
+from kb_index.entries import Entry, question_key, unpublishable
 
 ENTRIES = "kb_entries"
 VERSIONS = "kb_versions"
@@ -108,6 +109,65 @@ def list_entries(
 
 def published_entries(db: sqlite_utils.Database) -> list[Entry]:
     return list_entries(db, status="published")
+
+
+# ---- two live entries must not ask the same question ------------------------------------
+#
+# A duplicate published by mistake splits the matches between two entries, so neither is
+# answered outright and the learner gets two identical buttons. Live entries are checked
+# against each other (a draft may repeat a live question while it is written, with a
+# warning); a translation link must name an entry of the other language that exists.
+
+
+def question_clashes(entry: Entry, others: Iterable[Entry]) -> list[tuple[str, str]]:
+    """(question, other entry's id) for each of the entry's questions that another live
+    entry of its language already has (width, case, spaces and punctuation ignored)."""
+    taken: dict[str, str] = {}
+    for other in others:
+        if other.id != entry.id and other.lang == entry.lang and other.status == "published":
+            for q in other.questions():
+                taken.setdefault(question_key(q), other.id)
+    return [(q, taken[k]) for q in entry.questions() if (k := question_key(q)) in taken]
+
+
+def duplicate_questions(db: sqlite_utils.Database, entry: Entry) -> list[tuple[str, str]]:
+    """question_clashes against the live entries in the store."""
+    return question_clashes(entry, list_entries(db, lang=entry.lang, status="published"))
+
+
+def clash_text(entry_id: str, clashes: list[tuple[str, str]]) -> str:
+    """Which live entry already asks which of this entry's questions, in both languages."""
+    pairs = "; ".join(f"“{q}” → {other}" for q, other in clashes[:5])
+    more = f" (+{len(clashes) - 5})" if len(clashes) > 5 else ""
+    return (
+        f"{entry_id}: another live entry already has this question: {pairs}{more}. Edit that "
+        f"entry, or remove the question here · 已有其他已发布条目包含相同问题：{pairs}{more}。"
+        f"请修改那个条目，或从本条目中删去该问题"
+    )
+
+
+def translation_problem(
+    db: sqlite_utils.Database, entry: Entry, pending: dict[str, str] | None = None
+) -> str | None:
+    """Why the entry's translation link is wrong (None if it is right or empty): it must
+    name an existing entry (or one in `pending`, id -> lang, e.g. the same import file) of
+    the other language."""
+    target = entry.translation
+    if not target:
+        return None
+    other = get_entry(db, target)
+    lang = (pending or {}).get(target) or (other.lang if other else None)
+    if lang is None:
+        return (
+            f"translation {target}: no such entry; create it first or leave the link empty"
+            f" · 对应译文 {target} 不存在，请先创建该条目或留空"
+        )
+    if lang == entry.lang:
+        return (
+            f"translation {target}: that entry is also in {lang}; link the entry in the other"
+            f" language · 对应译文 {target} 与本条目语言相同，请填写另一种语言的条目"
+        )
+    return None
 
 
 class StaleVersion(Exception):
@@ -290,12 +350,51 @@ def _preview(text: str, n: int = 80) -> str:
     return flat if len(flat) <= n else flat[: n - 1] + "…"
 
 
-def history(db: sqlite_utils.Database, entry_id: str) -> list[dict]:
-    """Every version, newest first, with its status and a short preview of its answer."""
-    rows = db[VERSIONS].rows_where("entry_id = ?", [entry_id], order_by="version desc")
+# what a version can change, in the order the editor's form shows it
+_CONTENT = ("question", "alt_questions", "answer", "category", "tags", "translation", "status")
+
+
+def _text_diff(before: str, after: str, context: int = 1) -> list[list[str]]:
+    """A line diff as [op, line] pairs ("-" removed, "+" added, " " unchanged context), with
+    `context` unchanged lines around each change and "…" for the lines skipped."""
+    a, b = before.splitlines(), after.splitlines()
+    out: list[list[str]] = []
+    for group in difflib.SequenceMatcher(None, a, b, autojunk=False).get_grouped_opcodes(context):
+        if out:
+            out.append([" ", "…"])
+        for tag, i1, i2, j1, j2 in group:
+            if tag == "equal":
+                out += [[" ", line] for line in a[i1:i2]]
+            else:
+                out += [["-", line] for line in a[i1:i2]] + [["+", line] for line in b[j1:j2]]
+    return out
+
+
+def changes(before: dict | None, after: dict) -> list[dict]:
+    """What `after` changed against `before` (None: the first version, nothing to compare):
+    per field, the old and new value, and for the answer a line diff, so two versions whose
+    answers differ past the preview's 80 characters no longer look the same."""
+    if before is None:
+        return []
     out = []
-    for r in rows:
-        data = json.loads(r["data"])
+    for f in _CONTENT:
+        old, new = before.get(f), after.get(f)
+        if old == new:
+            continue
+        change: dict = {"field": f, "before": old, "after": new}
+        if f == "answer":
+            change["diff"] = _text_diff(old or "", new or "")
+        out.append(change)
+    return out
+
+
+def history(db: sqlite_utils.Database, entry_id: str) -> list[dict]:
+    """Every version, newest first, with its status, a short preview of its answer, and
+    what it changed against the version before it (`changes`; `entry` is its full text)."""
+    rows = list(db[VERSIONS].rows_where("entry_id = ?", [entry_id], order_by="version desc"))
+    datas = [json.loads(r["data"]) for r in rows]
+    out = []
+    for n, (r, data) in enumerate(zip(rows, datas, strict=True)):
         out.append(
             {
                 "version": r["version"],
@@ -304,6 +403,7 @@ def history(db: sqlite_utils.Database, entry_id: str) -> list[dict]:
                 "note": r["note"],
                 "status": data.get("status"),
                 "preview": _preview(data.get("answer", "")),
+                "changes": changes(datas[n + 1] if n + 1 < len(datas) else None, data),
                 "entry": data,
             }
         )
@@ -330,6 +430,8 @@ def rollback(
     restored = old.model_copy(update={"status": current.status})
     if restored.status == "published" and (why := unpublishable(restored)):
         raise ValueError(why)  # v1 of a draft from unanswered questions is a placeholder
+    if restored.status == "published" and (clashes := duplicate_questions(db, restored)):
+        raise ValueError(clash_text(entry_id, clashes))  # a question since moved elsewhere
     return save_entry(
         db, restored, author, note=f"restored content of v{version}", base_version=base_version
     )

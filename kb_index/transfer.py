@@ -6,7 +6,8 @@ Exports carry every content field (not the version counter, which the store owns
 
 Imports check every row with the editor's own rules (EntryIn) before anything is stored:
 one bad row, or one id given twice, and the whole file is refused. A row without a status
-comes in as a draft: nothing goes live that nobody chose to publish.
+comes in as a draft: nothing goes live that nobody chose to publish. A UTF-8 byte-order mark
+(Excel's "CSV UTF-8") is ignored in every format.
 """
 
 import csv
@@ -105,7 +106,11 @@ def _why(e: ValidationError) -> str:
 
 
 def parse(text: str, fmt: str) -> Parsed:
-    """Parse and check entries; raises ValueError naming the line, row or entry that is wrong."""
+    """Parse and check entries; raises ValueError naming the line, row or entry that is wrong.
+
+    A leading byte-order mark is dropped: Excel saves "CSV UTF-8" with one (and Notepad its
+    UTF-8), which made the CSV header's first column read "\ufeffid"."""
+    text = text.removeprefix("\ufeff")
     if fmt == "yaml":
         try:
             doc = yaml.safe_load(text)

@@ -16,7 +16,7 @@ from bot import transcript
 from bot.api.deps import KB, AppSettings, CurrentAgent, CurrentEditor, CurrentLearner, Db, HubDep
 from bot.api.schemas import SQLITE_MAX, RowId, TicketId
 from bot.rasa_client import RasaUnavailable
-from kb_index import Entry, decide, store, transfer
+from kb_index import Entry, decide, detect_lang, store, transfer
 from kb_index import feedback as kb_feedback
 from kb_index import gaps as kb_gaps
 from kb_index import slug as kb_slug
@@ -151,10 +151,28 @@ def _refuse_placeholder(entry: Entry) -> None:
         raise HTTPException(422, why)
 
 
-async def _saved(request: Request, db, old: Entry | None, entry: Entry) -> dict:  # type: ignore[no-untyped-def]
-    """The response for a change: the entry, and the re-index when the live set changed.
-    Gaps an entry was written for count as answered only once it is live."""
-    out: dict = {"entry": _entry_view(db, entry)}
+def _check_links(db, entry: Entry, *, live: bool, translation: bool = True) -> list[str]:  # type: ignore[no-untyped-def]
+    """A translation link must name an entry of the other language (422), and an entry going
+    live must not ask a question another live entry of its language has (422, naming it):
+    learners would get two identical buttons. Not yet live, the same clash is a warning
+    (returned) so the editor can fix it before publishing."""
+    if translation and (why := store.translation_problem(db, entry)):
+        raise HTTPException(422, why)
+    clashes = store.duplicate_questions(db, entry)
+    if not clashes:
+        return []
+    if live:
+        raise HTTPException(422, store.clash_text(entry.id, clashes))
+    return [store.clash_text(entry.id, clashes)]
+
+
+async def _saved(  # type: ignore[no-untyped-def]
+    request: Request, db, old: Entry | None, entry: Entry, warnings: list[str] | None = None
+) -> dict:
+    """The response for a change: the entry, what the editor should fix before publishing
+    (`warnings`), and the re-index when the live set changed. Gaps an entry was written for
+    count as answered only once it is live."""
+    out: dict = {"entry": _entry_view(db, entry), "warnings": warnings or []}
     if entry.status == "published":
         kb_gaps.resolve_published(db, entry.id)
     changed = old is None or old.version != entry.version
@@ -175,10 +193,13 @@ def history(entry_id: str, editor: CurrentEditor, db: Db) -> list[dict]:
 
 @router.get(ENTRY)
 def get_entry(entry_id: str, editor: CurrentEditor, db: Db) -> dict:
+    entry = _get(db, entry_id)
+    clashes = store.duplicate_questions(db, entry)
     return {
-        **_entry_view(db, _get(db, entry_id)),
+        **_entry_view(db, entry),
         "history": store.history(db, entry_id),
         "staged": store.staged(db, entry_id),
+        "warnings": [store.clash_text(entry.id, clashes)] if clashes else [],
     }
 
 
@@ -191,9 +212,10 @@ async def create_entry(body: EditIn, editor: CurrentEditor, db: Db, request: Req
         )
     entry = body.to_entry(body.status or "draft")
     _refuse_placeholder(entry)
+    warnings = _check_links(db, entry, live=entry.status == "published")
     entry = store.save_entry(db, entry, editor.id, body.note or "created")
     kb_gaps.link_draft(db, body.gap_ids, entry.id)
-    return await _saved(request, db, None, entry)
+    return await _saved(request, db, None, entry, warnings)
 
 
 @router.put(ENTRY)
@@ -218,6 +240,7 @@ async def edit_entry(
         return _stage(db, editor, old, body, base)
     entry = body.to_entry(body.status or old.status)
     _refuse_placeholder(entry)
+    warnings = _check_links(db, entry, live=entry.status == "published")
     note = body.note or (
         "edited" if entry.status == old.status else f"edited, {store.STATUS_NOTES[entry.status]}"
     )
@@ -227,12 +250,14 @@ async def edit_entry(
         )
     except (store.StaleVersion, store.StaleStaged) as e:
         raise _stale(e) from e
-    return await _saved(request, db, old, entry)
+    return await _saved(request, db, old, entry, warnings)
 
 
 def _stage(db, editor, live: Entry, body: EditIn, base: int) -> dict:  # type: ignore[no-untyped-def]
     """Keep the form's edit of a live entry unpublished: nothing is re-indexed, learners keep
     getting the live text until the form is saved with Save & publish."""
+    # not live yet: a clash is a warning here, and refused when the changes are published
+    warnings = _check_links(db, body.to_entry("published"), live=False)
     try:
         staged = store.stage(
             db,
@@ -245,7 +270,7 @@ def _stage(db, editor, live: Entry, body: EditIn, base: int) -> dict:  # type: i
         raise _stale(e) from e
     except ValueError as e:
         raise HTTPException(422, str(e)) from e
-    return {"entry": _entry_view(db, live), "staged": staged}
+    return {"entry": _entry_view(db, live), "staged": staged, "warnings": warnings}
 
 
 @router.post(ENTRY + "/staged/discard")
@@ -265,6 +290,8 @@ async def _set_status(  # type: ignore[no-untyped-def]
     old = _get(db, entry_id)
     base = _base_version(body.base_version if body else None, if_match)
     _refuse_placeholder(old.model_copy(update={"status": status}))
+    if status == "published" and old.status != "published":
+        _check_links(db, old, live=True, translation=False)
     try:
         entry = store.set_status(db, entry_id, status, editor.id, base_version=base)
     except store.StaleVersion as e:
@@ -414,6 +441,30 @@ def export(
     )
 
 
+def _check_import(db, entries: list[Entry]) -> list[str]:  # type: ignore[no-untyped-def]
+    """The editor's link and duplicate rules for a whole file, against the KB as it will be
+    after the import (so a file may move a question from one entry to another, or bring a
+    zh/en pair that link to each other). A wrong link or a live clash refuses the file (422,
+    nothing changed); a draft's clash is a warning."""
+    incoming = {e.id: e for e in entries}
+    live = [e for e in store.published_entries(db) if e.id not in incoming]
+    live += [e for e in entries if e.status == "published"]
+    pending = {e.id: e.lang for e in entries}
+    problems, warnings = [], []
+    for n, e in enumerate(entries, 1):
+        if why := store.translation_problem(db, e, pending):
+            problems.append(f"entry {n} ({e.id}): {why}")
+        if clashes := store.question_clashes(e, live):
+            text = f"entry {n}: {store.clash_text(e.id, clashes)}"
+            (problems if e.status == "published" else warnings).append(text)
+    if problems:
+        why = " | ".join(problems)
+        raise HTTPException(
+            422, f"import failed, nothing was changed · 导入失败，未做任何修改: {why}"
+        )
+    return warnings
+
+
 @router.post("/kb/import")
 async def import_entries(
     request: Request, editor: CurrentEditor, db: Db, format: str = "yaml"
@@ -427,6 +478,7 @@ async def import_entries(
         raise HTTPException(
             422, f"import failed, nothing was changed · 导入失败，未做任何修改: {e}"
         ) from e
+    warnings = _check_import(db, parsed.entries)
     created = updated = unchanged = 0
     touched_published = False
     for e in parsed.entries:
@@ -445,6 +497,7 @@ async def import_entries(
         "updated": updated,
         "unchanged": unchanged,
         "drafted": len(parsed.drafted),  # rows without a status: stored as drafts
+        "warnings": warnings,  # drafts asking what a live entry asks
     }
     if touched_published:
         out["index"] = await reindex(request)
@@ -516,7 +569,8 @@ def _new_draft(
     note: str,
     entry_id: str | None = None,
 ) -> Entry:
-    slug = entry_id or f"{lang}-draft-{int(time.time() * 1000) % 10**10}"
+    # ids are permanent and show in /help links: read from the question, never a number
+    slug = entry_id or _suggest_id(db, lang, question)
     entry = Entry(
         id=slug,
         lang=lang,
@@ -536,7 +590,8 @@ def agent_draft(ticket_id: TicketId, body: AgentDraft, agent: CurrentAgent, db: 
 
     ticket = handoff.get_ticket(db, ticket_id)
     conv = transcript.get_conversation(db, ticket.conversation_id)
-    lang = body.lang or (conv.lang if conv else "zh")
+    # the question's own language: its id and the index it joins follow it
+    lang = body.lang or detect_lang(body.question, default=conv.lang if conv else "zh")
     entry = _new_draft(
         db, lang, body.question, [], body.answer, agent.id, f"from ticket #{ticket_id}"
     )
@@ -547,21 +602,48 @@ def agent_draft(ticket_id: TicketId, body: AgentDraft, agent: CurrentAgent, db: 
 _NOT_A_QUESTION = {"request_human", "affirm", "deny", "greet", "thank", "goodbye"}
 
 
+def _asks(row: dict) -> bool:
+    """A learner message that asks something (not a request for a person, a yes or no, or
+    a tapped button's payload)."""
+    text = (row["text"] or "").strip()
+    tapped = bool(json.loads(row["payload"] or "{}")) or text.startswith("/")
+    return bool(text) and not tapped and row.get("intent") not in _NOT_A_QUESTION
+
+
 def _learner_question(db, conversation_id: str) -> str:  # type: ignore[no-untyped-def]
-    """The learner's latest message that asks something (not a request for a person, a yes
-    or no, or a tapped button's payload)."""
+    """The learner's latest message that asks something."""
     rows = db["messages"].rows_where(
         "conversation_id = ? AND sender = 'learner'",
         [conversation_id],
         order_by="id desc",
         limit=20,
     )
-    for row in rows:
-        text = (row["text"] or "").strip()
-        tapped = bool(json.loads(row["payload"] or "{}")) or text.startswith("/")
-        if text and not tapped and row.get("intent") not in _NOT_A_QUESTION:
-            return text
-    return ""
+    return next(((r["text"] or "").strip() for r in rows if _asks(r)), "")
+
+
+def _handoff_question(db, ticket) -> str:  # type: ignore[no-untyped-def]
+    """The question a ticket is about, for a KB draft: the learner's last question before
+    the handoff (what the bot could not settle), else their first one after it. Not their
+    latest line: while waiting for a person that is "hello? are you there?", which the NLU
+    never reads (the chat is with a human), so nothing marks it as asking nothing."""
+    where = "conversation_id = ? AND sender = 'learner' AND created_at "
+    args = [ticket.conversation_id, ticket.created_at]
+    before = db["messages"].rows_where(where + "<= ?", args, order_by="id desc", limit=20)
+    after = db["messages"].rows_where(where + "> ?", args, order_by="id", limit=20)
+    return next(((r["text"] or "").strip() for r in [*before, *after] if _asks(r)), "")
+
+
+@router.get("/agent/tickets/{ticket_id}/kb-draft")
+def agent_draft_prefill(ticket_id: TicketId, agent: CurrentAgent, db: Db) -> dict:
+    """What the agent's "Save to KB" form starts from: the learner's question, its language
+    and the id a draft of it would get (from the question's words, as the editor's are)."""
+    import handoff
+
+    ticket = handoff.get_ticket(db, ticket_id)
+    conv = transcript.get_conversation(db, ticket.conversation_id)
+    question = _handoff_question(db, ticket)
+    lang = detect_lang(question, default=conv.lang if conv else "zh")
+    return {"question": question, "lang": lang, "id": _suggest_id(db, lang, question)}
 
 
 @router.get("/agent/tickets/{ticket_id}/suggestions")

@@ -220,12 +220,15 @@ async function reply(e) {
   finally { replying = false; }
 }
 
-// The learner's question and this agent's latest answer, editable in a form (a multi-line
-// answer did not fit the browser's one-line prompt) before saving as a draft.
-function saveToKb() {
+// The learner's question (the hub's pick: what led to the handoff, not their latest line)
+// and this agent's latest answer, editable in a form (a multi-line answer did not fit the
+// browser's one-line prompt) before saving as a draft.
+async function saveToKb() {
   const msgs = [...$("log").querySelectorAll(".msg")];
   const lastOf = (sender) => { const m = msgs.filter((n) => n.dataset.sender === sender).pop(); return m ? m.dataset.text : ""; };
-  $("draft-q").value = lastOf("learner");
+  let question = "";
+  try { question = (await AC.api(`/api/agent/tickets/${current.id}/kb-draft`, { token })).question; } catch (e) { /* the agent types it */ }
+  $("draft-q").value = question;
   $("draft-a").value = lastOf("agent");
   $("draft-dialog").showModal();
 }

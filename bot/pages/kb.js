@@ -5,6 +5,9 @@
 // why each question is in Unanswered (kb_index/gaps.py log_gap kinds), for the editor
 const GAP_KINDS = { fallback: "no answer · 未找到答案", clarify: "unsure · 不确定", out_of_scope: "out of scope · 超出范围", not_helpful: "not helpful · 没帮到" };
 let token = AC.store.getItem("ac.staff.token"), current = null, tryTimer = null;
+// the latest try (live or preview) owns the result panel: an older answer arriving later
+// (a live search fired while the preview was building) never replaces it
+let trySeq = 0;
 let loaded = "", pendingGaps = [];  // the form as loaded (for unsaved-change warnings); gaps a new entry answers
 const $ = (id) => document.getElementById(id);
 const show = (id, on) => $(id).classList.toggle("hidden", !on);
@@ -73,11 +76,28 @@ function fill(e, draft) {
   $("e-feedback").textContent = e ? `Learner feedback · 学员反馈: 👍 ${e.feedback.helpful}  👎 ${e.feedback.not_helpful}` : "";
   $("history").replaceChildren(...(e && e.history ? e.history.map((h) => AC.el("div", { class: "row history-row", "data-history": h.version },
     AC.el("span", {}, `v${h.version} · `, AC.el("span", { class: `pill ${h.status}` }, h.status), ` · ${h.author} · ${new Date(h.created_at * 1000).toLocaleString()} · ${h.note || "edited"}`,
-      AC.el("div", { class: "muted" }, h.preview)), " ",
+      AC.el("div", { class: "muted" }, h.preview), versionDetails(h)), " ",
     h.version !== e.version ? AC.el("button", { type: "button", "data-version": h.version, onclick: () => rollback(h.version) }, "Restore text · 恢复内容") : null)) : []));
   buttons(e ? e.status : null);
   loaded = JSON.stringify(formBody());
-  msg("");
+  const w = warned(e);
+  msg(w.trim(), !!w);
+}
+
+// What a version changed against the one before it (the answer as a line diff: two answers
+// alike for 80 characters looked the same in the preview), and its full text on demand
+const FIELD_NAMES = { question: "question · 标准问题", alt_questions: "alternates · 相似问法", answer: "answer · 答案", category: "category · 分类", tags: "tags · 标签", translation: "translation · 译文", status: "status · 状态" };
+const shown = (v) => Array.isArray(v) ? v.join(" | ") || "—" : v || "—";
+function versionDetails(h) {
+  const changes = (h.changes || []).map((c) => c.diff
+    ? AC.el("div", { "data-field": c.field }, AC.el("strong", {}, FIELD_NAMES[c.field]), c.diff.map(([op, line]) =>
+        AC.el("div", { class: "diff-line" }, op === "-" ? AC.el("del", {}, "− " + line) : op === "+" ? AC.el("ins", {}, "+ " + line) : AC.el("span", { class: "muted" }, "  " + line))))
+    : AC.el("div", { "data-field": c.field }, AC.el("strong", {}, FIELD_NAMES[c.field] || c.field), ": ", AC.el("del", {}, shown(c.before)), " → ", AC.el("ins", {}, shown(c.after))));
+  return AC.el("div", {},
+    changes.length ? AC.el("details", { class: "history-changes" }, AC.el("summary", {}, `What v${h.version} changed · 本版改动 (${h.changes.map((c) => c.field).join(", ")})`), ...changes) : "",
+    AC.el("details", { class: "history-full" }, AC.el("summary", {}, "Full text · 全文"),
+      AC.el("div", {}, AC.el("strong", {}, h.entry.question)),
+      AC.el("div", { style: "white-space:pre-wrap" }, h.entry.answer)));
 }
 
 // What each button does to what learners see, said on the button: saving a live entry
@@ -134,6 +154,9 @@ function formBody(status) {
   };
 }
 
+// what to fix before publishing (a question another live entry already has), said on save and open
+function warned(res) { return res && res.warnings && res.warnings.length ? ` ⚠ ${res.warnings.join(" ")}` : ""; }
+
 function indexed(res) { return res.index ? ` · re-indexed ${res.index.entries} entries in ${res.index.seconds}s` : ""; }
 
 // status: null keeps the stored one (a live entry stays live); "published" from Publish
@@ -144,7 +167,7 @@ async function save(status) {
       ? await call(entryUrl(current.id), { method: "PUT", body })
       : await call("/api/kb/entries", { method: "POST", body: { ...body, status: status || "draft" } });
     await openEntry(res.entry.id, true);
-    msg(`Saved · 已保存 v${res.entry.version} (${res.entry.status})${indexed(res)}`);
+    msg(`Saved · 已保存 v${res.entry.version} (${res.entry.status})${indexed(res)}${warned(res)}`, !!warned(res));
   } catch (e) { failed(e); }
 }
 
@@ -153,7 +176,7 @@ async function stage() {
   try {
     const res = await call(entryUrl(current.id), { method: "PUT", body: { ...formBody(), stage: true } });
     await openEntry(current.id, true);
-    msg(res.staged ? "Saved, not published: learners still get the live text · 已保存，未发布：学员看到的仍是线上内容" : "Same as the live text: nothing to keep · 与线上内容相同，无需暂存");
+    msg((res.staged ? "Saved, not published: learners still get the live text · 已保存，未发布：学员看到的仍是线上内容" : "Same as the live text: nothing to keep · 与线上内容相同，无需暂存") + warned(res), !!warned(res));
   } catch (e) { failed(e); }
 }
 
@@ -168,7 +191,11 @@ async function setStatus(action) {
 }
 
 async function rollback(version) {
-  if (!confirm(`Restore the text of v${version}? The status stays ${current.status}. · 恢复 v${version} 的内容？状态保持不变。`)) return;
+  // say what the restore changes against the current text, not only which version it is
+  const old = (current.history || []).find((h) => h.version === version);
+  const differs = old ? ["question", "alt_questions", "answer", "category", "tags", "translation"].filter((f) => JSON.stringify(old.entry[f] ?? null) !== JSON.stringify(current[f] ?? null)) : [];
+  const what = differs.length ? ` It changes: ${differs.join(", ")}. · 将改动：${differs.map((f) => FIELD_NAMES[f]).join("、")}。` : " It is the same as the current text. · 与当前内容相同。";
+  if (!confirm(`Restore the text of v${version}? The status stays ${current.status}.${what} · 恢复 v${version} 的内容？状态保持不变。`)) return;
   try {
     const res = await call(entryUrl(current.id, "rollback"), { method: "POST", body: { version, base_version: current.version } });
     await openEntry(current.id, true); msg(`Restored the text of v${version} as v${res.entry.version} · 已恢复 v${version} 的内容${indexed(res)}`);
@@ -187,9 +214,10 @@ function nluLine(nlu) {
 }
 
 async function tryQuestion() {
-  const q = $("try-q").value.trim();
+  const q = $("try-q").value.trim(), seq = ++trySeq;
   if (!q) { $("try-out").replaceChildren(); return; }
-  renderTry(await AC.api("/api/kb/try", { method: "POST", token, body: { query: q } }));
+  const res = await AC.api("/api/kb/try", { method: "POST", token, body: { query: q } });
+  if (seq === trySeq) renderTry(res);
 }
 
 // the same question against the form's text as if it were live: the hub builds a throwaway
@@ -197,10 +225,14 @@ async function tryQuestion() {
 async function tryPreview() {
   const q = $("try-q").value.trim();
   if (!q) { $("try-q").focus(); return; }
+  clearTimeout(tryTimer);  // a live search still waiting to run would only be overwritten
+  const seq = ++trySeq;
   $("try-preview").disabled = true;
-  $("try-out").replaceChildren(AC.el("div", { class: "muted" }, "Building a preview index… · 正在生成预览索引…"));
-  try { renderTry(await call("/api/kb/try", { method: "POST", body: { query: q, preview: formBody() } })); }
-  catch (e) { $("try-out").replaceChildren(AC.el("div", { class: "error" }, e.message)); }
+  $("try-out").replaceChildren(AC.el("div", { class: "muted", id: "try-building" }, "Building a preview index… · 正在生成预览索引…"));
+  try {
+    const res = await call("/api/kb/try", { method: "POST", body: { query: q, preview: formBody() } });
+    if (seq === trySeq) renderTry(res);
+  } catch (e) { if (seq === trySeq) $("try-out").replaceChildren(AC.el("div", { class: "error" }, e.message)); }
   finally { $("try-preview").disabled = false; }
 }
 
@@ -250,7 +282,7 @@ async function doImport(ev) {
   let data;
   try { data = await res.json(); } catch (e) { data = { detail: `import failed (${res.status} ${res.statusText}) · 导入失败` }; }
   const drafted = data.drafted ? `; ${data.drafted} without a status came in as drafts · ${data.drafted} 条未注明状态，已存为草稿` : "";
-  msg(res.ok ? `Imported · 已导入: ${data.created} new, ${data.updated} updated, ${data.unchanged} unchanged${drafted}${indexed(data)}` : String(data.detail), !res.ok);
+  msg(res.ok ? `Imported · 已导入: ${data.created} new, ${data.updated} updated, ${data.unchanged} unchanged${drafted}${indexed(data)}${warned(data)}` : String(data.detail), !res.ok || !!warned(data));
   ev.target.value = ""; loadList();
 }
 

@@ -154,12 +154,103 @@ def test_bad_entries_are_refused(client, editor):
     )
 
 
+SHARE = {
+    "id": "zh-share-membership-family",
+    "lang": "zh",
+    "question": "会员可以和家人共享吗？",
+    "alt_questions": ["会员能给家人用吗"],
+    "answer": "会员仅限本人账号使用。",
+    "status": "published",
+}
+
+
+def test_a_question_of_a_live_entry_cannot_go_live_twice_and_links_must_exist(client, editor):
+    assert client.post("/api/kb/entries", json=SHARE, headers=editor).status_code == 201
+    # the tester's duplicate: same question (other punctuation) and alternate, published
+    twin = {**SHARE, "id": "zh-huiyuan-gongxiang", "question": "会员可以和家人共享吗?"}
+    r = client.post("/api/kb/entries", json=twin, headers=editor)
+    assert r.status_code == 422 and "zh-share-membership-family" in r.json()["detail"]
+    assert "会员能给家人用吗" in r.json()["detail"] and "已有其他已发布条目" in r.json()["detail"]
+    # as a draft it is saved, with a warning naming the live entry, also when opened again
+    r = client.post("/api/kb/entries", json={**twin, "status": "draft"}, headers=editor)
+    assert r.status_code == 201 and "zh-share-membership-family" in r.json()["warnings"][0]
+    url = "/api/kb/entries/zh-huiyuan-gongxiang"
+    assert "zh-share-membership-family" in client.get(url, headers=editor).json()["warnings"][0]
+    r = client.post(f"{url}/publish", json={"base_version": 1}, headers=editor)
+    assert r.status_code == 422 and "zh-share-membership-family" in r.json()["detail"]
+    r = client.put(url, json={**twin, "base_version": 1}, headers=editor)
+    assert r.status_code == 422
+    # another question of its own: it may go live
+    own = {**twin, "question": "会员能多人登录吗？", "alt_questions": [], "base_version": 1}
+    r = client.put(url, json=own, headers=editor)
+    assert r.status_code == 200 and r.json()["warnings"] == []
+    assert r.json()["entry"]["status"] == "published"
+    # a translation link must name an existing entry of the other language
+    link = {**SHARE, "translation": "en-share-membership-family", "base_version": 1}
+    r = client.put("/api/kb/entries/zh-share-membership-family", json=link, headers=editor)
+    assert r.status_code == 422 and "en-share-membership-family" in r.json()["detail"]
+    assert "不存在" in r.json()["detail"]
+    same_lang = {**link, "translation": "zh-huiyuan-gongxiang"}
+    r = client.put("/api/kb/entries/zh-share-membership-family", json=same_lang, headers=editor)
+    assert r.status_code == 422 and "语言相同" in r.json()["detail"]
+    en = {
+        "id": "en-share-membership-family",
+        "lang": "en",
+        "question": "Can I share my membership with my family?",
+        "answer": "Memberships are for one account.",
+        "translation": "zh-share-membership-family",
+    }
+    assert client.post("/api/kb/entries", json=en, headers=editor).status_code == 201
+    r = client.put("/api/kb/entries/zh-share-membership-family", json=link, headers=editor)
+    assert r.status_code == 200 and r.json()["entry"]["translation"] == en["id"]
+
+
+def test_import_applies_the_duplicate_and_link_rules_to_the_whole_file(client, editor):
+    def imp(rows):
+        body = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+        return client.post("/api/kb/import?format=jsonl", content=body.encode(), headers=editor)
+
+    assert imp([SHARE]).status_code == 200
+    twin = {**SHARE, "id": "zh-huiyuan-gongxiang", "alt_questions": []}
+    r = imp([twin])
+    assert r.status_code == 422 and "nothing was changed" in r.json()["detail"]
+    assert "zh-share-membership-family" in r.json()["detail"]
+    r = imp([{**SHARE, "translation": "en-nowhere"}])
+    assert r.status_code == 422 and "en-nowhere" in r.json()["detail"]
+    # a draft twin comes in with a warning; a file may move a question between entries and
+    # bring a pair that link to each other
+    r = imp([{**twin, "status": "draft"}])
+    assert r.status_code == 200 and "zh-share-membership-family" in r.json()["warnings"][0]
+    moved = [
+        {**SHARE, "question": "会员可以转让吗？", "alt_questions": [], "translation": "en-x-share"},
+        {**twin, "status": "published", "translation": "en-x-share"},
+        {
+            "id": "en-x-share",
+            "lang": "en",
+            "question": "Can I share it?",
+            "answer": "No.",
+            "translation": "zh-huiyuan-gongxiang",
+        },
+    ]
+    r = imp(moved)
+    assert r.status_code == 200 and r.json()["warnings"] == [], r.text
+    assert client.get("/api/kb/entries/zh-huiyuan-gongxiang", headers=editor).json()["status"] == (
+        "published"
+    )
+
+
 @pytest.mark.parametrize("fmt", ["yaml", "csv", "jsonl", "json"])
 def test_export_import_round_trip(client, editor, fmt):
     before = client.get("/api/kb/entries", headers=editor).json()
     body = client.get(f"/api/kb/export?format={fmt}", headers=editor).text
     r = client.post(f"/api/kb/import?format={fmt}", content=body.encode(), headers=editor)
-    assert r.json() == {"created": 0, "updated": 0, "unchanged": len(before), "drafted": 0}
+    assert r.json() == {
+        "created": 0,
+        "updated": 0,
+        "unchanged": len(before),
+        "drafted": 0,
+        "warnings": [],
+    }
     changed = body.replace(
         "Can I get a refund for a live class?", "Can I get a refund for a live class (直播课)?"
     )
@@ -282,9 +373,15 @@ def test_feedback_is_stored_and_not_helpful_offers_next_best(client, editor):
 
 def test_agent_saves_an_answer_as_a_draft(client, editor):
     headers, cid = start(client)
+    send(client, headers, cid, "Can I pause my membership?")
     send(client, headers, cid, "human", payload="/request_human")
+    send(client, headers, cid, "hello? are you there?")  # waiting for a person
     agent = staff_token(client, "agent")
     tid = client.get("/api/agent/queue", headers=agent).json()[0]["id"]
+    # the form starts from the question that led to the handoff, not the latest line
+    r = client.get(f"/api/agent/tickets/{tid}/kb-draft", headers=agent)
+    assert r.json()["question"] == "Can I pause my membership?", r.json()
+    assert r.json()["lang"] == "en" and r.json()["id"] == "en-can-i-pause-my-membership"
     r = client.post(
         f"/api/agent/tickets/{tid}/kb-draft",
         headers=agent,
@@ -293,9 +390,35 @@ def test_agent_saves_an_answer_as_a_draft(client, editor):
             "answer": "Not yet; you can turn off auto-renewal.",
         },
     )
-    assert r.status_code == 201
+    # ids are permanent and in /help links: read from the question, not a number
+    assert r.status_code == 201 and r.json()["entry"]["id"] == "en-can-i-pause-my-membership"
     drafts = client.get("/api/kb/entries?status=draft", headers=editor).json()
     assert [d["question"] for d in drafts] == ["Can I pause my membership?"]
+    # a Chinese question gets a pinyin id (and its own language), a second one a number after
+    for n in ("", "-2"):
+        r = client.post(
+            f"/api/agent/tickets/{tid}/kb-draft",
+            headers=agent,
+            json={"question": "会员能不能共享给家人", "answer": "不能，会员仅限本人使用。"},
+        )
+        assert r.json()["entry"]["id"] == f"zh-huiyuan-gongxiang-jiaren{n}"
+        assert r.json()["entry"]["lang"] == "zh"
+
+
+def test_the_draft_question_is_the_first_real_one_when_none_came_before(client, editor):
+    headers, cid = start(client)
+    send(client, headers, cid, "human", payload="/request_human")
+    send(client, headers, cid, "How do I get a VAT invoice for my company?")
+    send(client, headers, cid, "hello? are you there?")
+    agent = staff_token(client, "agent")
+    tid = client.get("/api/agent/queue", headers=agent).json()[0]["id"]
+    r = client.get(f"/api/agent/tickets/{tid}/kb-draft", headers=agent)
+    assert r.json()["question"] == "How do I get a VAT invoice for my company?"
+    learner_only = {"Authorization": headers["Authorization"]}
+    assert client.get(f"/api/agent/tickets/{tid}/kb-draft", headers=learner_only).status_code in (
+        401,
+        403,
+    )
 
 
 def test_agents_get_kb_suggestions_for_the_learners_question(client, editor):
@@ -352,6 +475,17 @@ def test_import_checks_every_row_and_legacy_ids_stay_reachable(client, editor):
     assert client.get(url + "/history", headers=editor).json()[0]["version"] == 1
     r = client.post(url + "/archive", json={"base_version": 1}, headers=editor)
     assert r.status_code == 200 and r.json()["entry"]["status"] == "archived"
+
+
+def test_an_excel_csv_with_a_byte_order_mark_imports(client, editor):
+    # Excel's "CSV UTF-8" starts with EF BB BF; it was refused: "lacks the columns id"
+    csv = "id,lang,question,answer\nzh-gift-card,zh,能买礼品卡吗？,可以。\n"
+    r = client.post(
+        "/api/kb/import?format=csv", content=b"\xef\xbb\xbf" + csv.encode(), headers=editor
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["created"] == 1
+    assert client.get("/api/kb/entries/zh-gift-card", headers=editor).json()["answer"] == "可以。"
 
 
 def test_export_follows_the_list_filters_and_help_pages_stay_html(client, editor):

@@ -90,10 +90,11 @@ def test_learner_and_agent_through_one_handoff(stack, browser, shots):
 
     # the agent keeps the answer for the content team
     agent.click("#kb-draft")
-    # a form prefilled with the learner's last message and the agent's whole last answer,
-    # where a multi-line answer can be edited (it was a one-line prompt())
+    # a form prefilled with the learner's question (the one before the handoff, not their
+    # latest line) and the agent's whole last answer, where a multi-line answer can be
+    # edited (it was a one-line prompt())
     expect(agent.locator("#draft-dialog")).to_be_visible()
-    expect(agent.locator("#draft-q")).to_have_value("Python 入门实战，缓存一直失败")
+    expect(agent.locator("#draft-q")).to_have_value("课程视频可以下载离线看吗")
     expect(agent.locator("#draft-a")).to_have_value("您好，我是小安，请问是哪门课程下载不了？")
     agent.fill("#draft-a", "清除缓存后重新下载：\n1. 我的 → 设置 → 清除缓存\n2. 重新下载该章节")
     agent.click("#draft-save")
@@ -104,6 +105,7 @@ def test_learner_and_agent_through_one_handoff(stack, browser, shots):
     editor.headers["Authorization"] = f"Bearer {login.json()['token']}"
     (draft,) = editor.get("/api/kb/entries", params={"q": "重新下载该章节"}).json()
     assert draft["status"] == "draft" and draft["answer"].count("\n") == 2
+    assert draft["id"].startswith("zh-kecheng"), draft["id"]  # read from the question, in pinyin
 
     # Markdown is rendered as nodes, never as HTML: markup shows as text, no script links
     agent.fill("#text", "**注意** <img src=x onerror=alert(1)> [看这里](javascript:alert(1))")

@@ -197,3 +197,68 @@ def test_export_downloads_the_list_and_says_when_it_fails(stack, browser, tmp_pa
     page.route("**/api/kb/export*", lambda route: route.fulfill(status=500, body="boom"))
     page.click("#export")
     expect(page.locator("#e-msg")).to_contain_text("Export failed · 导出失败 (500")
+
+
+def test_a_live_search_never_overwrites_a_preview_in_progress(stack, browser):
+    eddie = _signed_in(browser, stack.hub_url)
+    eddie.locator('.entry-item[data-entry="en-refund-policy"]').click()
+    expect(eddie.locator("#e-id")).to_have_value("en-refund-policy")
+    # the hub's answers are held, so the live search (fired 250 ms after typing) comes back
+    # while the preview is building: that late live result used to replace "Building a
+    # preview index…" and show the live decision with no preview label
+    held = []
+    eddie.route("**/api/kb/try", lambda route: held.append(route))
+    preview = lambda req: bool((req.post_data_json or {}).get("preview"))  # noqa: E731
+    live = lambda r: "/api/kb/try" in r.url and not preview(r)  # noqa: E731
+    with eddie.expect_request(live):
+        eddie.fill("#try-q", "What is your refund policy?")
+    with eddie.expect_request(lambda r: "/api/kb/try" in r.url and preview(r)):
+        eddie.click("#try-preview")
+    building = eddie.locator("#try-out", has_text="Building a preview index")
+    expect(building).to_be_visible()
+    with eddie.expect_response(lambda r: live(r.request)):  # the live answer arrives first
+        held[0].continue_()
+    eddie.wait_for_timeout(500)  # time enough to draw it
+    expect(building).to_be_visible()
+    expect(eddie.locator("#try-decision")).to_have_count(0)
+    held[1].continue_()
+    expect(eddie.locator("#try-mode")).to_contain_text("not live", timeout=60_000)
+    expect(eddie.locator("#try-decision")).to_have_count(1)
+
+
+def test_history_shows_what_a_version_changed_before_a_restore(stack, browser):
+    import httpx
+
+    api = httpx.Client(base_url=stack.hub_url, timeout=30)
+    login = api.post("/api/auth/login", json={"username": "editor", "password": "editor"})
+    api.headers["Authorization"] = f"Bearer {login.json()['token']}"
+    intro = "Open **Me → Orders**, pick the order and tap **Invoice**, then fill in the title. "
+    entry = {
+        "id": "en-invoice-history-check",
+        "lang": "en",
+        "question": "How long does an e-invoice take to reach me?",
+        "answer": intro + "\nInvoices arrive by email within a day.",
+        "status": "draft",
+    }
+    assert api.post("/api/kb/entries", json=entry).status_code == 201
+    edit = {**entry, "answer": intro + "\nInvoices arrive by email within 3 working days."}
+    assert api.put(f"/api/kb/entries/{entry['id']}", json={**edit, "base_version": 1}).is_success
+
+    eddie = _signed_in(browser, stack.hub_url)
+    eddie.fill("#q", "en-invoice-history-check")
+    eddie.locator('.entry-item[data-entry="en-invoice-history-check"]').click()
+    eddie.click("#history-box summary")
+    v2, v1 = eddie.locator('[data-history="2"]'), eddie.locator('[data-history="1"]')
+    # the 80-character previews are the same; what v2 changed is not
+    assert v2.locator(".muted").first.inner_text() == v1.locator(".muted").first.inner_text()
+    v2.locator(".history-changes summary").click()
+    expect(v2.locator(".history-changes del")).to_contain_text("within a day")
+    expect(v2.locator(".history-changes ins")).to_contain_text("within 3 working days")
+    v1.locator(".history-full summary").click()
+    expect(v1.locator(".history-full")).to_contain_text("Invoices arrive by email within a day.")
+    # the restore asks first, saying what it changes
+    asked = []
+    eddie.once("dialog", lambda d: asked.append(d.message) or d.dismiss())
+    v1.locator("button[data-version]").click()
+    eddie.wait_for_timeout(300)
+    assert asked and "It changes: answer" in asked[0] and "答案" in asked[0], asked

@@ -12,7 +12,7 @@ from kb_index import Entry, Thresholds, decide, detect_lang
 from kb_index import store as kb_store
 from kb_index.encoders import HashingEncoder
 from kb_index.markdown import to_html, to_plain
-from kb_index.search import FORMAT_VERSION, SearchIndex, SearchSettings
+from kb_index.search import FORMAT_VERSION, Hit, SearchIndex, SearchSettings
 from kb_index.service import KnowledgeBase
 
 ENTRIES = [
@@ -90,6 +90,21 @@ def test_decision_answer_clarify_fallback():
     hits[1].score = hits[0].score
     assert decide(hits, t).kind == "clarify"
     assert decide([], t).kind == "fallback"
+
+
+def test_choices_never_show_two_identical_titles():
+    # a second live entry with the same question: the learner used to get two identical
+    # 会员可以和家人共享吗？ buttons and no way to tell them apart
+    first = Entry(id="zh-share", lang="zh", question="会员可以和家人共享吗？", answer="不可以。")
+    twin = first.model_copy(update={"id": "zh-share-2", "question": "会员可以和家人共享吗?"})
+    other = Entry(id="zh-pause", lang="zh", question="会员可以暂停吗？", answer="可以。")
+    hit = lambda e, s: Hit(e, s, s, 0.0, e.question)  # noqa: E731
+    t = Thresholds()
+    clarify = decide([hit(first, 0.60), hit(twin, 0.60), hit(other, 0.58)], t)
+    assert clarify.kind == "clarify"
+    assert [h.entry.id for h in clarify.hits] == ["zh-share", "zh-pause"]
+    fallback = decide([hit(first, 0.50), hit(twin, 0.50), hit(other, 0.45)], t)
+    assert [h.entry.id for h in fallback.hits] == ["zh-share", "zh-pause"]
 
 
 def test_save_load_and_manifest_compatibility(tmp_path):
@@ -280,6 +295,37 @@ def test_the_learned_signal_is_adopted_only_where_it_helps(monkeypatch):
     off = SearchIndex.build(_phrasing_entries(), HashingEncoder(),
                             SearchSettings(learned_weights=(0.0,)))
     assert fits == [] and off.parts["en"].learned_weight == 0
+
+
+def test_a_preview_skips_the_learned_gate_where_the_live_kb_does_not_use_it(
+    monkeypatch, tmp_path
+):
+    from kb_index import search
+
+    fits = []
+    real_fit = search._fit_softmax
+    monkeypatch.setattr(search, "_fit_softmax", lambda *a: fits.append(1) or real_fit(*a))
+    entries = _phrasing_entries()
+    edited = [*entries[1:], entries[0].model_copy(update={"answer": "edited"})]
+    # the gate runs at build time and rejects the signal (an unreachable gain): previews used
+    # to re-run its 5-fold cross-fitting anyway, seconds each on the seed KB
+    kb = KnowledgeBase(tmp_path, HashingEncoder(), SearchSettings(learned_min_gain=1.0))
+    live = kb.rebuild(entries)
+    assert fits and live.parts["en"].learned_weight == 0
+    fits.clear()
+    preview = kb.preview(edited)
+    assert fits == [] and preview.parts["en"].learned_weight == 0
+    # the same index a publish would build
+    full = SearchIndex.build(edited, HashingEncoder(), SearchSettings(learned_min_gain=1.0))
+    query = PHRASINGS[0].format("refund").replace("everything", "all")
+    assert [(h.entry.id, h.score) for h in preview.search(query)] == [
+        (h.entry.id, h.score) for h in full.search(query)
+    ]
+    # a KB that adopted the signal keeps the gate in its previews
+    kb = KnowledgeBase(tmp_path / "adopted", HashingEncoder(), SearchSettings())
+    assert kb.rebuild(entries).parts["en"].learned_weight > 0
+    fits.clear()
+    assert kb.preview(edited).parts["en"].learned_weight > 0 and fits
 
 
 def test_the_anchor_uses_out_of_fold_logits(monkeypatch):

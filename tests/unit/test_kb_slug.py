@@ -20,6 +20,9 @@ from kb_index.slug import suggest_base
         ("zh", "请问我的证书在哪里下载？", "zh-zhengshu-xiazai"),
         # a word jieba does not know (花呗 -> 花 / 呗) stays one word
         ("zh", "怎么开通花呗分期", "zh-kaitong-huabei-fenqi"),
+        # ...even after a verb jieba's guesses glued it to (用花 / 呗 gave yonghua-bei)
+        ("zh", "课程可以用花呗分期付款吗", "zh-kecheng-huabei-fenqifukuan"),
+        ("zh", "能用花呗吗", "zh-huabei"),
         # a few words at most
         ("zh", "退款申请提交以后多久可以到账户余额里", "zh-tuikuan-shenqing-tijiao-yihou"),
         # mixed: the latin words stay, full-width ones too

@@ -68,6 +68,30 @@ def test_restore_brings_back_content_only_and_status_changes_are_logged_as_such(
     assert kb_store.set_status(db, "en-gift", "draft", "eddie").version == 5
 
 
+def test_history_says_what_each_version_changed_past_the_preview(db):
+    # two answers alike for their first 80 characters looked identical in the history
+    intro = "Open **Me → Orders**, pick the order and tap **Invoice**. " * 2
+    v1 = GIFT.model_copy(update={"answer": intro + "\nInvoices arrive by email.\nThanks!"})
+    kb_store.save_entry(db, v1, "eddie")
+    v2 = v1.model_copy(
+        update={"answer": intro + "\nInvoices arrive within 3 days.\nThanks!", "tags": ["tax"]}
+    )
+    kb_store.save_entry(db, v2, "mia")
+    kb_store.set_status(db, "en-gift", "published", "mia")
+    new, edit, first = kb_store.history(db, "en-gift")
+    assert edit["preview"] == first["preview"]  # the 80-character preview cannot tell them apart
+    assert first["changes"] == []  # nothing before it
+    assert [c["field"] for c in new["changes"]] == ["status"]
+    assert new["changes"][0]["before"] == "draft" and new["changes"][0]["after"] == "published"
+    assert [c["field"] for c in edit["changes"]] == ["answer", "tags"]
+    diff = edit["changes"][0]["diff"]
+    assert ["-", "Invoices arrive by email."] in diff
+    assert ["+", "Invoices arrive within 3 days."] in diff
+    assert [" ", "Thanks!"] in diff  # context around the change
+    assert edit["changes"][1] == {"field": "tags", "before": [], "after": ["tax"]}
+    assert edit["entry"]["answer"] == v2.answer  # the full text, on demand
+
+
 def test_a_live_entry_cannot_be_restored_to_a_placeholder(db):
     kb_store.save_entry(db, GIFT.model_copy(update={"answer": "(draft)"}), "gaps")
     kb_store.save_entry(db, GIFT.model_copy(update={"status": "published"}), "eddie")
@@ -139,6 +163,15 @@ def test_json_export_is_an_array_that_imports_back_unchanged():
     assert transfer.loads("[]", "json") == transfer.loads("", "yaml") == []
 
 
+@pytest.mark.parametrize("fmt", transfer.FORMATS)
+def test_import_reads_a_file_that_starts_with_a_utf8_bom(fmt):
+    # Excel's "CSV UTF-8" (and Notepad's UTF-8) put U+FEFF first: the CSV header then read
+    # "\ufeffid" and the file was refused for lacking the id column
+    zh = Entry(id="zh-gift", lang="zh", question="能送课吗？", answer="可以。", status="draft")
+    text = "\ufeff" + transfer.dumps([GIFT, zh], fmt)
+    assert transfer.loads(text, fmt) == [GIFT, zh]
+
+
 class _Stub:
     """An encoder with e5's scale whose unrelated questions score 0.84 (as e5 does on
     Chinese): two topics, vectors built to a known cosine."""
@@ -200,6 +233,20 @@ def test_real_encoders_group_zh_and_en_questions_by_topic(db):
         inverse = sum(max(sum(label[q] == t for q in g) for g in groups) for t in topics[lang]) / n
         assert n == sum(map(len, topics[lang].values()))
         assert purity >= 0.9 and inverse >= 0.8, (lang, purity, inverse, groups)
+
+
+@pytest.mark.model
+def test_unrelated_course_questions_stay_apart(db):
+    from kb_index.config import KBConfig
+
+    # the tester's pair: one domain (courses), two topics; they made one cluster at 0.32
+    apart = [
+        "Can I download the course slides as PDF?",
+        "Do you offer student discounts for teachers?",
+    ]
+    _log(db, apart, "en")
+    got = kb_gaps.clusters(db, KBConfig().encoder(), [])
+    assert sorted(c["size"] for c in got) == [1, 1], got
 
 
 def test_staged_changes_leave_the_live_entry_alone_until_saved_over(db):
