@@ -159,18 +159,36 @@ class Hub:
 
     def back_to_bot(self, conv: Conversation) -> Message | None:
         """The learner goes back to the assistant, also while an agent holds the chat: a
-        learner must never be stuck waiting on a person. The ticket is cancelled; the notice
-        (in the learner's language) names the agent it was with, so the console can tell them."""
+        learner must never be stuck waiting on a person. Only the wish to talk is withdrawn:
+        a ticket that is a team's work (a refused refund's review, a complaint) stays open as
+        a case and the learner is told who still has it (handoff.leave_chat); any other is
+        cancelled. The notice (in the learner's language) names the agent it was with, so
+        the console can tell them."""
         ticket = handoff.human_mode(self.db, conv.id)
         if ticket is None:
             return None
-        handoff.cancel(self.db, conv.id)
+        after = handoff.leave_chat(self.db, conv.id)
+        kept = after is not None and after.is_open
+        text = (
+            say(
+                "left_case",
+                conv.lang,
+                team=handoff.team_name(ticket.team, conv.lang),
+                ticket=ticket.id,
+            )
+            if kept
+            else say("cancelled", conv.lang)
+        )
         msg = self.post(
             conv.id,
             "system",
-            say("cancelled", conv.lang),
+            text,
             lang=conv.lang,
-            payload={"event": "cancelled", "ticket_id": ticket.id, "agent": ticket.claimed_by},
+            payload={
+                "event": "left_chat" if kept else "cancelled",
+                "ticket_id": ticket.id,
+                "agent": ticket.claimed_by,
+            },
         )
         self.announce_mode(conv.id)
         return msg

@@ -28,6 +28,14 @@ _TEXT = {
         "zh": "客服 {agent} 已处理完毕，接下来由智能助手继续为您服务。请为本次服务打分：",
     },
     "cancelled": {"en": "OK, you're back with the assistant.", "zh": "好的，已为您切回智能助手。"},
+    # back to the assistant with a ticket that is the team's work (handoff.FOLLOW_UP_REASONS)
+    "left_case": {
+        "en": "OK, you're back with the assistant. Your request (ticket #{ticket}) is not "
+        "withdrawn: the {team} team still has it and will reply in this chat, so you don't "
+        "need to wait here.",
+        "zh": "好的，已为您切回智能助手。您的请求（工单 #{ticket}）不会撤销，仍由{team}处理，"
+        "处理结果会在这段对话里回复您，您无需在线等待。",
+    },
     "thanks_rating": {"en": "Thank you for your rating!", "zh": "感谢您的评价！"},
     "next_best": {
         "en": "Sorry that didn't help. Is one of these closer? Or talk to a person.",

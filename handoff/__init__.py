@@ -8,6 +8,7 @@ from handoff.routing import TEAMS, route, team_name
 from handoff.severity import Severity, assess_complaint
 from handoff.sla import BusinessHours
 from handoff.tickets import (
+    FOLLOW_UP_REASONS,
     PRIORITIES,
     Ticket,
     cancel,
@@ -17,6 +18,7 @@ from handoff.tickets import (
     get_ticket,
     handover_notes,
     human_mode,
+    leave_chat,
     open_ticket,
     queue,
     rate,
@@ -30,6 +32,7 @@ from handoff.tickets import (
 
 __all__ = [
     "AlreadyRated",
+    "FOLLOW_UP_REASONS",
     "PRIORITIES",
     "TEAMS",
     "BusinessHours",
@@ -47,6 +50,7 @@ __all__ = [
     "get_ticket",
     "handover_notes",
     "human_mode",
+    "leave_chat",
     "open_ticket",
     "queue",
     "rate",

@@ -101,6 +101,7 @@ function render(m) {
   if (m.payload.citation) node.append(AC.el("a", { class: "cite", href: m.payload.citation.url, target: "_blank" }, `📖 ${m.payload.citation.title}`));
   // the learner's notice is in the learner's language; the agent gets it in both
   if (m.payload.event === "cancelled") node.append(AC.el("div", { class: "error", "data-event": "cancelled" }, "The learner went back to the assistant; the ticket is cancelled · 学员已回到智能助手，工单已取消"));
+  if (m.payload.event === "left_chat") node.append(AC.el("div", { class: "error", "data-event": "left_chat" }, "The learner went back to the assistant; the ticket stays open as a follow-up case: answer it here · 学员已回到智能助手，工单保留为跟进单，请在此回复处理结果"));
   $("log").append(node);
   $("log").scrollTop = $("log").scrollHeight;
 }

@@ -404,3 +404,29 @@ def test_a_second_tab_finds_the_conversation_a_person_answers_in(client):
     assert client.get("/api/conversations/open", headers=other).status_code == 404
     client.post(f"/api/conversations/{cid}/back-to-bot", headers=headers)
     assert client.get("/api/conversations/open", headers=headers).status_code == 404
+
+
+def test_going_back_to_the_assistant_keeps_a_refused_refunds_review(client):
+    # the tester: 回到智能助手 after a refused refund silently withdrew billing's review
+    headers, cid = start(client, "L1003")
+    db = client.app.state.db
+    review = handoff.create_ticket(
+        db,
+        cid,
+        reason="refund_ineligible",
+        intent="refund_request",
+        order_id="AC10030001",
+        team="billing",
+    )
+    assert client.get(f"/api/conversations/{cid}", headers=headers).json()["mode"] == "human"
+    r = client.post(f"/api/conversations/{cid}/back-to-bot", headers=headers)
+    assert r.status_code == 200 and r.json()["mode"] == "bot"
+    assert r.json()["ticket"]["id"] == review.id and r.json()["ticket"]["channel"] == "case"
+    last = transcript(client, headers, cid)[-1]
+    assert last["payload"]["event"] == "left_chat" and last["payload"]["ticket_id"] == review.id
+    assert "不会撤销" in last["text"] and "财务与退款组" in last["text"]
+    billing = staff_token(client, "billing")
+    (ticket,) = client.get("/api/agent/queue", headers=billing).json()
+    assert (ticket["id"], ticket["status"]) == (review.id, "queued")
+    # the learner's next message goes to the bot (here: Rasa is down), not to the agent
+    assert send(client, headers, cid, "hello")["replies"][0]["payload"]["event"] == "rasa_down"

@@ -214,3 +214,30 @@ def test_learner_may_leave_a_claimed_chat_and_rates_once(db):
         4,
         "quick",
     )
+
+
+def test_leaving_the_chat_keeps_the_teams_work_and_cancels_the_rest(db):
+    # a refused refund's billing review is owed whether or not the learner waits in the chat
+    review = handoff.create_ticket(
+        db, "c1", reason="refund_ineligible", intent="refund_request", order_id="O1"
+    )
+    handoff.claim(db, review.id, "bill")
+    kept = handoff.leave_chat(db, "c1")
+    assert (kept.id, kept.status, kept.channel, kept.claimed_by) == (
+        review.id,
+        "claimed",
+        "case",
+        "bill",
+    )
+    assert handoff.human_mode(db, "c1") is None  # the bot talks again
+    assert [t.id for t in handoff.tickets_for(db, ["c1"], "refund_ineligible")] == [review.id]
+    # a complaint the learner asked to discuss goes back to being a queued case
+    handoff.create_ticket(db, "c2", reason="complaint", intent="complaint", channel="case")
+    handoff.create_ticket(db, "c2", reason="learner_asked")  # the case becomes a chat
+    assert handoff.leave_chat(db, "c2").status == "queued"
+    assert handoff.open_ticket(db, "c2").channel == "case"
+    # only wanting a person is withdrawn
+    handoff.create_ticket(db, "c3", reason="learner_asked", intent="refund_request")
+    assert handoff.leave_chat(db, "c3").status == "cancelled"
+    assert handoff.open_ticket(db, "c3") is None
+    assert handoff.leave_chat(db, "c3") is None
