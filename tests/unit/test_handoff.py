@@ -241,3 +241,60 @@ def test_leaving_the_chat_keeps_the_teams_work_and_cancels_the_rest(db):
     assert handoff.leave_chat(db, "c3").status == "cancelled"
     assert handoff.open_ticket(db, "c3") is None
     assert handoff.leave_chat(db, "c3") is None
+
+
+@pytest.mark.parametrize(
+    ("form", "opening", "team"),
+    [("invoice_form", "invoice_request", "billing"), ("refund_form", "refund_request", "billing")],
+)
+def test_a_person_asked_for_in_a_form_is_from_the_forms_team(rt, form, opening, team):
+    # the tester: 我要开发票 → tap "Python 入门实战 · ¥199 · …" → 人工 went to tech, because the
+    # tapped order button read as playback_problem 0.24 and named the topic
+    from actions.handoff import ActionHandoff
+    from tests.unit.actionkit import make_tracker, run
+
+    tapped = "Python 入门实战 · ¥199 · AC10010001"
+    earlier = [
+        {"event": "user", "text": "我要办这个", "parse_data": {"intent": {"name": opening}}},
+        {"event": "active_loop", "name": form},
+        {
+            "event": "user",
+            "text": tapped,
+            "parse_data": {"intent": {"name": "playback_problem", "confidence": 0.24}},
+            "metadata": {"option": True},
+        },
+    ]
+    tracker = make_tracker("人工", "request_human", sender="c_f", lang="zh", events=earlier)
+    tracker.active_loop = {"name": form}
+    run(ActionHandoff(), tracker)
+    ticket = handoff.open_ticket(rt.db, "c_f")
+    assert (ticket.team, ticket.intent) == (team, opening)
+
+
+def test_a_tapped_option_outside_a_form_names_no_topic(rt):
+    from actions.context import topic_intent
+    from tests.unit.actionkit import make_tracker
+
+    earlier = [
+        {"event": "user", "text": "发票", "parse_data": {"intent": {"name": "invoice_request"}}},
+        {"event": "active_loop", "name": None},
+        {
+            "event": "user",
+            "text": "数据分析从零到一",
+            "parse_data": {"intent": {"name": "course_access"}},
+            "metadata": {"option": True},
+        },
+    ]
+    tracker = make_tracker("human", "request_human", events=earlier)
+    assert topic_intent(tracker) == "invoice_request"
+
+
+def test_every_form_has_its_topic():
+    import yaml
+
+    from actions.context import FORM_INTENT
+    from bot.settings import ROOT
+
+    domain = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
+    assert set(FORM_INTENT) == set(domain["forms"])
+    assert set(FORM_INTENT.values()) <= set(domain["intents"])
