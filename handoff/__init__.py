@@ -4,7 +4,7 @@ A library: callers pass their SQLite handle; it never calls Rasa and never impor
 """
 
 from handoff.errors import AlreadyRated, Conflict, Forbidden, NotFound, TicketError
-from handoff.routing import TEAMS, route, team_name
+from handoff.routing import TEAMS, names_a_team, route, team_name
 from handoff.severity import Severity, assess_complaint
 from handoff.sla import BusinessHours
 from handoff.tickets import (
@@ -51,6 +51,7 @@ __all__ = [
     "handover_notes",
     "human_mode",
     "leave_chat",
+    "names_a_team",
     "open_ticket",
     "queue",
     "rate",

@@ -430,3 +430,119 @@ def test_going_back_to_the_assistant_keeps_a_refused_refunds_review(client):
     assert (ticket["id"], ticket["status"]) == (review.id, "queued")
     # the learner's next message goes to the bot (here: Rasa is down), not to the agent
     assert send(client, headers, cid, "hello")["replies"][0]["payload"]["event"] == "rasa_down"
+
+
+def test_rasa_down_says_the_message_was_not_handled_and_routes_by_the_conversation(client):
+    # the tester: "您的消息已保存" promised handling that never came, the hub's own handoff
+    # went to the general team despite the refund, and it left out the off-hours notice
+    headers, cid = start(client, "L1003")
+    out = send(client, headers, cid, "数据分析那门课我想退款")
+    notice = out["replies"][0]
+    assert "重新发送" in notice["text"] and "已保存" not in notice["text"]
+    # earlier turns, when Rasa was up, stored their intents: the refund, then a tapped order
+    db = client.app.state.db
+    from bot import transcript as tr
+
+    tr.annotate(db, out["message"]["id"], "refund_request", 0.97)
+    tapped = send(client, headers, cid, "Python 入门实战 · ¥199", payload="AC10030001")
+    tr.annotate(db, tapped["message"]["id"], "playback_problem", 0.24)
+
+    class Closed(handoff.BusinessHours):
+        def is_open_ts(self, ts: float) -> bool:
+            return False
+
+    client.app.state.hub.hours = Closed()
+    out = send(client, headers, cid, "转人工客服", payload="/request_human")
+    queued = out["replies"][-1]
+    assert queued["payload"]["team"] == "billing" and "财务与退款组" in queued["text"]
+    assert "09:00–21:00" in queued["text"]
+    english = start(client, "L1001")
+    out = send(client, *english, "Talk to a person", payload="/request_human")
+    assert "Our people work 09:00–21:00" in out["replies"][-1]["text"]
+    out = send(client, *start(client, "L1002"), "is anyone there?")
+    assert "send it again" in out["replies"][0]["text"]
+
+
+class SlowRasa:
+    """A Rasa REST channel that answers each turn after `delay` seconds."""
+
+    def __init__(self, delay: float) -> None:
+        import http.server
+        import json
+
+        outer = self
+        self.delay = delay
+        self.turns: list[str] = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                outer.turns.append(body["message"])
+                threading.Event().wait(outer.delay)
+                self._send(200, [{"recipient_id": body["sender"], "text": "late hello"}])
+
+            def do_GET(self) -> None:
+                self._send(404, {})
+
+            def _send(self, status: int, data: object) -> None:
+                raw = json.dumps(data).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(raw)))
+                self.end_headers()
+                with contextlib.suppress(OSError):
+                    self.wfile.write(raw)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def wait_for(check, timeout: float = 10.0):  # type: ignore[no-untyped-def]
+    import time
+
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if got := check():
+            return got
+        time.sleep(0.1)
+    raise AssertionError("timed out")
+
+
+def test_a_slow_rasas_late_answer_reaches_the_learner(tmp_path):
+    # the tester: a hung Rasa answered after the hub's timeout, and the answer was thrown away
+    rasa = SlowRasa(delay=1.5)
+    settings = hub_settings(tmp_path, rasa_url=rasa.url, rasa_timeout_s=0.5)
+    try:
+        with TestClient(create_app(settings)) as client:
+            headers, cid = start(client)
+            out = send(client, headers, cid, "hello?")
+            (notice,) = out["replies"]
+            assert notice["payload"]["kind"] == "rasa_slow"
+            assert "no need to send your message again" in notice["text"]
+            late = wait_for(
+                lambda: [m for m in transcript(client, headers, cid) if m["sender"] == "bot"]
+            )
+            assert late[0]["text"] == "late hello"
+
+            # while a turn is pending, asking for a person does not queue behind it in Rasa
+            rasa.delay = 3.0
+            send(client, headers, cid, "hello again?")
+            out = send(client, headers, cid, "Talk to a person", payload="/request_human")
+            assert out["mode"] == "human" and out["replies"][-1]["payload"]["event"] == "handoff"
+            assert rasa.turns == ["hello?", "hello again?"]
+            # the answer that comes once a person has the chat is not posted: the bot is silent
+            import time
+
+            time.sleep(3.2)
+            bots = [m for m in transcript(client, headers, cid) if m["sender"] == "bot"]
+            assert len(bots) == 1
+    finally:
+        rasa.close()
