@@ -421,9 +421,16 @@ class Hub:
         return ticket
 
     def reassign(
-        self, ticket_id: int, manager: str, to_agent: str, to_name: str, note: str = ""
+        self,
+        ticket_id: int,
+        manager: str,
+        to_agent: str,
+        to_name: str,
+        note: str = "",
+        to_teams: list[str] | None = None,
     ) -> handoff.Ticket:
-        ticket = handoff.reassign(self.db, ticket_id, manager, to_agent, note)
+        """`to_teams`: the new owner's teams (None: a manager, any team)."""
+        ticket = handoff.reassign(self.db, ticket_id, manager, to_agent, note, to_teams=to_teams)
         self._joined(ticket, to_agent, to_name)
         return ticket
 

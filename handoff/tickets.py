@@ -416,14 +416,28 @@ def reassign(
     to_agent: str,
     note: str = "",
     now: float | None = None,
+    *,
+    to_teams: list[str] | None = None,
 ) -> Ticket:
     """A manager gives a claimed ticket to another agent. The 'reassigned' event's actor is
-    the manager; the new owner is in its detail. The first response and its credit stay."""
+    the manager; the new owner is in its detail. The first response and its credit stay.
+
+    `to_teams`: the new owner's teams (None: any, a manager). As with claiming, only an agent
+    of the ticket's team may hold it: to give it to someone else, transfer it to their team
+    first (Conflict otherwise)."""
     now = time.time() if now is None else now
     with db.conn:
         ticket = _owned(db, ticket_id, manager, override=True)
         if ticket.claimed_by == to_agent:
             raise Conflict(f"ticket {ticket_id} is already {to_agent}'s · 工单已由该客服接入")
+        if to_teams is not None and ticket.team not in to_teams:
+            zh = TEAMS.get(ticket.team, {}).get("zh", ticket.team)
+            raise Conflict(
+                f"{to_agent} is not in the {_team_label(ticket.team)} team of ticket "
+                f"{ticket_id}: transfer the ticket to one of their teams first, or pick an "
+                f"agent of that team · {to_agent} 不在{zh}，不能改派工单 #{ticket_id}；"
+                "请先转接到其所在组，或改派给该组的客服"
+            )
         db[TICKETS].update(ticket_id, {"claimed_by": to_agent, "claimed_at": now})
         detail = json.dumps(
             {"from": ticket.claimed_by, "to": to_agent, "note": note}, ensure_ascii=False

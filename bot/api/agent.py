@@ -119,7 +119,13 @@ def agents(agent: CurrentAgent, db: Db) -> list[dict]:
     if not _supervises(agent):
         raise HTTPException(403, "only managers reassign tickets · 只有主管可以改派工单")
     return [
-        {"id": row["username"], "display_name": row["display_name"], "teams": row["teams"]}
+        {
+            "id": row["username"],
+            "display_name": row["display_name"],
+            "teams": row["teams"],
+            # may hold any team's ticket (a manager); others only their teams' (reassign)
+            "any_team": bool(set((row.get("roles") or "").split(",")) & {"manager", "admin"}),
+        }
         for row in db["staff"].rows_where("active = 1", order_by="username")
         if _is_agent(row)
     ]
@@ -172,7 +178,16 @@ def reassign(
     if not rows or not _is_agent(rows[0]):
         raise HTTPException(404, f"no agent {body.agent!r} · 没有这位客服")
     name = rows[0]["display_name"] or body.agent
-    return hub.reassign(ticket_id, agent.id, body.agent, name, body.note).model_dump()
+    # like claiming: only an agent of the ticket's team holds it (managers: any team)
+    roles = set((rows[0].get("roles") or "").split(","))
+    to_teams = None if roles & {"manager", "admin"} else _teams_of(rows[0])
+    return hub.reassign(
+        ticket_id, agent.id, body.agent, name, body.note, to_teams=to_teams
+    ).model_dump()
+
+
+def _teams_of(row: dict) -> list[str]:
+    return [t for t in (row.get("teams") or "").split(",") if t]
 
 
 @router.post("/tickets/{ticket_id}/resolve")

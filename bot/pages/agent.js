@@ -1,5 +1,5 @@
 // Agent console: the queue (polled), one open conversation (WebSocket), actions on its ticket.
-let token = AC.store.getItem("ac.staff.token"), me = null, current = null, sock = null, tickets = [], teams = {};
+let token = AC.store.getItem("ac.staff.token"), me = null, current = null, sock = null, tickets = [], teams = {}, agents = [];
 const $ = (id) => document.getElementById(id);
 const show = (id, on) => $(id).classList.toggle("hidden", !on);
 
@@ -116,10 +116,22 @@ function showActions() {
   show("release", mine || boss);
   ["transfer-team", "transfer-note", "transfer"].forEach((id) => show(id, mine || boss));
   ["reassign-agent", "reassign"].forEach((id) => show(id, boss));
+  if (boss) reassignOptions();
   ["resolve", "composer"].forEach((id) => show(id, mine));
   show("resolve-box", mine && resolving);
   show("kb-draft", current && current.claimed_by === me.id);
   showInfo();
+}
+
+// Reassign offers only who may hold the ticket: its team's agents and managers (the hub
+// refuses anyone else with a 409 that says to transfer the ticket first)
+function reassignOptions() {
+  const box = $("reassign-agent"), key = `${current.id}:${current.team}:${current.claimed_by}`;
+  if (box.dataset.for === key) return;
+  box.dataset.for = key;
+  const fits = agents.filter((a) => a.id !== current.claimed_by && (a.any_team || (a.teams || "").split(",").includes(current.team)));
+  box.replaceChildren(...fits.map((a) => AC.el("option", { value: a.id }, `${a.display_name} (${a.id})`)));
+  $("reassign").disabled = !fits.length;
 }
 
 function showInfo() {
@@ -255,9 +267,7 @@ async function boot() {
   // the filter survives a reload (this tab only)
   const saved = AC.store.getItem("ac.agent.filter");
   if (saved && [...$("team-filter").options].some((o) => o.value === saved)) $("team-filter").value = saved;
-  if (supervises()) {
-    for (const a of await AC.api("/api/agent/agents", { token })) $("reassign-agent").append(AC.el("option", { value: a.id }, `${a.display_name} (${a.id})`));
-  }
+  if (supervises()) agents = await AC.api("/api/agent/agents", { token });
   await refreshQueue();
   setInterval(refreshQueue, 2000);
 }

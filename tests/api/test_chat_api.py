@@ -331,13 +331,28 @@ def test_claim_needs_the_team_and_managers_release_or_reassign(client):
     assert client.get("/api/agent/agents", headers=agent).status_code == 403
     assert "billing" in [a["id"] for a in client.get("/api/agent/agents", headers=mia).json()]
     assert client.post(f"{url}/reassign", headers=mia, json={"agent": "editor"}).status_code == 404
+    # Bill is billing only: as with claiming, he cannot be given a general ticket (the
+    # tester got a 200 here), with a message that says what to do instead
+    r = client.post(f"{url}/reassign", headers=mia, json={"agent": "billing"})
+    assert r.status_code == 409 and "not in the General support team" in r.json()["detail"]
+    assert "不在综合客服组" in r.json()["detail"] and "转接" in r.json()["detail"]
+    assert client.get(url, headers=mia).json()["claimed_by"] == "agent"
+    assert {"id": "billing", "any_team": False} in [
+        {k: a[k] for k in ("id", "any_team")}
+        for a in client.get("/api/agent/agents", headers=mia).json()
+    ]
+    client.post(f"{url}/transfer", headers=mia, json={"team": "billing"})
+    client.post(f"{url}/claim", headers=agent)  # Ann is in billing too
     r = client.post(f"{url}/reassign", headers=mia, json={"agent": "billing"})
     assert r.status_code == 200 and r.json()["claimed_by"] == "billing"
     assert "财务 Bill" in transcript(client, headers, cid)[-1]["text"]
     assert client.post(f"{url}/reply", headers=bill, json={"text": "hi"}).status_code == 200
     assert client.post(f"{url}/reply", headers=agent, json={"text": "hi"}).status_code == 403
     r = client.post(f"{url}/release", headers=bill, json={})
-    assert r.status_code == 200 and r.json()["team"] == "general"
+    assert r.status_code == 200 and r.json()["team"] == "billing"
+    client.post(f"{url}/claim", headers=bill)
+    r = client.post(f"{url}/reassign", headers=mia, json={"agent": "manager"})  # any team
+    assert r.status_code == 200 and r.json()["claimed_by"] == "manager"
 
 
 def test_learner_can_leave_a_chat_an_agent_holds(client):

@@ -298,3 +298,13 @@ def test_every_form_has_its_topic():
     domain = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
     assert set(FORM_INTENT) == set(domain["forms"])
     assert set(FORM_INTENT.values()) <= set(domain["intents"])
+
+
+def test_reassigning_needs_an_agent_of_the_tickets_team(db):
+    t = handoff.create_ticket(db, "c1", reason="learner_asked", intent="login_problem")
+    handoff.claim(db, t.id, "ann")
+    with pytest.raises(handoff.Conflict, match="not in the Technical support team"):
+        handoff.reassign(db, t.id, "mia", "bill", to_teams=["billing"])
+    assert handoff.get_ticket(db, t.id).claimed_by == "ann"
+    assert handoff.reassign(db, t.id, "mia", "tess", to_teams=["tech"]).claimed_by == "tess"
+    assert handoff.reassign(db, t.id, "mia", "mia", to_teams=None).claimed_by == "mia"
