@@ -19,6 +19,10 @@ const REASON = {
   privacy_export: "Privacy: data export · 隐私：导出数据",
   privacy_delete: "Privacy: data deletion · 隐私：删除数据",
 };
+// the course platform's codes (bot/platform/base.py), as the side panel shows them
+const ORDER_STATUS = { paid: "Paid · 已支付", refunded: "Refunded · 已退款", refund_pending: "Refund pending · 退款审核中" };
+const REFUND_STATUS = { pending: "Pending review · 审核中", approved: "Approved · 已通过", rejected: "Rejected · 未通过", paid: "Refunded · 已退款" };
+const label = (labels, code) => labels[code] || code;
 const teamName = (k) => (teams[k] ? `${teams[k].en} · ${teams[k].zh}` : k);
 const supervises = () => me && (me.roles.includes("manager") || me.roles.includes("admin"));
 
@@ -184,9 +188,13 @@ function renderSide(p) {
   const L = p.learner;
   side.append(AC.el("h3", {}, L.name), AC.el("div", { class: "muted" }, `${L.id} · ${L.email} · ${L.phone}`),
     AC.el("h3", {}, "Orders · 订单"),
-    AC.el("table", {}, p.orders.map((o) => AC.el("tr", {}, AC.el("td", {}, o.id), AC.el("td", {}, o.course ? (current && current.lang === "en" ? o.course.name_en : o.course.name_zh) : o.course_id), AC.el("td", {}, `¥${o.amount}`), AC.el("td", {}, o.status)))),
+    // the status goes under the order id: a fourth column pushed the table past a narrow panel
+    AC.el("table", {}, p.orders.map((o) => AC.el("tr", { "data-order": o.id },
+      AC.el("td", {}, o.id, AC.el("div", { class: "muted", "data-status": o.status }, label(ORDER_STATUS, o.status))),
+      AC.el("td", {}, o.course ? (current && current.lang === "en" ? o.course.name_en : o.course.name_zh) : o.course_id),
+      AC.el("td", { class: "amount" }, `¥${o.amount}`)))),
     AC.el("h3", {}, "Refunds · 退款"),
-    AC.el("table", {}, p.refunds.map((r) => AC.el("tr", {}, AC.el("td", {}, r.order_id), AC.el("td", {}, `¥${r.amount}`), AC.el("td", {}, r.status)))));
+    AC.el("table", {}, p.refunds.map((r) => AC.el("tr", {}, AC.el("td", {}, r.order_id), AC.el("td", { class: "amount" }, `¥${r.amount}`), AC.el("td", { "data-status": r.status }, label(REFUND_STATUS, r.status))))));
 }
 
 async function loadSuggestions(q = "") {
