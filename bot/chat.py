@@ -56,6 +56,8 @@ class Hub:
         # still wait for their answers (see _bot_turn)
         self._pending: dict[str, asyncio.Future] = {}
         self._late: set[asyncio.Task] = set()
+        # the learner's open chat pages (WebSockets) per conversation, for the agent console
+        self._learner_pages: dict[str, int] = {}
 
     async def aclose(self) -> None:
         """Stop waiting for late Rasa answers (the hub is shutting down)."""
@@ -77,6 +79,26 @@ class Hub:
         mode = mode_of(self.db, conversation_id)
         self.broadcaster.publish(f"conv:{conversation_id}", {"type": "mode", "mode": mode})
         self.broadcaster.publish("queue", {"type": "queue", "conversation_id": conversation_id})
+
+    # ---- presence -----------------------------------------------------------------
+    def learner_online(self, conversation_id: str) -> bool:
+        """Whether the learner has the chat open (a page holds its WebSocket)."""
+        return self._learner_pages.get(conversation_id, 0) > 0
+
+    def learner_page(self, conversation_id: str, opened: bool) -> None:
+        """A learner's chat page connected or went away; the agent console hears when the
+        learner's first page opens or the last one closes."""
+        before = self.learner_online(conversation_id)
+        n = self._learner_pages.get(conversation_id, 0) + (1 if opened else -1)
+        if n > 0:
+            self._learner_pages[conversation_id] = n
+        else:
+            self._learner_pages.pop(conversation_id, None)
+        if self.learner_online(conversation_id) != before:
+            self.broadcaster.publish(
+                f"conv:{conversation_id}",
+                {"type": "presence", "learner_online": self.learner_online(conversation_id)},
+            )
 
     # ---- the learner side ---------------------------------------------------------
     async def learner_says(

@@ -180,10 +180,14 @@ async def conversation_socket(websocket: WebSocket, conversation_id: str) -> Non
     if conv is None or (principal.kind == "learner" and conv.learner_id != principal.id):
         await websocket.close(code=4404, reason=f"conversation {conversation_id} not found")
         return
-    broadcaster = websocket.app.state.hub.broadcaster
+    hub = websocket.app.state.hub
+    broadcaster = hub.broadcaster
     topic = f"conv:{conversation_id}"
     queue = broadcaster.subscribe(topic)  # subscribe before the replay: nothing falls between
     await websocket.accept()
+    learner = principal.kind == "learner"
+    if learner:  # the agent console shows whether the learner still has the chat open
+        hub.learner_page(conversation_id, opened=True)
     try:
         after = int(websocket.query_params.get("after") or 0)
         seen = after
@@ -208,6 +212,8 @@ async def conversation_socket(websocket: WebSocket, conversation_id: str) -> Non
         pass
     finally:
         broadcaster.unsubscribe(topic, queue)
+        if learner:
+            hub.learner_page(conversation_id, opened=False)
         with contextlib.suppress(Exception):
             await websocket.close()
 

@@ -149,6 +149,9 @@ function showInfo() {
       due ? AC.el("span", { "data-info": "due" }, ` · ${due}`) : null,
       current.sla_breached ? AC.el("strong", { class: "error" }, " · first-response SLA breached · 首次响应已超时") : null),
     current.summary ? AC.el("div", { "data-info": "summary" }, current.summary) : null,
+    // whether the learner still has the chat open (a closed tab: the reply waits for them)
+    current.learner_online == null || !["queued", "claimed"].includes(current.status) ? null : AC.el("div", { "data-info": "presence", class: current.learner_online ? "" : "error" },
+      current.learner_online ? "The learner has the chat open · 学员正在对话页面" : "The learner has closed the chat page; they will see your reply when they come back · 学员已关闭对话页面，回来后会看到您的回复"),
     ...(current.notes || []).filter((n) => n.note).map((n) => AC.el("div", { "data-info": "note" },
       `${{ transferred: "Transferred · 转接", released: "Released · 放回队列", reassigned: "Reassigned · 改派" }[n.kind] || n.kind} (${n.actor}${n.team ? " → " + teamName(n.team) : n.to ? " → " + n.to : ""}): ${n.note}`)));
 }
@@ -169,6 +172,7 @@ async function openTicket(id) {
         if (ev.message.sender === "learner" && $("suggest-q") && !$("suggest-q").value) suggestSoon();
       }
       if (ev.type === "mode") refreshQueue();
+      if (ev.type === "presence" && current) { current.learner_online = ev.learner_online; showInfo(); }
     });
     const profile = await AC.api(`/api/agent/conversations/${current.conversation_id}/learner`, { token }).catch(() => null);
     if (!current || current.id !== id) return;  // the agent opened another ticket meanwhile

@@ -561,3 +561,26 @@ def test_a_slow_rasas_late_answer_reaches_the_learner(tmp_path):
             assert len(bots) == 1
     finally:
         rasa.close()
+
+
+def test_the_agent_sees_whether_the_learner_still_has_the_chat_open(client):
+    # QA: a learner closing the tab was invisible to the agent
+    headers, cid, tid = human(client)
+    agent = staff_token(client, "agent")
+    url = f"/api/agent/tickets/{tid}"
+    assert client.get(url, headers=agent).json()["learner_online"] is False
+    learner_ws = f"/api/conversations/{cid}/ws?token={headers['Authorization'][7:]}"
+    agent_ws = f"/api/conversations/{cid}/ws?token={agent['Authorization'][7:]}"
+    n = len(transcript(client, headers, cid)) + 1  # the replay, then the mode
+    with client.websocket_connect(agent_ws) as console:
+        for _ in range(n):
+            console.receive_json()
+        with client.websocket_connect(learner_ws) as page:
+            for _ in range(n):
+                page.receive_json()
+            assert console.receive_json() == {"type": "presence", "learner_online": True}
+            assert client.get(url, headers=agent).json()["learner_online"] is True
+            queue = client.get("/api/agent/queue", headers=agent).json()
+            assert [t["learner_online"] for t in queue if t["id"] == tid] == [True]
+        assert console.receive_json() == {"type": "presence", "learner_online": False}
+    assert client.get(url, headers=agent).json()["learner_online"] is False

@@ -344,3 +344,22 @@ def test_a_person_asked_for_after_tapping_an_order_is_from_billing(stack):
     queued = [m for m in out["replies"] if m["payload"].get("event") == "handoff"]
     assert queued[-1]["payload"]["team"] == "billing"
     learner.http.post(f"/api/conversations/{learner.cid}/back-to-bot")
+
+
+def test_the_agent_sees_the_learner_close_the_chat(stack, browser):
+    # QA: a learner closing the tab was invisible to the agent
+    learner = browser.new_context(locale="zh-CN").new_page()
+    conversation = ask_for_a_person(learner, stack.hub_url, "L1002")
+    agent = browser.new_context().new_page()
+    sign_in(agent, stack.hub_url, "agent")
+    agent.locator(f'.queue-item[data-conversation="{conversation}"]').click()
+    presence = agent.locator('#ticket-info [data-info="presence"]')
+    expect(presence).to_contain_text("has the chat open")
+    learner.context.close()
+    expect(presence).to_contain_text("学员已关闭对话页面")
+    agent.context.close()
+    token = httpx.post(f"{stack.hub_url}/api/auth/learner", json={"learner_id": "L1002"})
+    httpx.post(  # leave the queue as it was
+        f"{stack.hub_url}/api/conversations/{conversation}/back-to-bot",
+        headers={"Authorization": f"Bearer {token.json()['token']}"},
+    )
