@@ -203,6 +203,8 @@ async def conversation_socket(websocket: WebSocket, conversation_id: str) -> Non
                 getter.cancel()
                 break
             event = getter.result()
+            if learner and event.get("type") == "presence":
+                continue  # for the agent console: the learner's own page has no use for it
             if event.get("type") == "message":
                 if event["message"]["id"] <= seen:
                     continue
