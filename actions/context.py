@@ -79,11 +79,36 @@ def latest_intent(tracker: Tracker) -> tuple[str | None, float | None]:
     return intent.get("name"), intent.get("confidence")
 
 
+# Each form's own intent: a message that arrives while a form asks its questions is an
+# answer in that flow, so the flow, not the NLU's reading of the answer, names the topic.
+FORM_INTENT = {
+    "refund_form": "refund_request",
+    "complaint_form": "complaint",
+    "invoice_form": "invoice_request",
+    "account_form": "account_update",
+    "privacy_form": "privacy_request",
+    "piracy_form": "piracy_report",
+}
+
+
 def topic_intent(tracker: Tracker) -> str | None:
-    """The most recent intent in the conversation that names a topic."""
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
+    """The topic of the flow the learner is in, for routing a handoff: the latest message's
+    form's own intent if it came while a form was asking (an order button "Python 入门实战 ·
+    ¥199" read as playback_problem 0.24 sent invoices to tech), else the most recent intent
+    that names a topic. A tapped option (metadata `option`) is an answer, never a topic."""
+    topics: list[str] = []
+    form = None
+    for event in tracker.events:
+        kind = event.get("event")
+        if kind == "active_loop":
+            form = event.get("name")
+        elif kind == "user":
+            if form in FORM_INTENT:
+                topics.append(FORM_INTENT[form])
+                continue
+            if (event.get("metadata") or {}).get("option"):
+                continue
             name = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
             if name not in _GENERIC and name != "ask_question":
-                return name
-    return None
+                topics.append(name)
+    return topics[-1] if topics else None

@@ -94,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if watcher:
                 watcher.cancel()
             actions_runtime.install(None)
+            await app.state.hub.aclose()  # late Rasa answers no one will post
             await rasa.aclose()
             db.conn.close()
 

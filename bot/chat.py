@@ -6,8 +6,10 @@ silent while a person owns the chat" is a property of this router, not of dialog
 """
 
 import asyncio
+import json
 import logging
 import re
+import time
 import weakref
 from typing import Any
 
@@ -15,6 +17,7 @@ import sqlite_utils
 
 import handoff
 from actions.kb import pick_payload
+from actions.messages import t
 from bot import transcript
 from bot.broadcast import Broadcaster
 from bot.copy import say
@@ -49,6 +52,18 @@ class Hub:
         self.hours = hours
         # one Rasa turn at a time per conversation; entries vanish when no turn holds them
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        # turns Rasa has not answered within its timeout, by conversation, and the tasks that
+        # still wait for their answers (see _bot_turn)
+        self._pending: dict[str, asyncio.Future] = {}
+        self._late: set[asyncio.Task] = set()
+        # the learner's open chat pages (WebSockets) per conversation, for the agent console
+        self._learner_pages: dict[str, int] = {}
+
+    async def aclose(self) -> None:
+        """Stop waiting for late Rasa answers (the hub is shutting down)."""
+        for task in [*self._late, *self._pending.values()]:
+            task.cancel()
+        await asyncio.gather(*self._late, return_exceptions=True)
 
     # ---- writing ------------------------------------------------------------------
     def post(
@@ -64,6 +79,26 @@ class Hub:
         mode = mode_of(self.db, conversation_id)
         self.broadcaster.publish(f"conv:{conversation_id}", {"type": "mode", "mode": mode})
         self.broadcaster.publish("queue", {"type": "queue", "conversation_id": conversation_id})
+
+    # ---- presence -----------------------------------------------------------------
+    def learner_online(self, conversation_id: str) -> bool:
+        """Whether the learner has the chat open (a page holds its WebSocket)."""
+        return self._learner_pages.get(conversation_id, 0) > 0
+
+    def learner_page(self, conversation_id: str, opened: bool) -> None:
+        """A learner's chat page connected or went away; the agent console hears when the
+        learner's first page opens or the last one closes."""
+        before = self.learner_online(conversation_id)
+        n = self._learner_pages.get(conversation_id, 0) + (1 if opened else -1)
+        if n > 0:
+            self._learner_pages[conversation_id] = n
+        else:
+            self._learner_pages.pop(conversation_id, None)
+        if self.learner_online(conversation_id) != before:
+            self.broadcaster.publish(
+                f"conv:{conversation_id}",
+                {"type": "presence", "learner_online": self.learner_online(conversation_id)},
+            )
 
     # ---- the learner side ---------------------------------------------------------
     async def learner_says(
@@ -91,7 +126,16 @@ class Hub:
     async def _bot_turn(
         self, conv: Conversation, msg: Message, text: str, lang: str, option: bool = False
     ) -> list[Message]:
-        """One Rasa turn; returns the (now annotated) learner message and the replies."""
+        """One Rasa turn; returns the (now annotated) learner message and the replies.
+
+        Rasa down or failing: the message was not handled; the learner is asked to resend it
+        or offered a person. Rasa slower than its timeout: it still has the message and will
+        act on it, so the learner is told the answer is coming (or offered a person) and a
+        task waits for the answer and posts it late (`_late_turn`). While such a turn is
+        pending, a request for a person is served by the hub at once instead of queueing
+        behind it in Rasa."""
+        if conv.id in self._pending and _wants_human(text):
+            return [msg, *self._rasa_trouble(conv, text, lang)]
         metadata = {
             "learner_id": conv.learner_id,
             "lang": lang,
@@ -99,18 +143,38 @@ class Hub:
             "message_id": msg.id,  # the transcript's, so actions can annotate this message
             "option": option,
         }
+        turn = asyncio.ensure_future(
+            self.rasa.turn(conv.id, text, metadata, wait_s=self.rasa.late_s)
+        )
         try:
-            raw = await self.rasa.turn(conv.id, text, metadata)
+            raw = await asyncio.wait_for(asyncio.shield(turn), self.rasa.timeout_s)
+        except TimeoutError:
+            log.warning("Rasa slow for %s: answer will be posted late", conv.id)
+            self._pending[conv.id] = turn
+            task = asyncio.create_task(self._late_turn(conv, msg, lang, turn))
+            self._late.add(task)
+            task.add_done_callback(self._late.discard)
+            return [msg, *self._rasa_trouble(conv, text, lang, slow=True)]
         except RasaUnavailable as e:
             log.warning("Rasa unavailable for %s: %s", conv.id, e)
-            return [msg, *self._rasa_down(conv, text, lang)]
+            return [msg, *self._rasa_trouble(conv, text, lang)]
+        return await self._deliver(conv, msg, raw, lang)
 
-        parse = await self.rasa.latest_parse(conv.id)
-        if parse and parse.get("intent"):
-            msg = transcript.annotate(
-                self.db, msg.id, parse["intent"].get("name"), parse["intent"].get("confidence")
-            )
-
+    async def _deliver(
+        self, conv: Conversation, msg: Message, raw: list[dict], lang: str, late: bool = False
+    ) -> list[Message]:
+        """Store Rasa's answer to `msg`: the intent on the message, the replies, and the
+        queue notice if the turn handed the chat to a person."""
+        # a late answer's parse is this message's only if nothing was said since
+        if not late or transcript.recent_learner_text(self.db, conv.id, 1) == [msg.text]:
+            parse = await self.rasa.latest_parse(conv.id)
+            if parse and parse.get("intent"):
+                msg = transcript.annotate(
+                    self.db,
+                    msg.id,
+                    parse["intent"].get("name"),
+                    parse["intent"].get("confidence"),
+                )
         out = [
             self.post(conv.id, "bot", r["text"], lang=lang, payload=r["payload"])
             for r in merge_replies(raw)
@@ -120,32 +184,91 @@ class Hub:
             out.append(self._queued_notice(conv.id, ticket, lang))
         return [msg, *out]
 
-    def _rasa_down(self, conv: Conversation, text: str, lang: str) -> list[Message]:
-        if text.strip() == HUMAN_PAYLOAD or _ASKS_FOR_HUMAN.search(text):
+    async def _late_turn(
+        self, conv: Conversation, msg: Message, lang: str, turn: asyncio.Future
+    ) -> None:
+        """Post the answer of a turn that outran the timeout, when it comes. If a person has
+        the chat by then, the bot stays silent; if it never comes, the learner is told to
+        resend the message."""
+        try:
+            try:
+                raw = await turn
+            except RasaUnavailable as e:
+                log.warning("Rasa never answered %s in %s: %s", msg.id, conv.id, e)
+                if not handoff.human_mode(self.db, conv.id):
+                    self._trouble_notice(conv, lang, "rasa_lost", text=msg.text[:60])
+                return
+            if handoff.human_mode(self.db, conv.id):
+                log.info("late Rasa answer to %s dropped: a person has the chat", msg.id)
+                return
+            await self._deliver(conv, msg, raw, lang, late=True)
+        except Exception:  # a background task: log, never crash the loop
+            log.exception("late Rasa answer to %s in %s", msg.id, conv.id)
+        finally:
+            if self._pending.get(conv.id) is turn:
+                del self._pending[conv.id]
+
+    def _rasa_trouble(
+        self, conv: Conversation, text: str, lang: str, slow: bool = False
+    ) -> list[Message]:
+        """The hub answers without Rasa: a request for a person opens a ticket for the team
+        of the conversation's topic (from the intents stored on its messages), with the same
+        off-hours notice the bot gives; anything else gets an honest notice and the button."""
+        if _wants_human(text):
             ticket = handoff.create_ticket(
                 self.db,
                 conv.id,
                 reason="assistant_unavailable",
-                summary=text[:200],
+                intent=self.topic_of(conv.id),
+                summary=" / ".join(
+                    t for t in transcript.recent_learner_text(self.db, conv.id) if t
+                )[:400],
                 hours=self.hours,
             )
-            return [self._queued_notice(conv.id, ticket, lang)]
-        button = {"title": say("human_button", lang), "payload": HUMAN_PAYLOAD}
-        return [
-            self.post(
-                conv.id,
-                "system",
-                say("rasa_down", lang),
-                lang=lang,
-                payload={"event": "rasa_down", "buttons": [button]},
-            )
-        ]
+            return [self._queued_notice(conv.id, ticket, lang, after_hours=True)]
+        return [self._trouble_notice(conv, lang, "rasa_slow" if slow else "rasa_down")]
 
-    def _queued_notice(self, conversation_id: str, ticket: handoff.Ticket, lang: str) -> Message:
+    def _trouble_notice(self, conv: Conversation, lang: str, key: str, **values: str) -> Message:
+        button = {"title": say("human_button", lang), "payload": HUMAN_PAYLOAD}
+        return self.post(
+            conv.id,
+            "system",
+            say(key, lang, **values),
+            lang=lang,
+            payload={"event": "rasa_down", "kind": key, "buttons": [button]},
+        )
+
+    def topic_of(self, conversation_id: str) -> str | None:
+        """What the conversation is about, for a ticket the hub files itself: the latest
+        learner message whose stored intent names a team's topic, leaving out tapped options
+        and answers to a form's question (an order button is no topic of its own)."""
+        rows = self.db["messages"].rows_where(
+            "conversation_id = ? AND sender = 'learner' AND intent IS NOT NULL AND answers IS NULL",
+            [conversation_id],
+            order_by="id desc",
+            limit=200,
+        )
+        for row in rows:
+            tapped = (json.loads(row["payload"] or "{}") or {}).get("payload") or ""
+            if tapped and not tapped.startswith("/"):
+                continue
+            if handoff.names_a_team(row["intent"]):
+                return row["intent"]
+        return None
+
+    def _queued_notice(
+        self, conversation_id: str, ticket: handoff.Ticket, lang: str, after_hours: bool = False
+    ) -> Message:
+        """`after_hours`: also say when people work, if they do not now (the bot's handoff
+        message says it itself; a ticket the hub files must say it too)."""
+        text = say("queued", lang, team=handoff.team_name(ticket.team, lang), ticket=ticket.id)
+        if after_hours and not self.hours.is_open_ts(time.time()):
+            hours = {"opens": f"{self.hours.opens:%H:%M}", "closes": f"{self.hours.closes:%H:%M}"}
+            text += "\n\n" + t("handoff_after_hours", lang, **hours)
         msg = self.post(
             conversation_id,
             "system",
-            say("queued", lang, team=handoff.team_name(ticket.team, lang), ticket=ticket.id),
+            text,
             lang=lang,
             payload={
                 "event": "handoff",
@@ -159,18 +282,36 @@ class Hub:
 
     def back_to_bot(self, conv: Conversation) -> Message | None:
         """The learner goes back to the assistant, also while an agent holds the chat: a
-        learner must never be stuck waiting on a person. The ticket is cancelled; the notice
-        (in the learner's language) names the agent it was with, so the console can tell them."""
+        learner must never be stuck waiting on a person. Only the wish to talk is withdrawn:
+        a ticket that is a team's work (a refused refund's review, a complaint) stays open as
+        a case and the learner is told who still has it (handoff.leave_chat); any other is
+        cancelled. The notice (in the learner's language) names the agent it was with, so
+        the console can tell them."""
         ticket = handoff.human_mode(self.db, conv.id)
         if ticket is None:
             return None
-        handoff.cancel(self.db, conv.id)
+        after = handoff.leave_chat(self.db, conv.id)
+        kept = after is not None and after.is_open
+        text = (
+            say(
+                "left_case",
+                conv.lang,
+                team=handoff.team_name(ticket.team, conv.lang),
+                ticket=ticket.id,
+            )
+            if kept
+            else say("cancelled", conv.lang)
+        )
         msg = self.post(
             conv.id,
             "system",
-            say("cancelled", conv.lang),
+            text,
             lang=conv.lang,
-            payload={"event": "cancelled", "ticket_id": ticket.id, "agent": ticket.claimed_by},
+            payload={
+                "event": "left_chat" if kept else "cancelled",
+                "ticket_id": ticket.id,
+                "agent": ticket.claimed_by,
+            },
         )
         self.announce_mode(conv.id)
         return msg
@@ -302,9 +443,16 @@ class Hub:
         return ticket
 
     def reassign(
-        self, ticket_id: int, manager: str, to_agent: str, to_name: str, note: str = ""
+        self,
+        ticket_id: int,
+        manager: str,
+        to_agent: str,
+        to_name: str,
+        note: str = "",
+        to_teams: list[str] | None = None,
     ) -> handoff.Ticket:
-        ticket = handoff.reassign(self.db, ticket_id, manager, to_agent, note)
+        """`to_teams`: the new owner's teams (None: a manager, any team)."""
+        ticket = handoff.reassign(self.db, ticket_id, manager, to_agent, note, to_teams=to_teams)
         self._joined(ticket, to_agent, to_name)
         return ticket
 
@@ -330,6 +478,10 @@ class Hub:
     def _lang(self, conversation_id: str) -> str:
         conv = transcript.get_conversation(self.db, conversation_id)
         return conv.lang if conv else "zh"
+
+
+def _wants_human(text: str) -> bool:
+    return text.strip() == HUMAN_PAYLOAD or bool(_ASKS_FOR_HUMAN.search(text))
 
 
 def merge_replies(raw: list[dict]) -> list[dict]:

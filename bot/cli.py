@@ -6,9 +6,45 @@ import os
 import signal
 import sys
 import time
+from pathlib import Path
 
 from bot import rasa_env
-from bot.settings import get_settings
+from bot.settings import Settings, get_settings
+
+
+def banner(settings: Settings, rasa_url: str, seconds: float) -> str:
+    """What `afterclass run` prints once both processes answer: every page, and how each
+    kind of user signs in (the demo accounts of the staff seed, if it is used)."""
+    import yaml
+
+    staff = []
+    if settings.staff_seed and Path(settings.staff_seed).is_file():
+        staff = yaml.safe_load(Path(settings.staff_seed).read_text("utf-8")).get("staff") or []
+
+    def who(role: str, but: str = "") -> str:
+        users = [
+            f"{s['username']} / {s['password']}"
+            for s in staff
+            if role in s.get("roles", []) and but not in s.get("roles", []) and s.get("password")
+        ]
+        return f"(sign in: {', '.join(users)})" if users else "(staff sign-in)"
+
+    base = settings.base_url
+    learners = (
+        "(pick a demo learner on the page)"
+        if settings.demo_learner_login
+        else "(learners arrive signed from the course app)"
+    )
+    return f"""
+[afterclass] ready in {seconds:.0f}s
+  Learner chat       {base}/chat       {learners}
+  Agent console      {base}/agent      {who("agent", but="manager")}
+  Knowledge base     {base}/kb         {who("content_editor")}
+  Manager dashboard  {base}/dashboard  {who("manager")}
+  Admin, any page    {who("admin")}
+  Hub API docs       {base}/docs
+  Rasa server        {rasa_url}
+Press Ctrl-C to stop."""
 
 
 def run(args: argparse.Namespace) -> int:
@@ -31,17 +67,7 @@ def run(args: argparse.Namespace) -> int:
     except PortInUse as e:
         print(f"[afterclass] {e}", file=sys.stderr)
         return 1
-    base = settings.base_url
-    print(
-        f"""
-[afterclass] ready in {time.time() - t0:.0f}s
-  Learner chat   {base}/chat
-  Agent console  {base}/agent      (demo sign-in: agent / agent)
-  Hub API docs   {base}/docs
-  Rasa server    {stack.rasa_url}
-Press Ctrl-C to stop.""",
-        flush=True,
-    )
+    print(banner(settings, stack.rasa_url, time.time() - t0), flush=True)
 
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:

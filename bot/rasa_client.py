@@ -10,19 +10,30 @@ class RasaUnavailable(Exception):
 
 
 class RasaClient:
-    def __init__(self, base_url: str, timeout_s: float) -> None:
+    def __init__(self, base_url: str, timeout_s: float, late_s: float | None = None) -> None:
         self.base_url = base_url.rstrip("/")
+        self.timeout_s = timeout_s
+        # how long a turn the learner was told is slow may still bring its answer (Rasa goes
+        # on with a message it has received; its reply must not be lost)
+        self.late_s = max(timeout_s, late_s if late_s is not None else 120.0)
         self._client = httpx.AsyncClient(base_url=self.base_url, timeout=timeout_s)
 
     async def aclose(self) -> None:
         await self._client.aclose()
 
-    async def turn(self, sender: str, text: str, metadata: dict[str, Any]) -> list[dict]:
-        """Send one learner message; return the bot's messages (text, buttons, custom)."""
+    async def turn(
+        self, sender: str, text: str, metadata: dict[str, Any], wait_s: float | None = None
+    ) -> list[dict]:
+        """Send one learner message; return the bot's messages (text, buttons, custom).
+        `wait_s`: how long to wait for the answer (connecting keeps the short timeout)."""
+        timeout = (
+            httpx.Timeout(wait_s, connect=self.timeout_s) if wait_s else httpx.USE_CLIENT_DEFAULT
+        )
         try:
             r = await self._client.post(
                 "/webhooks/rest/webhook",
                 json={"sender": sender, "message": text, "metadata": metadata},
+                timeout=timeout,
             )
             r.raise_for_status()
             return list(r.json() or [])

@@ -4,10 +4,11 @@ A library: callers pass their SQLite handle; it never calls Rasa and never impor
 """
 
 from handoff.errors import AlreadyRated, Conflict, Forbidden, NotFound, TicketError
-from handoff.routing import TEAMS, route, team_name
+from handoff.routing import TEAMS, names_a_team, route, team_name
 from handoff.severity import Severity, assess_complaint
 from handoff.sla import BusinessHours
 from handoff.tickets import (
+    FOLLOW_UP_REASONS,
     PRIORITIES,
     Ticket,
     cancel,
@@ -17,6 +18,7 @@ from handoff.tickets import (
     get_ticket,
     handover_notes,
     human_mode,
+    leave_chat,
     open_ticket,
     queue,
     rate,
@@ -30,6 +32,7 @@ from handoff.tickets import (
 
 __all__ = [
     "AlreadyRated",
+    "FOLLOW_UP_REASONS",
     "PRIORITIES",
     "TEAMS",
     "BusinessHours",
@@ -47,6 +50,8 @@ __all__ = [
     "get_ticket",
     "handover_notes",
     "human_mode",
+    "leave_chat",
+    "names_a_team",
     "open_ticket",
     "queue",
     "rate",

@@ -28,6 +28,12 @@ _TEAM_BY_INTENT = {
     "piracy_report": "compliance",
 }
 
+
+def names_a_team(intent: str | None) -> bool:
+    """Whether an intent is a topic some team owns (what a handoff is routed by)."""
+    return (intent or "") in _TEAM_BY_INTENT
+
+
 _PRIORITY_BY_INTENT = {
     "complaint": "high",
     "payment_problem": "high",

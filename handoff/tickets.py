@@ -6,6 +6,12 @@ another agent); queued/claimed -> cancelled (the learner goes back to the bot, a
 agent holds the chat: a learner must never be stuck waiting on a person who is gone). A
 conversation has at most one open (queued or claimed) ticket.
 
+Going back to the bot withdraws only the learner's wish to talk to a person. Work the bot
+filed for a team (`FOLLOW_UP_REASONS`: a refused refund's billing review, a complaint, a
+piracy or privacy request) is owed whether or not the learner waits in the chat: `leave_chat`
+turns such a chat back into a case, still queued (or with the agent who holds it), instead of
+cancelling it.
+
 Who may act: only an agent of the ticket's team claims it (`teams=None` means "any team",
 for managers and admins; the hub decides who that is). The owner replies, transfers, releases
 and resolves; a manager (`override=True`) may also transfer, release or reassign a ticket
@@ -41,6 +47,11 @@ TICKETS = "tickets"
 EVENTS = "ticket_events"
 PRIORITIES = {"urgent": 1, "high": 2, "normal": 3, "low": 4}
 OPEN = ("queued", "claimed")
+# Tickets that are a team's work, not only a learner waiting for a person: leaving the chat
+# keeps them (as a case). refund_ineligible: billing reviews a refund the policy refused.
+FOLLOW_UP_REASONS = frozenset(
+    {"refund_ineligible", "complaint", "piracy_report", "privacy_export", "privacy_delete"}
+)
 
 
 class Ticket(BaseModel):
@@ -405,14 +416,28 @@ def reassign(
     to_agent: str,
     note: str = "",
     now: float | None = None,
+    *,
+    to_teams: list[str] | None = None,
 ) -> Ticket:
     """A manager gives a claimed ticket to another agent. The 'reassigned' event's actor is
-    the manager; the new owner is in its detail. The first response and its credit stay."""
+    the manager; the new owner is in its detail. The first response and its credit stay.
+
+    `to_teams`: the new owner's teams (None: any, a manager). As with claiming, only an agent
+    of the ticket's team may hold it: to give it to someone else, transfer it to their team
+    first (Conflict otherwise)."""
     now = time.time() if now is None else now
     with db.conn:
         ticket = _owned(db, ticket_id, manager, override=True)
         if ticket.claimed_by == to_agent:
             raise Conflict(f"ticket {ticket_id} is already {to_agent}'s · 工单已由该客服接入")
+        if to_teams is not None and ticket.team not in to_teams:
+            zh = TEAMS.get(ticket.team, {}).get("zh", ticket.team)
+            raise Conflict(
+                f"{to_agent} is not in the {_team_label(ticket.team)} team of ticket "
+                f"{ticket_id}: transfer the ticket to one of their teams first, or pick an "
+                f"agent of that team · {to_agent} 不在{zh}，不能改派工单 #{ticket_id}；"
+                "请先转接到其所在组，或改派给该组的客服"
+            )
         db[TICKETS].update(ticket_id, {"claimed_by": to_agent, "claimed_at": now})
         detail = json.dumps(
             {"from": ticket.claimed_by, "to": to_agent, "note": note}, ensure_ascii=False
@@ -467,6 +492,28 @@ def cancel(
     with db.conn:
         db[TICKETS].update(ticket.id, {"status": "cancelled", "resolved_at": now})
         _event(db, ticket.id, "cancelled", actor, ticket.claimed_by or "", now)
+    return _row(db, ticket.id)
+
+
+def leave_chat(
+    db: sqlite_utils.Database,
+    conversation_id: str,
+    actor: str = "learner",
+    now: float | None = None,
+) -> Ticket | None:
+    """The learner goes back to the bot. A ticket of `FOLLOW_UP_REASONS` stays open as a case
+    (queued, or with the agent who holds it: the team still owes the learner an answer, given
+    in the chat); any other is cancelled. Returns the ticket as it is now, None if there was
+    no open ticket. The event's detail names the agent who held it, if one did."""
+    now = time.time() if now is None else now
+    ticket = open_ticket(db, conversation_id)
+    if ticket is None:
+        return None
+    if ticket.reason not in FOLLOW_UP_REASONS:
+        return cancel(db, conversation_id, actor, now)
+    with db.conn:
+        db[TICKETS].update(ticket.id, {"channel": "case"})
+        _event(db, ticket.id, "left_chat", actor, ticket.claimed_by or "", now)
     return _row(db, ticket.id)
 
 

@@ -45,7 +45,7 @@ def _due_at(ticket: handoff.Ticket) -> float | None:
     return None
 
 
-def _ticket_view(db, platform, ticket: handoff.Ticket, now: float) -> dict:  # type: ignore[no-untyped-def]
+def _ticket_view(db, platform, ticket: handoff.Ticket, now: float, hub=None) -> dict:  # type: ignore[no-untyped-def]
     conv = transcript.get_conversation(db, ticket.conversation_id)
     learner = platform.learner(conv.learner_id) if conv else None
     last = list(
@@ -71,6 +71,8 @@ def _ticket_view(db, platform, ticket: handoff.Ticket, now: float) -> dict:  # t
         "due_at": due,
         "due_in_s": round(due - now) if due is not None else None,
         "notes": handoff.handover_notes(db, ticket.id),
+        # the learner has the chat page open (None: not known to this call)
+        "learner_online": hub.learner_online(ticket.conversation_id) if hub else None,
     }
 
 
@@ -87,7 +89,12 @@ def _check_team(agent: Principal, team: str) -> None:
 
 @router.get("/queue")
 def queue(
-    agent: CurrentAgent, db: Db, platform: Platform, team: str | None = None, mine: bool = False
+    agent: CurrentAgent,
+    db: Db,
+    platform: Platform,
+    hub: HubDep,
+    team: str | None = None,
+    mine: bool = False,
 ) -> list[dict]:
     """Open tickets, waiting ones first, in priority and deadline order; ?team= narrows to one
     of the caller's teams (any team for managers), ?mine=true to the caller's claimed tickets.
@@ -99,7 +106,7 @@ def queue(
     if mine:
         tickets = [t for t in tickets if t.claimed_by == agent.id]
     now = time.time()
-    return [_ticket_view(db, platform, t, now) for t in tickets]
+    return [_ticket_view(db, platform, t, now, hub) for t in tickets]
 
 
 @router.get("/teams")
@@ -119,7 +126,13 @@ def agents(agent: CurrentAgent, db: Db) -> list[dict]:
     if not _supervises(agent):
         raise HTTPException(403, "only managers reassign tickets · 只有主管可以改派工单")
     return [
-        {"id": row["username"], "display_name": row["display_name"], "teams": row["teams"]}
+        {
+            "id": row["username"],
+            "display_name": row["display_name"],
+            "teams": row["teams"],
+            # may hold any team's ticket (a manager); others only their teams' (reassign)
+            "any_team": bool(set((row.get("roles") or "").split(",")) & {"manager", "admin"}),
+        }
         for row in db["staff"].rows_where("active = 1", order_by="username")
         if _is_agent(row)
     ]
@@ -131,8 +144,10 @@ def _is_agent(row: dict) -> bool:
 
 
 @router.get("/tickets/{ticket_id}")
-def ticket(ticket_id: TicketId, agent: CurrentAgent, db: Db, platform: Platform) -> dict:
-    return _ticket_view(db, platform, handoff.get_ticket(db, ticket_id), time.time())
+def ticket(
+    ticket_id: TicketId, agent: CurrentAgent, db: Db, platform: Platform, hub: HubDep
+) -> dict:
+    return _ticket_view(db, platform, handoff.get_ticket(db, ticket_id), time.time(), hub)
 
 
 @router.post("/tickets/{ticket_id}/claim")
@@ -172,7 +187,16 @@ def reassign(
     if not rows or not _is_agent(rows[0]):
         raise HTTPException(404, f"no agent {body.agent!r} · 没有这位客服")
     name = rows[0]["display_name"] or body.agent
-    return hub.reassign(ticket_id, agent.id, body.agent, name, body.note).model_dump()
+    # like claiming: only an agent of the ticket's team holds it (managers: any team)
+    roles = set((rows[0].get("roles") or "").split(","))
+    to_teams = None if roles & {"manager", "admin"} else _teams_of(rows[0])
+    return hub.reassign(
+        ticket_id, agent.id, body.agent, name, body.note, to_teams=to_teams
+    ).model_dump()
+
+
+def _teams_of(row: dict) -> list[str]:
+    return [t for t in (row.get("teams") or "").split(",") if t]
 
 
 @router.post("/tickets/{ticket_id}/resolve")

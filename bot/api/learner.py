@@ -180,10 +180,14 @@ async def conversation_socket(websocket: WebSocket, conversation_id: str) -> Non
     if conv is None or (principal.kind == "learner" and conv.learner_id != principal.id):
         await websocket.close(code=4404, reason=f"conversation {conversation_id} not found")
         return
-    broadcaster = websocket.app.state.hub.broadcaster
+    hub = websocket.app.state.hub
+    broadcaster = hub.broadcaster
     topic = f"conv:{conversation_id}"
     queue = broadcaster.subscribe(topic)  # subscribe before the replay: nothing falls between
     await websocket.accept()
+    learner = principal.kind == "learner"
+    if learner:  # the agent console shows whether the learner still has the chat open
+        hub.learner_page(conversation_id, opened=True)
     try:
         after = int(websocket.query_params.get("after") or 0)
         seen = after
@@ -199,6 +203,8 @@ async def conversation_socket(websocket: WebSocket, conversation_id: str) -> Non
                 getter.cancel()
                 break
             event = getter.result()
+            if learner and event.get("type") == "presence":
+                continue  # for the agent console: the learner's own page has no use for it
             if event.get("type") == "message":
                 if event["message"]["id"] <= seen:
                     continue
@@ -208,6 +214,8 @@ async def conversation_socket(websocket: WebSocket, conversation_id: str) -> Non
         pass
     finally:
         broadcaster.unsubscribe(topic, queue)
+        if learner:
+            hub.learner_page(conversation_id, opened=False)
         with contextlib.suppress(Exception):
             await websocket.close()
 

@@ -1,5 +1,5 @@
 // Agent console: the queue (polled), one open conversation (WebSocket), actions on its ticket.
-let token = AC.store.getItem("ac.staff.token"), me = null, current = null, sock = null, tickets = [], teams = {};
+let token = AC.store.getItem("ac.staff.token"), me = null, current = null, sock = null, tickets = [], teams = {}, agents = [];
 const $ = (id) => document.getElementById(id);
 const show = (id, on) => $(id).classList.toggle("hidden", !on);
 
@@ -19,6 +19,10 @@ const REASON = {
   privacy_export: "Privacy: data export · 隐私：导出数据",
   privacy_delete: "Privacy: data deletion · 隐私：删除数据",
 };
+// the course platform's codes (bot/platform/base.py), as the side panel shows them
+const ORDER_STATUS = { paid: "Paid · 已支付", refunded: "Refunded · 已退款", refund_pending: "Refund pending · 退款审核中" };
+const REFUND_STATUS = { pending: "Pending review · 审核中", approved: "Approved · 已通过", rejected: "Rejected · 未通过", paid: "Refunded · 已退款" };
+const label = (labels, code) => labels[code] || code;
 const teamName = (k) => (teams[k] ? `${teams[k].en} · ${teams[k].zh}` : k);
 const supervises = () => me && (me.roles.includes("manager") || me.roles.includes("admin"));
 
@@ -101,6 +105,7 @@ function render(m) {
   if (m.payload.citation) node.append(AC.el("a", { class: "cite", href: m.payload.citation.url, target: "_blank" }, `📖 ${m.payload.citation.title}`));
   // the learner's notice is in the learner's language; the agent gets it in both
   if (m.payload.event === "cancelled") node.append(AC.el("div", { class: "error", "data-event": "cancelled" }, "The learner went back to the assistant; the ticket is cancelled · 学员已回到智能助手，工单已取消"));
+  if (m.payload.event === "left_chat") node.append(AC.el("div", { class: "error", "data-event": "left_chat" }, "The learner went back to the assistant; the ticket stays open as a follow-up case: answer it here · 学员已回到智能助手，工单保留为跟进单，请在此回复处理结果"));
   $("log").append(node);
   $("log").scrollTop = $("log").scrollHeight;
 }
@@ -115,10 +120,22 @@ function showActions() {
   show("release", mine || boss);
   ["transfer-team", "transfer-note", "transfer"].forEach((id) => show(id, mine || boss));
   ["reassign-agent", "reassign"].forEach((id) => show(id, boss));
+  if (boss) reassignOptions();
   ["resolve", "composer"].forEach((id) => show(id, mine));
   show("resolve-box", mine && resolving);
   show("kb-draft", current && current.claimed_by === me.id);
   showInfo();
+}
+
+// Reassign offers only who may hold the ticket: its team's agents and managers (the hub
+// refuses anyone else with a 409 that says to transfer the ticket first)
+function reassignOptions() {
+  const box = $("reassign-agent"), key = `${current.id}:${current.team}:${current.claimed_by}`;
+  if (box.dataset.for === key) return;
+  box.dataset.for = key;
+  const fits = agents.filter((a) => a.id !== current.claimed_by && (a.any_team || (a.teams || "").split(",").includes(current.team)));
+  box.replaceChildren(...fits.map((a) => AC.el("option", { value: a.id }, `${a.display_name} (${a.id})`)));
+  $("reassign").disabled = !fits.length;
 }
 
 function showInfo() {
@@ -132,6 +149,9 @@ function showInfo() {
       due ? AC.el("span", { "data-info": "due" }, ` · ${due}`) : null,
       current.sla_breached ? AC.el("strong", { class: "error" }, " · first-response SLA breached · 首次响应已超时") : null),
     current.summary ? AC.el("div", { "data-info": "summary" }, current.summary) : null,
+    // whether the learner still has the chat open (a closed tab: the reply waits for them)
+    current.learner_online == null || !["queued", "claimed"].includes(current.status) ? null : AC.el("div", { "data-info": "presence", class: current.learner_online ? "" : "error" },
+      current.learner_online ? "The learner has the chat open · 学员正在对话页面" : "The learner has closed the chat page; they will see your reply when they come back · 学员已关闭对话页面，回来后会看到您的回复"),
     ...(current.notes || []).filter((n) => n.note).map((n) => AC.el("div", { "data-info": "note" },
       `${{ transferred: "Transferred · 转接", released: "Released · 放回队列", reassigned: "Reassigned · 改派" }[n.kind] || n.kind} (${n.actor}${n.team ? " → " + teamName(n.team) : n.to ? " → " + n.to : ""}): ${n.note}`)));
 }
@@ -152,6 +172,7 @@ async function openTicket(id) {
         if (ev.message.sender === "learner" && $("suggest-q") && !$("suggest-q").value) suggestSoon();
       }
       if (ev.type === "mode") refreshQueue();
+      if (ev.type === "presence" && current) { current.learner_online = ev.learner_online; showInfo(); }
     });
     const profile = await AC.api(`/api/agent/conversations/${current.conversation_id}/learner`, { token }).catch(() => null);
     if (!current || current.id !== id) return;  // the agent opened another ticket meanwhile
@@ -171,9 +192,13 @@ function renderSide(p) {
   const L = p.learner;
   side.append(AC.el("h3", {}, L.name), AC.el("div", { class: "muted" }, `${L.id} · ${L.email} · ${L.phone}`),
     AC.el("h3", {}, "Orders · 订单"),
-    AC.el("table", {}, p.orders.map((o) => AC.el("tr", {}, AC.el("td", {}, o.id), AC.el("td", {}, o.course ? (current && current.lang === "en" ? o.course.name_en : o.course.name_zh) : o.course_id), AC.el("td", {}, `¥${o.amount}`), AC.el("td", {}, o.status)))),
+    // the status goes under the order id: a fourth column pushed the table past a narrow panel
+    AC.el("table", {}, p.orders.map((o) => AC.el("tr", { "data-order": o.id },
+      AC.el("td", {}, o.id, AC.el("div", { class: "muted", "data-status": o.status }, label(ORDER_STATUS, o.status))),
+      AC.el("td", {}, o.course ? (current && current.lang === "en" ? o.course.name_en : o.course.name_zh) : o.course_id),
+      AC.el("td", { class: "amount" }, `¥${o.amount}`)))),
     AC.el("h3", {}, "Refunds · 退款"),
-    AC.el("table", {}, p.refunds.map((r) => AC.el("tr", {}, AC.el("td", {}, r.order_id), AC.el("td", {}, `¥${r.amount}`), AC.el("td", {}, r.status)))));
+    AC.el("table", {}, p.refunds.map((r) => AC.el("tr", {}, AC.el("td", {}, r.order_id), AC.el("td", { class: "amount" }, `¥${r.amount}`), AC.el("td", { "data-status": r.status }, label(REFUND_STATUS, r.status))))));
 }
 
 async function loadSuggestions(q = "") {
@@ -257,9 +282,7 @@ async function boot() {
   // the filter survives a reload (this tab only)
   const saved = AC.store.getItem("ac.agent.filter");
   if (saved && [...$("team-filter").options].some((o) => o.value === saved)) $("team-filter").value = saved;
-  if (supervises()) {
-    for (const a of await AC.api("/api/agent/agents", { token })) $("reassign-agent").append(AC.el("option", { value: a.id }, `${a.display_name} (${a.id})`));
-  }
+  if (supervises()) agents = await AC.api("/api/agent/agents", { token });
   await refreshQueue();
   setInterval(refreshQueue, 2000);
 }

@@ -331,13 +331,28 @@ def test_claim_needs_the_team_and_managers_release_or_reassign(client):
     assert client.get("/api/agent/agents", headers=agent).status_code == 403
     assert "billing" in [a["id"] for a in client.get("/api/agent/agents", headers=mia).json()]
     assert client.post(f"{url}/reassign", headers=mia, json={"agent": "editor"}).status_code == 404
+    # Bill is billing only: as with claiming, he cannot be given a general ticket (the
+    # tester got a 200 here), with a message that says what to do instead
+    r = client.post(f"{url}/reassign", headers=mia, json={"agent": "billing"})
+    assert r.status_code == 409 and "not in the General support team" in r.json()["detail"]
+    assert "不在综合客服组" in r.json()["detail"] and "转接" in r.json()["detail"]
+    assert client.get(url, headers=mia).json()["claimed_by"] == "agent"
+    assert {"id": "billing", "any_team": False} in [
+        {k: a[k] for k in ("id", "any_team")}
+        for a in client.get("/api/agent/agents", headers=mia).json()
+    ]
+    client.post(f"{url}/transfer", headers=mia, json={"team": "billing"})
+    client.post(f"{url}/claim", headers=agent)  # Ann is in billing too
     r = client.post(f"{url}/reassign", headers=mia, json={"agent": "billing"})
     assert r.status_code == 200 and r.json()["claimed_by"] == "billing"
     assert "财务 Bill" in transcript(client, headers, cid)[-1]["text"]
     assert client.post(f"{url}/reply", headers=bill, json={"text": "hi"}).status_code == 200
     assert client.post(f"{url}/reply", headers=agent, json={"text": "hi"}).status_code == 403
     r = client.post(f"{url}/release", headers=bill, json={})
-    assert r.status_code == 200 and r.json()["team"] == "general"
+    assert r.status_code == 200 and r.json()["team"] == "billing"
+    client.post(f"{url}/claim", headers=bill)
+    r = client.post(f"{url}/reassign", headers=mia, json={"agent": "manager"})  # any team
+    assert r.status_code == 200 and r.json()["claimed_by"] == "manager"
 
 
 def test_learner_can_leave_a_chat_an_agent_holds(client):
@@ -404,3 +419,168 @@ def test_a_second_tab_finds_the_conversation_a_person_answers_in(client):
     assert client.get("/api/conversations/open", headers=other).status_code == 404
     client.post(f"/api/conversations/{cid}/back-to-bot", headers=headers)
     assert client.get("/api/conversations/open", headers=headers).status_code == 404
+
+
+def test_going_back_to_the_assistant_keeps_a_refused_refunds_review(client):
+    # the tester: 回到智能助手 after a refused refund silently withdrew billing's review
+    headers, cid = start(client, "L1003")
+    db = client.app.state.db
+    review = handoff.create_ticket(
+        db,
+        cid,
+        reason="refund_ineligible",
+        intent="refund_request",
+        order_id="AC10030001",
+        team="billing",
+    )
+    assert client.get(f"/api/conversations/{cid}", headers=headers).json()["mode"] == "human"
+    r = client.post(f"/api/conversations/{cid}/back-to-bot", headers=headers)
+    assert r.status_code == 200 and r.json()["mode"] == "bot"
+    assert r.json()["ticket"]["id"] == review.id and r.json()["ticket"]["channel"] == "case"
+    last = transcript(client, headers, cid)[-1]
+    assert last["payload"]["event"] == "left_chat" and last["payload"]["ticket_id"] == review.id
+    assert "不会撤销" in last["text"] and "财务与退款组" in last["text"]
+    billing = staff_token(client, "billing")
+    (ticket,) = client.get("/api/agent/queue", headers=billing).json()
+    assert (ticket["id"], ticket["status"]) == (review.id, "queued")
+    # the learner's next message goes to the bot (here: Rasa is down), not to the agent
+    assert send(client, headers, cid, "hello")["replies"][0]["payload"]["event"] == "rasa_down"
+
+
+def test_rasa_down_says_the_message_was_not_handled_and_routes_by_the_conversation(client):
+    # the tester: "您的消息已保存" promised handling that never came, the hub's own handoff
+    # went to the general team despite the refund, and it left out the off-hours notice
+    headers, cid = start(client, "L1003")
+    out = send(client, headers, cid, "数据分析那门课我想退款")
+    notice = out["replies"][0]
+    assert "重新发送" in notice["text"] and "已保存" not in notice["text"]
+    # earlier turns, when Rasa was up, stored their intents: the refund, then a tapped order
+    db = client.app.state.db
+    from bot import transcript as tr
+
+    tr.annotate(db, out["message"]["id"], "refund_request", 0.97)
+    tapped = send(client, headers, cid, "Python 入门实战 · ¥199", payload="AC10030001")
+    tr.annotate(db, tapped["message"]["id"], "playback_problem", 0.24)
+
+    class Closed(handoff.BusinessHours):
+        def is_open_ts(self, ts: float) -> bool:
+            return False
+
+    client.app.state.hub.hours = Closed()
+    out = send(client, headers, cid, "转人工客服", payload="/request_human")
+    queued = out["replies"][-1]
+    assert queued["payload"]["team"] == "billing" and "财务与退款组" in queued["text"]
+    assert "09:00–21:00" in queued["text"]
+    english = start(client, "L1001")
+    out = send(client, *english, "Talk to a person", payload="/request_human")
+    assert "Our people work 09:00–21:00" in out["replies"][-1]["text"]
+    out = send(client, *start(client, "L1002"), "is anyone there?")
+    assert "send it again" in out["replies"][0]["text"]
+
+
+class SlowRasa:
+    """A Rasa REST channel that answers each turn after `delay` seconds."""
+
+    def __init__(self, delay: float) -> None:
+        import http.server
+        import json
+
+        outer = self
+        self.delay = delay
+        self.turns: list[str] = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                outer.turns.append(body["message"])
+                threading.Event().wait(outer.delay)
+                self._send(200, [{"recipient_id": body["sender"], "text": "late hello"}])
+
+            def do_GET(self) -> None:
+                self._send(404, {})
+
+            def _send(self, status: int, data: object) -> None:
+                raw = json.dumps(data).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(raw)))
+                self.end_headers()
+                with contextlib.suppress(OSError):
+                    self.wfile.write(raw)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def wait_for(check, timeout: float = 10.0):  # type: ignore[no-untyped-def]
+    import time
+
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if got := check():
+            return got
+        time.sleep(0.1)
+    raise AssertionError("timed out")
+
+
+def test_a_slow_rasas_late_answer_reaches_the_learner(tmp_path):
+    # the tester: a hung Rasa answered after the hub's timeout, and the answer was thrown away
+    rasa = SlowRasa(delay=1.5)
+    settings = hub_settings(tmp_path, rasa_url=rasa.url, rasa_timeout_s=0.5)
+    try:
+        with TestClient(create_app(settings)) as client:
+            headers, cid = start(client)
+            out = send(client, headers, cid, "hello?")
+            (notice,) = out["replies"]
+            assert notice["payload"]["kind"] == "rasa_slow"
+            assert "no need to send your message again" in notice["text"]
+            late = wait_for(
+                lambda: [m for m in transcript(client, headers, cid) if m["sender"] == "bot"]
+            )
+            assert late[0]["text"] == "late hello"
+
+            # while a turn is pending, asking for a person does not queue behind it in Rasa
+            rasa.delay = 3.0
+            send(client, headers, cid, "hello again?")
+            out = send(client, headers, cid, "Talk to a person", payload="/request_human")
+            assert out["mode"] == "human" and out["replies"][-1]["payload"]["event"] == "handoff"
+            assert rasa.turns == ["hello?", "hello again?"]
+            # the answer that comes once a person has the chat is not posted: the bot is silent
+            import time
+
+            time.sleep(3.2)
+            bots = [m for m in transcript(client, headers, cid) if m["sender"] == "bot"]
+            assert len(bots) == 1
+    finally:
+        rasa.close()
+
+
+def test_the_agent_sees_whether_the_learner_still_has_the_chat_open(client):
+    # QA: a learner closing the tab was invisible to the agent
+    headers, cid, tid = human(client)
+    agent = staff_token(client, "agent")
+    url = f"/api/agent/tickets/{tid}"
+    assert client.get(url, headers=agent).json()["learner_online"] is False
+    learner_ws = f"/api/conversations/{cid}/ws?token={headers['Authorization'][7:]}"
+    agent_ws = f"/api/conversations/{cid}/ws?token={agent['Authorization'][7:]}"
+    n = len(transcript(client, headers, cid)) + 1  # the replay, then the mode
+    with client.websocket_connect(agent_ws) as console:
+        for _ in range(n):
+            console.receive_json()
+        with client.websocket_connect(learner_ws) as page:
+            for _ in range(n):
+                page.receive_json()
+            assert console.receive_json() == {"type": "presence", "learner_online": True}
+            assert client.get(url, headers=agent).json()["learner_online"] is True
+            queue = client.get("/api/agent/queue", headers=agent).json()
+            assert [t["learner_online"] for t in queue if t["id"] == tid] == [True]
+        assert console.receive_json() == {"type": "presence", "learner_online": False}
+    assert client.get(url, headers=agent).json()["learner_online"] is False

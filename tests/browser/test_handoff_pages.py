@@ -6,7 +6,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.test_end_to_end import Learner
+from tests.e2e.test_end_to_end import Learner, agent_client
 
 pytestmark = pytest.mark.browser
 
@@ -272,3 +272,103 @@ def test_a_long_unbroken_message_stays_inside_the_agent_console(stack, browser, 
     assert column <= agent.eval_on_selector("#ticket-info", "el => el.parentElement.clientWidth")
     agent.screenshot(path=str(shots / "agent-long-text.png"))
     learner.http.post(f"/api/conversations/{learner.cid}/back-to-bot")  # leave the queue as it was
+
+
+@pytest.mark.parametrize("width", [1024, 1400])
+def test_the_agents_side_panel_fits_and_speaks_both_languages(stack, browser, shots, width):
+    # QA: order and refund statuses were raw codes (refund_pending), and the side panel was
+    # cut off at 1024 and 1400 px wide
+    learner = Learner(stack.hub_url, "L1001")  # has a refunded order
+    learner.say("转人工")
+    agent = browser.new_context(viewport={"width": width, "height": 768}).new_page()
+    sign_in(agent, stack.hub_url, "manager")
+    item = agent.locator(f'.queue-item[data-conversation="{learner.cid}"]')
+    expect(item).to_be_visible(timeout=10_000)
+    item.click()
+    side = agent.locator("#side")
+    expect(side.locator('[data-order="AC10010005"] [data-status="refunded"]')).to_have_text(
+        "Refunded · 已退款"
+    )
+    expect(side.locator('[data-status="paid"]').first).to_have_text("Paid · 已支付")
+    box = agent.eval_on_selector(
+        "#side",
+        "el => ({right: el.getBoundingClientRect().right, bottom: el.getBoundingClientRect()"
+        ".bottom, over: el.scrollWidth - el.clientWidth, page: document.documentElement"
+        ".scrollWidth, pageHeight: document.documentElement.scrollHeight})",
+    )
+    assert box["right"] <= width and box["over"] <= 1 and box["page"] <= width, box
+    assert box["bottom"] <= 768 and box["pageHeight"] <= 768, box  # scrolls inside, not off
+    agent.screenshot(path=str(shots / f"agent-side-{width}.png"))
+    learner.http.post(f"/api/conversations/{learner.cid}/back-to-bot")  # leave the queue as it was
+
+
+def test_back_to_the_assistant_keeps_a_refused_refunds_review(stack, browser):
+    # QA: 回到智能助手 after a refused refund withdrew billing's review without a word, and
+    # 我的退款到哪一步了 then said there was no refund request
+    page = browser.new_context(locale="zh-CN").new_page()
+    page.goto(f"{stack.hub_url}/chat?learner=L1003&new=1")
+    expect(page.locator("body[data-conversation]")).to_have_count(1)
+    page.fill("#text", "数据分析那门课我想退款")
+    page.press("#text", "Enter")
+    page.locator(".msg.bot .buttons button", has_text="没时间学习").last.click()
+    expect(page.locator("#status")).to_contain_text("人工客服模式")
+    # the handoff, then (out of hours) the hours in a paragraph Rasa sends as its own message
+    expect(page.locator(".msg.bot", has_text="财务与退款组")).not_to_have_count(0)
+    page.click("#back-to-bot")
+    notice = page.locator(".msg.system").last
+    expect(notice).to_contain_text("不会撤销")
+    expect(notice).to_contain_text("财务与退款组")
+    expect(page.locator("#status")).to_contain_text("智能助手在线")
+    page.fill("#text", "我的退款到哪一步了")
+    page.press("#text", "Enter")
+    expect(page.locator(".msg.bot").last).to_contain_text("数据分析从零到一")
+    expect(page.locator(".msg.bot").last).not_to_contain_text("没有退款申请记录")
+    conversation = page.locator("body").get_attribute("data-conversation")
+    agent = agent_client(stack.hub_url, "billing")
+    ticket = next(
+        t for t in agent.get("/api/agent/queue").json() if t["conversation_id"] == conversation
+    )
+    assert (ticket["reason"], ticket["channel"], ticket["status"]) == (
+        "refund_ineligible",
+        "case",
+        "queued",
+    )
+    page.context.close()
+
+
+def test_a_person_asked_for_after_tapping_an_order_is_from_billing(stack):
+    # QA: 我要开发票 → tap "Python 入门实战 · ¥199 · …" → 人工 went to Technical support
+    learner = Learner(stack.hub_url, "L1001")
+    out = learner.say("我要开发票")
+    buttons = [b for r in out["replies"] for b in (r["payload"].get("buttons") or [])]
+    order = next(b for b in buttons if "Python" in b["title"])
+    r = learner.http.post(
+        f"/api/conversations/{learner.cid}/messages",
+        json={"text": order["title"], "payload": order["payload"]},
+    )
+    assert r.status_code == 200, r.text
+    out = learner.say("人工")
+    assert out["mode"] == "human"
+    assert "财务与退款组" in " ".join(m["text"] for m in out["replies"])
+    queued = [m for m in out["replies"] if m["payload"].get("event") == "handoff"]
+    assert queued[-1]["payload"]["team"] == "billing"
+    learner.http.post(f"/api/conversations/{learner.cid}/back-to-bot")
+
+
+def test_the_agent_sees_the_learner_close_the_chat(stack, browser):
+    # QA: a learner closing the tab was invisible to the agent
+    learner = browser.new_context(locale="zh-CN").new_page()
+    conversation = ask_for_a_person(learner, stack.hub_url, "L1002")
+    agent = browser.new_context().new_page()
+    sign_in(agent, stack.hub_url, "agent")
+    agent.locator(f'.queue-item[data-conversation="{conversation}"]').click()
+    presence = agent.locator('#ticket-info [data-info="presence"]')
+    expect(presence).to_contain_text("has the chat open")
+    learner.context.close()
+    expect(presence).to_contain_text("学员已关闭对话页面")
+    agent.context.close()
+    token = httpx.post(f"{stack.hub_url}/api/auth/learner", json={"learner_id": "L1002"})
+    httpx.post(  # leave the queue as it was
+        f"{stack.hub_url}/api/conversations/{conversation}/back-to-bot",
+        headers={"Authorization": f"Bearer {token.json()['token']}"},
+    )

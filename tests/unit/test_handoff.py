@@ -214,3 +214,97 @@ def test_learner_may_leave_a_claimed_chat_and_rates_once(db):
         4,
         "quick",
     )
+
+
+def test_leaving_the_chat_keeps_the_teams_work_and_cancels_the_rest(db):
+    # a refused refund's billing review is owed whether or not the learner waits in the chat
+    review = handoff.create_ticket(
+        db, "c1", reason="refund_ineligible", intent="refund_request", order_id="O1"
+    )
+    handoff.claim(db, review.id, "bill")
+    kept = handoff.leave_chat(db, "c1")
+    assert (kept.id, kept.status, kept.channel, kept.claimed_by) == (
+        review.id,
+        "claimed",
+        "case",
+        "bill",
+    )
+    assert handoff.human_mode(db, "c1") is None  # the bot talks again
+    assert [t.id for t in handoff.tickets_for(db, ["c1"], "refund_ineligible")] == [review.id]
+    # a complaint the learner asked to discuss goes back to being a queued case
+    handoff.create_ticket(db, "c2", reason="complaint", intent="complaint", channel="case")
+    handoff.create_ticket(db, "c2", reason="learner_asked")  # the case becomes a chat
+    assert handoff.leave_chat(db, "c2").status == "queued"
+    assert handoff.open_ticket(db, "c2").channel == "case"
+    # only wanting a person is withdrawn
+    handoff.create_ticket(db, "c3", reason="learner_asked", intent="refund_request")
+    assert handoff.leave_chat(db, "c3").status == "cancelled"
+    assert handoff.open_ticket(db, "c3") is None
+    assert handoff.leave_chat(db, "c3") is None
+
+
+@pytest.mark.parametrize(
+    ("form", "opening", "team"),
+    [("invoice_form", "invoice_request", "billing"), ("refund_form", "refund_request", "billing")],
+)
+def test_a_person_asked_for_in_a_form_is_from_the_forms_team(rt, form, opening, team):
+    # the tester: 我要开发票 → tap "Python 入门实战 · ¥199 · …" → 人工 went to tech, because the
+    # tapped order button read as playback_problem 0.24 and named the topic
+    from actions.handoff import ActionHandoff
+    from tests.unit.actionkit import make_tracker, run
+
+    tapped = "Python 入门实战 · ¥199 · AC10010001"
+    earlier = [
+        {"event": "user", "text": "我要办这个", "parse_data": {"intent": {"name": opening}}},
+        {"event": "active_loop", "name": form},
+        {
+            "event": "user",
+            "text": tapped,
+            "parse_data": {"intent": {"name": "playback_problem", "confidence": 0.24}},
+            "metadata": {"option": True},
+        },
+    ]
+    tracker = make_tracker("人工", "request_human", sender="c_f", lang="zh", events=earlier)
+    tracker.active_loop = {"name": form}
+    run(ActionHandoff(), tracker)
+    ticket = handoff.open_ticket(rt.db, "c_f")
+    assert (ticket.team, ticket.intent) == (team, opening)
+
+
+def test_a_tapped_option_outside_a_form_names_no_topic(rt):
+    from actions.context import topic_intent
+    from tests.unit.actionkit import make_tracker
+
+    earlier = [
+        {"event": "user", "text": "发票", "parse_data": {"intent": {"name": "invoice_request"}}},
+        {"event": "active_loop", "name": None},
+        {
+            "event": "user",
+            "text": "数据分析从零到一",
+            "parse_data": {"intent": {"name": "course_access"}},
+            "metadata": {"option": True},
+        },
+    ]
+    tracker = make_tracker("human", "request_human", events=earlier)
+    assert topic_intent(tracker) == "invoice_request"
+
+
+def test_every_form_has_its_topic():
+    import yaml
+
+    from actions.context import FORM_INTENT
+    from bot.settings import ROOT
+
+    domain = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
+    assert set(FORM_INTENT) == set(domain["forms"])
+    assert set(FORM_INTENT.values()) <= set(domain["intents"])
+
+
+def test_reassigning_needs_an_agent_of_the_tickets_team(db):
+    t = handoff.create_ticket(db, "c1", reason="learner_asked", intent="login_problem")
+    handoff.claim(db, t.id, "ann")
+    with pytest.raises(handoff.Conflict, match="not in the Technical support team"):
+        handoff.reassign(db, t.id, "mia", "bill", to_teams=["billing"])
+    assert handoff.get_ticket(db, t.id).claimed_by == "ann"
+    assert handoff.reassign(db, t.id, "mia", "tess", to_teams=["tech"]).claimed_by == "tess"
+    assert handoff.reassign(db, t.id, "mia", "mia", to_teams=None).claimed_by == "mia"
