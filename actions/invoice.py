@@ -15,6 +15,7 @@ from actions.common import (
     course_name,
     date,
     learner_of,
+    names_an_order,
     option_at_start,
     pick,
     reset_flow,
@@ -22,7 +23,7 @@ from actions.common import (
 from actions.context import lang_of
 from actions.form_guard import GuardedFormValidation
 from actions.messages import choices, t
-from actions.refund import mentions_order, named_order, validate_order
+from actions.refund import named_order, validate_order
 from bot.platform import ServiceRequest
 from bot.platform.validation import find_email, find_tax_id
 
@@ -121,7 +122,7 @@ class ValidateInvoiceForm(GuardedFormValidation):
         # and ask for the order again, rather than report an order called that
         text = str(value)
         kind = pick(text, _TYPE_IN_REQUEST)
-        if kind and not tracker.get_slot("invoice_type") and not mentions_order(tracker, text):
+        if kind and not tracker.get_slot("invoice_type") and not names_an_order(tracker, text):
             lang = lang_of(tracker)
             label = dict(zip(TYPES, t("invoice_types", lang).split("|"), strict=True))[kind]
             noted = t("invoice_type_noted", lang, type=label if lang == "zh" else label.lower())

@@ -19,7 +19,6 @@ from actions.common import (
     reset_flow,
 )
 from actions.context import lang_of, latest_text
-from actions.course_match import named_orders
 from actions.form_guard import GuardedFormValidation
 from actions.handoff import open_handoff
 from actions.messages import choices, t
@@ -27,7 +26,6 @@ from actions.refund_status import ActionRefundStatus
 from bot import refund_log
 from bot.platform.base import Order
 from bot.platform.refund_policy import evaluate
-from bot.platform.validation import find_order_id
 
 
 def named_order(tracker: Tracker) -> dict[str, Any]:
@@ -84,11 +82,6 @@ class ValidateRefundForm(GuardedFormValidation):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict
     ) -> dict[str, Any]:
         return {"refund_reason": str(value).strip()[:300] or None}
-
-
-def mentions_order(tracker: Tracker, text: str) -> bool:
-    """Whether the text has an order number or names a course the learner bought."""
-    return bool(find_order_id(text) or named_orders(learner_orders(tracker), text))
 
 
 def validate_order(
