@@ -1,7 +1,9 @@
 """A message that does not answer a form's question never becomes a slot value."""
 
 from actions.complaint import ValidateComplaintForm
+from actions.context import lang_of
 from actions.invoice import ValidateInvoiceForm
+from actions.language import ActionDetectLanguage
 from actions.refund import ValidateRefundForm
 from bot import transcript
 from tests.unit.actionkit import make_tracker, run, slot_events, texts
@@ -196,3 +198,31 @@ def test_a_question_naming_no_order_is_answered_at_the_order_question(rt):
     _, msgs = run(ValidateInvoiceForm(), said)
     assert "没有找到" in texts(msgs)
 
+
+def test_an_english_value_keeps_a_chinese_form_in_chinese(rt):
+    # QA: 企业 → "Acme Tech Ltd" → the tax-id question and the confirmation came in English;
+    # 我想改邮箱 → liming#qq.com → the reply in English. The hub's guess for the next message
+    # follows the English value, so the slot keeps the language, not the hub's metadata.
+    for form, slot, text in (
+        ("invoice_form", "invoice_title", "Acme Tech Ltd"),
+        ("account_form", "account_value", "liming#qq.com"),
+        ("invoice_form", "tax_id", "91110108MA01ABCDEN"),
+    ):
+        said = answer(form, slot, text, "out_of_scope", lang="en", slots={"lang": "zh"})
+        assert slot_events(run(ActionDetectLanguage(), said)[0]) == {"lang": "zh"}, text
+        assert lang_of(said) == "zh"
+    # a question where the value goes, or an English message outside a form, still switches
+    said = answer(
+        "invoice_form",
+        "invoice_title",
+        "how long does the invoice take?",
+        "ask_question",
+        lang="en",
+        slots={"lang": "zh"},
+    )
+    assert slot_events(run(ActionDetectLanguage(), said)[0]) == {"lang": "en"}
+    said = make_tracker("Acme Tech Ltd is my company", "out_of_scope", slots={"lang": "zh"})
+    assert slot_events(run(ActionDetectLanguage(), said)[0]) == {"lang": "en"}
+    # and "ok" after the form stays in the conversation's language whatever the hub guessed
+    said = make_tracker("ok", "affirm", lang="en", slots={"lang": "zh"})
+    assert slot_events(run(ActionDetectLanguage(), said)[0]) == {"lang": "zh"}
