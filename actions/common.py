@@ -186,6 +186,7 @@ FLOW_SLOTS = (
     "privacy_type",
     "privacy_identity",
     "privacy_attempts",
+    "flow_confirmed",
     "piracy_link",
     "piracy_evidence",
     "ts_topic",

@@ -62,6 +62,7 @@ VALUE_SLOTS = {
     "account_value",
     "privacy_type",
     "privacy_identity",
+    "flow_confirmed",
     "piracy_link",
 }
 ERRANDS = {

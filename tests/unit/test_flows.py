@@ -11,7 +11,7 @@ from actions.complaint import ActionAcknowledgeComplaint, ActionSubmitComplaint
 from actions.invoice import ActionAskInvoiceType, ActionSubmitInvoice, ValidateInvoiceForm
 from actions.order_question import ActionAskOrderId
 from actions.piracy import ActionSubmitPiracy, ValidatePiracyForm
-from actions.privacy import ActionSubmitPrivacy, ValidatePrivacyForm
+from actions.privacy import ActionAskFlowConfirmed, ActionSubmitPrivacy, ValidatePrivacyForm
 from actions.troubleshoot import ActionTroubleshoot, ActionTroubleshootDone
 from bot.platform.validation import is_valid_tax_id, uscc_check_char
 from tests.unit.actionkit import activated, make_tracker, run, slot_events, texts
@@ -583,17 +583,47 @@ def test_privacy_identity_then_recorded_with_legal_time(rt):
     assert slot_events(events)["privacy_identity"] is None and "doesn't match" in texts(msgs)
     events, _ = run(ValidatePrivacyForm(), identity("1001", attempts=1))
     assert slot_events(events)["privacy_identity"] == "verified"
+    # QA: "Deletion is final" came after "Request #9 recorded": the warning and a yes first
+    assert slot_events(events)["requested_slot"] == "flow_confirmed"
+    _, msgs = run(ActionAskFlowConfirmed(), identity("1001"))
+    assert "final" in texts(msgs) and "recorded" not in texts(msgs)
+    assert [b["payload"] for b in msgs[0]["buttons"]] == ["/affirm", "/deny"]
+    done = {"privacy_type": "delete", "privacy_identity": "verified"}
+
+    def confirm(value: str, intent: str):
+        return make_tracker(
+            value,
+            intent,
+            learner_id="L1001",
+            sender="c_p",
+            active_loop="privacy_form",
+            requested_slot="flow_confirmed",
+            slots=done,
+            extracted={"flow_confirmed": value},
+        )
+
+    for value, intent in (("/affirm", "affirm"), ("yes", "affirm"), ("确认", "privacy_request")):
+        events, _ = run(ValidatePrivacyForm(), confirm(value, intent))
+        assert slot_events(events)["flow_confirmed"] == "yes", value
+    # a question asked there is answered, and the yes asked for again
+    events, msgs = run(ValidatePrivacyForm(), confirm("注销后证书还能找回吗？", "privacy_request"))
+    assert slot_events(events)["flow_confirmed"] is None and texts(msgs)
+    assert "先把这件事办完" not in texts(msgs)
+    # nothing is recorded without the yes
+    unconfirmed = make_tracker("1001", "privacy_request", sender="c_p0", slots=done)
+    _, msgs = run(ActionSubmitPrivacy(), unconfirmed)
+    assert "recorded" not in texts(msgs) and handoff.open_ticket(rt.db, "c_p0") is None
     _, msgs = run(
         ActionSubmitPrivacy(),
         make_tracker(
-            "1001",
-            "privacy_request",
+            "/affirm",
+            "affirm",
             learner_id="L1001",
             sender="c_p",
-            slots={"privacy_type": "delete", "privacy_identity": "verified"},
+            slots={**done, "flow_confirmed": "yes"},
         ),
     )
-    assert "15 working days" in texts(msgs) and "final" in texts(msgs)
+    assert "15 working days" in texts(msgs) and "final" not in texts(msgs)
     ticket = handoff.open_ticket(rt.db, "c_p")
     assert (ticket.team, ticket.channel) == ("compliance", "case")
 
@@ -667,3 +697,4 @@ def test_piracy_report_becomes_a_compliance_case(rt):
     ticket = handoff.open_ticket(rt.db, "c_pir")
     assert ticket.team == "compliance" and "pan.example.com" in ticket.summary
     assert "50 元" in texts(msgs)
+
