@@ -48,11 +48,22 @@ def invoice_requests(tracker: Tracker) -> list[ServiceRequest]:
     return runtime.get().platform.requests(learner.id, "invoice") if learner else []
 
 
-def invoice_refusal(order: Any, earlier: ServiceRequest | None, lang: str) -> str | None:
+def refunds_pending(tracker: Tracker) -> set[str]:
+    """The learner's orders with a refund in progress."""
+    learner = learner_of(tracker)
+    refunds = runtime.get().platform.refunds(learner.id) if learner else []
+    return {r.order_id for r in refunds if r.status == "pending"}
+
+
+def invoice_refusal(
+    order: Any, earlier: ServiceRequest | None, lang: str, refund_pending: bool = False
+) -> str | None:
     """Why this order cannot be invoiced by the bot, or None when it can. The order question
     offers only orders that pass, so the learner is never offered one just refused."""
     if order.status == "refunded":
         return t("invoice_why_refunded", lang)
+    if refund_pending:  # it may be refunded in a few days: not invoiced meanwhile
+        return t("invoice_why_refund_pending", lang)
     if time.time() - order.paid_at > INVOICE_WINDOW_DAYS * 86400:
         return t("invoice_why_too_old", lang)
     if earlier:  # a second invoice for one payment is for billing to decide
@@ -142,7 +153,8 @@ class ValidateInvoiceForm(GuardedFormValidation):
             ),
             None,
         )
-        why = invoice_refusal(order, earlier, lang) if order else None
+        pending = bool(order) and order.id in refunds_pending(tracker)
+        why = invoice_refusal(order, earlier, lang, pending) if order else None
         if order and why:
             dispatcher.utter_message(
                 text=t(

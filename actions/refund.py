@@ -14,6 +14,7 @@ from actions.common import (
     chosen_order,
     course_name,
     date,
+    learner_of,
     learner_orders,
     match_order,
     reset_flow,
@@ -76,12 +77,28 @@ class ValidateRefundForm(GuardedFormValidation):
     def validate_order_id(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict
     ) -> dict[str, Any]:
-        return validate_order(value, dispatcher, tracker, domain)
+        result = validate_order(value, dispatcher, tracker, domain)
+        if result["order_id"] and pending_refund(tracker, result["order_id"]):
+            # a refund of it is already in progress: no reason to ask for, the submit step
+            # says so and shows its status (asked again, it is not a new request)
+            return {**result, "refund_reason": ALREADY_PENDING}
+        return result
 
     def validate_refund_reason(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict
     ) -> dict[str, Any]:
         return {"refund_reason": str(value).strip()[:300] or None}
+
+
+# the reason recorded for an order whose refund is already in progress (never asked)
+ALREADY_PENDING = "(refund already in progress)"
+
+
+def pending_refund(tracker: Tracker, order_id: str) -> bool:
+    """Whether the learner already has a refund of this order in progress."""
+    learner = learner_of(tracker)
+    refunds = runtime.get().platform.refunds(learner.id) if learner else []
+    return any(r.order_id == order_id and r.status == "pending" for r in refunds)
 
 
 def validate_order(

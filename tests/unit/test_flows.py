@@ -9,9 +9,10 @@ from actions.certificate import ActionCertificate
 from actions.common import asks_about
 from actions.complaint import ActionAcknowledgeComplaint, ActionSubmitComplaint
 from actions.invoice import ActionAskInvoiceType, ActionSubmitInvoice, ValidateInvoiceForm
-from actions.order_question import ActionAskOrderId
+from actions.order_question import ActionAnythingElse, ActionAskOrderId
 from actions.piracy import ActionSubmitPiracy, ValidatePiracyForm
 from actions.privacy import ActionAskFlowConfirmed, ActionSubmitPrivacy, ValidatePrivacyForm
+from actions.refund import ALREADY_PENDING, ActionSubmitRefund, ValidateRefundForm
 from actions.troubleshoot import ActionTroubleshoot, ActionTroubleshootDone
 from bot.platform.validation import is_valid_tax_id, uscc_check_char
 from tests.unit.actionkit import activated, make_tracker, run, slot_events, texts
@@ -698,3 +699,60 @@ def test_piracy_report_becomes_a_compliance_case(rt):
     assert ticket.team == "compliance" and "pan.example.com" in ticket.summary
     assert "50 元" in texts(msgs)
 
+
+# --- an order with a refund in progress; an order number on its own ------------------------
+
+
+def test_a_refund_in_progress_is_said_before_the_reason_and_not_offered_for_an_invoice(rt):
+    # QA: the refund flow asked for a reason before saying a refund was already in progress,
+    # and the invoice flow offered that order
+    rt.platform.create_refund("L1001", "AC10010001", 59.0, "买错了")
+    said = make_tracker(
+        "AC10010001",
+        "refund_request",
+        lang="zh",
+        active_loop="refund_form",
+        requested_slot="order_id",
+        extracted={"order_id": "AC10010001"},
+    )
+    events, _ = run(ValidateRefundForm(), said)
+    assert slot_events(events)["refund_reason"] == ALREADY_PENDING  # the reason is not asked
+    _, msgs = run(
+        ActionSubmitRefund(),
+        make_tracker(
+            "AC10010001",
+            "refund_request",
+            lang="zh",
+            slots={"order_id": "AC10010001", "refund_reason": ALREADY_PENDING},
+        ),
+    )
+    assert "已有一笔退款在处理中" in texts(msgs)
+    asked = activated(make_tracker("我要开发票", "invoice_request", lang="zh"), "invoice_form")
+    _, msgs = run(ActionAskOrderId(), asked)
+    assert "AC10010001" not in [b["payload"] for b in msgs[-1]["buttons"]]
+    typed = make_tracker(
+        "AC10010001",
+        "invoice_request",
+        lang="zh",
+        active_loop="invoice_form",
+        requested_slot="order_id",
+        extracted={"order_id": "AC10010001"},
+    )
+    events, msgs = run(ValidateInvoiceForm(), typed)
+    assert slot_events(events)["order_id"] is None and "退款正在处理中" in texts(msgs)
+
+
+def test_an_order_number_on_its_own_shows_the_order_and_what_can_be_done(rt):
+    # QA: "AC10030004" alone outside any form got "好的。还有其他问题吗？"
+    _, msgs = run(
+        ActionAnythingElse(), make_tracker("AC10030004", "affirm", lang="zh", learner_id="L1003")
+    )
+    assert "AC10030004" in texts(msgs) and "想办理什么" in texts(msgs)
+    payloads = [b["payload"] for b in msgs[0]["buttons"]]
+    assert '/refund_request{"order_id": "AC10030004"}' in payloads
+    assert '/invoice_request{"order_id": "AC10030004"}' in payloads
+    # someone else's order is not shown; a plain "ok" is still "anything else?"
+    _, msgs = run(ActionAnythingElse(), make_tracker("AC10030004", "affirm", learner_id="L1001"))
+    assert "couldn't find order AC10030004" in texts(msgs) and "buttons" not in msgs[0]
+    _, msgs = run(ActionAnythingElse(), make_tracker("ok", "affirm"))
+    assert msgs == [{**msgs[0], "response": "utter_anything_else"}]
