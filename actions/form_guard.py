@@ -23,14 +23,17 @@ not among them: "我要退 AC10010001" at the invoice's order question is a refu
 Free-text slots (a refund reason, a complaint, piracy evidence) take anything but a plain
 question: "课程内容太差了" is a fair refund reason even though it reads as a complaint, while
 "how long are live class replays kept?" typed where the reason goes filed a real refund. A
-question there is one phrased as a question that the NLU calls `ask_question`, or that names
-no errand and the KB answers confidently.
+question there is one phrased as a question that the NLU calls `ask_question`, or that the
+KB answers confidently and the NLU does not read as the form's own errand ("买错了，能退吗？"
+stays a refund reason; "how long are live class replays kept?" read as a playback problem
+is answered).
 
 The order question takes a question when it names an order ("数据分析那门课能退吗？"); one that
 names none of the learner's orders ("能开专票吗", "录播课可以退款吗") is answered, and small
-talk the NLU calls out of scope ("今天天气不错") is no order either. A question that names
-another errand is answered when the KB is sure of the answer ("how do I get an invoice?"
-where a complaint's category goes), else the learner is told to finish first.
+talk the NLU calls out of scope ("今天天气不错") is no order either. On any value slot, a
+question about another errand is answered ("how do I get an invoice?" where a complaint's
+category goes, "what happens to my certificates?" before a deletion is confirmed); a request
+for one ("我要退款") is told to finish this first.
 """
 
 from abc import abstractmethod
@@ -116,13 +119,13 @@ def kb_answers(tracker: Tracker, text: str) -> bool:
 
 
 def plain_question(tracker: Tracker, text: str, intent: str | None, own_intent: str) -> bool:
-    """A question where free text goes (module doc): phrased as one, and NLU `ask_question`
-    or no errand at all with a confident KB answer."""
+    """A question where free text goes (module doc): phrased as one, and NLU `ask_question`,
+    or not the form's own intent and answered by the KB with confidence."""
     if not asks_about(text):
         return False
     if intent == "ask_question":
         return True
-    return intent != own_intent and intent not in ERRANDS and kb_answers(tracker, text)
+    return intent != own_intent and kb_answers(tracker, text)
 
 
 def not_an_answer(
@@ -142,6 +145,8 @@ def not_an_answer(
     if metadata(tracker).get("option") or text.startswith("/"):
         return None  # a tapped option is an answer
     if slot not in VALUE_SLOTS:
+        if intent in ASIDES and asks_about(text):  # "where is my refund?" as the reason
+            return intent
         return "question" if plain_question(tracker, text, intent, own_intent) else None
     if holds_the_value(tracker, slot, text) or (holds and holds(tracker, slot, text)):
         return None
@@ -152,7 +157,7 @@ def not_an_answer(
     if intent in ASIDES:
         return intent
     if intent in ERRANDS and intent != own_intent and confidence >= ERRAND_CONFIDENCE:
-        return "question" if question and kb_answers(tracker, text) else "errand"
+        return "question" if question else "errand"
     no_order = slot == "order_id" and not names_an_order(tracker, text)
     if question and no_order:  # "能开专票吗": a question, not an order called that
         return "question"

@@ -226,3 +226,17 @@ def test_an_english_value_keeps_a_chinese_form_in_chinese(rt):
     # and "ok" after the form stays in the conversation's language whatever the hub guessed
     said = make_tracker("ok", "affirm", lang="en", slots={"lang": "zh"})
     assert slot_events(run(ActionDetectLanguage(), said)[0]) == {"lang": "zh"}
+
+
+def test_a_question_read_as_another_errand_is_answered_where_free_text_goes(rt):
+    # the NLU may read "how long are live class replays kept?" as a playback problem; a
+    # question is still no refund reason, and "where is my refund?" gets the refund's status
+    said = answer(
+        "refund_form", "refund_reason", "where is my refund?", "refund_status", learner_id="L1004"
+    )
+    events, msgs = run(ValidateRefundForm(), said)
+    assert slot_events(events)["refund_reason"] is None and texts(msgs)
+    said = answer("invoice_form", "invoice_title", "能退款吗？", "refund_request", lang="zh")
+    events, msgs = run(ValidateInvoiceForm(), said)
+    assert slot_events(events)["invoice_title"] is None
+    assert "要先办别的事" not in texts(msgs)  # answered, not "finish this first"
