@@ -87,6 +87,11 @@ def match_order(orders: list[Order], text: str | None, course: str | None = None
     return None
 
 
+def names_an_order(tracker: Tracker, text: str) -> bool:
+    """Whether the text has an order number or names a course the learner bought."""
+    return bool(find_order_id(text) or named_orders(learner_orders(tracker), text))
+
+
 def access_text(order: Order, lang: str, now: float | None = None) -> str:
     now = time.time() if now is None else now
     if order.status == "refunded":
@@ -181,6 +186,7 @@ FLOW_SLOTS = (
     "privacy_type",
     "privacy_identity",
     "privacy_attempts",
+    "flow_confirmed",
     "piracy_link",
     "piracy_evidence",
     "ts_topic",

@@ -3,7 +3,7 @@ high-priority case for the right team, and offer a person now."""
 
 from typing import Any
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -12,6 +12,7 @@ from actions import runtime
 from actions.asking import AskAction
 from actions.common import codes_named, pick, reset_flow, says
 from actions.context import lang_of, latest_text
+from actions.form_guard import GuardedFormValidation
 from actions.handoff import file_ticket, recent_learner_texts
 from actions.messages import button, choices, t
 from kb_index.lang import detect_lang
@@ -132,9 +133,18 @@ class ActionAcknowledgeComplaint(Action):
         return events
 
 
-class ValidateComplaintForm(FormValidationAction):
+class ValidateComplaintForm(GuardedFormValidation):
+    """A question or another errand typed at the category question is met for what it is
+    (actions/form_guard.py), not filed as a complaint about "发票怎么开"."""
+
+    own_intent = "complaint"
+
     def name(self) -> str:
         return "validate_complaint_form"
+
+    def holds_value(self, tracker: Tracker, slot: str, text: str) -> bool:
+        # "app老是闪退" at the category question is a tech complaint, not a playback errand
+        return slot == "complaint_category" and named_category(text) is not None
 
     def validate_complaint_category(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict
@@ -142,11 +152,12 @@ class ValidateComplaintForm(FormValidationAction):
         category = pick(value, _CATEGORY_WORDS)
         if category:
             return {"complaint_category": category}
-        # anything else is still a valid category, kept in the learner's words
-        return {
-            "complaint_category": "other",
-            "complaint_description": tracker.get_slot("complaint_description") or str(value),
-        }
+        # anything else is still a valid category, "other"; the words are the description
+        # only when they say enough, else it is asked for
+        description = tracker.get_slot("complaint_description")
+        if not description and _long_enough(str(value)):
+            description = str(value).strip()[:2000]
+        return {"complaint_category": "other", "complaint_description": description}
 
     def validate_complaint_description(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict

@@ -27,9 +27,10 @@ def metadata(tracker: Tracker) -> dict[str, Any]:
 
 
 def lang_of(tracker: Tracker) -> str:
-    """The learner's language for this reply: the hub's per-message detection, else the slot,
-    else detection on the text."""
-    lang = metadata(tracker).get("lang") or tracker.get_slot("lang")
+    """The learner's language for this reply: the `lang` slot (set on each message by
+    `actions/language.py`, which keeps it for a form's value), else the hub's per-message
+    detection, else detection on the text."""
+    lang = tracker.get_slot("lang") or metadata(tracker).get("lang")
     if lang in ("zh", "en"):
         return lang
     return detect_lang((tracker.latest_message or {}).get("text") or "", default="zh")

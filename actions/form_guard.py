@@ -20,11 +20,24 @@ last 4 digits) is the answer whatever the NLU reads: "emma.li@example.com" at th
 question read as `account_update` at 0.82 and was refused as another errand. Order ids are
 not among them: "我要退 AC10010001" at the invoice's order question is a refund.
 
-Free-text slots (a refund reason, a complaint, piracy evidence) take anything: "课程内容太差了"
-is a fair refund reason even though it reads as a complaint.
+Free-text slots (a refund reason, a complaint, piracy evidence) take anything but a plain
+question: "课程内容太差了" is a fair refund reason even though it reads as a complaint, while
+"how long are live class replays kept?" typed where the reason goes filed a real refund. A
+question there is one phrased as a question that the NLU calls `ask_question`, or that the
+KB answers confidently and the NLU does not read as the form's own errand ("买错了，能退吗？"
+stays a refund reason; "how long are live class replays kept?" read as a playback problem
+is answered).
+
+The order question takes a question when it names an order ("数据分析那门课能退吗？"); one that
+names none of the learner's orders ("能开专票吗", "录播课可以退款吗") is answered, and small
+talk the NLU calls out of scope ("今天天气不错") is no order either. On any value slot, a
+question about another errand is answered ("how do I get an invoice?" where a complaint's
+category goes, "what happens to my certificates?" before a deletion is confirmed); a request
+for one ("我要退款") is told to finish this first.
 """
 
 from abc import abstractmethod
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -32,7 +45,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import runtime
-from actions.common import asks_about
+from actions.common import asks_about, names_an_order
 from actions.context import lang_of, latest_intent, latest_text, metadata
 from actions.kb import ActionAnswerQuestion, picked_entry
 from actions.messages import t
@@ -43,6 +56,7 @@ from bot.platform.validation import find_email, find_phone, find_tax_id, find_ur
 # slots whose answer is a value, never a sentence about something else
 VALUE_SLOTS = {
     "order_id",
+    "complaint_category",
     "invoice_type",
     "invoice_title",
     "tax_id",
@@ -51,6 +65,7 @@ VALUE_SLOTS = {
     "account_value",
     "privacy_type",
     "privacy_identity",
+    "flow_confirmed",
     "piracy_link",
 }
 ERRANDS = {
@@ -78,9 +93,9 @@ ASIDES: dict[str, type[Action]] = {"refund_status": ActionRefundStatus}
 
 # slots no question can answer: a question typed there is about the flow's own topic
 # ("发票多久能收到？" where the title goes) even when the NLU reads it as the flow's intent.
-# Not the order (a question may name it: "数据分析那门课能退吗？") nor a piracy place
-# ("闲鱼上有人在卖？").
-NEVER_A_QUESTION = VALUE_SLOTS - {"order_id", "piracy_link"}
+# Not the order (a question may name it: "数据分析那门课能退吗？"), a piracy place
+# ("闲鱼上有人在卖？") nor a complaint's category ("为什么客服总是不回复？").
+NEVER_A_QUESTION = VALUE_SLOTS - {"order_id", "piracy_link", "complaint_category"}
 
 
 def holds_the_value(tracker: Tracker, slot: str, text: str) -> bool:
@@ -98,28 +113,60 @@ def holds_the_value(tracker: Tracker, slot: str, text: str) -> bool:
     return slot in finders and finders[slot](text) is not None
 
 
-def not_an_answer(tracker: Tracker, slot: str, own_intent: str) -> str | None:
+def kb_answers(tracker: Tracker, text: str) -> bool:
+    """Whether the KB answers `text` confidently (what `ActionAnswerQuestion` would say)."""
+    return runtime.get().kb.answer(text, lang=lang_of(tracker)).kind == "answer"
+
+
+def plain_question(tracker: Tracker, text: str, intent: str | None, own_intent: str) -> bool:
+    """A question where free text goes (module doc): phrased as one, and NLU `ask_question`,
+    or not the form's own intent and answered by the KB with confidence."""
+    if not asks_about(text):
+        return False
+    if intent == "ask_question":
+        return True
+    return intent != own_intent and kb_answers(tracker, text)
+
+
+def not_an_answer(
+    tracker: Tracker,
+    slot: str,
+    own_intent: str,
+    holds: Callable[[Tracker, str, str], bool] | None = None,
+) -> str | None:
     """'question', 'refund_status', 'errand', 'thanks', 'small_talk', or None when the
-    message may be the answer."""
+    message may be the answer. `holds` is a form's own test for a message that holds the
+    value (a complaint's category named in a sentence)."""
     if picked_entry(tracker):  # a tapped KB article ("not helpful" offers others), any slot
         return "question"
     intent, confidence = latest_intent(tracker)
+    confidence = confidence or 0
     text = latest_text(tracker)
-    if slot not in VALUE_SLOTS or metadata(tracker).get("option") or text.startswith("/"):
-        return None  # free text takes anything, and a tapped option is an answer
-    if holds_the_value(tracker, slot, text):
+    if metadata(tracker).get("option") or text.startswith("/"):
+        return None  # a tapped option is an answer
+    if slot not in VALUE_SLOTS:
+        if intent in ASIDES and asks_about(text):  # "where is my refund?" as the reason
+            return intent
+        return "question" if plain_question(tracker, text, intent, own_intent) else None
+    if holds_the_value(tracker, slot, text) or (holds and holds(tracker, slot, text)):
         return None
+    question = asks_about(text)
     about_the_flow = intent == own_intent and slot in NEVER_A_QUESTION
-    if (intent == "ask_question" or about_the_flow) and asks_about(text):
+    if question and (intent == "ask_question" or about_the_flow):
         return "question"
     if intent in ASIDES:
         return intent
-    if intent in ERRANDS and intent != own_intent and (confidence or 0) >= ERRAND_CONFIDENCE:
-        return "errand"
+    if intent in ERRANDS and intent != own_intent and confidence >= ERRAND_CONFIDENCE:
+        return "question" if question else "errand"
+    no_order = slot == "order_id" and not names_an_order(tracker, text)
+    if question and no_order:  # "能开专票吗": a question, not an order called that
+        return "question"
     if not any(c.isalnum() for c in text):  # "👍", "😀😀😀", "..."
         return "small_talk"
-    if intent in SMALL_TALK and (confidence or 0) >= SMALL_TALK_CONFIDENCE:
+    if intent in SMALL_TALK and confidence >= SMALL_TALK_CONFIDENCE:
         return "thanks" if intent in ("thank", "goodbye") else "small_talk"
+    if no_order and intent == "out_of_scope" and confidence >= SMALL_TALK_CONFIDENCE:
+        return "small_talk"  # "今天天气不错"
     return None
 
 
@@ -127,6 +174,10 @@ class GuardedFormValidation(FormValidationAction):
     """A form validation whose value slots are guarded (module doc)."""
 
     own_intent: ClassVar[str]
+
+    def holds_value(self, tracker: Tracker, slot: str, text: str) -> bool:
+        """A form's own test for a message that holds the value of `slot`."""
+        return False
 
     @abstractmethod
     def name(self) -> str:
@@ -136,7 +187,7 @@ class GuardedFormValidation(FormValidationAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         slot = tracker.get_slot("requested_slot")
-        kind = not_an_answer(tracker, slot, self.own_intent) if slot else None
+        kind = not_an_answer(tracker, slot, self.own_intent, self.holds_value) if slot else None
         if kind is None:
             message_id = metadata(tracker).get("message_id")
             if slot and message_id:  # its intent names no need: the reports skip it

@@ -15,6 +15,7 @@ from actions.common import (
     course_name,
     date,
     learner_of,
+    names_an_order,
     option_at_start,
     pick,
     reset_flow,
@@ -22,7 +23,7 @@ from actions.common import (
 from actions.context import lang_of
 from actions.form_guard import GuardedFormValidation
 from actions.messages import choices, t
-from actions.refund import mentions_order, named_order, validate_order
+from actions.refund import named_order, validate_order
 from bot.platform import ServiceRequest
 from bot.platform.validation import find_email, find_tax_id
 
@@ -47,11 +48,22 @@ def invoice_requests(tracker: Tracker) -> list[ServiceRequest]:
     return runtime.get().platform.requests(learner.id, "invoice") if learner else []
 
 
-def invoice_refusal(order: Any, earlier: ServiceRequest | None, lang: str) -> str | None:
+def refunds_pending(tracker: Tracker) -> set[str]:
+    """The learner's orders with a refund in progress."""
+    learner = learner_of(tracker)
+    refunds = runtime.get().platform.refunds(learner.id) if learner else []
+    return {r.order_id for r in refunds if r.status == "pending"}
+
+
+def invoice_refusal(
+    order: Any, earlier: ServiceRequest | None, lang: str, refund_pending: bool = False
+) -> str | None:
     """Why this order cannot be invoiced by the bot, or None when it can. The order question
     offers only orders that pass, so the learner is never offered one just refused."""
     if order.status == "refunded":
         return t("invoice_why_refunded", lang)
+    if refund_pending:  # it may be refunded in a few days: not invoiced meanwhile
+        return t("invoice_why_refund_pending", lang)
     if time.time() - order.paid_at > INVOICE_WINDOW_DAYS * 86400:
         return t("invoice_why_too_old", lang)
     if earlier:  # a second invoice for one payment is for billing to decide
@@ -121,7 +133,7 @@ class ValidateInvoiceForm(GuardedFormValidation):
         # and ask for the order again, rather than report an order called that
         text = str(value)
         kind = pick(text, _TYPE_IN_REQUEST)
-        if kind and not tracker.get_slot("invoice_type") and not mentions_order(tracker, text):
+        if kind and not tracker.get_slot("invoice_type") and not names_an_order(tracker, text):
             lang = lang_of(tracker)
             label = dict(zip(TYPES, t("invoice_types", lang).split("|"), strict=True))[kind]
             noted = t("invoice_type_noted", lang, type=label if lang == "zh" else label.lower())
@@ -141,7 +153,8 @@ class ValidateInvoiceForm(GuardedFormValidation):
             ),
             None,
         )
-        why = invoice_refusal(order, earlier, lang) if order else None
+        pending = bool(order) and order.id in refunds_pending(tracker)
+        why = invoice_refusal(order, earlier, lang, pending) if order else None
         if order and why:
             dispatcher.utter_message(
                 text=t(

@@ -1,23 +1,29 @@
-"""The order question the refund and invoice forms share ("Which order?")."""
+"""The order question the refund and invoice forms share ("Which order?"), and an order
+number typed on its own outside any form."""
 
-from rasa_sdk import Tracker
+import json
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
 
 from actions import runtime
 from actions.asking import AskAction
-from actions.common import learner_orders, order_buttons
-from actions.context import latest_text, started_this_turn
+from actions.common import course_name, date, learner_of, learner_orders, order_buttons
+from actions.context import lang_of, latest_text, started_this_turn
 from actions.course_match import named_courses, named_orders
-from actions.invoice import earlier_invoices, invoice_refusal, invoice_requests
+from actions.invoice import earlier_invoices, invoice_refusal, invoice_requests, refunds_pending
 from actions.messages import button, t
+from bot.platform.validation import find_order_id
 
 
 class ActionAskOrderId(AskAction):
     """Asks which order, offering the learner's recent orders as buttons: for a refund the
     paid ones, for an invoice those it can still invoice (not refunded, not older than the
-    invoice window, not invoiced already). If the message that started the form
-    named a course, that course's orders come first, or the learner is told it is not among
-    their orders. An invoice request first recalls the learner's earlier ones ("my invoice
-    never arrived" starts this form too)."""
+    invoice window, not invoiced already, no refund in progress). If the message that
+    started the form named a course, that course's orders come first, or the learner is
+    told it is not among their orders. An invoice request first recalls the learner's
+    earlier ones ("my invoice never arrived" starts this form too)."""
 
     slot = "order_id"
 
@@ -30,8 +36,11 @@ class ActionAskOrderId(AskAction):
             orders = [o for o in every if o.status == "paid"] or every
         elif form == "invoice_form":
             invoiced = {r.payload.get("order_id") for r in invoices}
+            pending = refunds_pending(tracker)
             orders = [
-                o for o in every if invoice_refusal(o, None, lang) is None and o.id not in invoiced
+                o
+                for o in every
+                if invoice_refusal(o, None, lang, o.id in pending) is None and o.id not in invoiced
             ]
             if every and not orders:  # nothing left to invoice: say so, a person can look
                 return t("invoice_none_eligible", lang), [
@@ -55,3 +64,45 @@ class ActionAskOrderId(AskAction):
                 question = earlier_invoices(invoices, lang) + question
         # a way out that needs no typing: "/deny" stops the form (data/rules)
         return question, [*order_buttons(orders, lang), button("btn_not_now", lang, "/deny")]
+
+
+class ActionAnythingElse(Action):
+    """A yes or no outside a question ("好的", "no thanks"): anything else? An order number
+    typed on its own ("AC10030004") reads as one of those to the NLU; it gets the order and
+    what can be done with it (a refund, an invoice), or is said not to be among the
+    learner's orders."""
+
+    def name(self) -> str:
+        return "action_anything_else"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        text = latest_text(tracker)
+        order_id = None if text.startswith("/") else find_order_id(text)
+        if order_id is None:
+            dispatcher.utter_message(response="utter_anything_else")
+            return []
+        lang = lang_of(tracker)
+        learner = learner_of(tracker)
+        order = runtime.get().platform.order(learner.id, order_id) if learner else None
+        if order is None:
+            dispatcher.utter_message(text=t("order_unknown", lang, order_id=order_id))
+            return []
+        entity = json.dumps({"order_id": order.id})
+        dispatcher.utter_message(
+            text=t(
+                "order_what_now",
+                lang,
+                order_id=order.id,
+                course=course_name(order, lang),
+                amount=order.amount,
+                date=date(order.paid_at, lang),
+            ),
+            buttons=[
+                button("btn_order_refund", lang, "/refund_request" + entity),
+                button("btn_order_invoice", lang, "/invoice_request" + entity),
+                button("btn_not_now", lang, "/deny"),
+            ],
+        )
+        return []

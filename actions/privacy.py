@@ -1,5 +1,6 @@
-"""Privacy requests (export or delete my data): confirm it is the account holder, record
-the request for the privacy team, and state the legal response time."""
+"""Privacy requests (export or delete my data): confirm it is the account holder, warn that
+a deletion is final and ask for a yes before recording it, record the request for the
+privacy team, and state the legal response time."""
 
 from typing import Any
 
@@ -9,13 +10,15 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import runtime
 from actions.asking import AskAction
 from actions.common import learner_of, option_at_start, pick, reset_flow
-from actions.context import lang_of
+from actions.context import lang_of, latest_intent
 from actions.form_guard import GuardedFormValidation
 from actions.handoff import file_ticket, open_handoff
-from actions.messages import choices, t
+from actions.messages import button, choices, t
 
 TYPES = ["export", "delete"]
 MAX_ATTEMPTS = 3
+# a typed yes to the deletion warning (a tap sends "/affirm"; "no" is the form's way out)
+_CONFIRM_WORDS = {"yes": ("yes", "confirm", "go ahead", "确认", "确定", "是的", "好的", "注销吧")}
 _TYPE_WORDS = {
     "delete": ("delete", "erase", "remove", "close", "删除", "注销", "销户"),
     "export": ("export", "copy", "download", "导出", "副本", "下载"),
@@ -27,6 +30,26 @@ class ValidatePrivacyForm(GuardedFormValidation):
 
     def name(self) -> str:
         return "validate_privacy_form"
+
+    async def required_slots(
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: dict,
+    ) -> list[str]:
+        """A deletion is final: once the identity is confirmed, a yes is asked for (an
+        export, or an identity not confirmed, needs none)."""
+        if (
+            tracker.get_slot("privacy_type") == "delete"
+            and tracker.get_slot("privacy_identity") == "verified"
+        ):
+            return domain_slots
+        return [s for s in domain_slots if s != "flow_confirmed"]
+
+    def holds_value(self, tracker: Tracker, slot: str, text: str) -> bool:
+        # "yes" reads as small talk elsewhere; here it is the answer
+        return slot == "flow_confirmed" and confirmed(tracker, text)
 
     def extract_privacy_type(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict
@@ -54,6 +77,31 @@ class ValidatePrivacyForm(GuardedFormValidation):
             return {"privacy_identity": "failed", "privacy_attempts": float(attempts)}
         dispatcher.utter_message(text=t("privacy_identity_wrong", lang_of(tracker)))
         return {"privacy_identity": None, "privacy_attempts": float(attempts)}
+
+    def validate_flow_confirmed(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict
+    ) -> dict[str, Any]:
+        if confirmed(tracker, str(value)):
+            return {"flow_confirmed": "yes"}
+        dispatcher.utter_message(text=t("privacy_confirm_unclear", lang_of(tracker)))
+        return {"flow_confirmed": None}
+
+
+def confirmed(tracker: Tracker, text: str) -> bool:
+    """A yes to the deletion warning: the "yes" button, the NLU's affirm, or a typed yes."""
+    return latest_intent(tracker)[0] == "affirm" or pick(text, _CONFIRM_WORDS) == "yes"
+
+
+class ActionAskFlowConfirmed(AskAction):
+    """The warning before a deletion is recorded, with yes and no (no leaves the form)."""
+
+    slot = "flow_confirmed"
+
+    def prompt(self, tracker: Tracker, lang: str) -> tuple[str, list[dict[str, str]]]:
+        return t("ask_privacy_confirm_delete", lang), [
+            button("btn_confirm_delete", lang, "/affirm"),
+            button("btn_keep_account", lang, "/deny"),
+        ]
 
 
 class ActionAskPrivacyType(AskAction):
@@ -92,6 +140,10 @@ class ActionSubmitPrivacy(Action):
                 intent="privacy_request",
                 team="compliance",
             )
+        if kind == "delete" and tracker.get_slot("flow_confirmed") != "yes":
+            # never recorded without the yes the form asks for (the warning comes first)
+            dispatcher.utter_message(text=t("form_stopped", lang))
+            return reset_flow()
         req = runtime.get().platform.submit_request(
             learner.id, f"privacy_{kind}", {"verified_by": "phone_last4"}
         )

@@ -14,12 +14,12 @@ from actions.common import (
     chosen_order,
     course_name,
     date,
+    learner_of,
     learner_orders,
     match_order,
     reset_flow,
 )
 from actions.context import lang_of, latest_text
-from actions.course_match import named_orders
 from actions.form_guard import GuardedFormValidation
 from actions.handoff import open_handoff
 from actions.messages import choices, t
@@ -27,7 +27,6 @@ from actions.refund_status import ActionRefundStatus
 from bot import refund_log
 from bot.platform.base import Order
 from bot.platform.refund_policy import evaluate
-from bot.platform.validation import find_order_id
 
 
 def named_order(tracker: Tracker) -> dict[str, Any]:
@@ -78,7 +77,12 @@ class ValidateRefundForm(GuardedFormValidation):
     def validate_order_id(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict
     ) -> dict[str, Any]:
-        return validate_order(value, dispatcher, tracker, domain)
+        result = validate_order(value, dispatcher, tracker, domain)
+        if result["order_id"] and pending_refund(tracker, result["order_id"]):
+            # a refund of it is already in progress: no reason to ask for, the submit step
+            # says so and shows its status (asked again, it is not a new request)
+            return {**result, "refund_reason": ALREADY_PENDING}
+        return result
 
     def validate_refund_reason(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict
@@ -86,9 +90,15 @@ class ValidateRefundForm(GuardedFormValidation):
         return {"refund_reason": str(value).strip()[:300] or None}
 
 
-def mentions_order(tracker: Tracker, text: str) -> bool:
-    """Whether the text has an order number or names a course the learner bought."""
-    return bool(find_order_id(text) or named_orders(learner_orders(tracker), text))
+# the reason recorded for an order whose refund is already in progress (never asked)
+ALREADY_PENDING = "(refund already in progress)"
+
+
+def pending_refund(tracker: Tracker, order_id: str) -> bool:
+    """Whether the learner already has a refund of this order in progress."""
+    learner = learner_of(tracker)
+    refunds = runtime.get().platform.refunds(learner.id) if learner else []
+    return any(r.order_id == order_id and r.status == "pending" for r in refunds)
 
 
 def validate_order(

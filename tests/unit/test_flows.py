@@ -1,7 +1,11 @@
 """Complaint, invoice, troubleshooting, certificate, account, privacy and piracy actions on
 the demo platform data."""
 
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
+from rasa_sdk.executor import CollectingDispatcher
 
 import handoff
 from actions.account import ActionSubmitAccount, ValidateAccountForm
@@ -9,12 +13,13 @@ from actions.certificate import ActionCertificate
 from actions.common import asks_about
 from actions.complaint import ActionAcknowledgeComplaint, ActionSubmitComplaint
 from actions.invoice import ActionAskInvoiceType, ActionSubmitInvoice, ValidateInvoiceForm
-from actions.order_question import ActionAskOrderId
+from actions.order_question import ActionAnythingElse, ActionAskOrderId
 from actions.piracy import ActionSubmitPiracy, ValidatePiracyForm
-from actions.privacy import ActionSubmitPrivacy, ValidatePrivacyForm
+from actions.privacy import ActionAskFlowConfirmed, ActionSubmitPrivacy, ValidatePrivacyForm
+from actions.refund import ALREADY_PENDING, ActionSubmitRefund, ValidateRefundForm
 from actions.troubleshoot import ActionTroubleshoot, ActionTroubleshootDone
 from bot.platform.validation import is_valid_tax_id, uscc_check_char
-from tests.unit.actionkit import activated, make_tracker, run, slot_events, texts
+from tests.unit.actionkit import activated, domain, make_tracker, run, slot_events, texts
 
 
 def user(text: str, intent: str) -> dict:
@@ -565,6 +570,15 @@ def test_a_form_takes_the_option_its_first_message_names(rt, form, text, intent,
 # --- privacy --------------------------------------------------------------------------
 
 
+def required_privacy_slots(kind: str, identity: str) -> list[str]:
+    """What the privacy form asks for, once the type and the identity check are known."""
+    tracker = make_tracker("", "affirm", slots={"privacy_type": kind, "privacy_identity": identity})
+    slots = domain()["forms"]["privacy_form"]["required_slots"]
+    ask = ValidatePrivacyForm().required_slots(slots, CollectingDispatcher(), tracker, domain())
+    with ThreadPoolExecutor(1) as pool:  # as actionkit.run: keep off this thread's loop
+        return pool.submit(asyncio.run, ask).result()
+
+
 def test_privacy_identity_then_recorded_with_legal_time(rt):
     def identity(value: str, attempts: float = 0):
         return make_tracker(
@@ -582,17 +596,49 @@ def test_privacy_identity_then_recorded_with_legal_time(rt):
     assert slot_events(events)["privacy_identity"] is None and "doesn't match" in texts(msgs)
     events, _ = run(ValidatePrivacyForm(), identity("1001", attempts=1))
     assert slot_events(events)["privacy_identity"] == "verified"
+    # QA: "Deletion is final" came after "Request #9 recorded": the warning and a yes first
+    assert required_privacy_slots("delete", "verified")[-1] == "flow_confirmed"
+    assert "flow_confirmed" not in required_privacy_slots("export", "verified")
+    assert "flow_confirmed" not in required_privacy_slots("delete", "failed")
+    _, msgs = run(ActionAskFlowConfirmed(), identity("1001"))
+    assert "final" in texts(msgs) and "recorded" not in texts(msgs)
+    assert [b["payload"] for b in msgs[0]["buttons"]] == ["/affirm", "/deny"]
+    done = {"privacy_type": "delete", "privacy_identity": "verified"}
+
+    def confirm(value: str, intent: str):
+        return make_tracker(
+            value,
+            intent,
+            learner_id="L1001",
+            sender="c_p",
+            active_loop="privacy_form",
+            requested_slot="flow_confirmed",
+            slots=done,
+            extracted={"flow_confirmed": value},
+        )
+
+    for value, intent in (("/affirm", "affirm"), ("yes", "affirm"), ("确认", "privacy_request")):
+        events, _ = run(ValidatePrivacyForm(), confirm(value, intent))
+        assert slot_events(events)["flow_confirmed"] == "yes", value
+    # a question asked there is answered, and the yes asked for again
+    events, msgs = run(ValidatePrivacyForm(), confirm("注销后证书还能找回吗？", "privacy_request"))
+    assert slot_events(events)["flow_confirmed"] is None and texts(msgs)
+    assert "先把这件事办完" not in texts(msgs)
+    # nothing is recorded without the yes
+    unconfirmed = make_tracker("1001", "privacy_request", sender="c_p0", slots=done)
+    _, msgs = run(ActionSubmitPrivacy(), unconfirmed)
+    assert "recorded" not in texts(msgs) and handoff.open_ticket(rt.db, "c_p0") is None
     _, msgs = run(
         ActionSubmitPrivacy(),
         make_tracker(
-            "1001",
-            "privacy_request",
+            "/affirm",
+            "affirm",
             learner_id="L1001",
             sender="c_p",
-            slots={"privacy_type": "delete", "privacy_identity": "verified"},
+            slots={**done, "flow_confirmed": "yes"},
         ),
     )
-    assert "15 working days" in texts(msgs) and "final" in texts(msgs)
+    assert "15 working days" in texts(msgs) and "final" not in texts(msgs)
     ticket = handoff.open_ticket(rt.db, "c_p")
     assert (ticket.team, ticket.channel) == ("compliance", "case")
 
@@ -666,3 +712,61 @@ def test_piracy_report_becomes_a_compliance_case(rt):
     ticket = handoff.open_ticket(rt.db, "c_pir")
     assert ticket.team == "compliance" and "pan.example.com" in ticket.summary
     assert "50 元" in texts(msgs)
+
+
+# --- an order with a refund in progress; an order number on its own ------------------------
+
+
+def test_a_refund_in_progress_is_said_before_the_reason_and_not_offered_for_an_invoice(rt):
+    # QA: the refund flow asked for a reason before saying a refund was already in progress,
+    # and the invoice flow offered that order
+    rt.platform.create_refund("L1001", "AC10010001", 59.0, "买错了")
+    said = make_tracker(
+        "AC10010001",
+        "refund_request",
+        lang="zh",
+        active_loop="refund_form",
+        requested_slot="order_id",
+        extracted={"order_id": "AC10010001"},
+    )
+    events, _ = run(ValidateRefundForm(), said)
+    assert slot_events(events)["refund_reason"] == ALREADY_PENDING  # the reason is not asked
+    _, msgs = run(
+        ActionSubmitRefund(),
+        make_tracker(
+            "AC10010001",
+            "refund_request",
+            lang="zh",
+            slots={"order_id": "AC10010001", "refund_reason": ALREADY_PENDING},
+        ),
+    )
+    assert "已有一笔退款在处理中" in texts(msgs)
+    asked = activated(make_tracker("我要开发票", "invoice_request", lang="zh"), "invoice_form")
+    _, msgs = run(ActionAskOrderId(), asked)
+    assert "AC10010001" not in [b["payload"] for b in msgs[-1]["buttons"]]
+    typed = make_tracker(
+        "AC10010001",
+        "invoice_request",
+        lang="zh",
+        active_loop="invoice_form",
+        requested_slot="order_id",
+        extracted={"order_id": "AC10010001"},
+    )
+    events, msgs = run(ValidateInvoiceForm(), typed)
+    assert slot_events(events)["order_id"] is None and "退款正在处理中" in texts(msgs)
+
+
+def test_an_order_number_on_its_own_shows_the_order_and_what_can_be_done(rt):
+    # QA: "AC10030004" alone outside any form got "好的。还有其他问题吗？"
+    _, msgs = run(
+        ActionAnythingElse(), make_tracker("AC10030004", "affirm", lang="zh", learner_id="L1003")
+    )
+    assert "AC10030004" in texts(msgs) and "想办理什么" in texts(msgs)
+    payloads = [b["payload"] for b in msgs[0]["buttons"]]
+    assert '/refund_request{"order_id": "AC10030004"}' in payloads
+    assert '/invoice_request{"order_id": "AC10030004"}' in payloads
+    # someone else's order is not shown; a plain "ok" is still "anything else?"
+    _, msgs = run(ActionAnythingElse(), make_tracker("AC10030004", "affirm", learner_id="L1001"))
+    assert "couldn't find order AC10030004" in texts(msgs) and not msgs[0].get("buttons")
+    _, msgs = run(ActionAnythingElse(), make_tracker("ok", "affirm"))
+    assert msgs == [{**msgs[0], "response": "utter_anything_else"}]

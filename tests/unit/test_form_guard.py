@@ -1,6 +1,9 @@
 """A message that does not answer a form's question never becomes a slot value."""
 
+from actions.complaint import ValidateComplaintForm
+from actions.context import lang_of
 from actions.invoice import ValidateInvoiceForm
+from actions.language import ActionDetectLanguage
 from actions.refund import ValidateRefundForm
 from bot import transcript
 from tests.unit.actionkit import make_tracker, run, slot_events, texts
@@ -126,3 +129,114 @@ def test_a_typed_answer_is_marked_so_its_intent_is_not_counted_as_a_need(rt):
     events, _ = run(ValidateInvoiceForm(), said)
     assert slot_events(events)["invoice_title"] == "北京某某科技有限公司"
     assert rt.db["messages"].get(msg.id)["answers"] == "invoice_title"
+
+
+def test_a_question_where_the_refund_reason_goes_is_answered_not_filed(rt):
+    # QA: "how long are live class replays kept?" at the reason question filed refund #5
+    for text, lang, learner in (
+        ("how long are live class replays kept?", "en", "L1004"),
+        ("直播回放能看多久", "zh", "L1001"),
+    ):
+        said = answer(
+            "refund_form", "refund_reason", text, "ask_question", lang=lang, learner_id=learner
+        )
+        events, msgs = run(ValidateRefundForm(), said)
+        assert slot_events(events)["refund_reason"] is None, text
+        assert texts(msgs), text  # the KB's answer, or its admission that it has none
+    # a reason that reads as a complaint, or a question about the refund itself, stays one
+    for text, intent in (("课程内容太差了", "complaint"), ("买错了，能退吗？", "refund_request")):
+        said = answer("refund_form", "refund_reason", text, intent, lang="zh")
+        events, _ = run(ValidateRefundForm(), said)
+        assert slot_events(events)["refund_reason"] == text
+
+
+def test_a_question_where_the_complaint_category_goes_is_no_complaint(rt):
+    # QA: 我要投诉 → 发票怎么开 filed a high-priority complaint at once
+    for text, intent, lang in (
+        ("发票怎么开", "ask_question", "zh"),
+        ("how do I get an invoice?", "invoice_request", "en"),
+    ):
+        said = answer("complaint_form", "complaint_category", text, intent, lang=lang)
+        events, msgs = run(ValidateComplaintForm(), said)
+        assert slot_events(events)["complaint_category"] is None, text
+        assert "complaint_description" not in slot_events(events), text
+        assert texts(msgs), text  # answered, or told to finish this one first
+    # a category named in a sentence is the answer whatever the NLU reads
+    said = answer("complaint_form", "complaint_category", "app老是闪退", "playback_problem", 0.95)
+    events, _ = run(ValidateComplaintForm(), said)
+    assert slot_events(events)["complaint_category"] == "tech"
+    # a short answer naming none is "other", and the description is still asked
+    said = answer("complaint_form", "complaint_category", "态度恶劣", "complaint", lang="zh")
+    events, _ = run(ValidateComplaintForm(), said)
+    assert slot_events(events)["complaint_category"] == "other"
+    assert not slot_events(events).get("complaint_description")
+
+
+def test_a_question_naming_no_order_is_answered_at_the_order_question(rt):
+    # QA: 我要开发票 → 能开专票吗 → "在您的订单中没有找到“能开专票吗”"
+    for form, validation, text, intent, lang in (
+        ("invoice_form", ValidateInvoiceForm(), "能开专票吗", "invoice_request", "zh"),
+        ("invoice_form", ValidateInvoiceForm(), "发票多久能到", "invoice_request", "zh"),
+        ("invoice_form", ValidateInvoiceForm(), "那能开发票吗", "invoice_request", "zh"),
+        ("refund_form", ValidateRefundForm(), "录播课可以退款吗", "refund_request", "zh"),
+        (
+            "invoice_form",
+            ValidateInvoiceForm(),
+            "Can I get a VAT special invoice?",
+            "invoice_request",
+            "en",
+        ),
+        ("invoice_form", ValidateInvoiceForm(), "今天天气不错", "out_of_scope", "zh"),
+    ):
+        said = answer(form, "order_id", text, intent, lang=lang)
+        events, msgs = run(validation, said)
+        assert slot_events(events)["order_id"] is None, text
+        assert texts(msgs) and "没有找到" not in texts(msgs), (text, texts(msgs))
+        assert "couldn't find" not in texts(msgs), text
+    # an order number that is not theirs is still "not found"
+    said = answer("invoice_form", "order_id", "AC10099999", "invoice_request", lang="zh")
+    _, msgs = run(ValidateInvoiceForm(), said)
+    assert "没有找到" in texts(msgs)
+
+
+def test_an_english_value_keeps_a_chinese_form_in_chinese(rt):
+    # QA: 企业 → "Acme Tech Ltd" → the tax-id question and the confirmation came in English;
+    # 我想改邮箱 → liming#qq.com → the reply in English. The hub's guess for the next message
+    # follows the English value, so the slot keeps the language, not the hub's metadata.
+    for form, slot, text in (
+        ("invoice_form", "invoice_title", "Acme Tech Ltd"),
+        ("account_form", "account_value", "liming#qq.com"),
+        ("invoice_form", "tax_id", "91110108MA01ABCDEN"),
+    ):
+        said = answer(form, slot, text, "out_of_scope", lang="en", slots={"lang": "zh"})
+        assert slot_events(run(ActionDetectLanguage(), said)[0]) == {"lang": "zh"}, text
+        assert lang_of(said) == "zh"
+    # a question where the value goes, or an English message outside a form, still switches
+    said = answer(
+        "invoice_form",
+        "invoice_title",
+        "how long does the invoice take?",
+        "ask_question",
+        lang="en",
+        slots={"lang": "zh"},
+    )
+    assert slot_events(run(ActionDetectLanguage(), said)[0]) == {"lang": "en"}
+    said = make_tracker("Acme Tech Ltd is my company", "out_of_scope", slots={"lang": "zh"})
+    assert slot_events(run(ActionDetectLanguage(), said)[0]) == {"lang": "en"}
+    # and "ok" after the form stays in the conversation's language whatever the hub guessed
+    said = make_tracker("ok", "affirm", lang="en", slots={"lang": "zh"})
+    assert slot_events(run(ActionDetectLanguage(), said)[0]) == {"lang": "zh"}
+
+
+def test_a_question_read_as_another_errand_is_answered_where_free_text_goes(rt):
+    # the NLU may read "how long are live class replays kept?" as a playback problem; a
+    # question is still no refund reason, and "where is my refund?" gets the refund's status
+    said = answer(
+        "refund_form", "refund_reason", "where is my refund?", "refund_status", learner_id="L1004"
+    )
+    events, msgs = run(ValidateRefundForm(), said)
+    assert slot_events(events)["refund_reason"] is None and texts(msgs)
+    said = answer("invoice_form", "invoice_title", "能退款吗？", "refund_request", lang="zh")
+    events, msgs = run(ValidateInvoiceForm(), said)
+    assert slot_events(events)["invoice_title"] is None
+    assert "要先办别的事" not in texts(msgs)  # answered, not "finish this first"
