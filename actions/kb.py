@@ -113,6 +113,11 @@ class ActionAnswerQuestion(Action):
                 return [SlotSet("kb_misses", 0.0)]
 
         query = latest_text(tracker)
+        # imported here: the order question's module imports the forms, which import this one
+        from actions.order_question import only_an_order, show_order
+
+        if not picked and (order_id := only_an_order(query)):  # no KB question, an order
+            return show_order(dispatcher, tracker, order_id)
         if picked == NONE_OF_THESE or query.startswith("/"):
             decision_kind, hits = "fallback", []
         else:

@@ -83,26 +83,42 @@ class ActionAnythingElse(Action):
         if order_id is None:
             dispatcher.utter_message(response="utter_anything_else")
             return []
-        lang = lang_of(tracker)
-        learner = learner_of(tracker)
-        order = runtime.get().platform.order(learner.id, order_id) if learner else None
-        if order is None:
-            dispatcher.utter_message(text=t("order_unknown", lang, order_id=order_id))
-            return []
-        entity = json.dumps({"order_id": order.id})
-        dispatcher.utter_message(
-            text=t(
-                "order_what_now",
-                lang,
-                order_id=order.id,
-                course=course_name(order, lang),
-                amount=order.amount,
-                date=date(order.paid_at, lang),
-            ),
-            buttons=[
-                button("btn_order_refund", lang, "/refund_request" + entity),
-                button("btn_order_invoice", lang, "/invoice_request" + entity),
-                button("btn_not_now", lang, "/deny"),
-            ],
-        )
+        return show_order(dispatcher, tracker, order_id)
+
+
+def only_an_order(text: str) -> str | None:
+    """The order id of a message that is nothing else ("AC10030004", "ac10030004。")."""
+    order_id = None if text.startswith("/") else find_order_id(text)
+    rest = text.upper().replace(order_id, "") if order_id else text
+    return order_id if order_id and not rest.strip(" .。,，!！?？~～") else None
+
+
+def show_order(
+    dispatcher: CollectingDispatcher, tracker: Tracker, order_id: str
+) -> list[dict[str, Any]]:
+    """An order number typed on its own, whatever the NLU made of it (affirm, deny, or too
+    unsure, so the KB): the order and what can be done with it, or that it is not the
+    learner's."""
+    lang = lang_of(tracker)
+    learner = learner_of(tracker)
+    order = runtime.get().platform.order(learner.id, order_id) if learner else None
+    if order is None:
+        dispatcher.utter_message(text=t("order_unknown", lang, order_id=order_id))
         return []
+    entity = json.dumps({"order_id": order.id})
+    dispatcher.utter_message(
+        text=t(
+            "order_what_now",
+            lang,
+            order_id=order.id,
+            course=course_name(order, lang),
+            amount=order.amount,
+            date=date(order.paid_at, lang),
+        ),
+        buttons=[
+            button("btn_order_refund", lang, "/refund_request" + entity),
+            button("btn_order_invoice", lang, "/invoice_request" + entity),
+            button("btn_not_now", lang, "/deny"),
+        ],
+    )
+    return []

@@ -770,3 +770,10 @@ def test_an_order_number_on_its_own_shows_the_order_and_what_can_be_done(rt):
     assert "couldn't find order AC10030004" in texts(msgs) and not msgs[0].get("buttons")
     _, msgs = run(ActionAnythingElse(), make_tracker("ok", "affirm"))
     assert msgs == [{**msgs[0], "response": "utter_anything_else"}]
+    # the NLU may also be too unsure of a bare number, which then goes to the KB: the same
+    # order card, not "no answer found" (it did after new training data)
+    from actions.kb import ActionAnswerQuestion
+
+    tracker = make_tracker("ac10030004。", "nlu_fallback", lang="zh", learner_id="L1003")
+    _, msgs = run(ActionAnswerQuestion(), tracker)
+    assert "AC10030004" in texts(msgs) and "想办理什么" in texts(msgs)
