@@ -610,15 +610,15 @@ def _asks(row: dict) -> bool:
     return bool(text) and not tapped and row.get("intent") not in _NOT_A_QUESTION
 
 
-def _learner_question(db, conversation_id: str) -> str:  # type: ignore[no-untyped-def]
-    """The learner's latest message that asks something."""
+def _learner_questions(db, conversation_id: str, n: int = 5) -> list[str]:  # type: ignore[no-untyped-def]
+    """The learner's latest messages that ask something, newest first."""
     rows = db["messages"].rows_where(
         "conversation_id = ? AND sender = 'learner'",
         [conversation_id],
         order_by="id desc",
         limit=20,
     )
-    return next(((r["text"] or "").strip() for r in rows if _asks(r)), "")
+    return [(r["text"] or "").strip() for r in rows if _asks(r)][:n]
 
 
 def _handoff_question(db, ticket) -> str:  # type: ignore[no-untyped-def]
@@ -655,12 +655,27 @@ def agent_suggestions(
     settings: AppSettings,
     q: str | None = Query(default=None, max_length=1000),
 ) -> dict:
-    """KB entries an agent might send: for the learner's latest question, or for `q`."""
+    """KB entries an agent might send: for the learner's latest question the KB knows
+    something about (else their latest question), or for `q`."""
     import handoff
 
     ticket = handoff.get_ticket(db, ticket_id)
-    query = (q or "").strip() or _learner_question(db, ticket.conversation_id)
-    hits = kb.search(query, k=3) if query else []
+    query, hits = (q or "").strip(), []
+    if query:
+        hits = kb.search(query, k=3)
+    else:
+        # the newest question the KB recognises: while waiting for a person the latest line
+        # is often "hello? are you there?" (never seen by the NLU, so nothing marks it as
+        # asking nothing), and its hits would push out the ones for the real question
+        asked = _learner_questions(db, ticket.conversation_id)
+        for text in asked:
+            found = kb.search(text, k=3)
+            if found and found[0].score >= kb.thresholds.suggest:
+                query, hits = text, found
+                break
+        else:
+            if asked:
+                query, hits = asked[0], kb.search(asked[0], k=3)
     return {
         "query": query,
         "entries": [

@@ -434,6 +434,16 @@ def test_agents_get_kb_suggestions_for_the_learners_question(client, editor):
     assert body["query"] == "What is your refund policy?"
     assert body["entries"][0]["id"] == "en-refund-policy"
     assert body["entries"][0]["url"].endswith("/help/en-refund-policy")
+    # nudges while waiting match nothing in the KB: the suggestions stay with the question
+    send(client, headers, cid, "hello? are you there?")
+    body = client.get(f"/api/agent/tickets/{tid}/suggestions", headers=agent).json()
+    assert body["query"] == "What is your refund policy?"
+    assert body["entries"][0]["id"] == "en-refund-policy"
+    # a new question the KB knows takes over
+    send(client, headers, cid, "Can I get an invoice for my company?")
+    body = client.get(f"/api/agent/tickets/{tid}/suggestions", headers=agent).json()
+    assert body["query"] == "Can I get an invoice for my company?"
+    assert "refund" not in body["entries"][0]["id"]
     r = client.get(f"/api/agent/tickets/{tid}/suggestions?q=gift a course", headers=agent)
     assert r.json()["query"] == "gift a course" and len(r.json()["entries"]) <= 3
     assert client.get("/api/agent/tickets/99999/suggestions", headers=agent).status_code == 404
