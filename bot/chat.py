@@ -167,7 +167,8 @@ class Hub:
         queue notice if the turn handed the chat to a person."""
         # a late answer's parse is this message's only if nothing was said since
         if not late or transcript.recent_learner_text(self.db, conv.id, 1) == [msg.text]:
-            parse = await self.rasa.latest_parse(conv.id)
+            state = await self.rasa.after_turn(conv.id)
+            parse = state.get("parse")
             if parse and parse.get("intent"):
                 msg = transcript.annotate(
                     self.db,
@@ -175,6 +176,12 @@ class Hub:
                     parse["intent"].get("name"),
                     parse["intent"].get("confidence"),
                 )
+            # The bot's language wins over the hub's guess from this one message: a form
+            # value ("Acme Tech Ltd" in a Chinese chat) reads as English to detect_lang but
+            # is no switch, and the hub's own notices (queue, agent joined) must not switch.
+            if state.get("lang") in ("zh", "en") and state["lang"] != lang:
+                lang = state["lang"]
+                transcript.set_lang(self.db, conv.id, lang)
         out = [
             self.post(conv.id, "bot", r["text"], lang=lang, payload=r["payload"])
             for r in merge_replies(raw)

@@ -40,16 +40,22 @@ class RasaClient:
         except (httpx.HTTPError, ValueError) as e:
             raise RasaUnavailable(f"{type(e).__name__}: {e}") from e
 
-    async def latest_parse(self, sender: str) -> dict[str, Any] | None:
-        """The NLU result of the sender's latest message (intent, confidence, entities)."""
+    async def after_turn(self, sender: str) -> dict[str, Any]:
+        """What the sender's latest turn left in Rasa's tracker: `parse`, the NLU result of
+        their latest message (intent, confidence, entities), and `lang`, the language the
+        bot decided the conversation is in (actions/language.py). Empty when unreadable."""
         try:
             r = await self._client.get(
                 f"/conversations/{sender}/tracker", params={"include_events": "NONE"}
             )
             r.raise_for_status()
-            return (r.json() or {}).get("latest_message")
+            tracker = r.json() or {}
         except (httpx.HTTPError, ValueError):
-            return None
+            return {}
+        return {
+            "parse": tracker.get("latest_message"),
+            "lang": (tracker.get("slots") or {}).get("lang"),
+        }
 
     async def parse(self, text: str, timeout_s: float = 3.0) -> dict[str, Any]:
         """The NLU's reading of a text, without a conversation (Rasa's /model/parse)."""

@@ -124,6 +124,11 @@ def add_message(
     return get_message(db, msg_id)
 
 
+def set_lang(db: sqlite_utils.Database, conversation_id: str, lang: str) -> None:
+    """The conversation's language when the bot decided otherwise than the hub's guess."""
+    db["conversations"].update(conversation_id, {"lang": lang})
+
+
 def get_message(db: sqlite_utils.Database, message_id: int) -> Message:
     return _message(db["messages"].get(message_id))
 

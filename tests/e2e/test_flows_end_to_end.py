@@ -199,6 +199,10 @@ def test_a_question_at_the_order_question_is_answered_and_a_value_keeps_the_lang
         out = press(learner, ask, orders[0]["title"])
         out = learner.say("Acme Tech Ltd")
         assert "税号" in last_bot(out)["text"], said_by_bot(out)
+        # ...and the hub keeps the conversation Chinese too (its own notices follow it)
+        assert last_bot(out)["lang"] == "zh"
+        conv = learner.http.get(f"/api/conversations/{learner.cid}").json()["conversation"]
+        assert conv["lang"] == "zh"
 
 
 def test_a_deletion_is_confirmed_before_it_is_recorded(stack):
