@@ -1,6 +1,6 @@
 """Held-out test of the bot's intent classifier on learner messages written blind.
 
-    .venv/bin/python bench/nlu_heldout.py [--model PATH] [--top 12]
+    .venv/bin/python bench/nlu_heldout.py [--model PATH] [--top 12] [--fixture YML]
 
 Parses every message of tests/fixtures/nlu_heldout.yml (504: 21 intents x 12 zh + 12 en,
 written without reading data/nlu) with a trained Rasa model, inside .venv-rasa, and prints
@@ -101,12 +101,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", type=Path, default=None)
     parser.add_argument("--top", type=int, default=12, help="confusions to list")
+    parser.add_argument("--fixture", type=Path, default=FIXTURE,
+                        help="another held-out set of the same format (tests/fixtures/"
+                        "nlu_heldout_b.yml: a second writer, other registers)")
     args = parser.parse_args(argv)
     model = (args.model or default_model()).resolve()
     config = yaml.safe_load((ROOT / "config.yml").read_text(encoding="utf-8"))
     fallback = next(c for c in config["pipeline"] if c["name"] == "FallbackClassifier")
     threshold = fallback["threshold"]
-    rows = yaml.safe_load(FIXTURE.read_text(encoding="utf-8"))["messages"]
+    fixture = args.fixture.resolve()
+    rows = yaml.safe_load(fixture.read_text(encoding="utf-8"))["messages"]
 
     started = time.time()
     with tempfile.TemporaryDirectory(prefix="nlu_heldout_") as tmp:
@@ -127,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     result = {name: scores(group) for name, group in groups.items()}
 
     print(f"model: {model.name}  ({len(rows)} messages, {seconds:.0f} s)")
-    print(f"fixture: {FIXTURE.relative_to(ROOT)}\n")
+    print(f"fixture: {fixture.relative_to(ROOT) if fixture.is_relative_to(ROOT) else fixture}\n")
     print("| set | n | accuracy (95 % interval) | macro F1 | fallback |")
     print("|---|---|---|---|---|")
     for name, s in result.items():
