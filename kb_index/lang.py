@@ -1,6 +1,8 @@
-"""Per-message language detection: zh when CJK characters carry the text, else en."""
+"""Per-message language detection: zh when CJK characters carry the text, else en; and the
+fold of traditional Chinese characters to simplified that search applies to both sides."""
 
 import re
+from functools import lru_cache
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 # what says nothing about language: order ids, numbers, emails, links, button codes
@@ -43,3 +45,22 @@ def detect_lang(text: str, default: str = "en") -> str:
     if len(words) >= 3 or any(t in _ENGLISH_MARKERS for t in tokens):
         return "en"
     return default
+
+
+@lru_cache(maxsize=1)
+def _t2s():  # type: ignore[no-untyped-def]
+    from opencc import OpenCC  # opencc-python-reimplemented: pure Python, Apache-2.0
+
+    return OpenCC("t2s")
+
+
+def to_simplified(text: str) -> str:
+    """Traditional characters as simplified ones ("一個帳號" -> "一个帐号"); other text as is.
+
+    Learners from Hong Kong or Taiwan write traditional characters, the KB is written in
+    simplified (or the other way round): neither the character n-grams nor e5 match across
+    the two, so the KB fell back on questions it answers when typed in simplified. Search
+    folds entries and queries alike; what is shown keeps the writer's characters."""
+    if not _CJK.search(text):
+        return text
+    return _t2s().convert(text)

@@ -70,7 +70,7 @@ import numpy as np
 
 from kb_index.encoders import Encoder, default_anchor, encoder_for, score_scale
 from kb_index.entries import Entry
-from kb_index.lang import detect_lang
+from kb_index.lang import detect_lang, to_simplified
 from kb_index.lexical import BM25
 from kb_index.markdown import to_plain
 
@@ -122,6 +122,8 @@ class SearchSettings:
     # entries x (questions + answers) per step and a build needs 11 (5 folds for the gate, 5
     # for the anchor, 1 final): BQ's 979 entries took 13 s more to build and the gate said no
     learned_max_entries: int = 500
+    # traditional Chinese folded to simplified in entries and queries (lang.to_simplified)
+    fold_traditional: bool = True
 
     def ef_search_for(self, rows: int) -> int:
         return int(min(1024, max(self.hnsw_ef_search, self.hnsw_ef_search * (rows / 1e5) ** 0.5)))
@@ -257,7 +259,7 @@ class SearchIndex:
         for i, entry in enumerate(entries):
             for q in entry.questions():
                 row_entry.append(i)
-                row_text.append(q)
+                row_text.append(to_simplified(q) if settings.fold_traditional else q)
         row_entry_arr = np.asarray(row_entry, dtype=np.int64)
         parts: dict[str, _Partition] = {}
         for lang in sorted({e.lang for e in entries}):
@@ -368,6 +370,8 @@ class SearchIndex:
         if not self.entries or not query.strip() or k <= 0:
             return []
         lang = lang or detect_lang(query)
+        if self.settings.fold_traditional:
+            query = to_simplified(query)
         parts = [self.parts[lang]] if lang in self.parts else list(self.parts.values())
         raw, ideal = self.lexical.scores(query)
         lex_rows = np.minimum(raw / ideal, 1.0) if ideal > 0 else np.zeros_like(raw)
@@ -410,9 +414,11 @@ class SearchIndex:
         for j in top:
             e = int(cand[j]) if cand is not None else int(j)
             a, b = int(p.row_start[e]), int(p.row_end[e])
-            best = a + int(np.argmax(w * row_sim[a:b] + (1 - w) * lex_local[a:b]))
-            hits.append(Hit(self.entries[int(p.entry_idx[e])], float(score[j]), float(dense[j]),
-                            float(lex[j]), self.row_text[int(p.rows[best])]))
+            best = int(np.argmax(w * row_sim[a:b] + (1 - w) * lex_local[a:b]))
+            entry = self.entries[int(p.entry_idx[e])]
+            # the question as written (row_text may be folded to simplified characters)
+            hits.append(Hit(entry, float(score[j]), float(dense[j]), float(lex[j]),
+                            entry.questions()[best]))
         return hits
 
     def _candidates(self, p: _Partition, q: np.ndarray,
@@ -528,7 +534,8 @@ def _row_signals(p: _Partition, rows: np.ndarray, lexical: BM25, row_text: list[
 
 
 def _answer_text(entry: Entry, settings: SearchSettings) -> str:
-    return to_plain(entry.answer, settings.answer_chars)
+    text = to_plain(entry.answer, settings.answer_chars)
+    return to_simplified(text) if settings.fold_traditional else text
 
 
 def _choose_answer_weight(p: _Partition, entries: list[Entry], enc: Encoder, lexical: BM25,

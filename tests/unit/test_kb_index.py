@@ -78,6 +78,20 @@ def test_search_matches_alternates_and_stays_in_language():
     assert index.search("   ") == []
 
 
+def test_traditional_and_simplified_chinese_find_each_other():
+    # a learner from Hong Kong or Taiwan asks in traditional characters; an editor may write
+    # an entry in them. Search folds both sides; the matched question stays as written.
+    written = Entry(
+        id="zh-device", lang="zh", question="一個帳號可以幾台設備登入？", answer="3 台。"
+    )
+    index = SearchIndex.build([*ENTRIES, written], HashingEncoder(), SearchSettings())
+    assert index.search("我想申請退錢")[0].entry.id == "zh-refund"
+    top = index.search("一个帐号可以几台设备登入")[0]
+    assert top.entry.id == "zh-device" and top.matched == "一個帳號可以幾台設備登入？"
+    plain = SearchIndex.build(ENTRIES, HashingEncoder(), SearchSettings(fold_traditional=False))
+    assert plain.search("怎麼開發票")[0].score < index.search("怎麼開發票")[0].score
+
+
 def test_decision_answer_clarify_fallback():
     index = SearchIndex.build(ENTRIES, HashingEncoder(), SearchSettings())
     t = Thresholds()
