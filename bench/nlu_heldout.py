@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     groups = {"all": rows}
     for key, value in (("lang", "zh"), ("lang", "en"), ("split", "dev"), ("split", "test")):
         groups[value] = [r for r in rows if r[key] == value]
-    result = {name: scores(group) for name, group in groups.items()}
+    result = {name: scores(group) for name, group in groups.items() if group}
 
     print(f"model: {model.name}  ({len(rows)} messages, {seconds:.0f} s)")
     print(f"fixture: {fixture.relative_to(ROOT) if fixture.is_relative_to(ROOT) else fixture}\n")
@@ -147,12 +147,13 @@ def main(argv: list[str] | None = None) -> int:
           f"wrong ones {sum(r['below'] for r in wrong)} / {len(wrong)} (caught); with the "
           f"ambiguity rule nlu_fallback fires on {sum(r['nlu_fallback'] for r in rows)}")
 
-    print("\nper-intent accuracy (right / 12):\n")
-    print("| intent | zh | en |")
-    print("|---|---|---|")
     tally: dict[tuple[str, str], int] = defaultdict(int)
     for r in right:
         tally[r["intent"], r["lang"]] += 1
+    each = Counter((r["intent"], r["lang"]) for r in rows)
+    print(f"\nper-intent accuracy (right / {max(each.values())}):\n")
+    print("| intent | zh | en |")
+    print("|---|---|---|")
     intents = sorted({r["intent"] for r in rows},
                      key=lambda i: (tally[i, "zh"] + tally[i, "en"], i))
     for intent in intents:
