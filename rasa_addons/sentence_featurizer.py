@@ -37,7 +37,7 @@ from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from kb_index.lang import detect_lang
+from kb_index.lang import detect_lang, to_simplified
 from rasa_addons import encoders as enc
 
 logger = logging.getLogger(__name__)
@@ -141,7 +141,8 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
         todo = [m for m in messages if m.get(TEXT)]
         for start in range(0, len(todo), self._batch_size):
             batch = todo[start : start + self._batch_size]
-            texts = [" ".join(str(m.get(TEXT)).split()) for m in batch]
+            # traditional characters read as simplified, as the tokenizer and the KB do
+            texts = [to_simplified(" ".join(str(m.get(TEXT)).split())) for m in batch]
             vectors = self.embed(texts, remember=remember)
             for message, vector in zip(batch, vectors, strict=False):
                 self.add_features_to_message(

@@ -93,3 +93,33 @@ def test_english_only_encoders_give_chinese_text_zeros(tmp_path):
     minilm, alone = features[:3], features[3]
     assert np.allclose(minilm[0], alone) and np.abs(alone).sum() > 0
     assert not minilm[1:].any()  # Chinese, and code-mixed Chinese
+
+
+def test_traditional_characters_are_tokenized_as_simplified_with_their_offsets(tmp_path):
+    """config.yml's tokenizer: what the featurizers count is folded, the text is not."""
+    import json
+
+    from kb_index.lang import to_simplified
+
+    script = (
+        "import sys, json\n"
+        "from rasa.shared.nlu.training_data.message import Message\n"
+        "from rasa_addons.tokenizer import SimplifiedJiebaTokenizer as T\n"
+        "t = T(T.get_default_config(), None, None)\n"
+        "m = Message(data={'text': sys.argv[2]})\n"
+        "tokens = t.tokenize(m, 'text')\n"
+        "json.dump({'text': m.get('text'), 'tokens': [[k.text, k.start, k.end] for k in tokens]},\n"
+        "          open(sys.argv[1], 'w'), ensure_ascii=False)\n"
+    )
+    out = tmp_path / "tokens.json"
+    python = rasa_env.rasa_bin().parent / "python"
+    text = "我想申請退費 AC10010001"
+    proc = subprocess.run([str(python), "-c", script, str(out), text], cwd=ROOT,
+                          env=rasa_env.rasa_env(), capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    got = json.loads(out.read_text(encoding="utf-8"))
+    assert got["text"] == text
+    words = [w for w, _, _ in got["tokens"]]
+    assert "申请" in words and "申請" not in words and "AC10010001" in words
+    for word, start, end in got["tokens"]:  # offsets point at the same span of the original
+        assert to_simplified(text[start:end]) == word
