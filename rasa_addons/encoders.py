@@ -54,16 +54,22 @@ class E5Encoder:
     name = "e5"
     dim = 384
 
-    def __init__(self, threads: int | None = None) -> None:
-        from kb_index.e5_onnx import OnnxE5
+    @staticmethod
+    def layers() -> tuple[int, ...]:
+        """Middle layers whose mean token states follow the sentence vector (none here)."""
+        return ()
 
-        graph = e5_graph()
+    def __init__(self, threads: int | None = None) -> None:
+        from kb_index.e5_onnx import OnnxE5, layers_path
+
+        layers = self.layers()
+        graph = layers_path(e5_graph(), layers) if layers else e5_graph()
         if not graph.exists():
             raise EncoderUnavailable(
                 f"{graph} is missing: the app environment builds it (`afterclass train`, or "
                 "`.venv/bin/python -c 'from bot import rasa_env; rasa_env.prepare_encoders()'`)"
             )
-        self._model = OnnxE5(graph_cache(), threads=threads)
+        self._model = OnnxE5(graph_cache(), threads=threads, layers=layers)
         self.dim = int(self._model.dim)
 
     def encode(self, texts: list[str]) -> np.ndarray:
@@ -88,17 +94,11 @@ class E5LayersEncoder(E5Encoder):
     name = "e5_layers"
     dim = 768
 
-    def __init__(self, threads: int | None = None) -> None:
-        from kb_index.e5_onnx import NLU_LAYERS, OnnxE5
+    @staticmethod
+    def layers() -> tuple[int, ...]:
+        from kb_index.e5_onnx import NLU_LAYERS
 
-        graph = e5_layers_graph()
-        if not graph.exists():
-            raise EncoderUnavailable(
-                f"{graph} is missing: the app environment builds it (`afterclass train`, or "
-                "`.venv/bin/python -c 'from bot import rasa_env; rasa_env.prepare_encoders()'`)"
-            )
-        self._model = OnnxE5(graph_cache(), threads=threads, layers=NLU_LAYERS)
-        self.dim = int(self._model.dim)
+        return NLU_LAYERS
 
 
 def minilm_graph() -> Path:
