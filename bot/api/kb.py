@@ -667,15 +667,9 @@ def agent_suggestions(
         # the newest question the KB recognises: while waiting for a person the latest line
         # is often "hello? are you there?" (never seen by the NLU, so nothing marks it as
         # asking nothing), and its hits would push out the ones for the real question
-        asked = _learner_questions(db, ticket.conversation_id)
-        for text in asked:
-            found = kb.search(text, k=3)
-            if found and found[0].score >= kb.thresholds.suggest:
-                query, hits = text, found
-                break
-        else:
-            if asked:
-                query, hits = asked[0], kb.search(asked[0], k=3)
+        searched = [(t, kb.search(t, k=3)) for t in _learner_questions(db, ticket.conversation_id)]
+        known = [(t, h) for t, h in searched if h and h[0].score >= kb.thresholds.suggest]
+        query, hits = (known or searched or [("", [])])[0]
     return {
         "query": query,
         "entries": [
