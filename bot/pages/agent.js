@@ -289,7 +289,8 @@ async function boot() {
 
 $("login").onsubmit = login;
 $("logout").onclick = logout;
-$("team-filter").onchange = () => { AC.store.setItem("ac.agent.filter", $("team-filter").value); refreshQueue(); };
+// picked before signing in: remembered, and used when the queue first loads
+$("team-filter").onchange = () => { AC.store.setItem("ac.agent.filter", $("team-filter").value); if (token) refreshQueue(); };
 $("claim").onclick = () => act("claim");
 $("transfer").onclick = async () => { await act("transfer", { team: $("transfer-team").value, note: $("transfer-note").value.trim() }); $("transfer-note").value = ""; };
 $("release").onclick = async () => { await act("release", { note: $("transfer-note").value.trim() }); $("transfer-note").value = ""; };

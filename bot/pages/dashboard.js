@@ -285,7 +285,9 @@ async function boot() {
 }
 $("login").onsubmit = login;
 $("logout").onclick = () => logout();
-$("hours").onchange = refresh;
+// before signing in there is nothing to refresh (the request would fail as "session ended");
+// the window picked is read when the figures first load
+$("hours").onchange = () => { if (token) refresh(); };
 $("export-indicators").onclick = () => exportCsv("indicators");
 $("export-trend").onclick = () => exportCsv("trend");
 boot();
