@@ -232,12 +232,12 @@ def ensure_onnx(model_file: Path, cache_dir: Path, precision: str) -> Path:
     return out
 
 
-def export_fp32(model_file: Path, out: Path) -> None:
-    """Dequantise the q4 file into a transformers BertModel and export it with torch."""
+def torch_bert(f: E5File):  # type: ignore[no-untyped-def]
+    """The q4 file dequantised into a transformers BertModel (fp32, torch), for the ONNX
+    export and for fine-tuning probes (bench/kb_adapt_probe.py)."""
     import torch
     from transformers import BertConfig, BertModel
 
-    f = read_e5_file(model_file)
     H, FF = f.hidden, f.ffn
     # multilingual-e5-small is a BERT (Multilingual-MiniLM), not an XLM-R: positions start
     # at 0 (e5.c feeds 0..L-1, no RoBERTa offset), exact-erf GELU, token type 0, eps 1e-12
@@ -245,7 +245,7 @@ def export_fp32(model_file: Path, out: Path) -> None:
                      num_attention_heads=f.heads, intermediate_size=FF, hidden_act="gelu",
                      max_position_embeddings=f.max_pos, type_vocab_size=f.type_vocab,
                      layer_norm_eps=f.eps, pad_token_id=f.pad, attn_implementation="eager")
-    model = BertModel(cfg, add_pooling_layer=False).eval()
+    model = BertModel(cfg, add_pooling_layer=False)
     sd = {
         "embeddings.word_embeddings.weight": load_tensor(f, "emb.word", (f.vocab_size, H)),
         "embeddings.position_embeddings.weight": load_tensor(f, "emb.pos", (f.max_pos, H)),
@@ -266,6 +266,14 @@ def export_fp32(model_file: Path, out: Path) -> None:
     missing = [k for k in missing if "position_ids" not in k and "token_type_ids" not in k]
     if missing or unexpected:
         raise RuntimeError(f"weight mapping: missing {missing}, unexpected {unexpected}")
+    return model
+
+
+def export_fp32(model_file: Path, out: Path) -> None:
+    """Dequantise the q4 file into a transformers BertModel and export it with torch."""
+    import torch
+
+    model = torch_bert(read_e5_file(model_file)).eval()
 
     class MeanPooled(torch.nn.Module):
         # keyword call (positional export trips over BertModel's signature). Pooling in the
