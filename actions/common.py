@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from rasa_sdk import Tracker
 
 from actions import runtime
-from actions.context import latest_text, learner_id
+from actions.context import latest_intent, latest_text, learner_id
 from actions.course_match import named_orders
 from actions.messages import t
 from bot.platform import Learner, Order
@@ -134,6 +134,17 @@ def pick(value: object, words: dict[str, tuple[str, ...]]) -> str | None:
     if text in words:
         return text
     return next((code for code, ws in words.items() if any(says(text, w) for w in ws)), None)
+
+
+# a typed yes at a confirmation step (its button sends "/affirm"; "no" is the form's way out)
+CONFIRM_WORDS = ("yes", "confirm", "go ahead", "确认", "确定", "是的", "好的")
+
+
+def confirmed(tracker: Tracker, text: str, also: tuple[str, ...] = ()) -> bool:
+    """A yes to a confirmation: the "yes" button, the NLU's affirm, or a typed yes."""
+    return (
+        latest_intent(tracker)[0] == "affirm" or pick(text, {"yes": CONFIRM_WORDS + also}) == "yes"
+    )
 
 
 def codes_named(text: str, words: dict[str, tuple[str, ...]]) -> set[str]:

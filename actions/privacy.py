@@ -7,18 +7,16 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import runtime
+from actions import common, runtime
 from actions.asking import AskAction
 from actions.common import learner_of, option_at_start, pick, reset_flow
-from actions.context import lang_of, latest_intent
+from actions.context import lang_of
 from actions.form_guard import GuardedFormValidation
 from actions.handoff import file_ticket, open_handoff
 from actions.messages import button, choices, t
 
 TYPES = ["export", "delete"]
 MAX_ATTEMPTS = 3
-# a typed yes to the deletion warning (a tap sends "/affirm"; "no" is the form's way out)
-_CONFIRM_WORDS = {"yes": ("yes", "confirm", "go ahead", "确认", "确定", "是的", "好的", "注销吧")}
 _TYPE_WORDS = {
     "delete": ("delete", "erase", "remove", "close", "删除", "注销", "销户"),
     "export": ("export", "copy", "download", "导出", "副本", "下载"),
@@ -88,8 +86,8 @@ class ValidatePrivacyForm(GuardedFormValidation):
 
 
 def confirmed(tracker: Tracker, text: str) -> bool:
-    """A yes to the deletion warning: the "yes" button, the NLU's affirm, or a typed yes."""
-    return latest_intent(tracker)[0] == "affirm" or pick(text, _CONFIRM_WORDS) == "yes"
+    """A yes to the deletion warning (common.confirmed, or "注销吧")."""
+    return common.confirmed(tracker, text, also=("注销吧",))
 
 
 class ActionAskFlowConfirmed(AskAction):

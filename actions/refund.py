@@ -1,4 +1,5 @@
-"""Refunds: pick the order, give a reason, apply the policy, record it or hand it over."""
+"""Refunds: pick the order, give a reason, apply the policy, confirm the amount, record it
+or hand it over."""
 
 import time
 from typing import Any
@@ -12,6 +13,7 @@ from actions.common import (
     about_order,
     at_form_start,
     chosen_order,
+    confirmed,
     course_name,
     date,
     learner_of,
@@ -22,11 +24,11 @@ from actions.common import (
 from actions.context import lang_of, latest_text
 from actions.form_guard import GuardedFormValidation
 from actions.handoff import open_handoff
-from actions.messages import choices, t
+from actions.messages import button, choices, t
 from actions.refund_status import ActionRefundStatus
 from bot import refund_log
 from bot.platform.base import Order
-from bot.platform.refund_policy import evaluate
+from bot.platform.refund_policy import Verdict, evaluate
 
 
 def named_order(tracker: Tracker) -> dict[str, Any]:
@@ -69,6 +71,25 @@ class ValidateRefundForm(GuardedFormValidation):
     def name(self) -> str:
         return "validate_refund_form"
 
+    async def required_slots(
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: dict,
+    ) -> list[str]:
+        """Money is about to move: once order and reason are known and the policy would pay,
+        the learner confirms the amount first. A refusal goes to billing and a refund in
+        progress is only reported, so neither asks."""
+        reason = tracker.get_slot("refund_reason")
+        if reason not in (None, ALREADY_PENDING) and refund_verdict(tracker)[1] is not None:
+            return domain_slots
+        return [s for s in domain_slots if s != "flow_confirmed"]
+
+    def holds_value(self, tracker: Tracker, slot: str, text: str) -> bool:
+        # "yes" reads as small talk elsewhere; here it is the answer
+        return slot == "flow_confirmed" and confirmed(tracker, text, also=REFUND_YES)
+
     def extract_order_id(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict
     ) -> dict[str, Any]:
@@ -88,6 +109,40 @@ class ValidateRefundForm(GuardedFormValidation):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict
     ) -> dict[str, Any]:
         return {"refund_reason": str(value).strip()[:300] or None}
+
+    def validate_flow_confirmed(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict
+    ) -> dict[str, Any]:
+        if confirmed(tracker, str(value), also=REFUND_YES):
+            return {"flow_confirmed": "yes"}
+        dispatcher.utter_message(text=t("refund_confirm_unclear", lang_of(tracker)))
+        return {"flow_confirmed": None}
+
+
+# typed yeses to the amount, beside common.CONFIRM_WORDS ("no" is the form's way out)
+REFUND_YES = ("退吧", "退款吧", "提交", "submit")
+
+
+def policy_verdict(learner_id: str, order: Order) -> Verdict:
+    """What the refund policy says of this order now."""
+    rt = runtime.get()
+    return evaluate(
+        order,
+        order.course,
+        rt.platform.progress(learner_id, order.course_id),
+        rt.platform.refunds(learner_id),
+        rt.policy,
+        time.time(),
+    )
+
+
+def refund_verdict(tracker: Tracker) -> tuple[Order | None, Verdict | None]:
+    """The chosen order and, when the policy would pay it now, the policy's verdict."""
+    learner, order = chosen_order(tracker)
+    if learner is None or order is None or order.course is None:
+        return order, None
+    verdict = policy_verdict(learner.id, order)
+    return order, verdict if verdict.eligible else None
 
 
 # the reason recorded for an order whose refund is already in progress (never asked)
@@ -126,6 +181,36 @@ class ActionAskRefundReason(AskAction):
         )
 
 
+class ActionAskRefundConfirm(AskAction):
+    """The amount, the order and where the money goes, with yes and no (no leaves the form)."""
+
+    slot = "flow_confirmed"
+
+    def name(self) -> str:
+        return "action_ask_refund_form_flow_confirmed"  # the refund form's own ask, not privacy's
+
+    def prompt(self, tracker: Tracker, lang: str) -> tuple[str, list[dict[str, str]]]:
+        order, verdict = refund_verdict(tracker)
+        if order is None or verdict is None:  # the policy changed its mind: submit says why
+            return t("ask_refund_confirm_plain", lang), self.buttons(lang)
+        text = t(
+            "ask_refund_confirm",
+            lang,
+            course=course_name(order, lang),
+            order_id=order.id,
+            amount=verdict.amount,
+            arrival=runtime.get().policy.arrival(order.payment_method),
+        )
+        return text, self.buttons(lang)
+
+    @staticmethod
+    def buttons(lang: str) -> list[dict[str, str]]:
+        return [
+            button("btn_confirm_refund", lang, "/affirm"),
+            button("btn_keep_course", lang, "/deny"),
+        ]
+
+
 class ActionSubmitRefund(Action):
     """Records an eligible refund and says when the money arrives; otherwise explains why
     not and hands the case, with order and reason, to the billing team."""
@@ -145,16 +230,12 @@ class ActionSubmitRefund(Action):
             return open_handoff(
                 dispatcher, tracker, reason="refund_no_order", intent="refund_request"
             )
-        refunds = rt.platform.refunds(learner.id)
-        verdict = evaluate(
-            order,
-            order.course,
-            rt.platform.progress(learner.id, order.course_id),
-            refunds,
-            rt.policy,
-            time.time(),
-        )
+        verdict = policy_verdict(learner.id, order)
         name = course_name(order, lang)
+        if verdict.eligible and tracker.get_slot("flow_confirmed") != "yes":
+            # never without the learner's yes to the amount (the form asks for it)
+            dispatcher.utter_message(text=t("refund_not_confirmed", lang))
+            return reset_flow()
         if verdict.eligible:
             refund = rt.platform.create_refund(learner.id, order.id, verdict.amount, reason)
             log_decision(

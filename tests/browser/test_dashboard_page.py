@@ -199,7 +199,9 @@ def test_manager_sees_trends_contact_reasons_refunds_and_exports(stack, browser,
     approved = Learner(stack.hub_url, "L1004")
     out = approved.say("I want a refund for my annual membership")
     assert out["message"]["intent"] == "refund_request"
-    tap_through(approved, out, ["Annual Membership", "No time to study"], "refund request #")
+    tap_through(
+        approved, out, ["Annual Membership", "No time to study", "Yes, submit"], "refund request #"
+    )
     refused = Learner(stack.hub_url, "L1004")
     out = refused.say("I want a refund for the python course")
     out = tap_through(refused, out, ["Python", "Bought it by mistake"], "Apple")

@@ -336,6 +336,26 @@ def test_back_to_the_assistant_keeps_a_refused_refunds_review(stack, browser):
     page.context.close()
 
 
+def test_a_refund_says_its_amount_and_waits_for_the_learners_yes(stack, browser, shots):
+    # QA: tapping a reason filed the refund at once; the amount came only afterwards
+    page = browser.new_context(locale="zh-CN").new_page()
+    page.goto(f"{stack.hub_url}/chat?learner=L1001&new=1")
+    expect(page.locator("body[data-conversation]")).to_have_count(1)
+    page.fill("#text", "Python 入门实战那门课我想退款")
+    page.press("#text", "Enter")
+    page.locator(".msg.bot .buttons button", has_text="没时间学习").last.click()
+    ask = page.locator(".msg.bot", has_text="确定提交退款申请吗").last
+    expect(ask).to_contain_text("¥199")
+    expect(ask).to_contain_text("AC10010001")
+    expect(page.locator(".msg.bot", has_text="已为您提交退款申请")).to_have_count(0)
+    page.screenshot(path=str(shots / "chat-refund-confirm.png"))
+    # "不退了" leaves the form; nothing was filed (the order stays refundable for others)
+    ask.locator(".buttons button", has_text="不退了").click()
+    expect(page.locator(".msg.bot").last).to_contain_text("已为您取消")
+    expect(page.locator(".msg.bot", has_text="已为您提交退款申请")).to_have_count(0)
+    page.context.close()
+
+
 def test_a_person_asked_for_after_tapping_an_order_is_from_billing(stack):
     # QA: 我要开发票 → tap "Python 入门实战 · ¥199 · …" → 人工 went to Technical support
     learner = Learner(stack.hub_url, "L1001")

@@ -33,6 +33,9 @@ def test_refund_with_buttons_is_recorded(stack):
     assert "Which order" in ask["text"]
     out = press(learner, ask, "Mobile Photography")
     out = press(learner, last_bot(out), "Bought it by mistake")
+    confirm = last_bot(out)
+    assert "¥59" in confirm["text"] and "refund request #" not in said_by_bot(out)
+    out = press(learner, confirm, "Yes, submit")
     said = " ".join(r["text"] for r in out["replies"])
     assert "refund request #" in said and "¥59" in said
     assert out["mode"] == "bot"

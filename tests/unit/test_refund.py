@@ -1,14 +1,19 @@
 """The refund policy on its own, and the refund flow's actions on the demo platform data."""
 
+import asyncio
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from rasa_sdk.executor import CollectingDispatcher
 
 import handoff
 from actions.order_question import ActionAskOrderId
 from actions.refund import (
+    ALREADY_PENDING,
+    ActionAskRefundConfirm,
     ActionAskRefundReason,
     ActionRefundStatus,
     ActionSubmitRefund,
@@ -22,7 +27,7 @@ from bot.platform.refund_policy import DAY, RefundPolicy, evaluate
 from bot.platform.sqlite_store import SqlitePlatform, seed_if_empty
 from bot.settings import ROOT
 from bot.storage import migrate, open_db
-from tests.unit.actionkit import activated, make_tracker, run, slot_events, texts
+from tests.unit.actionkit import activated, domain, make_tracker, run, slot_events, texts
 
 NOW = 1_800_000_000.0
 POLICY = RefundPolicy.load(ROOT / "data" / "refund_policy.yml")
@@ -99,16 +104,79 @@ def test_refused_twice_and_apple_and_pending():
 # --- the flow, on the demo platform ---------------------------------------------------
 
 
-def submit(rt, learner: str, order_id: str, lang: str = "en", sender: str = "c_r"):
+def submit(
+    rt, learner: str, order_id: str, lang: str = "en", sender: str = "c_r", confirmed: bool = True
+):
+    """The form is complete: order, reason and (when the policy pays) the learner's yes."""
     tracker = make_tracker(
-        "No time to study",
-        "refund_request",
+        "/affirm",
+        "affirm",
         learner_id=learner,
         lang=lang,
         sender=sender,
-        slots={"order_id": order_id, "refund_reason": "No time to study"},
+        slots={
+            "order_id": order_id,
+            "refund_reason": "No time to study",
+            "flow_confirmed": "yes" if confirmed else None,
+        },
     )
     return run(ActionSubmitRefund(), tracker)
+
+
+def required_refund_slots(learner: str, order_id: str, reason: str | None) -> list[str]:
+    """What the refund form asks for once the order (and perhaps the reason) is known."""
+    tracker = make_tracker(
+        "",
+        "refund_request",
+        learner_id=learner,
+        slots={"order_id": order_id, "refund_reason": reason},
+    )
+    slots = domain()["forms"]["refund_form"]["required_slots"]
+    ask = ValidateRefundForm().required_slots(slots, CollectingDispatcher(), tracker, domain())
+    with ThreadPoolExecutor(1) as pool:  # as actionkit.run: keep off this thread's loop
+        return pool.submit(asyncio.run, ask).result()
+
+
+def test_money_moves_only_after_the_learner_confirms_the_amount(rt):
+    # QA: the reason button filed the refund at once; the amount (pro-rata for a membership)
+    # was first said after it was recorded
+    assert required_refund_slots("L1001", "AC10010001", "No time to study")[-1] == "flow_confirmed"
+    # refused by policy (billing reviews it) or already in progress: nothing to confirm
+    assert "flow_confirmed" not in required_refund_slots("L1001", "AC10010002", "买错了")
+    assert "flow_confirmed" not in required_refund_slots("L1001", "AC10010001", ALREADY_PENDING)
+    asked = make_tracker(
+        "没时间学",
+        "refund_request",
+        learner_id="L1001",
+        lang="zh",
+        active_loop="refund_form",
+        requested_slot="flow_confirmed",
+        slots={"order_id": "AC10010004", "refund_reason": "没时间学"},
+    )
+    _, msgs = run(ActionAskRefundConfirm(), asked)
+    assert "¥243.33" in texts(msgs) and "AC10010004" in texts(msgs) and "确定" in texts(msgs)
+    assert [b["payload"] for b in msgs[-1]["buttons"]] == ["/affirm", "/deny"]
+
+    def answer(value: str, intent: str):
+        return make_tracker(
+            value,
+            intent,
+            learner_id="L1001",
+            active_loop="refund_form",
+            requested_slot="flow_confirmed",
+            slots={"order_id": "AC10010001", "refund_reason": "No time to study"},
+            extracted={"flow_confirmed": value},
+        )
+
+    for value, intent in (("/affirm", "affirm"), ("yes", "affirm"), ("退吧", "refund_request")):
+        events, _ = run(ValidateRefundForm(), answer(value, intent))
+        assert slot_events(events)["flow_confirmed"] == "yes", value
+    events, msgs = run(ValidateRefundForm(), answer("hmm", "chitchat"))
+    assert slot_events(events).get("flow_confirmed") is None
+    # never recorded without the yes, whatever leads to the submit step
+    _, msgs = submit(rt, "L1001", "AC10010001", sender="c_unconfirmed", confirmed=False)
+    assert "haven't submitted" in texts(msgs)
+    assert not [r for r in rt.platform.refunds("L1001") if r.status == "pending"]
 
 
 def test_eligible_refund_is_recorded_with_its_arrival_time(rt):
