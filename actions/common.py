@@ -138,13 +138,17 @@ def pick(value: object, words: dict[str, tuple[str, ...]]) -> str | None:
 
 # a typed yes at a confirmation step (its button sends "/affirm"; "no" is the form's way out)
 CONFIRM_WORDS = ("yes", "confirm", "go ahead", "确认", "确定", "是的", "好的")
+# what a confirmation takes from the NLU's affirm: plain yeses ("ok", "嗯", "行吧") score 1.0,
+# while "hmm what?" (0.79) and "等等" (0.75) read as affirm too. A yes here moves money or
+# deletes an account, and a missed one costs only a "please tap Yes"
+SURE_AFFIRM = 0.9
 
 
 def confirmed(tracker: Tracker, text: str, also: tuple[str, ...] = ()) -> bool:
-    """A yes to a confirmation: the "yes" button, the NLU's affirm, or a typed yes."""
-    return (
-        latest_intent(tracker)[0] == "affirm" or pick(text, {"yes": CONFIRM_WORDS + also}) == "yes"
-    )
+    """A yes to a confirmation: the "yes" button, a sure affirm, or a typed yes."""
+    intent, confidence = latest_intent(tracker)
+    sure = intent == "affirm" and (confidence or 0.0) >= SURE_AFFIRM
+    return sure or pick(text, {"yes": CONFIRM_WORDS + also}) == "yes"
 
 
 def codes_named(text: str, words: dict[str, tuple[str, ...]]) -> set[str]:

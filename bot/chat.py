@@ -18,7 +18,7 @@ import sqlite_utils
 import handoff
 from actions.kb import pick_payload
 from actions.messages import t
-from bot import transcript
+from bot import answers, transcript
 from bot.broadcast import Broadcaster
 from bot.copy import say
 from bot.rasa_client import RasaClient, RasaUnavailable
@@ -55,6 +55,9 @@ class Hub:
         # turns Rasa has not answered within its timeout, by conversation, and the tasks that
         # still wait for their answers (see _bot_turn)
         self._pending: dict[str, asyncio.Future] = {}
+        # the form question each conversation's last turn left open (bot/answers.py); kept in
+        # memory: after a restart the first answer is read as the NLU reads it, as before
+        self._asking: dict[str, tuple[str, str] | None] = {}
         self._late: set[asyncio.Task] = set()
         # the learner's open chat pages (WebSockets) per conversation, for the agent console
         self._learner_pages: dict[str, int] = {}
@@ -143,6 +146,10 @@ class Hub:
             "message_id": msg.id,  # the transcript's, so actions can annotate this message
             "option": option,
         }
+        if not option and not _wants_human(text):
+            answer = answers.answer_intent(self._asking.get(conv.id), text)
+            if answer:
+                metadata["answer_intent"] = answer
         turn = asyncio.ensure_future(
             self.rasa.turn(conv.id, text, metadata, wait_s=self.rasa.late_s)
         )
@@ -168,6 +175,7 @@ class Hub:
         # a late answer's parse is this message's only if nothing was said since
         if not late or transcript.recent_learner_text(self.db, conv.id, 1) == [msg.text]:
             state = await self.rasa.after_turn(conv.id)
+            self._asking[conv.id] = state.get("asking")
             parse = state.get("parse")
             if parse and parse.get("intent"):
                 msg = transcript.annotate(

@@ -43,7 +43,8 @@ class RasaClient:
     async def after_turn(self, sender: str) -> dict[str, Any]:
         """What the sender's latest turn left in Rasa's tracker: `parse`, the NLU result of
         their latest message (intent, confidence, entities), and `lang`, the language the
-        bot decided the conversation is in (actions/language.py). Empty when unreadable."""
+        bot decided the conversation is in (actions/language.py), and `asking`, the form and
+        slot the bot is asking for, if any (bot/answers.py). Empty when unreadable."""
         try:
             r = await self._client.get(
                 f"/conversations/{sender}/tracker", params={"include_events": "NONE"}
@@ -52,10 +53,11 @@ class RasaClient:
             tracker = r.json() or {}
         except (httpx.HTTPError, ValueError):
             return {}
-        return {
-            "parse": tracker.get("latest_message"),
-            "lang": (tracker.get("slots") or {}).get("lang"),
-        }
+        slots = tracker.get("slots") or {}
+        loop = (tracker.get("active_loop") or {}).get("name")
+        slot = slots.get("requested_slot")
+        asking = (loop, slot) if loop and slot else None
+        return {"parse": tracker.get("latest_message"), "lang": slots.get("lang"), "asking": asking}
 
     async def parse(self, text: str, timeout_s: float = 3.0) -> dict[str, Any]:
         """The NLU's reading of a text, without a conversation (Rasa's /model/parse)."""

@@ -14,10 +14,18 @@ that is not an escape or ``nlu_fallback`` from the ranking. Buttons that carry a
 (``/request_human``, a KB pick) start with "/" and are never marked, so a "talk to a person"
 button still works. Typed messages are never touched.
 
+Typed answers to a free-text question can sound like "no" too: asked why they want a
+refund, learners write "不需要了", "没什么用" or "don't need it anymore", all `deny`. For a
+question like that the hub names the flow's intent in ``answer_intent`` (bot/answers.py),
+unless the text says to stop ("算了", "cancel") or asks for a person; a `deny` then becomes
+that intent, so the form takes the text as its answer. Other intents are left alone, so a
+question typed there is still answered.
+
 config.yml::
 
     - name: rasa_addons.option_guard.OptionGuard
       escapes: [request_human, deny]
+      soft: [deny]
 """
 
 from __future__ import annotations
@@ -34,16 +42,18 @@ from rasa.shared.nlu.training_data.message import Message
 
 METADATA_KEY = "metadata"
 OPTION_FLAG = "option"
+ANSWER_KEY = "answer_intent"
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
 class OptionGuard(GraphComponent):
     @staticmethod
     def get_default_config() -> dict[str, Any]:
-        return {"escapes": ["request_human", "deny"]}
+        return {"escapes": ["request_human", "deny"], "soft": ["deny"]}
 
     def __init__(self, config: dict[str, Any]) -> None:
         self._skip = set(config["escapes"]) | {DEFAULT_NLU_FALLBACK_INTENT_NAME}
+        self._soft = set(config["soft"])  # escapes a free-text answer may read as
 
     @classmethod
     def create(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
@@ -54,11 +64,18 @@ class OptionGuard(GraphComponent):
         for message in messages:
             metadata = message.get(METADATA_KEY) or {}
             intent = message.get(INTENT) or {}
-            if not metadata.get(OPTION_FLAG) or intent.get(INTENT_NAME_KEY) not in self._skip:
-                continue
-            ranking = [r for r in message.get(INTENT_RANKING_KEY) or []
-                       if r.get(INTENT_NAME_KEY) not in self._skip]
-            if ranking:
-                message.set(INTENT, ranking[0], add_to_output=True)
-                message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
+            name = intent.get(INTENT_NAME_KEY)
+            answer = metadata.get(ANSWER_KEY)
+            if metadata.get(OPTION_FLAG) and name in self._skip:
+                ranking = [r for r in message.get(INTENT_RANKING_KEY) or []
+                           if r.get(INTENT_NAME_KEY) not in self._skip]
+                if ranking:
+                    message.set(INTENT, ranking[0], add_to_output=True)
+                    message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
+            elif isinstance(answer, str) and answer and name in self._soft:
+                taken = {**intent, INTENT_NAME_KEY: answer}
+                rest = [r for r in message.get(INTENT_RANKING_KEY) or []
+                        if r.get(INTENT_NAME_KEY) not in (answer, name)]
+                message.set(INTENT, taken, add_to_output=True)
+                message.set(INTENT_RANKING_KEY, [taken, *rest], add_to_output=True)
         return messages

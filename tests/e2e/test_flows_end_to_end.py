@@ -62,6 +62,36 @@ def test_ineligible_refund_goes_to_billing_with_the_details(stack):
     assert ticket["team"] == "billing" and "AC10010002" in ticket["summary"]
 
 
+def test_a_reason_that_sounds_like_no_is_the_reason_and_a_stop_still_leaves(stack):
+    # QA: "不需要了" / "don't need it anymore" typed as the reason read as `deny`, the forms'
+    # way out, and cancelled the refund (bot/answers.py, rasa_addons/option_guard.py). The
+    # amount is declined here, so the order stays refundable for other tests.
+    for start, reason, asked, amount, stop, stopped in (
+        ("Python 入门实战那门课我想退款", "不需要了", "退款原因", "¥199", "算了", "已为您取消"),
+        (
+            "I want a refund for the python course",
+            "don't need it anymore",
+            "why you'd like a refund",
+            "¥199",
+            "no",
+            "I've stopped that",
+        ),
+    ):
+        learner = Learner(stack.hub_url, "L1001")
+        out = learner.say(start)
+        assert asked in last_bot(out)["text"], out
+        out = learner.say(reason)
+        assert out["message"]["intent"] == "refund_request", out["message"]
+        assert amount in last_bot(out)["text"] and stopped not in said_by_bot(out)
+        out = learner.say(stop)
+        assert stopped in said_by_bot(out)
+    # at the reason question itself, a stop still leaves
+    learner = Learner(stack.hub_url, "L1001")
+    learner.say("Python 入门实战那门课我想退款")
+    out = learner.say("算了，不退了")
+    assert "已为您取消" in said_by_bot(out) and out["mode"] == "bot"
+
+
 def test_invoice_rejects_a_bad_tax_id_and_the_learner_can_leave_for_a_person(stack):
     learner = Learner(stack.hub_url, "L1003")
     out = learner.say("我需要开一张公司抬头的发票")  # says the type: not asked again

@@ -24,12 +24,13 @@ def make_tracker(
     active_loop: str | None = None,
     requested_slot: str | None = None,
     extracted: dict[str, Any] | None = None,
+    confidence: float = 0.93,
 ) -> Tracker:
     """A tracker whose latest message is `text`; `extracted` are slots Rasa filled from it
     (what a form's validation action is asked to check)."""
     latest = {
         "text": text,
-        "intent": {"name": intent, "confidence": 0.93},
+        "intent": {"name": intent, "confidence": confidence},
         "entities": entities or [],
         "metadata": {"learner_id": learner_id, "lang": lang, "conversation_id": sender},
     }

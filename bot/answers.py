@@ -1,0 +1,32 @@
+"""Typed answers to a form's free-text questions that the NLU would read as a way out.
+
+Asked why they want a refund, learners write "不需要了", "没什么用", "don't need it anymore":
+all `deny` to the NLU, which is also how "算了" and "cancel" leave a form, so the reason
+cancelled the refund. For such questions the hub names the flow's intent in the message
+metadata (`answer_intent`); rasa_addons/option_guard.py then reads a `deny` as that intent and
+the form takes the text as its answer. Only a message that says to stop, or asks for a person
+(bot/chat.py), keeps its way out.
+"""
+
+import re
+
+# (form, requested slot) -> the flow's own intent, for questions whose answer is free text
+FREE_TEXT_QUESTIONS = {("refund_form", "refund_reason"): "refund_request"}
+
+# what leaves a form even here: an explicit stop, or a bare "no" (the refund's amount is
+# confirmed after the reason, so a "no"-sounding reason taken as one is caught there)
+_STOP = re.compile(
+    r"算了|取消|不退了|不退款了|不用退|先不|不办了|不弄了|没事了|"
+    r"\bcancel|never\s*mind|forget (about )?it|\bstop\b|don'?t (want a )?refund|"
+    r"^\s*(no|nope|no thanks|不|不了|不要|不用|不用了)\s*[.!。！~]*\s*$",
+    re.IGNORECASE,
+)
+
+
+def answer_intent(asking: tuple[str, str] | None, text: str) -> str | None:
+    """The intent to read `text` as if it sounds like "no", given the question the bot is
+    asking (its form and slot); None to leave the NLU's reading alone."""
+    intent = FREE_TEXT_QUESTIONS.get(asking) if asking else None
+    if intent is None or _STOP.search(text):
+        return None
+    return intent

@@ -1,0 +1,52 @@
+"""Which typed answers the hub marks as the flow's answer rather than a way out."""
+
+import pytest
+
+from bot.answers import answer_intent
+
+REASON = ("refund_form", "refund_reason")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "不需要了",
+        "没什么用",
+        "不想学了",
+        "don't need it anymore",
+        "not useful",
+        "no longer need it",
+    ],
+)
+def test_a_reason_that_sounds_like_no_is_the_reason(text):
+    assert answer_intent(REASON, text) == "refund_request"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "算了",
+        "算了，不退了",
+        "取消",
+        "不用了",
+        "不",
+        "no",
+        "No thanks!",
+        "cancel",
+        "never mind",
+        "forget it",
+        "I don't want a refund anymore",
+    ],
+)
+def test_a_stop_still_leaves(text):
+    assert answer_intent(REASON, text) is None
+
+
+def test_only_free_text_questions_are_marked():
+    for asking in (
+        None,
+        ("refund_form", "order_id"),
+        ("refund_form", "flow_confirmed"),
+        ("invoice_form", "email"),
+    ):
+        assert answer_intent(asking, "不需要了") is None
