@@ -2,21 +2,27 @@
 
 Asked why they want a refund, learners write "不需要了", "没什么用", "don't need it anymore":
 all `deny` to the NLU, which is also how "算了" and "cancel" leave a form, so the reason
-cancelled the refund. For such questions the hub names the flow's intent in the message
-metadata (`answer_intent`); rasa_addons/option_guard.py then reads a `deny` as that intent and
-the form takes the text as its answer. Only a message that says to stop, or asks for a person
-(bot/chat.py), keeps its way out.
+cancelled the refund; "没用" as what a complaint is about cancelled the complaint. For such
+questions the hub names the flow's intent in the message metadata (`answer_intent`);
+rasa_addons/option_guard.py then reads a `deny` as that intent and the form takes the text as
+its answer. Only a message that says to stop, or asks for a person (bot/chat.py), keeps its
+way out.
 """
 
 import re
 
-# (form, requested slot) -> the flow's own intent, for questions whose answer is free text
-FREE_TEXT_QUESTIONS = {("refund_form", "refund_reason"): "refund_request"}
+# (form, requested slot) -> the flow's own intent, for questions whose answer is free text:
+# why a refund; what a complaint is about ("没用" there is the complaint, not a way out)
+FREE_TEXT_QUESTIONS = {
+    ("refund_form", "refund_reason"): "refund_request",
+    ("complaint_form", "complaint_category"): "complaint",
+    ("complaint_form", "complaint_description"): "complaint",
+}
 
 # what leaves a form even here: an explicit stop, or a bare "no" (the refund's amount is
 # confirmed after the reason, so a "no"-sounding reason taken as one is caught there)
 _STOP = re.compile(
-    r"算了|取消|不退了|不退款了|不用退|先不|不办了|不弄了|没事了|"
+    r"算了|取消|不退了|不退款了|不用退|不投诉了|先不|不办了|不弄了|没事了|"
     r"\bcancel|never\s*mind|forget (about )?it|\bstop\b|don'?t (want a )?refund|"
     r"^\s*(no|nope|no thanks|不|不了|不要|不用|不用了)\s*[.!。！~]*\s*$",
     re.IGNORECASE,

@@ -90,6 +90,13 @@ def test_a_reason_that_sounds_like_no_is_the_reason_and_a_stop_still_leaves(stac
     learner.say("Python 入门实战那门课我想退款")
     out = learner.say("算了，不退了")
     assert "已为您取消" in said_by_bot(out) and out["mode"] == "bot"
+    # the same for what a complaint is about: "没用" is the complaint (then left unfiled)
+    learner = Learner(stack.hub_url, "L1005")
+    learner.say("我要投诉")
+    out = learner.say("没用")
+    assert "已为您取消" not in said_by_bot(out) and "具体情况" in last_bot(out)["text"]
+    out = learner.say("算了")
+    assert "已为您取消" in said_by_bot(out) and "投诉工单" not in said_by_bot(out)
 
 
 def test_invoice_rejects_a_bad_tax_id_and_the_learner_can_leave_for_a_person(stack):

@@ -42,6 +42,13 @@ def test_a_stop_still_leaves(text):
     assert answer_intent(REASON, text) is None
 
 
+def test_a_complaint_that_sounds_like_no_is_the_complaint():
+    # QA: "没用" at "请问主要是哪方面的问题？" cancelled the complaint
+    assert answer_intent(("complaint_form", "complaint_category"), "没用") == "complaint"
+    assert answer_intent(("complaint_form", "complaint_description"), "没用，不行") == "complaint"
+    assert answer_intent(("complaint_form", "complaint_category"), "算了不投诉了") is None
+
+
 def test_only_free_text_questions_are_marked():
     for asking in (
         None,
