@@ -158,14 +158,18 @@ def codes_named(text: str, words: dict[str, tuple[str, ...]]) -> set[str]:
 
 
 def option_at_start(
-    tracker: Tracker, slot: str, words: dict[str, tuple[str, ...]], first: str | None = None
+    tracker: Tracker,
+    slot: str,
+    words: dict[str, tuple[str, ...]],
+    first: str | None = None,
+    text: str | None = None,
 ) -> dict:
-    """At a form's start, the option its first message names, if it names exactly one
-    ("我想换绑手机号": phone; "please delete all my data": delete) or names `first` among
-    others, so it is not asked."""
+    """At a form's start, the option its first message (or `text`, read from it) names, if
+    it names exactly one ("我想换绑手机号": phone; "please delete all my data": delete) or
+    names `first` among others, so it is not asked."""
     if not at_form_start(tracker, slot):
         return {}
-    named = codes_named(latest_text(tracker), words)
+    named = codes_named(latest_text(tracker) if text is None else text, words)
     if first in named:
         return {slot: first}
     return {slot: named.pop()} if len(named) == 1 else {}

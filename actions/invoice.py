@@ -1,6 +1,7 @@
 """Invoices: order, personal or company, title, tax id for companies, email; validated,
 then recorded for the billing back office."""
 
+import re
 import time
 from typing import Any
 
@@ -15,12 +16,13 @@ from actions.common import (
     course_name,
     date,
     learner_of,
+    learner_orders,
     names_an_order,
     option_at_start,
     pick,
     reset_flow,
 )
-from actions.context import lang_of
+from actions.context import lang_of, latest_text
 from actions.form_guard import GuardedFormValidation
 from actions.messages import choices, t
 from actions.refund import named_order, validate_order
@@ -40,6 +42,19 @@ _TYPE_IN_REQUEST = {
     "personal": ("个人发票", "个人抬头", "个人名义", "personal invoice", "individual"),
     "company": ("company", "business", "corporate", "企业", "公司", "单位"),
 }
+
+
+def without_course_words(tracker: Tracker) -> str:
+    """The latest message without the names of the learner's courses, English ones word by
+    word: "an invoice for Business English" names a course, not a company invoice."""
+    text = latest_text(tracker)
+    for order in learner_orders(tracker):
+        if order.course is None:
+            continue
+        text = text.replace(order.course.name_zh, " ")
+        for word in re.findall(r"[A-Za-z]{3,}", order.course.name_en):
+            text = re.sub(rf"\b{re.escape(word)}\b", " ", text, flags=re.IGNORECASE)
+    return text
 
 
 def invoice_requests(tracker: Tracker) -> list[ServiceRequest]:
@@ -124,7 +139,9 @@ class ValidateInvoiceForm(GuardedFormValidation):
     def extract_invoice_type(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict
     ) -> dict[str, Any]:
-        return option_at_start(tracker, "invoice_type", _TYPE_IN_REQUEST)
+        return option_at_start(
+            tracker, "invoice_type", _TYPE_IN_REQUEST, text=without_course_words(tracker)
+        )
 
     def validate_order_id(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict

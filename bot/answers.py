@@ -10,6 +10,8 @@ way out.
 """
 
 import re
+import unicodedata
+from typing import Any
 
 # (form, requested slot) -> the flow's own intent, for questions whose answer is free text:
 # why a refund; what a complaint is about ("没用" there is the complaint, not a way out)
@@ -36,3 +38,20 @@ def answer_intent(asking: tuple[str, str] | None, text: str) -> str | None:
     if intent is None or _STOP.search(text):
         return None
     return intent
+
+
+_NOISE = re.compile(r"[\s\W_]+", re.UNICODE)
+
+
+def _key(text: str) -> str:
+    return _NOISE.sub("", unicodedata.normalize("NFKC", text).casefold())
+
+
+def typed_option(buttons: list[dict[str, Any]], text: str) -> dict[str, Any] | None:
+    """The offered button whose title the learner typed (case, width, spaces and
+    punctuation aside): typing "personal" at "Personal / Company" is tapping it, so it is
+    not read as a request for a person."""
+    key = _key(text)
+    if not key:
+        return None
+    return next((b for b in buttons if _key(str(b.get("title", ""))) == key), None)

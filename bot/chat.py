@@ -109,6 +109,9 @@ class Hub:
     ) -> list[Message]:
         """Record a learner message, then route it. Returns the message and any replies."""
         lang = detect_lang(text, default=conv.lang)
+        if payload is None:  # a button's title typed out is that button
+            button = answers.typed_option(transcript.offered_buttons(self.db, conv.id), text)
+            payload = str(button["payload"]) if button and button.get("payload") else None
         msg = self.post(
             conv.id, "learner", text, lang=lang, payload={"payload": payload} if payload else None
         )

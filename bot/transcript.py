@@ -154,6 +154,22 @@ def messages(
     return [_message(r) for r in rows]
 
 
+def offered_buttons(db: sqlite_utils.Database, conversation_id: str) -> list[dict[str, Any]]:
+    """The buttons of the bot's latest message, if the learner has not written since."""
+    for row in db["messages"].rows_where(
+        "conversation_id = ? AND sender IN ('bot', 'learner')",
+        [conversation_id],
+        order_by="id desc",
+        limit=5,
+    ):
+        if row["sender"] == "learner":
+            return []
+        buttons = _message(row).payload.get("buttons")
+        if buttons:
+            return list(buttons)
+    return []
+
+
 def recent_learner_text(db: sqlite_utils.Database, conversation_id: str, n: int = 3) -> list[str]:
     rows = db["messages"].rows_where(
         "conversation_id = ? AND sender = 'learner'", [conversation_id], order_by="id desc", limit=n

@@ -99,6 +99,19 @@ def test_a_reason_that_sounds_like_no_is_the_reason_and_a_stop_still_leaves(stac
     assert "已为您取消" in said_by_bot(out) and "投诉工单" not in said_by_bot(out)
 
 
+def test_a_buttons_title_typed_out_is_that_button(stack):
+    # QA: typed "personal" at "Personal / Company" read as request_human and queued the
+    # learner for billing (bot/answers.typed_option)
+    learner = Learner(stack.hub_url, "L1002")
+    out = learner.say("I need an invoice for Business English Speaking")
+    assert "person or to a company" in last_bot(out)["text"], out
+    out = learner.say("personal")
+    assert out["mode"] == "bot" and out["message"]["intent"] != "request_human"
+    assert "name" in last_bot(out)["text"].lower(), last_bot(out)
+    out = learner.say("never mind")  # nothing recorded
+    assert "stopped" in said_by_bot(out)
+
+
 def test_invoice_rejects_a_bad_tax_id_and_the_learner_can_leave_for_a_person(stack):
     learner = Learner(stack.hub_url, "L1003")
     out = learner.say("我需要开一张公司抬头的发票")  # says the type: not asked again

@@ -57,3 +57,33 @@ def test_only_free_text_questions_are_marked():
         ("invoice_form", "email"),
     ):
         assert answer_intent(asking, "不需要了") is None
+
+
+def test_a_buttons_title_typed_out_is_that_button():
+    from bot.answers import typed_option
+
+    buttons = [
+        {"title": "Personal", "payload": "personal"},
+        {"title": "Company", "payload": "company"},
+        {"title": "确认退款", "payload": "/affirm"},
+    ]
+    # QA: typed "personal" at "Personal / Company" read as a request for a person
+    assert typed_option(buttons, " personal. ")["payload"] == "personal"
+    assert typed_option(buttons, "ＣＯＭＰＡＮＹ")["payload"] == "company"
+    assert typed_option(buttons, "确认退款！")["payload"] == "/affirm"
+    for text in ("a personal invoice please", "", "？", "person"):
+        assert typed_option(buttons, text) is None, text
+
+
+def test_only_the_latest_bot_offer_counts(tmp_path):
+    from bot import transcript
+    from bot.storage import migrate, open_db
+
+    db = open_db(tmp_path / "hub.db")
+    migrate(db)
+    conv = transcript.create_conversation(db, "L1")
+    transcript.add_message(db, conv.id, "bot", "Which one?", payload={"buttons": [{"title": "A"}]})
+    transcript.add_message(db, conv.id, "bot", "(a second bubble, no buttons)")
+    assert transcript.offered_buttons(db, conv.id) == [{"title": "A"}]
+    transcript.add_message(db, conv.id, "learner", "something else")
+    assert transcript.offered_buttons(db, conv.id) == []

@@ -296,6 +296,22 @@ def test_an_invoice_type_said_early_is_kept(rt):
     assert slot_events(events)["invoice_type"] == "personal"
     assert slot_events(events)["order_id"] is None
     assert texts(msgs) == "OK, a personal invoice."
+    # QA: "Business English Speaking" made it a company invoice; a course's name says nothing
+    named = make_tracker(
+        "I need an invoice for Business English", "invoice_request", learner_id="L1002"
+    )
+    events, _ = run(ValidateInvoiceForm(), named)
+    assert slot_events(events).get("invoice_type") is None
+    said = make_tracker(
+        "a business invoice for Business English please", "invoice_request", learner_id="L1002"
+    )  # "business" also names the course: asked
+    events, _ = run(ValidateInvoiceForm(), said)
+    assert slot_events(events).get("invoice_type") is None
+    said = make_tracker(
+        "company invoice for Business English", "invoice_request", learner_id="L1002"
+    )
+    events, _ = run(ValidateInvoiceForm(), said)
+    assert slot_events(events)["invoice_type"] == "company"
 
 
 def started(text: str, form: str, **kw) -> object:
