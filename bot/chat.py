@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 HUMAN_PAYLOAD = "/request_human"
 # Used only when Rasa is down: the learner must still be able to reach a person.
+_ASKING_CAP = 10_000  # conversations whose open form question the hub remembers
 _ASKS_FOR_HUMAN = re.compile(r"人工|真人|客服|human|agent|person|representative", re.I)
 
 
@@ -57,7 +58,7 @@ class Hub:
         self._pending: dict[str, asyncio.Future] = {}
         # the form question each conversation's last turn left open (bot/answers.py); kept in
         # memory: after a restart the first answer is read as the NLU reads it, as before
-        self._asking: dict[str, tuple[str, str] | None] = {}
+        self._asking: dict[str, tuple[str, str]] = {}
         self._late: set[asyncio.Task] = set()
         # the learner's open chat pages (WebSockets) per conversation, for the agent console
         self._learner_pages: dict[str, int] = {}
@@ -178,7 +179,7 @@ class Hub:
         # a late answer's parse is this message's only if nothing was said since
         if not late or transcript.recent_learner_text(self.db, conv.id, 1) == [msg.text]:
             state = await self.rasa.after_turn(conv.id)
-            self._asking[conv.id] = state.get("asking")
+            self._remember_question(conv.id, state.get("asking"))
             parse = state.get("parse")
             if parse and parse.get("intent"):
                 msg = transcript.annotate(
@@ -201,6 +202,15 @@ class Hub:
         if ticket:
             out.append(self._queued_notice(conv.id, ticket, lang))
         return [msg, *out]
+
+    def _remember_question(self, conversation_id: str, asking: tuple[str, str] | None) -> None:
+        """Keep only open questions, and at most _ASKING_CAP of them (oldest dropped), so
+        conversations abandoned mid-form do not grow the hub's memory without bound."""
+        self._asking.pop(conversation_id, None)
+        if asking:
+            self._asking[conversation_id] = asking
+            while len(self._asking) > _ASKING_CAP:
+                self._asking.pop(next(iter(self._asking)))
 
     async def _late_turn(
         self, conv: Conversation, msg: Message, lang: str, turn: asyncio.Future

@@ -87,3 +87,17 @@ def test_only_the_latest_bot_offer_counts(tmp_path):
     assert transcript.offered_buttons(db, conv.id) == [{"title": "A"}]
     transcript.add_message(db, conv.id, "learner", "something else")
     assert transcript.offered_buttons(db, conv.id) == []
+
+
+def test_the_hub_remembers_only_open_questions_and_a_bounded_number(monkeypatch):
+    from bot import chat
+
+    hub = chat.Hub.__new__(chat.Hub)  # only the memory of open questions is exercised
+    hub._asking = {}
+    monkeypatch.setattr(chat, "_ASKING_CAP", 3)
+    for i in range(5):
+        hub._remember_question(f"c{i}", ("refund_form", "refund_reason"))
+    assert list(hub._asking) == ["c2", "c3", "c4"]  # the oldest dropped
+    hub._remember_question("c3", None)  # the form ended: forgotten
+    hub._remember_question("c2", ("complaint_form", "complaint_category"))  # now the newest
+    assert list(hub._asking) == ["c4", "c2"]
