@@ -11,6 +11,7 @@ from actions.common import course_name, date, learner_of, match_order, reset_flo
 from actions.context import lang_of, latest_text
 from actions.kb import answer_before_flow
 from actions.messages import t
+from bot.platform.base import Order, Progress
 
 COMPLETION = 0.90
 
@@ -75,16 +76,11 @@ class ActionCertificate(Action):
                     text=t("cert_issued", lang, request_id=req.id, course=course_name(order, lang))
                 )
             else:
-                quiz = "" if progress and progress.quiz_passed else t("cert_quiz_missing", lang)
-                dispatcher.utter_message(
-                    text=t(
-                        "cert_not_yet",
-                        lang,
-                        course=course_name(order, lang),
-                        progress=round((progress.progress if progress else 0) * 100),
-                        quiz=quiz,
-                    )
-                )
+                dispatcher.utter_message(text=not_yet(order, progress, lang))
+            if done and not picked:
+                # "我的证书怎么还没发" may be about another course: say where those stand
+                for o, p, _ in [s for s in states if not s[2]][:3]:
+                    dispatcher.utter_message(text=not_yet(o, p, lang))
             return reset_flow()
         buttons = [
             {
@@ -95,3 +91,15 @@ class ActionCertificate(Action):
         ]
         dispatcher.utter_message(text=t("cert_pick_course", lang), buttons=buttons)
         return []
+
+
+def not_yet(order: Order, progress: Progress | None, lang: str) -> str:
+    """Where a course stands on the way to its certificate."""
+    quiz = "" if progress and progress.quiz_passed else t("cert_quiz_missing", lang)
+    return t(
+        "cert_not_yet",
+        lang,
+        course=course_name(order, lang),
+        progress=round((progress.progress if progress else 0) * 100),
+        quiz=quiz,
+    )

@@ -485,6 +485,18 @@ def test_certificate_not_yet_and_choice(rt):
     assert "暂时没有" in texts(msgs)
 
 
+def test_one_certificate_issued_says_where_the_other_courses_stand(rt):
+    # QA: "我的证书怎么还没发" issued 个人理财 and said nothing of 数据分析 (70%, quiz not
+    # passed), the course the learner was waiting for
+    _, msgs = run(
+        ActionCertificate(),
+        make_tracker("我的证书怎么还没发", "certificate_request", learner_id="L1003", lang="zh"),
+    )
+    said = texts(msgs)
+    assert "《个人理财必修课》的结业证书已为您开具" in said
+    assert "《数据分析从零到一》：当前学习进度 70%，结课测验尚未通过" in said
+
+
 # --- account --------------------------------------------------------------------------
 
 
