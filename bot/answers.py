@@ -13,12 +13,15 @@ import re
 import unicodedata
 from typing import Any
 
-# (form, requested slot) -> the flow's own intent, for questions whose answer is free text:
-# why a refund; what a complaint is about ("没用" there is the complaint, not a way out)
+# (form, requested slot) -> the flow's own intent, for questions whose typed answer the NLU
+# may read as a way out: why a refund; what a complaint is about ("没用" there is the
+# complaint); whom an invoice is for
 FREE_TEXT_QUESTIONS = {
     ("refund_form", "refund_reason"): "refund_request",
     ("complaint_form", "complaint_category"): "complaint",
     ("complaint_form", "complaint_description"): "complaint",
+    # "for a company" reads as request_human (0.46), "company" alone too (0.66)
+    ("invoice_form", "invoice_type"): "invoice_request",
 }
 
 # what leaves a form even here: an explicit stop, or a bare "no" (the refund's amount is

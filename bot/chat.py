@@ -32,7 +32,8 @@ log = logging.getLogger(__name__)
 HUMAN_PAYLOAD = "/request_human"
 # Used only when Rasa is down: the learner must still be able to reach a person.
 _ASKING_CAP = 10_000  # conversations whose open form question the hub remembers
-_ASKS_FOR_HUMAN = re.compile(r"人工|真人|客服|human|agent|person|representative", re.I)
+# "personal" (an invoice's type) is not a person
+_ASKS_FOR_HUMAN = re.compile(r"人工|真人|客服|human|agent|person(?!al)|representative", re.I)
 
 
 def mode_of(db: sqlite_utils.Database, conversation_id: str) -> str:

@@ -14,18 +14,19 @@ that is not an escape or ``nlu_fallback`` from the ranking. Buttons that carry a
 (``/request_human``, a KB pick) start with "/" and are never marked, so a "talk to a person"
 button still works. Typed messages are never touched.
 
-Typed answers to a free-text question can sound like "no" too: asked why they want a
-refund, learners write "不需要了", "没什么用" or "don't need it anymore", all `deny`. For a
-question like that the hub names the flow's intent in ``answer_intent`` (bot/answers.py),
-unless the text says to stop ("算了", "cancel") or asks for a person; a `deny` then becomes
-that intent, so the form takes the text as its answer. Other intents are left alone, so a
-question typed there is still answered.
+Typed answers can read as an escape too: asked why they want a refund, learners write
+"不需要了", "没什么用" or "don't need it anymore", all `deny`; asked whom an invoice is for,
+"for a company" reads as `request_human`. For questions like these the hub names the flow's
+intent in ``answer_intent`` (bot/answers.py), unless the text says to stop ("算了",
+"cancel") or names a person ("人工", "human"); a soft escape then becomes that intent, so
+the form takes the text as its answer. Other intents are left alone, so a question typed
+there is still answered.
 
 config.yml::
 
     - name: rasa_addons.option_guard.OptionGuard
       escapes: [request_human, deny]
-      soft: [deny]
+      soft: [deny, request_human]
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ ANSWER_KEY = "answer_intent"
 class OptionGuard(GraphComponent):
     @staticmethod
     def get_default_config() -> dict[str, Any]:
-        return {"escapes": ["request_human", "deny"], "soft": ["deny"]}
+        return {"escapes": ["request_human", "deny"], "soft": ["deny", "request_human"]}
 
     def __init__(self, config: dict[str, Any]) -> None:
         self._skip = set(config["escapes"]) | {DEFAULT_NLU_FALLBACK_INTENT_NAME}

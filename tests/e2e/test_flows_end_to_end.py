@@ -110,6 +110,13 @@ def test_a_buttons_title_typed_out_is_that_button(stack):
     assert "name" in last_bot(out)["text"].lower(), last_bot(out)
     out = learner.say("never mind")  # nothing recorded
     assert "stopped" in said_by_bot(out)
+    # not a button's title, and read as request_human (0.46) by the NLU: still the answer
+    learner = Learner(stack.hub_url, "L1002")
+    learner.say("I need an invoice for Business English Speaking")
+    out = learner.say("for a company")
+    assert out["mode"] == "bot" and "company's full registered name" in last_bot(out)["text"]
+    out = learner.say("never mind")
+    assert "stopped" in said_by_bot(out)
 
 
 def test_invoice_rejects_a_bad_tax_id_and_the_learner_can_leave_for_a_person(stack):

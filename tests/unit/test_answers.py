@@ -49,6 +49,14 @@ def test_a_complaint_that_sounds_like_no_is_the_complaint():
     assert answer_intent(("complaint_form", "complaint_category"), "算了不投诉了") is None
 
 
+def test_whom_an_invoice_is_for_is_the_answer_and_personal_is_not_a_person():
+    from bot.chat import _wants_human
+
+    assert answer_intent(("invoice_form", "invoice_type"), "for a company") == "invoice_request"
+    assert not _wants_human("personal") and not _wants_human("a personal invoice")
+    assert _wants_human("can I talk to a person") and _wants_human("转人工")
+
+
 def test_only_free_text_questions_are_marked():
     for asking in (
         None,
