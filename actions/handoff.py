@@ -117,5 +117,9 @@ class ActionStopForm(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
+        # imported here: the refund module imports this one (open_handoff)
+        from actions.refund import log_withdrawn
+
+        log_withdrawn(tracker)  # a "no" to a refund's amount is a figure for the managers
         dispatcher.utter_message(text=t("form_stopped", lang_of(tracker)))
         return reset_flow()

@@ -123,6 +123,21 @@ class ValidateRefundForm(GuardedFormValidation):
 REFUND_YES = ("退吧", "退款吧", "提交", "submit")
 
 
+def log_withdrawn(tracker: Tracker) -> None:
+    """Record a "no" to the amount (the refund form's confirmation), nothing earlier: a
+    learner leaving at the order or the reason question has not seen an offer."""
+    asking = (tracker.active_loop or {}).get("name"), tracker.get_slot("requested_slot")
+    if asking != ("refund_form", "flow_confirmed"):
+        return
+    learner, order = chosen_order(tracker)
+    if learner is None or order is None or order.course is None:
+        return
+    verdict = policy_verdict(learner.id, order)
+    if verdict.eligible:
+        reason = tracker.get_slot("refund_reason") or ""
+        log_decision(tracker, learner.id, refund_log.WITHDRAWN, reason, order, verdict.amount)
+
+
 def policy_verdict(learner_id: str, order: Order) -> Verdict:
     """What the refund policy says of this order now."""
     rt = runtime.get()

@@ -76,6 +76,8 @@ own log (``refund_requests``, bot/refund_log.py; one row per decision, whatever 
 platform). ``approved``: the policy approved it and the platform recorded the refund
 (``amount_approved`` sums them). ``handed_to_billing``: refused by the policy or no order to
 refund; the flow handed them to billing, and ``refusals`` counts them by the policy's code.
+``withdrawn``: the policy would have paid, and the learner said no when told the amount
+(``amount_withdrawn`` sums what they were offered; a membership's pro-rata share, say).
 ``reasons``: what learners gave, over all requests, with how many of each were approved (a
 reason button's label in either language is one reason). Asking again about a refund
 already pending is not a new request.
@@ -463,7 +465,8 @@ def refund_indicators(
     now = time.time() if now is None else now
     rows = list(db["refund_requests"].rows_where("at >= ? AND at <= ?", [since, now]))
     approved = [r for r in rows if r["outcome"] == refund_log.APPROVED]
-    refused = [r for r in rows if r["outcome"] != refund_log.APPROVED]
+    withdrawn = [r for r in rows if r["outcome"] == refund_log.WITHDRAWN]
+    refused = [r for r in rows if r["outcome"] not in (refund_log.APPROVED, refund_log.WITHDRAWN)]
     choices = _reason_choices()
 
     def reason(row: dict) -> str | None:  # typed reasons count as typed
@@ -480,6 +483,8 @@ def refund_indicators(
         "approved_share": _share(len(approved), len(rows)),
         "handed_to_billing": len(refused),
         "amount_approved": round(sum(r["amount"] or 0 for r in approved), 2),
+        "withdrawn": len(withdrawn),
+        "amount_withdrawn": round(sum(r["amount"] or 0 for r in withdrawn), 2),
         "reasons": ranked[:top],
         "reasons_more": sum(r["count"] for r in ranked[top:]),
         "refusals": _counted(_tally(r["outcome"] for r in refused), len(refused), "code"),

@@ -13,6 +13,7 @@ import sqlite_utils
 
 APPROVED = "approved"
 NO_ORDER = "no_order"  # the learner had no order the flow could refund
+WITHDRAWN = "withdrawn"  # the policy would pay; told the amount, the learner said no
 
 
 def ensure_schema(db: sqlite_utils.Database) -> None:
@@ -24,9 +25,9 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
             "learner_id": str,
             "order_id": str,
             "order_amount": float,
-            "amount": float,  # approved amount; 0 when refused
+            "amount": float,  # approved amount (offered, when withdrawn); 0 when refused
             "reason": str,  # what the learner gave: a button label or typed text
-            "outcome": str,  # APPROVED, NO_ORDER or the policy's refusal code (too_late, ...)
+            "outcome": str,  # APPROVED, WITHDRAWN, NO_ORDER or the policy's refusal code
             "refund_id": str,  # the platform's id of an approved refund
         },
         pk="id",

@@ -228,7 +228,8 @@ function renderReasons(r) {
     stat("requests", "Refund requests · 退款申请", String(f.requests), "decided by the assistant · 助手已处理"),
     stat("approved", "Approved by policy · 按政策通过", String(f.approved), f.approved_share == null ? "—" : `${pct(f.approved_share)} of requests · 占申请`),
     stat("handed_to_billing", "Handed to billing · 转财务处理", String(f.handed_to_billing), "outside the policy or no order · 不符合政策或无订单"),
-    stat("amount_approved", "Amount approved · 通过金额", `¥${f.amount_approved.toLocaleString("en-US")}`, "sum of approved requests · 已通过申请合计"));
+    stat("amount_approved", "Amount approved · 通过金额", `¥${f.amount_approved.toLocaleString("en-US")}`, "sum of approved requests · 已通过申请合计"),
+    stat("withdrawn", "Withdrawn at the amount · 确认金额时放弃", String(f.withdrawn), `¥${f.amount_withdrawn.toLocaleString("en-US")} offered · 可退金额`));
   const more = f.reasons_more ? [AC.el("tr", {}, AC.el("td", { class: "muted" }, "Other reasons · 其他原因"), AC.el("td", { class: "num" }, String(f.reasons_more)), AC.el("td"))] : [];
   const reason = (x) => x.reason === "not_recorded" ? "None given (no order reached) · 未填写（未选到订单）" : x.reason;
   fill("refund-reasons", f.reasons, (x) => AC.el("tr", {}, AC.el("td", {}, reason(x)), shareCell(x.count, x.share),

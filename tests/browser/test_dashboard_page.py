@@ -118,8 +118,9 @@ def test_manager_sees_indicators_and_an_alert(stack, browser, shots):
     # a rate says what it is counted over
     expect(page.locator('[data-indicator="sla_breach_rate"] .basis')).to_contain_text("due tickets")
     # QA: 1 / 21 read as a failing team when 20 learners had gone back to the bot themselves
-    expect(page.locator('[data-indicator="resolution_rate"] .basis')).to_have_text(re.compile(
-        r"^\d+ / \d+ closed · 已关闭 \(\d+ withdrawn by the learner · 学员撤回\)"))
+    expect(page.locator('[data-indicator="resolution_rate"] .basis')).to_have_text(
+        re.compile(r"^\d+ / \d+ closed · 已关闭 \(\d+ withdrawn by the learner · 学员撤回\)")
+    )
     expect(page.locator('[data-indicator="resolution_min_p90"]')).to_be_visible()
     expect(page.locator('[data-indicator="queue_oldest_min"] .basis')).to_have_text(
         "business hours · 工作时间"
@@ -202,6 +203,10 @@ def test_manager_sees_trends_contact_reasons_refunds_and_exports(stack, browser,
     tap_through(
         approved, out, ["Annual Membership", "No time to study", "Yes, submit"], "refund request #"
     )
+    # told the amount, a learner says no (nothing filed; the order stays refundable)
+    withdrawn = Learner(stack.hub_url, "L1001")
+    out = withdrawn.say("I want a refund for the python course")
+    tap_through(withdrawn, out, ["No time to study", "No, keep the course"], "stopped")
     refused = Learner(stack.hub_url, "L1004")
     out = refused.say("I want a refund for the python course")
     out = tap_through(refused, out, ["Python", "Bought it by mistake"], "Apple")
@@ -264,6 +269,10 @@ def test_manager_sees_trends_contact_reasons_refunds_and_exports(stack, browser,
     expect(page.locator('[data-refund="amount_approved"] .value')).to_have_text(
         re.compile(r"^¥[1-9]")
     )
+    expect(page.locator('[data-refund="withdrawn"] .value')).to_have_text(re.compile(r"^[1-9]"))
+    expect(page.locator('[data-refund="withdrawn"] .basis')).to_have_text(
+        re.compile(r"^¥[1-9][\d,.]* offered")
+    )  # other tests of the shared stack decline the same ¥199 too
     expect(page.locator("#refund-reasons")).to_contain_text("No time to study · 没时间学习")
     # the refused request's reason counts too: more requests than approved for it (other
     # tests of the shared stack may have had the same reason approved)

@@ -454,15 +454,27 @@ def test_refunds_count_the_flows_decisions_approved_or_handed_to_billing(db):
         now=t,
     )
     refund_log.record(db, conversation_id="c3", learner_id="L2", outcome="no_order", now=t)
+    refund_log.record(  # told the amount, the learner said no: not billing's work
+        db,
+        conversation_id="c4",
+        learner_id="L3",
+        outcome="withdrawn",
+        order_id="O4",
+        order_amount=399,
+        amount=152.08,
+        reason="太贵了",
+        now=t,
+    )
 
     r = metrics.refund_indicators(db, since=DAY, now=NOW)
-    assert (r["requests"], r["approved"], r["handed_to_billing"]) == (5, 3, 2)
-    assert r["approved_share"] == 0.6 and r["amount_approved"] == 348.5
+    assert (r["requests"], r["approved"], r["handed_to_billing"], r["withdrawn"]) == (6, 3, 2, 1)
+    assert r["approved_share"] == 0.5 and r["amount_approved"] == 348.5
+    assert r["amount_withdrawn"] == 152.08
     # the button's label in either language is one reason, refused requests' reasons count
     assert r["reasons"][0] == {
         "reason": "Bought it by mistake · 买错了",
         "count": 3,
-        "share": 0.6,
+        "share": 0.5,
         "approved": 2,
     }
     assert r["reasons"][1]["reason"] == "Quality problems · 课程质量问题"

@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from rasa_sdk.executor import CollectingDispatcher
 
 import handoff
+from actions.handoff import ActionStopForm
 from actions.order_question import ActionAskOrderId
 from actions.refund import (
     ALREADY_PENDING,
@@ -176,6 +177,33 @@ def test_money_moves_only_after_the_learner_confirms_the_amount(rt):
     for value, intent, confidence in (("hmm what?", "affirm", 0.79), ("hmm", "chitchat", 0.9)):
         events, _ = run(ValidateRefundForm(), answer(value, intent, confidence))
         assert slot_events(events).get("flow_confirmed") is None, value
+    # a "no" to the amount leaves the form and is counted for the managers as withdrawn;
+    # leaving at the reason question (no amount seen yet) is not
+    no = make_tracker(
+        "不退了",
+        "deny",
+        learner_id="L1001",
+        lang="zh",
+        sender="c_no",
+        active_loop="refund_form",
+        requested_slot="flow_confirmed",
+        slots={"order_id": "AC10010004", "refund_reason": "太贵了"},
+    )
+    _, msgs = run(ActionStopForm(), no)
+    assert "已为您取消" in texts(msgs)
+    (row,) = rt.db["refund_requests"].rows_where("conversation_id = ?", ["c_no"])
+    assert (row["outcome"], row["amount"], row["reason"]) == ("withdrawn", 243.33, "太贵了")
+    early = make_tracker(
+        "算了",
+        "deny",
+        learner_id="L1001",
+        sender="c_early",
+        active_loop="refund_form",
+        requested_slot="refund_reason",
+        slots={"order_id": "AC10010004"},
+    )
+    run(ActionStopForm(), early)
+    assert not list(rt.db["refund_requests"].rows_where("conversation_id = ?", ["c_early"]))
     # never recorded without the yes, whatever leads to the submit step
     _, msgs = submit(rt, "L1001", "AC10010001", sender="c_unconfirmed", confirmed=False)
     assert "haven't submitted" in texts(msgs)
