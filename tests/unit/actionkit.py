@@ -84,6 +84,14 @@ def run(action, tracker: Tracker) -> tuple[list[dict], list[dict]]:
     return events, dispatcher.messages
 
 
+def required_slots(validation, form: str, tracker: Tracker) -> list[str]:
+    """What `form` asks for now: its domain slots as its validation action narrows them."""
+    slots = domain()["forms"][form]["required_slots"]
+    ask = validation.required_slots(slots, CollectingDispatcher(), tracker, domain())
+    with ThreadPoolExecutor(1) as pool:  # as run: keep off this thread's event loop
+        return pool.submit(asyncio.run, ask).result()
+
+
 def texts(messages: list[dict]) -> str:
     """Everything the bot said, text and custom text, as one string."""
     return "\n".join(m.get("text") or (m.get("custom") or {}).get("text") or "" for m in messages)

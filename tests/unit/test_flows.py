@@ -1,11 +1,7 @@
 """Complaint, invoice, troubleshooting, certificate, account, privacy and piracy actions on
 the demo platform data."""
 
-import asyncio
-from concurrent.futures import ThreadPoolExecutor
-
 import pytest
-from rasa_sdk.executor import CollectingDispatcher
 
 import handoff
 from actions.account import ActionSubmitAccount, ValidateAccountForm
@@ -19,7 +15,14 @@ from actions.privacy import ActionAskFlowConfirmed, ActionSubmitPrivacy, Validat
 from actions.refund import ALREADY_PENDING, ActionSubmitRefund, ValidateRefundForm
 from actions.troubleshoot import ActionTroubleshoot, ActionTroubleshootDone
 from bot.platform.validation import is_valid_tax_id, uscc_check_char
-from tests.unit.actionkit import activated, domain, make_tracker, run, slot_events, texts
+from tests.unit.actionkit import (
+    activated,
+    make_tracker,
+    required_slots,
+    run,
+    slot_events,
+    texts,
+)
 
 
 def user(text: str, intent: str) -> dict:
@@ -601,10 +604,7 @@ def test_a_form_takes_the_option_its_first_message_names(rt, form, text, intent,
 def required_privacy_slots(kind: str, identity: str) -> list[str]:
     """What the privacy form asks for, once the type and the identity check are known."""
     tracker = make_tracker("", "affirm", slots={"privacy_type": kind, "privacy_identity": identity})
-    slots = domain()["forms"]["privacy_form"]["required_slots"]
-    ask = ValidatePrivacyForm().required_slots(slots, CollectingDispatcher(), tracker, domain())
-    with ThreadPoolExecutor(1) as pool:  # as actionkit.run: keep off this thread's loop
-        return pool.submit(asyncio.run, ask).result()
+    return required_slots(ValidatePrivacyForm(), "privacy_form", tracker)
 
 
 def test_privacy_identity_then_recorded_with_legal_time(rt):

@@ -1,13 +1,10 @@
 """The refund policy on its own, and the refund flow's actions on the demo platform data."""
 
-import asyncio
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from rasa_sdk.executor import CollectingDispatcher
 
 import handoff
 from actions.handoff import ActionStopForm
@@ -28,7 +25,14 @@ from bot.platform.refund_policy import DAY, RefundPolicy, evaluate
 from bot.platform.sqlite_store import SqlitePlatform, seed_if_empty
 from bot.settings import ROOT
 from bot.storage import migrate, open_db
-from tests.unit.actionkit import activated, domain, make_tracker, run, slot_events, texts
+from tests.unit.actionkit import (
+    activated,
+    make_tracker,
+    required_slots,
+    run,
+    slot_events,
+    texts,
+)
 
 NOW = 1_800_000_000.0
 POLICY = RefundPolicy.load(ROOT / "data" / "refund_policy.yml")
@@ -132,10 +136,7 @@ def required_refund_slots(learner: str, order_id: str, reason: str | None) -> li
         learner_id=learner,
         slots={"order_id": order_id, "refund_reason": reason},
     )
-    slots = domain()["forms"]["refund_form"]["required_slots"]
-    ask = ValidateRefundForm().required_slots(slots, CollectingDispatcher(), tracker, domain())
-    with ThreadPoolExecutor(1) as pool:  # as actionkit.run: keep off this thread's loop
-        return pool.submit(asyncio.run, ask).result()
+    return required_slots(ValidateRefundForm(), "refund_form", tracker)
 
 
 def test_money_moves_only_after_the_learner_confirms_the_amount(rt):
