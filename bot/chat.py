@@ -31,7 +31,6 @@ log = logging.getLogger(__name__)
 
 HUMAN_PAYLOAD = "/request_human"
 # Used only when Rasa is down: the learner must still be able to reach a person.
-_ASKING_CAP = 10_000  # conversations whose open form question the hub remembers
 # "personal" (an invoice's type) is not a person
 _ASKS_FOR_HUMAN = re.compile(r"人工|真人|客服|human|agent|person(?!al)|representative", re.I)
 
@@ -57,9 +56,6 @@ class Hub:
         # turns Rasa has not answered within its timeout, by conversation, and the tasks that
         # still wait for their answers (see _bot_turn)
         self._pending: dict[str, asyncio.Future] = {}
-        # the form question each conversation's last turn left open (bot/answers.py); kept in
-        # memory: after a restart the first answer is read as the NLU reads it, as before
-        self._asking: dict[str, tuple[str, str]] = {}
         self._late: set[asyncio.Task] = set()
         # the learner's open chat pages (WebSockets) per conversation, for the agent console
         self._learner_pages: dict[str, int] = {}
@@ -152,7 +148,7 @@ class Hub:
             "option": option,
         }
         if not option and not _wants_human(text):
-            answer = answers.answer_intent(self._asking.get(conv.id), text)
+            answer = answers.answer_intent(transcript.asking(self.db, conv.id), text)
             if answer:
                 metadata["answer_intent"] = answer
         turn = asyncio.ensure_future(
@@ -180,7 +176,9 @@ class Hub:
         # a late answer's parse is this message's only if nothing was said since
         if not late or transcript.recent_learner_text(self.db, conv.id, 1) == [msg.text]:
             state = await self.rasa.after_turn(conv.id)
-            self._remember_question(conv.id, state.get("asking"))
+            # an unreadable tracker forgets the question: better read as the NLU reads it
+            # than taken as the answer to a question no longer asked
+            transcript.set_asking(self.db, conv.id, state.get("asking"))
             parse = state.get("parse")
             if parse and parse.get("intent"):
                 msg = transcript.annotate(
@@ -203,15 +201,6 @@ class Hub:
         if ticket:
             out.append(self._queued_notice(conv.id, ticket, lang))
         return [msg, *out]
-
-    def _remember_question(self, conversation_id: str, asking: tuple[str, str] | None) -> None:
-        """Keep only open questions, and at most _ASKING_CAP of them (oldest dropped), so
-        conversations abandoned mid-form do not grow the hub's memory without bound."""
-        self._asking.pop(conversation_id, None)
-        if asking:
-            self._asking[conversation_id] = asking
-            while len(self._asking) > _ASKING_CAP:
-                self._asking.pop(next(iter(self._asking)))
 
     async def _late_turn(
         self, conv: Conversation, msg: Message, lang: str, turn: asyncio.Future

@@ -34,7 +34,16 @@ class Message(BaseModel):
 
 def ensure_schema(db: sqlite_utils.Database) -> None:
     db["conversations"].create(
-        {"id": str, "learner_id": str, "lang": str, "created_at": float, "last_message_at": float},
+        {
+            "id": str,
+            "learner_id": str,
+            "lang": str,
+            "created_at": float,
+            "last_message_at": float,
+            # the form question the bot's last turn left open, "form/slot" (bot/answers.py);
+            # stored, not held in the hub's memory, so a restart does not forget it
+            "asking": str,
+        },
         transform=True,
         pk="id",
     )
@@ -127,6 +136,20 @@ def add_message(
 def set_lang(db: sqlite_utils.Database, conversation_id: str, lang: str) -> None:
     """The conversation's language when the bot decided otherwise than the hub's guess."""
     db["conversations"].update(conversation_id, {"lang": lang})
+
+
+def set_asking(
+    db: sqlite_utils.Database, conversation_id: str, asking: tuple[str, str] | None
+) -> None:
+    """Record the form question the bot left open (None: no form is asking)."""
+    db["conversations"].update(conversation_id, {"asking": "/".join(asking) if asking else None})
+
+
+def asking(db: sqlite_utils.Database, conversation_id: str) -> tuple[str, str] | None:
+    """The form and slot the bot's last turn asked for, if a form is still asking."""
+    rows = list(db.query("select asking from conversations where id = ?", [conversation_id]))
+    form, _, slot = (rows[0]["asking"] or "").partition("/") if rows else ("", "", "")
+    return (form, slot) if form and slot else None
 
 
 def get_message(db: sqlite_utils.Database, message_id: int) -> Message:

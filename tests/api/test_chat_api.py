@@ -479,25 +479,32 @@ def test_rasa_down_says_the_message_was_not_handled_and_routes_by_the_conversati
 
 
 class SlowRasa:
-    """A Rasa REST channel that answers each turn after `delay` seconds."""
+    """A Rasa REST channel that answers each turn after `delay` seconds, and a tracker
+    endpoint that shows `tracker` (404 while it is None)."""
 
-    def __init__(self, delay: float) -> None:
+    def __init__(self, delay: float, tracker: dict | None = None) -> None:
         import http.server
         import json
 
         outer = self
         self.delay = delay
+        self.tracker = tracker
         self.turns: list[str] = []
+        self.metadata: list[dict] = []
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 outer.turns.append(body["message"])
+                outer.metadata.append(body.get("metadata") or {})
                 threading.Event().wait(outer.delay)
                 self._send(200, [{"recipient_id": body["sender"], "text": "late hello"}])
 
             def do_GET(self) -> None:
-                self._send(404, {})
+                if "/tracker" in self.path and outer.tracker is not None:
+                    self._send(200, outer.tracker)
+                else:
+                    self._send(404, {})
 
             def _send(self, status: int, data: object) -> None:
                 raw = json.dumps(data).encode()
@@ -559,6 +566,33 @@ def test_a_slow_rasas_late_answer_reaches_the_learner(tmp_path):
             time.sleep(3.2)
             bots = [m for m in transcript(client, headers, cid) if m["sender"] == "bot"]
             assert len(bots) == 1
+    finally:
+        rasa.close()
+
+
+def test_a_restarted_hub_still_knows_which_question_the_bot_asked(tmp_path):
+    # seen and left alone at stop 19: the open question was kept in the hub's memory, so
+    # after a restart "不需要了" typed as a refund reason read as `deny` and cancelled it
+    asking = {
+        "slots": {"requested_slot": "refund_reason", "lang": "zh"},
+        "active_loop": {"name": "refund_form"},
+        "latest_message": {"intent": {"name": "refund_request", "confidence": 0.98}},
+    }
+    rasa = SlowRasa(delay=0, tracker=asking)
+    settings = hub_settings(tmp_path, rasa_url=rasa.url)
+    try:
+        with TestClient(create_app(settings)) as client:
+            headers, cid = start(client)
+            send(client, headers, cid, "Python 入门实战那门课我想退款")
+            assert "answer_intent" not in rasa.metadata[-1]  # nothing was open before
+        with TestClient(create_app(settings)) as client:  # a new hub on the same file
+            headers = learner_token(client, "L1001")
+            send(client, headers, cid, "不需要了")
+            assert rasa.metadata[-1]["answer_intent"] == "refund_request"
+            rasa.tracker = None  # an unreadable tracker: the question is forgotten, not kept
+            send(client, headers, cid, "不需要了")
+            send(client, headers, cid, "不需要了")
+            assert "answer_intent" not in rasa.metadata[-1]
     finally:
         rasa.close()
 

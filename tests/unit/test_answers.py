@@ -97,15 +97,18 @@ def test_only_the_latest_bot_offer_counts(tmp_path):
     assert transcript.offered_buttons(db, conv.id) == []
 
 
-def test_the_hub_remembers_only_open_questions_and_a_bounded_number(monkeypatch):
-    from bot import chat
+def test_the_open_question_is_stored_with_the_conversation(tmp_path):
+    """Stored in the hub's SQLite file, so a hub restart still knows what the bot asked."""
+    from bot import transcript
+    from bot.storage import migrate, open_db
 
-    hub = chat.Hub.__new__(chat.Hub)  # only the memory of open questions is exercised
-    hub._asking = {}
-    monkeypatch.setattr(chat, "_ASKING_CAP", 3)
-    for i in range(5):
-        hub._remember_question(f"c{i}", ("refund_form", "refund_reason"))
-    assert list(hub._asking) == ["c2", "c3", "c4"]  # the oldest dropped
-    hub._remember_question("c3", None)  # the form ended: forgotten
-    hub._remember_question("c2", ("complaint_form", "complaint_category"))  # now the newest
-    assert list(hub._asking) == ["c4", "c2"]
+    db = open_db(tmp_path / "hub.db")
+    migrate(db)
+    conv = transcript.create_conversation(db, "L1")
+    assert transcript.asking(db, conv.id) is None
+    transcript.set_asking(db, conv.id, ("refund_form", "refund_reason"))
+    reopened = open_db(tmp_path / "hub.db")  # as a restarted hub would
+    assert transcript.asking(reopened, conv.id) == ("refund_form", "refund_reason")
+    transcript.set_asking(db, conv.id, None)  # the form ended
+    assert transcript.asking(db, conv.id) is None
+    assert transcript.asking(db, "c_unknown") is None
