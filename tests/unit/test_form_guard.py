@@ -223,6 +223,17 @@ def test_an_english_value_keeps_a_chinese_form_in_chinese(rt):
     assert slot_events(run(ActionDetectLanguage(), said)[0]) == {"lang": "en"}
     said = make_tracker("Acme Tech Ltd is my company", "out_of_scope", slots={"lang": "zh"})
     assert slot_events(run(ActionDetectLanguage(), said)[0]) == {"lang": "en"}
+    # a choice typed out is the learner's language (seen at stop 19: "不退了" at the refund's
+    # confirmation in a chat an English message had switched got its answer in English)
+    said = answer(
+        "refund_form", "flow_confirmed", "不退了", "deny", lang="zh", slots={"lang": "en"}
+    )
+    assert slot_events(run(ActionDetectLanguage(), said)[0]) == {"lang": "zh"}
+    said = answer("invoice_form", "invoice_type", "个人", "inform", lang="zh", slots={"lang": "en"})
+    assert slot_events(run(ActionDetectLanguage(), said)[0]) == {"lang": "zh"}
+    # "ok" there has no words to switch on
+    said = answer("refund_form", "flow_confirmed", "ok", "affirm", lang="en", slots={"lang": "zh"})
+    assert slot_events(run(ActionDetectLanguage(), said)[0]) == {"lang": "zh"}
     # and "ok" after the form stays in the conversation's language whatever the hub guessed
     said = make_tracker("ok", "affirm", lang="en", slots={"lang": "zh"})
     assert slot_events(run(ActionDetectLanguage(), said)[0]) == {"lang": "zh"}
