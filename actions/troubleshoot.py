@@ -19,13 +19,29 @@ from actions.common import (
     match_order,
     reset_flow,
 )
-from actions.context import lang_of, latest_intent, latest_text
+from actions.context import lang_of, latest_intent, latest_text, previous_action
 from actions.handoff import open_handoff
 from actions.messages import button, t
 from bot.platform import Learner
 from bot.platform.base import Order
 
 TOPICS = ("login_problem", "playback_problem", "payment_problem", "course_access")
+# in answer to a step, another problem starts its own guide only when read this surely
+SURE_SWITCH = 0.9
+
+
+def continues_guide(tracker: Tracker, intent: str | None, confidence: float | None) -> bool:
+    """Is a problem named in answer to "did that help?" the step not helping?
+
+    "视频还是加载不出来" after a playback step is the same problem, still there: the next
+    step, not step 1 again. "换了网络也不行" (changed networks, still no good) reads as
+    login_problem at 0.67 and "换了浏览器也不行" at 0.75: the step did not help, no login
+    trouble. A real new problem ("我登录不上了", "my payment failed") reads at 1.0."""
+    topic = tracker.get_slot("ts_topic")
+    if not topic or previous_action(tracker) != "action_troubleshoot":
+        return False
+    guide = runtime.get().guides.get(topic) or {}
+    return intent == guide.get("intent", topic) or (confidence or 0) < SURE_SWITCH
 
 
 def personal_step(name: str, learner: Learner, tracker: Tracker, lang: str) -> str | None:
@@ -148,9 +164,10 @@ class ActionTroubleshoot(Action):
     ) -> list[dict[str, Any]]:
         rt = runtime.get()
         lang = lang_of(tracker)
-        intent, _ = latest_intent(tracker)
+        intent, confidence = latest_intent(tracker)
         learner = learner_of(tracker)
-        if intent in TOPICS:  # a (new) problem: start from the first step
+        if intent in TOPICS and not continues_guide(tracker, intent, confidence):
+            # a (new) problem: start from the first step
             topic, step = intent, 0
             ended = learner and ended_order(rt.platform.orders(learner.id), tracker)
             if topic == "course_access" and ended:

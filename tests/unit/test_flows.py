@@ -383,6 +383,53 @@ def test_login_guide_uses_the_account_then_kb_then_a_person(rt):
     assert "steps you've already tried" in texts(msgs)
 
 
+def test_a_problem_named_in_answer_to_a_step_goes_on_with_the_guide(rt):
+    # QA: after a playback step, "换了网络也不行" (login_problem 0.67) started the login
+    # guide, and "视频还是加载不出来" (the same problem, 1.0) started playback at step 1 again
+    def answer(text, intent, confidence, slots):
+        shown = [user("视频一直卡在加载中", "playback_problem"), step_shown]
+        return make_tracker(
+            text,
+            intent,
+            lang="zh",
+            learner_id="L1003",
+            sender="c_pb",
+            slots=slots,
+            events=shown,
+            confidence=confidence,
+        )
+
+    step_shown = {"event": "action", "name": "action_troubleshoot"}
+    events, msgs = run(
+        ActionTroubleshoot(),
+        make_tracker(
+            "视频一直卡在加载中", "playback_problem", lang="zh", learner_id="L1003", sender="c_pb"
+        ),
+    )
+    first = slot_events(events)
+    assert "第 1/2 步" in texts(msgs)
+    for text, intent, confidence in (
+        ("视频还是加载不出来", "playback_problem", 1.0),
+        ("换了网络也不行", "login_problem", 0.67),
+    ):
+        events, msgs = run(ActionTroubleshoot(), answer(text, intent, confidence, first))
+        assert "第 2/2 步" in texts(msgs) and "播放" in texts(msgs), text
+        assert slot_events(events)["ts_topic"] == "playback_problem"
+    # a new problem read surely starts its own guide
+    events, msgs = run(ActionTroubleshoot(), answer("我登录不上了", "login_problem", 1.0, first))
+    assert "第 1/3 步" in texts(msgs) and slot_events(events)["ts_topic"] == "login_problem"
+    # and the same problem after the guide was left (another action in between) starts over
+    later = make_tracker(
+        "视频又卡了",
+        "playback_problem",
+        lang="zh",
+        learner_id="L1003",
+        slots=first,
+        events=[{"event": "action", "name": "action_answer_question"}],
+    )
+    assert "第 1/2 步" in texts(run(ActionTroubleshoot(), later)[1])
+
+
 def test_course_access_names_the_purchase_or_the_end_of_access(rt):
     events, msgs = run(
         ActionTroubleshoot(),
