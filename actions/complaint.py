@@ -93,11 +93,12 @@ def open_complaint(tracker: Tracker) -> handoff.Ticket | None:
     return ticket if ticket and ticket.reason == "complaint" else None
 
 
-def _long_enough(text: str) -> bool:
-    """Is the first message already a description worth keeping?"""
+def _long_enough(text: str, zh: int = 15, en: int = 10) -> bool:
+    """Is the first message already a description worth keeping? (It has "我要投诉" and
+    the like around it; an answer to the category question has not, so it needs fewer.)"""
     if detect_lang(text) == "zh":
-        return len(text.strip()) >= 15
-    return len(text.split()) >= 10
+        return len(text.strip()) >= zh
+    return len(text.split()) >= en
 
 
 class ActionAcknowledgeComplaint(Action):
@@ -149,15 +150,14 @@ class ValidateComplaintForm(GuardedFormValidation):
     def validate_complaint_category(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict
     ) -> dict[str, Any]:
-        category = pick(value, _CATEGORY_WORDS)
-        if category:
-            return {"complaint_category": category}
-        # anything else is still a valid category, "other"; the words are the description
-        # only when they say enough, else it is asked for
+        # anything else is still a valid category, "other"; typed words that say what
+        # happened ("内容太浅了，和宣传的不一样": content) are the description too, so it is
+        # not asked for again; a bare category ("课程内容", "the teacher") is not
+        category = pick(value, _CATEGORY_WORDS) or "other"
         description = tracker.get_slot("complaint_description")
-        if not description and _long_enough(str(value)):
+        if not description and _long_enough(str(value), zh=10, en=5):
             description = str(value).strip()[:2000]
-        return {"complaint_category": "other", "complaint_description": description}
+        return {"complaint_category": category, "complaint_description": description}
 
     def validate_complaint_description(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict

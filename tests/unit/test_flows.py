@@ -852,3 +852,29 @@ def test_an_order_number_on_its_own_shows_the_order_and_what_can_be_done(rt):
     tracker = make_tracker("ac10030004。", "nlu_fallback", lang="zh", learner_id="L1003")
     _, msgs = run(ActionAnswerQuestion(), tracker)
     assert "AC10030004" in texts(msgs) and "想办理什么" in texts(msgs)
+
+
+def test_a_course_name_on_its_own_shows_its_order(rt):
+    # QA: the KB's first miss asks to "mention the course or order it's about"; the course's
+    # name alone ("Python for Beginners") then missed again
+    from actions.kb import ActionAnswerQuestion
+
+    for text, lang, order in (
+        ("Python for Beginners", "en", "AC10010001"),
+        ("数据分析。", "zh", "AC10010002"),
+        ("python", "en", "AC10010001"),
+    ):
+        tracker = make_tracker(text, "nlu_fallback", lang=lang, learner_id="L1001")
+        _, msgs = run(ActionAnswerQuestion(), tracker)
+        assert order in texts(msgs), text
+        assert f'/refund_request{{"order_id": "{order}"}}' in [
+            b["payload"] for b in msgs[0]["buttons"]
+        ]
+    # a sentence about the course is a question for the KB, not the order card
+    tracker = make_tracker(
+        "is Python for Beginners good for kids?", "ask_question", learner_id="L1001"
+    )
+    assert "AC10010001" not in texts(run(ActionAnswerQuestion(), tracker)[1])
+    # a course the learner did not buy is no order of theirs
+    tracker = make_tracker("Python for Beginners", "nlu_fallback", learner_id="L1003")
+    assert "AC1001" not in texts(run(ActionAnswerQuestion(), tracker)[1])

@@ -172,6 +172,22 @@ def test_a_question_where_the_complaint_category_goes_is_no_complaint(rt):
     assert not slot_events(events).get("complaint_description")
 
 
+def test_a_category_answer_that_says_what_happened_is_the_description_too(rt):
+    # QA: 我要投诉 → "内容太浅了，和宣传的不一样" was taken as "content" and then the
+    # learner was asked to describe what happened
+    for text, lang, category in (
+        ("内容太浅了，和宣传的不一样", "zh", "content"),
+        ("the teacher never answers our questions", "en", "teacher"),
+    ):
+        said = answer("complaint_form", "complaint_category", text, "complaint", lang=lang)
+        events = slot_events(run(ValidateComplaintForm(), said)[0])
+        assert events == {"complaint_category": category, "complaint_description": text}
+    # a category on its own is no description: it is still asked for
+    for text in ("课程内容", "the teacher"):
+        said = answer("complaint_form", "complaint_category", text, "complaint")
+        assert not slot_events(run(ValidateComplaintForm(), said)[0]).get("complaint_description")
+
+
 def test_a_question_naming_no_order_is_answered_at_the_order_question(rt):
     # QA: 我要开发票 → 能开专票吗 → "在您的订单中没有找到“能开专票吗”"
     for form, validation, text, intent, lang in (
