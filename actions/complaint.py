@@ -68,6 +68,21 @@ def _user_intents(tracker: Tracker) -> list[str]:
     ]
 
 
+def complaints_raised(tracker: Tracker) -> int:
+    """How often the learner raised a complaint in this conversation. Answers to the
+    complaint form's own questions ("内容太浅了，和宣传的不一样" as what it is about) read as
+    `complaint` too, but are no second complaint: counted, they marked nearly every
+    complaint "repeated" and raised its priority."""
+    count, form = 0, None
+    for event in tracker.events:
+        if event.get("event") == "active_loop":
+            form = event.get("name")
+        elif event.get("event") == "user" and form != "complaint_form":
+            intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+            count += intent == "complaint"
+    return count
+
+
 def assess(tracker: Tracker) -> handoff.Severity:
     rt = runtime.get()
     intents = _user_intents(tracker)
@@ -80,7 +95,7 @@ def assess(tracker: Tracker) -> handoff.Severity:
     texts = [*recent_learner_texts(tracker, n=20), tracker.get_slot("complaint_description") or ""]
     return handoff.assess_complaint(
         texts,
-        intents.count("complaint"),
+        complaints_raised(tracker),
         refund_in_conversation=bool({"refund_request", "refund_status"} & set(intents)),
         earlier_complaints=earlier,
     )

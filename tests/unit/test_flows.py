@@ -97,6 +97,32 @@ def test_complaint_severity_sets_priority_and_team(rt):
     assert "紧急" in texts(msgs)
 
 
+def test_answers_to_the_complaint_forms_questions_are_no_second_complaint(rt):
+    # QA: the category or description typed into the form reads as `complaint` too, so
+    # nearly every complaint was "repeated", and one exclamation more made it urgent
+    form = [
+        user("我要投诉", "complaint"),
+        {"event": "active_loop", "name": "complaint_form"},
+        user("内容太浅了，和宣传的不一样！！！", "complaint"),
+    ]
+    said = make_tracker(
+        "内容太浅了，和宣传的不一样！！！",
+        "complaint",
+        sender="c_once",
+        lang="zh",
+        events=form,
+        slots={"complaint_category": "content", "complaint_description": "内容太浅了！！！"},
+    )
+    run(ActionSubmitComplaint(), said)
+    ticket = handoff.open_ticket(rt.db, "c_once")
+    assert ticket.priority == "high" and "repeated" not in ticket.summary
+    # a complaint raised again after the form ended is repeated
+    again = [*form, {"event": "active_loop", "name": None}, user("还是没人管", "complaint")]
+    from actions.complaint import complaints_raised
+
+    assert complaints_raised(make_tracker("还是没人管", "complaint", events=again[:-1])) == 2
+
+
 def test_more_details_after_a_filed_complaint_are_added_not_filed_again(rt):
     first = make_tracker(
         "客服",
