@@ -19,9 +19,10 @@ from actions.common import (
     match_order,
     reset_flow,
 )
-from actions.context import lang_of, latest_intent, latest_text, previous_action
+from actions.context import lang_of, latest_intent, latest_text, metadata, previous_action
 from actions.handoff import open_handoff
 from actions.messages import button, t
+from bot import transcript
 from bot.platform import Learner
 from bot.platform.base import Order
 
@@ -166,7 +167,11 @@ class ActionTroubleshoot(Action):
         lang = lang_of(tracker)
         intent, confidence = latest_intent(tracker)
         learner = learner_of(tracker)
-        if intent in TOPICS and not continues_guide(tracker, intent, confidence):
+        going_on = intent in TOPICS and continues_guide(tracker, intent, confidence)
+        if going_on and (message_id := metadata(tracker).get("message_id")):
+            # an answer to "did that help?": its intent names no need, the reports skip it
+            transcript.mark_answer(rt.db, int(message_id), "ts_step")
+        if intent in TOPICS and not going_on:
             # a (new) problem: start from the first step
             topic, step = intent, 0
             ended = learner and ended_order(rt.platform.orders(learner.id), tracker)

@@ -14,6 +14,7 @@ from actions.piracy import ActionSubmitPiracy, ValidatePiracyForm
 from actions.privacy import ActionAskFlowConfirmed, ActionSubmitPrivacy, ValidatePrivacyForm
 from actions.refund import ALREADY_PENDING, ActionSubmitRefund, ValidateRefundForm
 from actions.troubleshoot import ActionTroubleshoot, ActionTroubleshootDone
+from bot import transcript
 from bot.platform.validation import is_valid_tax_id, uscc_check_char
 from tests.unit.actionkit import (
     activated,
@@ -438,9 +439,15 @@ def test_a_problem_named_in_answer_to_a_step_goes_on_with_the_guide(rt):
         ("视频还是加载不出来", "playback_problem", 1.0),
         ("换了网络也不行", "login_problem", 0.67),
     ):
-        events, msgs = run(ActionTroubleshoot(), answer(text, intent, confidence, first))
+        said = answer(text, intent, confidence, first)
+        conv = transcript.create_conversation(rt.db, "L1003")
+        msg = transcript.add_message(rt.db, conv.id, "learner", text)
+        said.latest_message["metadata"]["message_id"] = msg.id
+        events, msgs = run(ActionTroubleshoot(), said)
         assert "第 2/2 步" in texts(msgs) and "播放" in texts(msgs), text
         assert slot_events(events)["ts_topic"] == "playback_problem"
+        # the reports do not count a login problem (or a second playback one) for it
+        assert rt.db["messages"].get(msg.id)["answers"] == "ts_step"
     # a new problem read surely starts its own guide
     events, msgs = run(ActionTroubleshoot(), answer("我登录不上了", "login_problem", 1.0, first))
     assert "第 1/3 步" in texts(msgs) and slot_events(events)["ts_topic"] == "login_problem"
