@@ -58,13 +58,23 @@ async function loadList() {
       AC.el("span", {}, `👍 ${e.feedback.helpful} 👎 ${e.feedback.not_helpful}`)))));
 }
 
+// the id must start with the entry's language and the translation with the other one: the
+// examples follow the language picked (they said "en-…" beside a zh entry)
+function idHints() {
+  const lang = $("e-lang").value, other = lang === "zh" ? "en" : "zh";
+  $("e-id").placeholder = `${lang}-my-topic`; $("e-translation").placeholder = `${other}-my-topic`;
+}
+
 function fill(e, draft) {
   current = e; pendingGaps = draft ? draft.gap_ids : [];
   if (draft) e = null;
   // a live entry with unpublished changes opens on those changes: they are the newest work
   const c = e && e.staged ? e.staged.entry : e;
   $("e-id").value = e ? e.id : draft ? draft.id : ""; $("e-id").disabled = !!e;
-  $("e-lang").value = e ? e.lang : draft ? draft.lang : "zh"; $("e-lang").disabled = !!e;
+  // a new entry starts in the language the list is filtered to (zh when both are shown)
+  const listLang = ["zh", "en"].includes($("f-lang").value) ? $("f-lang").value : "zh";
+  $("e-lang").value = e ? e.lang : draft ? draft.lang : listLang; $("e-lang").disabled = !!e;
+  idHints();
   $("e-question").value = c ? c.question : draft ? draft.question : "";
   $("e-alts").value = c ? c.alt_questions.join("\n") : draft ? draft.alts.join("\n") : "";
   $("e-answer").value = c ? c.answer : "";
@@ -349,6 +359,7 @@ $("archive").onclick = () => setStatus("archive");
 $("new-entry").onclick = () => { if (mayLeave()) { fill(null); loadList(); } };
 window.addEventListener("beforeunload", (ev) => { if (token && dirty()) { ev.preventDefault(); ev.returnValue = ""; } });
 $("q").oninput = () => loadList();
+$("e-lang").onchange = idHints;
 $("f-lang").onchange = loadList; $("f-status").onchange = loadList;
 $("export").onclick = doExport;
 $("import-file").onchange = doImport;

@@ -19,8 +19,11 @@ def test_editor_publishes_and_the_learner_gets_it(stack, browser, shots):
     expect(editor.locator("#try-decision")).not_to_have_text("answer")
 
     editor.click("#new-entry")
-    editor.fill("#e-id", "en-starbucks-vouchers")
     editor.select_option("#e-lang", "en")
+    # the id's example follows the language (it said "en-…" beside a zh entry)
+    expect(editor.locator("#e-id")).to_have_attribute("placeholder", "en-my-topic")
+    expect(editor.locator("#e-translation")).to_have_attribute("placeholder", "zh-my-topic")
+    editor.fill("#e-id", "en-starbucks-vouchers")
     editor.fill("#e-question", "Can I pay with a Starbucks voucher?")
     editor.fill("#e-alts", "do you take starbucks vouchers\nstarbucks gift card as payment")
     editor.fill(
