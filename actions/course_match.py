@@ -2,14 +2,17 @@
 
 Learners rarely type a course's full title, so a title matches on a distinctive part of it:
 an English word it shares with the message ("python"), or a run of two or more Chinese
-characters it shares ("数据分析"). Words that several titles share, or that learners use in
-another sense, count for nothing on their own ("course", "live", "直播", and "个人" /
-"personal", as in a personal invoice), so they never pick an order by themselves. The longer
-the shared part, the better the match.
+characters it shares ("数据分析"). Two characters alone must begin one of the title's words
+("英语" of 英语口语, "数据" of 数据分析), not straddle two: "学到一半" shares "到一" with
+数据分析从零到一 (零到 / 一) and named that course. Words that several titles share, or that
+learners use in another sense, count for nothing on their own ("course", "live", "直播", and
+"个人" / "personal", as in a personal invoice), so they never pick an order by themselves.
+The longer the shared part, the better the match.
 """
 
 import re
 from collections.abc import Callable
+from functools import lru_cache
 from typing import TypeVar
 
 from bot.platform import Course, Order
@@ -33,6 +36,15 @@ _COMMON_ZH = frozenset(
 def _common_zh(piece: str) -> bool:
     """A common word or a part of one ("播课" of "直播课")."""
     return any(piece in word for word in _COMMON_ZH)
+
+
+@lru_cache(maxsize=4096)
+def _word_starts(part: str) -> frozenset[str]:
+    """The two-character beginnings of a title's words (jieba), the only two-character
+    pieces that name it."""
+    from kb_index.lexical import _jieba  # jieba's dictionary, loaded once for the KB too
+
+    return frozenset(w[:2] for w in _jieba().lcut(part) if len(w) >= 2)
 
 
 def _titles(course_id: str, course: Course | None) -> list[str]:
@@ -60,6 +72,8 @@ def _han_score(titles: list[str], text: str) -> int:
                     # longest shared run starting at run[i], no longer than the title part
                     for j in range(min(len(run), i + len(part)), i + 1, -1):
                         piece = run[i:j]
+                        if j - i == 2 and piece not in _word_starts(part):
+                            continue
                         if j - i > best and piece in part and not _common_zh(piece):
                             best = j - i
                             break

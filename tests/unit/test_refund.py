@@ -375,6 +375,8 @@ def start_refund(text: str, learner: str, lang: str = "en", course: str | None =
         ("L1002", "refund public speaking pls", "en", "AC10020002"),
         ("L1001", "我要退款", "zh", None),
         ("L1001", "我要开个人发票然后退款", "zh", None),  # "个人" is not 个人理财
+        ("L1001", "学到一半不想学了能退一部分钱吗", "zh", None),  # "到一" is not 从零到一
+        ("L1003", "我想退英语课", "zh", None),  # not bought; 英语 names 职场英语口语 below
     ],
 )
 def test_a_course_named_when_asking_picks_its_order(rt, learner, text, lang, order_id):
@@ -403,6 +405,16 @@ def test_order_question_says_when_the_named_course_was_not_bought(rt):
     _, msgs = run(ActionAskOrderId(), started(tracker))
     assert msgs[0]["text"].startswith("I can't find Python for Beginners among your orders.")
     assert len(msgs[0]["buttons"]) == 4 + 1  # every paid order, and "not now"
+
+
+def test_two_characters_name_a_course_only_as_the_start_of_one_of_its_words(rt):
+    # QA: "学到一半不想学了能退一部分钱吗" was told 数据分析从零到一 is not among its orders
+    _, msgs = run(
+        ActionAskOrderId(), started(start_refund("学到一半不想学了能退一部分钱吗", "L1002", "zh"))
+    )
+    assert "没有找到" not in msgs[0]["text"]
+    _, msgs = run(ActionAskOrderId(), started(start_refund("我想退英语课", "L1003", "zh")))
+    assert msgs[0]["text"].startswith("您的订单里没有找到「职场英语口语」")
 
 
 def started(tracker):
