@@ -1,6 +1,7 @@
 """Certificates: check completion for the learner's courses; issue it or say what is missing."""
 
 import json
+import re
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -14,6 +15,12 @@ from actions.messages import t
 from bot.platform.base import Order, Progress
 
 COMPLETION = 0.90
+_FAULT = re.compile(r"错|不对|有误|wrong|mistake|typo|incorrect|misspel", re.I)
+
+
+def reports_a_fault(text: str) -> bool:
+    """Does the message say something about a certificate is wrong?"""
+    return bool(_FAULT.search(text))
 
 
 class ActionCertificate(Action):
@@ -29,6 +36,12 @@ class ActionCertificate(Action):
         rt = runtime.get()
         lang = lang_of(tracker)
         learner = learner_of(tracker)
+        # something wrong with a certificate ("证书上的名字写错了") is a problem with one the
+        # learner has: its article, and no new certificate issued with a "congratulations"
+        if reports_a_fault(latest_text(tracker)) and answer_before_flow(
+            dispatcher, tracker, self.name(), statements=True
+        ):
+            return reset_flow()
         # "does the certificate show my score?" gets the article, then where they stand
         answer_before_flow(dispatcher, tracker, self.name())
         orders = [

@@ -73,14 +73,16 @@ FLOW_TOPICS = {
 }
 
 
-def answer_before_flow(dispatcher: CollectingDispatcher, tracker: Tracker, flow: str) -> bool:
+def answer_before_flow(
+    dispatcher: CollectingDispatcher, tracker: Tracker, flow: str, statements: bool = False
+) -> bool:
     """A learner who asks *about* a flow ("能开专票吗", "can I get a refund?") is owed the
     answer, not only the flow's first question: when the message is phrased as a question
-    and the KB answers it confidently from the flow's own topic, the article comes first.
-    Returns whether it answered."""
+    (or, with `statements`, is any message) and the KB answers it confidently from the flow's
+    own topic, the article comes first. Returns whether it answered."""
     query = latest_text(tracker)
     topics = FLOW_TOPICS.get(flow)
-    if not topics or query.startswith("/") or not asks_about(query):
+    if not topics or query.startswith("/") or not (statements or asks_about(query)):
         return False
     rt = runtime.get()
     lang = lang_of(tracker)

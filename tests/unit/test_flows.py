@@ -542,6 +542,18 @@ def test_certificate_issued_when_complete_and_only_once(rt):
     assert "was issued on" in msgs[1]["text"]
 
 
+def test_a_wrong_name_on_a_certificate_gets_its_article_and_issues_nothing(rt):
+    # QA: "证书上的名字写错了" issued a certificate ("恭喜！") and listed the others
+    for text, lang, entry in (
+        ("证书上的名字写错了", "zh", "zh-certificate-name"),
+        ("the name on my certificate is wrong", "en", "en-certificate-name"),
+    ):
+        said = make_tracker(text, "certificate_request", learner_id="L1002", lang=lang)
+        _, msgs = run(ActionCertificate(), said)
+        assert [m["custom"]["citation"]["id"] for m in msgs] == [entry], text
+    assert rt.platform.requests("L1002", "certificate") == []
+
+
 def test_certificate_not_yet_and_choice(rt):
     _, msgs = run(
         ActionCertificate(),
