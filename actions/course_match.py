@@ -102,3 +102,21 @@ def named_orders(orders: list[Order], text: str | None) -> list[Order]:
 def named_courses(courses: list[Course], text: str | None) -> list[Course]:
     """The same over a catalogue: which course the learner is talking about, bought or not."""
     return _best(courses, text, lambda c: _titles(c.id, c))
+
+
+_NOT_TEXT = re.compile(r"[\W_]+")
+
+
+def only_a_course(orders: list[Order], text: str) -> Order | None:
+    """The order of a message that is nothing but (part of) the name of one of the learner's
+    courses ("Python for Beginners", "数据分析"): the KB's first miss asks the learner to
+    name the course or order, and the name alone then missed again."""
+    said = _NOT_TEXT.sub("", text.lower())
+    named = named_orders(orders, text) if said and not text.startswith("/") else []
+    if len({o.course_id for o in named}) != 1:
+        return None
+    order = named[0]
+    titles = [order.course_id] + (
+        [order.course.name_zh, order.course.name_en] if order.course else []
+    )
+    return order if any(said in _NOT_TEXT.sub("", t.lower()) for t in titles) else None

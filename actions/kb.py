@@ -10,6 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import runtime
 from actions.common import asks_about, learner_orders
 from actions.context import lang_of, latest_text, previous_action
+from actions.course_match import only_a_course
 from actions.messages import button, t
 from kb_index import Entry, gaps
 
@@ -116,7 +117,7 @@ class ActionAnswerQuestion(Action):
 
         query = latest_text(tracker)
         # imported here: the order question's module imports the forms, which import this one
-        from actions.order_question import only_a_course, only_an_order, show_order
+        from actions.order_question import only_an_order, show_order
 
         if not picked and (order_id := only_an_order(query)):  # no KB question, an order
             return show_order(dispatcher, tracker, order_id)

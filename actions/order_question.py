@@ -2,7 +2,6 @@
 number or a course's name typed on its own outside any form."""
 
 import json
-import re
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -15,7 +14,6 @@ from actions.context import lang_of, latest_text, started_this_turn
 from actions.course_match import named_courses, named_orders
 from actions.invoice import earlier_invoices, invoice_refusal, invoice_requests, refunds_pending
 from actions.messages import button, t
-from bot.platform.base import Order
 from bot.platform.validation import find_order_id
 
 
@@ -93,24 +91,6 @@ def only_an_order(text: str) -> str | None:
     order_id = None if text.startswith("/") else find_order_id(text)
     rest = text.upper().replace(order_id, "") if order_id else text
     return order_id if order_id and not rest.strip(" .。,，!！?？~～") else None
-
-
-_NOT_TEXT = re.compile(r"[\W_]+")
-
-
-def only_a_course(orders: list[Order], text: str) -> Order | None:
-    """The order of a message that is nothing but (part of) the name of one of the learner's
-    courses ("Python for Beginners", "数据分析"): the KB's first miss asks the learner to
-    name the course or order, and the name alone then missed again."""
-    said = _NOT_TEXT.sub("", text.lower())
-    named = named_orders(orders, text) if said and not text.startswith("/") else []
-    if len({o.course_id for o in named}) != 1:
-        return None
-    order = named[0]
-    titles = [order.course_id] + (
-        [order.course.name_zh, order.course.name_en] if order.course else []
-    )
-    return order if any(said in _NOT_TEXT.sub("", t.lower()) for t in titles) else None
 
 
 def show_order(

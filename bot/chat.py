@@ -16,11 +16,13 @@ from typing import Any
 import sqlite_utils
 
 import handoff
+from actions.course_match import only_a_course
 from actions.kb import pick_payload
 from actions.messages import t
 from bot import answers, transcript
 from bot.broadcast import Broadcaster
 from bot.copy import say
+from bot.platform import CoursePlatform
 from bot.rasa_client import RasaClient, RasaUnavailable
 from bot.transcript import Conversation, Message
 from kb_index import gaps
@@ -46,8 +48,10 @@ class Hub:
         rasa: RasaClient,
         broadcaster: Broadcaster,
         hours: handoff.BusinessHours,
+        platform: CoursePlatform | None = None,
     ) -> None:
         self.db = db
+        self.platform = platform  # the learners' orders, for a course named on its own
         self.rasa = rasa
         self.broadcaster = broadcaster
         self.hours = hours
@@ -148,9 +152,13 @@ class Hub:
             "option": option,
         }
         if not option and not _wants_human(text):
-            answer = answers.answer_intent(transcript.asking(self.db, conv.id), text)
+            asking = transcript.asking(self.db, conv.id)
+            answer = answers.answer_intent(asking, text)
             if answer:
                 metadata["answer_intent"] = answer
+            elif asking is None and self._only_a_course(conv, text):
+                # "数据分析" alone read as a privacy request (rasa_addons/option_guard.py)
+                metadata["read_as"] = "ask_question"
         turn = asyncio.ensure_future(
             self.rasa.turn(conv.id, text, metadata, wait_s=self.rasa.late_s)
         )
@@ -167,6 +175,17 @@ class Hub:
             log.warning("Rasa unavailable for %s: %s", conv.id, e)
             return [msg, *self._rasa_trouble(conv, text, lang)]
         return await self._deliver(conv, msg, raw, lang)
+
+    def _only_a_course(self, conv: Conversation, text: str) -> bool:
+        """Is the message nothing but the name of one of the learner's courses?"""
+        if self.platform is None:
+            return False
+        try:
+            orders = self.platform.orders(conv.learner_id)
+        except Exception:  # the platform's trouble must not stop the turn
+            log.exception("orders of %s unavailable", conv.learner_id)
+            return False
+        return only_a_course(orders, text) is not None
 
     async def _deliver(
         self, conv: Conversation, msg: Message, raw: list[dict], lang: str, late: bool = False

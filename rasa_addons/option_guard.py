@@ -12,7 +12,7 @@ The hub marks those taps in the message metadata (``option: true``; bot/chat.py)
 this component, placed after the classifiers and FallbackClassifier, takes the best intent
 that is not an escape or ``nlu_fallback`` from the ranking. Buttons that carry an intent
 (``/request_human``, a KB pick) start with "/" and are never marked, so a "talk to a person"
-button still works. Typed messages are never touched.
+button still works. Typed messages are never touched, with the two exceptions below.
 
 Typed answers can read as an escape too: asked why they want a refund, learners write
 "不需要了", "没什么用" or "don't need it anymore", all `deny`; asked whom an invoice is for,
@@ -21,6 +21,12 @@ intent in ``answer_intent`` (bot/answers.py), unless the text says to stop ("算
 "cancel") or names a person ("人工", "human"); a soft escape then becomes that intent, so
 the form takes the text as its answer. Other intents are left alone, so a question typed
 there is still answered.
+
+A message that is nothing but the name of one of the learner's courses, typed where no form
+asks anything ("Data Analysis", "数据分析"), reads to the NLU as whatever the name's words
+suggest: `privacy_request` at 0.5 for those two, which started a data export or deletion. The
+hub knows the learner's orders and names it in ``read_as`` (``ask_question``); that intent
+is taken whatever the NLU read, and the KB action shows the course's order.
 
 config.yml::
 
@@ -44,6 +50,7 @@ from rasa.shared.nlu.training_data.message import Message
 METADATA_KEY = "metadata"
 OPTION_FLAG = "option"
 ANSWER_KEY = "answer_intent"
+READ_AS_KEY = "read_as"
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
@@ -67,7 +74,14 @@ class OptionGuard(GraphComponent):
             intent = message.get(INTENT) or {}
             name = intent.get(INTENT_NAME_KEY)
             answer = metadata.get(ANSWER_KEY)
-            if metadata.get(OPTION_FLAG) and name in self._skip:
+            read_as = metadata.get(READ_AS_KEY)
+            if isinstance(read_as, str) and read_as:
+                taken = {**intent, INTENT_NAME_KEY: read_as}
+                rest = [r for r in message.get(INTENT_RANKING_KEY) or []
+                        if r.get(INTENT_NAME_KEY) != read_as]
+                message.set(INTENT, taken, add_to_output=True)
+                message.set(INTENT_RANKING_KEY, [taken, *rest], add_to_output=True)
+            elif metadata.get(OPTION_FLAG) and name in self._skip:
                 ranking = [r for r in message.get(INTENT_RANKING_KEY) or []
                            if r.get(INTENT_NAME_KEY) not in self._skip]
                 if ranking:

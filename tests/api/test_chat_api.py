@@ -597,6 +597,33 @@ def test_a_restarted_hub_still_knows_which_question_the_bot_asked(tmp_path):
         rasa.close()
 
 
+def test_a_course_named_on_its_own_is_sent_to_be_read_as_a_question(tmp_path):
+    # QA: "数据分析" (L1001 owns 数据分析从零到一) read as privacy_request at 0.52 and
+    # started a data export or deletion; the hub names what it is (rasa_addons/option_guard.py)
+    rasa = SlowRasa(delay=0, tracker={"slots": {}, "active_loop": {}})
+    settings = hub_settings(tmp_path, rasa_url=rasa.url)
+    try:
+        with TestClient(create_app(settings)) as client:
+            headers, cid = start(client, "L1001")
+            for text, read_as in (
+                ("数据分析", "ask_question"),
+                ("Data Analysis", "ask_question"),
+                ("数据分析那门课能退吗", None),  # a sentence: the NLU reads it
+                ("Mobile Photography", None),  # not one of L1001's courses
+            ):
+                send(client, headers, cid, text)
+                assert rasa.metadata[-1].get("read_as") == read_as, text
+            rasa.tracker = {
+                "slots": {"requested_slot": "order_id"},
+                "active_loop": {"name": "refund_form"},
+            }
+            send(client, headers, cid, "hello")  # the form now asks which order
+            send(client, headers, cid, "数据分析")  # the form's slot mapping takes it
+            assert "read_as" not in rasa.metadata[-1]
+    finally:
+        rasa.close()
+
+
 def test_the_agent_sees_whether_the_learner_still_has_the_chat_open(client):
     # QA: a learner closing the tab was invisible to the agent
     headers, cid, tid = human(client)

@@ -279,3 +279,16 @@ def test_a_deletion_is_confirmed_before_it_is_recorded(stack):
     # an order number on its own gets the order and what can be done with it
     out = Learner(stack.hub_url, "L1003").say("AC10030004")
     assert "想办理什么" in last_bot(out)["text"], said_by_bot(out)
+
+
+def test_a_course_named_on_its_own_shows_its_order_whatever_the_nlu_reads(stack):
+    # QA: "数据分析" alone read as privacy_request (0.52) and asked export or deletion;
+    # "Python for Beginners" alone got "couldn't find an answer" after the bot had asked
+    # the learner to name the course
+    for text, order in (("数据分析", "AC10010002"), ("Python for Beginners", "AC10010001")):
+        learner = Learner(stack.hub_url, "L1001")
+        out = learner.say(text)
+        assert out["message"]["intent"] == "ask_question", out["message"]
+        reply = last_bot(out)
+        assert order in reply["text"], reply
+        assert any(order in b["payload"] for b in reply["payload"]["buttons"])
