@@ -5,8 +5,9 @@ all `deny` to the NLU, which is also how "算了" and "cancel" leave a form, so 
 cancelled the refund; "没用" as what a complaint is about cancelled the complaint. For such
 questions the hub names the flow's intent in the message metadata (`answer_intent`);
 rasa_addons/option_guard.py then reads a `deny` as that intent and the form takes the text as
-its answer. Only a message that says to stop, or asks for a person (bot/chat.py), keeps its
-way out.
+its answer. The same holds at the order question for a message that names one of the
+learner's courses ("Business English" reads as request_human). Only a message that says to
+stop, or asks for a person (bot/chat.py), keeps its way out.
 """
 
 import re
@@ -24,6 +25,13 @@ FREE_TEXT_QUESTIONS = {
     ("invoice_form", "invoice_type"): "invoice_request",
 }
 
+# the order questions: a course named there ("Business English" reads as request_human, 0.46)
+# is the order, when it names one of the learner's orders
+ORDER_QUESTIONS = {
+    ("refund_form", "order_id"): "refund_request",
+    ("invoice_form", "order_id"): "invoice_request",
+}
+
 # what leaves a form even here: an explicit stop, or a bare "no" (the refund's amount is
 # confirmed after the reason, so a "no"-sounding reason taken as one is caught there)
 _STOP = re.compile(
@@ -34,10 +42,15 @@ _STOP = re.compile(
 )
 
 
-def answer_intent(asking: tuple[str, str] | None, text: str) -> str | None:
+def answer_intent(
+    asking: tuple[str, str] | None, text: str, names_an_order: bool = False
+) -> str | None:
     """The intent to read `text` as if it sounds like "no", given the question the bot is
-    asking (its form and slot); None to leave the NLU's reading alone."""
+    asking (its form and slot) and whether the text names one of the learner's orders;
+    None to leave the NLU's reading alone."""
     intent = FREE_TEXT_QUESTIONS.get(asking) if asking else None
+    if intent is None and names_an_order and asking:
+        intent = ORDER_QUESTIONS.get(asking)
     if intent is None or _STOP.search(text):
         return None
     return intent

@@ -16,13 +16,13 @@ from typing import Any
 import sqlite_utils
 
 import handoff
-from actions.course_match import only_a_course
+from actions.course_match import named_orders, only_a_course
 from actions.kb import pick_payload
 from actions.messages import t
 from bot import answers, transcript
 from bot.broadcast import Broadcaster
 from bot.copy import say
-from bot.platform import CoursePlatform
+from bot.platform import CoursePlatform, Order
 from bot.rasa_client import RasaClient, RasaUnavailable
 from bot.transcript import Conversation, Message
 from kb_index import gaps
@@ -153,10 +153,14 @@ class Hub:
         }
         if not option and not _wants_human(text):
             asking = transcript.asking(self.db, conv.id)
-            answer = answers.answer_intent(asking, text)
+            # a course named where no form asks, or where one asks which order (below)
+            wants_order = asking is None or asking in answers.ORDER_QUESTIONS
+            orders = self._orders(conv) if wants_order else []
+            named = bool(named_orders(orders, text))
+            answer = answers.answer_intent(asking, text, names_an_order=named)
             if answer:
                 metadata["answer_intent"] = answer
-            elif asking is None and self._only_a_course(conv, text):
+            elif asking is None and named and only_a_course(orders, text):
                 # "数据分析" alone read as a privacy request (rasa_addons/option_guard.py)
                 metadata["read_as"] = "ask_question"
         turn = asyncio.ensure_future(
@@ -176,16 +180,15 @@ class Hub:
             return [msg, *self._rasa_trouble(conv, text, lang)]
         return await self._deliver(conv, msg, raw, lang)
 
-    def _only_a_course(self, conv: Conversation, text: str) -> bool:
-        """Is the message nothing but the name of one of the learner's courses?"""
+    def _orders(self, conv: Conversation) -> list[Order]:
+        """The learner's orders, to tell a course named on its own (none on trouble)."""
         if self.platform is None:
-            return False
+            return []
         try:
-            orders = self.platform.orders(conv.learner_id)
+            return self.platform.orders(conv.learner_id)
         except Exception:  # the platform's trouble must not stop the turn
             log.exception("orders of %s unavailable", conv.learner_id)
-            return False
-        return only_a_course(orders, text) is not None
+            return []
 
     async def _deliver(
         self, conv: Conversation, msg: Message, raw: list[dict], lang: str, late: bool = False

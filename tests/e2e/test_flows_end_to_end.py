@@ -292,3 +292,15 @@ def test_a_course_named_on_its_own_shows_its_order_whatever_the_nlu_reads(stack)
         reply = last_bot(out)
         assert order in reply["text"], reply
         assert any(order in b["payload"] for b in reply["payload"]["buttons"])
+
+
+def test_a_course_named_at_the_order_question_is_the_order(stack):
+    # QA: "Business English" typed at the invoice's order question read as request_human
+    # (0.46) and queued the learner for billing
+    learner = Learner(stack.hub_url, "L1002")
+    out = learner.say("I need an invoice")
+    assert "Which order" in last_bot(out)["text"], out
+    out = learner.say("Business English")
+    assert out["mode"] == "bot", out
+    assert "Business English Speaking" in said_by_bot(out)
+    assert "person or to a company" in last_bot(out)["text"], last_bot(out)
