@@ -32,8 +32,8 @@ from kb_index.service import KnowledgeBase
 log = logging.getLogger(__name__)
 
 HUMAN_PAYLOAD = "/request_human"
-# Used only when Rasa is down: the learner must still be able to reach a person.
-# "personal" (an invoice's type) is not a person
+# A request for a person the hub serves itself (Rasa down or slow) and never reads as a
+# form's answer. "personal" (an invoice's type) is not a person
 _ASKS_FOR_HUMAN = re.compile(r"人工|真人|客服|human|agent|person(?!al)|representative", re.I)
 
 
@@ -152,17 +152,7 @@ class Hub:
             "option": option,
         }
         if not option and not _wants_human(text):
-            asking = transcript.asking(self.db, conv.id)
-            # a course named where no form asks, or where one asks which order (below)
-            wants_order = asking is None or asking in answers.ORDER_QUESTIONS
-            orders = self._orders(conv) if wants_order else []
-            named = bool(named_orders(orders, text))
-            answer = answers.answer_intent(asking, text, names_an_order=named)
-            if answer:
-                metadata["answer_intent"] = answer
-            elif asking is None and named and only_a_course(orders, text):
-                # "数据分析" alone read as a privacy request (rasa_addons/option_guard.py)
-                metadata["read_as"] = "ask_question"
+            metadata.update(self._reading_hints(conv, text))
         turn = asyncio.ensure_future(
             self.rasa.turn(conv.id, text, metadata, wait_s=self.rasa.late_s)
         )
@@ -179,6 +169,23 @@ class Hub:
             log.warning("Rasa unavailable for %s: %s", conv.id, e)
             return [msg, *self._rasa_trouble(conv, text, lang)]
         return await self._deliver(conv, msg, raw, lang)
+
+    def _reading_hints(self, conv: Conversation, text: str) -> dict[str, str]:
+        """What the hub knows of a typed message that the NLU does not, for
+        rasa_addons/option_guard.py: `answer_intent`, the flow's intent when the text answers
+        the form question left open (bot/answers.py), or `read_as: ask_question` when it is
+        nothing but one of the learner's course names and no form asks anything ("数据分析"
+        alone read as a privacy request; the KB action shows that course's order)."""
+        asking = transcript.asking(self.db, conv.id)
+        wants_order = asking is None or asking in answers.ORDER_QUESTIONS
+        orders = self._orders(conv) if wants_order else []
+        named = bool(named_orders(orders, text))
+        answer = answers.answer_intent(asking, text, names_an_order=named)
+        if answer:
+            return {"answer_intent": answer}
+        if asking is None and named and only_a_course(orders, text):
+            return {"read_as": "ask_question"}
+        return {}
 
     def _orders(self, conv: Conversation) -> list[Order]:
         """The learner's orders, to tell a course named on its own (none on trouble)."""
