@@ -16,6 +16,7 @@ from functools import lru_cache
 from typing import TypeVar
 
 from bot.platform import Course, Order
+from kb_index.lang import to_simplified
 
 T = TypeVar("T")
 
@@ -51,7 +52,7 @@ def _titles(course_id: str, course: Course | None) -> list[str]:
     titles = [course_id]
     if course:
         titles += [course.name_zh, course.name_en]
-    return [t.lower() for t in titles]
+    return [to_simplified(t).lower() for t in titles]
 
 
 def _word_score(titles: list[str], text: str) -> int:
@@ -85,7 +86,9 @@ def _score(titles: list[str], text: str) -> int:
 
 
 def _best(items: list[T], text: str | None, titles: Callable[[T], list[str]]) -> list[T]:
-    text = (text or "").lower()
+    # "手機攝影" names 手机摄影21讲: traditional characters are read as simplified, as the NLU
+    # and the KB read them
+    text = to_simplified(text or "").lower()
     if not text.strip():
         return []
     scores = [_score(titles(item), text) for item in items]
@@ -111,7 +114,7 @@ def only_a_course(orders: list[Order], text: str) -> Order | None:
     """The order of a message that is nothing but (part of) the name of one of the learner's
     courses ("Python for Beginners", "数据分析"): the KB's first miss asks the learner to
     name the course or order, and the name alone then missed again."""
-    said = _NOT_TEXT.sub("", text.lower())
+    said = _NOT_TEXT.sub("", to_simplified(text).lower())
     named = named_orders(orders, text) if said and not text.startswith("/") else []
     if len({o.course_id for o in named}) != 1:
         return None
@@ -119,4 +122,6 @@ def only_a_course(orders: list[Order], text: str) -> Order | None:
     titles = [order.course_id] + (
         [order.course.name_zh, order.course.name_en] if order.course else []
     )
-    return order if any(said in _NOT_TEXT.sub("", t.lower()) for t in titles) else None
+    return (
+        order if any(said in _NOT_TEXT.sub("", to_simplified(t).lower()) for t in titles) else None
+    )

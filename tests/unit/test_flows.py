@@ -908,6 +908,7 @@ def test_a_course_name_on_its_own_shows_its_order(rt):
         ("Python for Beginners", "en", "AC10010001"),
         ("数据分析。", "zh", "AC10010002"),
         ("python", "en", "AC10010001"),
+        ("數據分析", "zh", "AC10010002"),  # traditional characters
     ):
         tracker = make_tracker(text, "nlu_fallback", lang=lang, learner_id="L1001")
         _, msgs = run(ActionAnswerQuestion(), tracker)

@@ -376,6 +376,7 @@ def start_refund(text: str, learner: str, lang: str = "en", course: str | None =
         ("L1001", "我要退款", "zh", None),
         ("L1001", "我要开个人发票然后退款", "zh", None),  # "个人" is not 个人理财
         ("L1001", "学到一半不想学了能退一部分钱吗", "zh", None),  # "到一" is not 从零到一
+        ("L1002", "我想申請退費，手機攝影那門課", "zh", "AC10020003"),  # traditional
         ("L1003", "我想退英语课", "zh", None),  # not bought; 英语 names 职场英语口语 below
     ],
 )
