@@ -1,6 +1,7 @@
 """Answering from the knowledge base: answer with a citation, offer choices, or admit a miss."""
 
 import json
+import re
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -74,16 +75,24 @@ FLOW_TOPICS = {
 }
 
 
+# Statements about a flow rather than requests for it: "cancel my subscription" or "我不想续费了"
+# (read as refund requests) mostly mean "stop renewing", which needs no refund
+_ABOUT_THE_FLOW = {"refund_form": re.compile(r"subscri|renew|续费|订阅|自动扣", re.I)}
+
+
 def answer_before_flow(
     dispatcher: CollectingDispatcher, tracker: Tracker, flow: str, statements: bool = False
 ) -> bool:
     """A learner who asks *about* a flow ("能开专票吗", "can I get a refund?") is owed the
     answer, not only the flow's first question: when the message is phrased as a question
-    (or, with `statements`, is any message) and the KB answers it confidently from the flow's
+    (or is about the flow, `_ABOUT_THE_FLOW`, or, with `statements`, is any message) and the
+    KB answers it confidently from the flow's
     own topic, the article comes first. Returns whether it answered."""
     query = latest_text(tracker)
     topics = FLOW_TOPICS.get(flow)
-    if not topics or query.startswith("/") or not (statements or asks_about(query)):
+    about = _ABOUT_THE_FLOW.get(flow)
+    said_about = statements or asks_about(query) or bool(about and about.search(query))
+    if not topics or query.startswith("/") or not said_about:
         return False
     rt = runtime.get()
     lang = lang_of(tracker)

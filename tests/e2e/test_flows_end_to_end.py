@@ -4,7 +4,7 @@ import sqlite3
 
 import pytest
 
-from tests.e2e.test_end_to_end import Learner, agent_client
+from tests.e2e.test_end_to_end import Learner, agent_client, cited
 
 pytestmark = pytest.mark.e2e
 
@@ -304,3 +304,17 @@ def test_a_course_named_at_the_order_question_is_the_order(stack):
     assert out["mode"] == "bot", out
     assert "Business English Speaking" in said_by_bot(out)
     assert "person or to a company" in last_bot(out)["text"], last_bot(out)
+
+
+def test_cancelling_a_subscription_hears_about_auto_renewal_first(stack):
+    # QA: "cancel my subscription" (a refund request to the NLU) went straight to "which
+    # order would you like refunded?"; most learners who say it only want to stop renewing
+    for text, entry, asked in (
+        ("cancel my subscription", "en-cancel-auto-renewal", "Which order"),
+        ("我不想续费了", "zh-cancel-auto-renewal", "哪一笔订单"),
+    ):
+        learner = Learner(stack.hub_url, "L1003")
+        out = learner.say(text)
+        bots = [r for r in out["replies"] if r["sender"] == "bot"]
+        assert cited(bots[0]) == entry, bots[0]
+        assert asked in bots[-1]["text"]
