@@ -43,9 +43,9 @@ def _common_zh(piece: str) -> bool:
 def _word_starts(part: str) -> frozenset[str]:
     """The two-character beginnings of a title's words (jieba), the only two-character
     pieces that name it."""
-    from kb_index.lexical import _jieba  # jieba's dictionary, loaded once for the KB too
+    from kb_index.lexical import words  # imported here: jieba is only needed for Chinese
 
-    return frozenset(w[:2] for w in _jieba().lcut(part) if len(w) >= 2)
+    return frozenset(w[:2] for w in words(part) if len(w) >= 2)
 
 
 def _titles(course_id: str, course: Course | None) -> list[str]:

@@ -32,6 +32,7 @@ from kb_index.service import KnowledgeBase
 log = logging.getLogger(__name__)
 
 HUMAN_PAYLOAD = "/request_human"
+_COURSE_NAME_CHARS = 40  # longer than any course title we have seen, in either language
 # A request for a person the hub serves itself (Rasa down or slow) and never reads as a
 # form's answer. "personal" (an invoice's type) is not a person
 _ASKS_FOR_HUMAN = re.compile(r"人工|真人|客服|human|agent|person(?!al)|representative", re.I)
@@ -177,8 +178,10 @@ class Hub:
         nothing but one of the learner's course names and no form asks anything ("数据分析"
         alone read as a privacy request; the KB action shows that course's order)."""
         asking = transcript.asking(self.db, conv.id)
-        wants_order = asking is None or asking in answers.ORDER_QUESTIONS
-        orders = self._orders(conv) if wants_order else []
+        # the platform is asked only when the answer may change the reading: a course's name
+        # on its own is short, and most messages outside a form are not
+        alone = asking is None and len(text.strip()) <= _COURSE_NAME_CHARS
+        orders = self._orders(conv) if alone or asking in answers.ORDER_QUESTIONS else []
         named = bool(named_orders(orders, text))
         answer = answers.answer_intent(asking, text, names_an_order=named)
         if answer:

@@ -31,6 +31,11 @@ def _jieba():  # type: ignore[no-untyped-def]
     return jieba
 
 
+def words(text: str) -> list[str]:
+    """jieba's words of a text (its dictionary is loaded once, shared with the KB)."""
+    return list(_jieba().lcut(text))
+
+
 def _stem(word: str) -> str:
     for suffix in ("ing", "ed", "es", "s"):
         if len(word) > len(suffix) + 2 and word.endswith(suffix):
