@@ -15,7 +15,8 @@ from actions.messages import t
 from bot.platform.base import Order, Progress
 
 COMPLETION = 0.90
-_FAULT = re.compile(r"错|不对|有误|wrong|mistake|typo|incorrect|misspel", re.I)
+# "错过" is missing something, not a fault
+_FAULT = re.compile(r"错(?!过)|不对|有误|wrong|mistake|typo|incorrect|misspel", re.I)
 
 
 def reports_a_fault(text: str) -> bool:

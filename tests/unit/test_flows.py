@@ -552,6 +552,9 @@ def test_a_wrong_name_on_a_certificate_gets_its_article_and_issues_nothing(rt):
         _, msgs = run(ActionCertificate(), said)
         assert [m["custom"]["citation"]["id"] for m in msgs] == [entry], text
     assert rt.platform.requests("L1002", "certificate") == []
+    from actions.certificate import reports_a_fault
+
+    assert not reports_a_fault("我错过了证书的领取时间")
 
 
 def test_certificate_not_yet_and_choice(rt):
