@@ -66,6 +66,9 @@ class ValidatePrivacyForm(GuardedFormValidation):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict
     ) -> dict[str, Any]:
         """The last 4 digits of the account's phone; three wrong tries end the form."""
+        if switched := other_type(tracker, str(value)):
+            dispatcher.utter_message(text=t(f"privacy_switched_{switched}", lang_of(tracker)))
+            return {"privacy_type": switched, "privacy_identity": None}
         learner = learner_of(tracker)
         digits = "".join(c for c in str(value) if c.isdigit())
         if learner and learner.phone and len(digits) >= 4 and digits[-4:] == learner.phone[-4:]:
@@ -81,8 +84,21 @@ class ValidatePrivacyForm(GuardedFormValidation):
     ) -> dict[str, Any]:
         if confirmed(tracker, str(value)):
             return {"flow_confirmed": "yes"}
+        if switched := other_type(tracker, str(value)):  # the identity stays confirmed
+            dispatcher.utter_message(text=t(f"privacy_switched_{switched}", lang_of(tracker)))
+            return {"privacy_type": switched, "flow_confirmed": None}
         dispatcher.utter_message(text=t("privacy_confirm_unclear", lang_of(tracker)))
         return {"flow_confirmed": None}
+
+
+def other_type(tracker: Tracker, text: str) -> str | None:
+    """The other kind of request, when a later answer asks for it instead ("no wait, just
+    export my data" where the phone's last digits go, after "delete my account"): it was
+    counted as a wrong identity. A message with digits is an answer to that question."""
+    if sum(c.isdigit() for c in text) >= 4:
+        return None
+    kind = pick(text, _TYPE_WORDS)
+    return kind if kind and kind != tracker.get_slot("privacy_type") else None
 
 
 def confirmed(tracker: Tracker, text: str) -> bool:

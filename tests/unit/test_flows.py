@@ -766,6 +766,41 @@ def test_privacy_identity_then_recorded_with_legal_time(rt):
     assert (ticket.team, ticket.channel) == ("compliance", "case")
 
 
+def test_asking_for_the_other_privacy_request_midway_switches_it(rt):
+    # QA: "delete my account" → "no wait, just export my data" was told it "doesn't match the
+    # phone number on your account" (a wrong identity try)
+    def said(text, slot, kind, **slots):
+        return make_tracker(
+            text,
+            "privacy_request",
+            learner_id="L1001",
+            active_loop="privacy_form",
+            requested_slot=slot,
+            slots={"privacy_type": kind, **slots},
+            extracted={slot: text},
+        )
+
+    events, msgs = run(
+        ValidatePrivacyForm(), said("no wait, just export my data", "privacy_identity", "delete")
+    )
+    got = slot_events(events)
+    assert (got["privacy_type"], got["privacy_identity"]) == ("export", None)
+    assert "privacy_attempts" not in got  # no wrong try counted
+    assert "copy of your data instead" in texts(msgs) and "match" not in texts(msgs)
+    # at the deletion's warning, the identity already confirmed stays so
+    events, msgs = run(
+        ValidatePrivacyForm(),
+        said("算了，还是导出数据吧", "flow_confirmed", "delete", privacy_identity="verified"),
+    )
+    got = slot_events(events)
+    assert (got["privacy_type"], got["flow_confirmed"]) == ("export", None)
+    assert "privacy_identity" not in got
+    # digits are an identity try, and naming the same request is no switch
+    events, _ = run(ValidatePrivacyForm(), said("export, 9999", "privacy_identity", "export"))
+    assert slot_events(events)["privacy_identity"] is None
+    assert "privacy_type" not in slot_events(events)
+
+
 def test_privacy_three_wrong_answers_go_to_a_person(rt):
     tracker = make_tracker(
         "0000",
