@@ -29,7 +29,7 @@ nlu-report: setup  ## 5-fold cross-validation of our NLU data -> reports/nlu_cv.
 	.venv/bin/python bench/nlu_cv.py
 
 lint: setup
-	.venv/bin/ruff check bot kb_index handoff actions rasa_addons tests bench
+	.venv/bin/ruff check bot kb_index handoff actions course_platform replies reading rasa_addons tests bench
 
 clean:
 	rm -rf var models results .pytest_cache

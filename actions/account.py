@@ -7,13 +7,15 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import runtime
 from actions.asking import AskAction
-from actions.common import at_form_start, learner_of, option_at_start, pick, reset_flow
 from actions.context import lang_of, latest_text
 from actions.form_guard import GuardedFormValidation
-from actions.messages import choices, t
-from bot.platform.validation import find_email, find_phone
+from actions.orders import learner_of
+from actions.slots import at_form_start, option_at_start, reset_flow
+from actions.wording import pick
+from bot import runtime
+from course_platform.validation import find_email, find_phone
+from replies import choices, t
 
 # "改成小王同学", "change it to Emma": the new nickname, up to the end of the message
 _NEW_NAME = re.compile(r"(?:改成|改为|换成|\bto)\s*[\"“「]?([^\"”」。！!]{2,20}?)[\"”」。！!]*\s*$")

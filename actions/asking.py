@@ -9,7 +9,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.context import lang_of, started_this_turn
 from actions.kb import answer_before_flow
-from actions.messages import t
+from replies import t
 
 
 class AskAction(Action, ABC):

@@ -7,12 +7,14 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import runtime
-from actions.common import course_name, date, learner_of, match_order, reset_flow
 from actions.context import lang_of, latest_text
 from actions.kb import answer_before_flow
-from actions.messages import t
-from bot.platform.base import Order, Progress
+from actions.orders import course_name, learner_of, match_order
+from actions.slots import reset_flow
+from actions.wording import date
+from bot import runtime
+from course_platform.base import Order, Progress
+from replies import t
 
 COMPLETION = 0.90
 # "错过" is missing something, not a fault

@@ -8,14 +8,15 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 import handoff
-from actions import runtime
 from actions.asking import AskAction
-from actions.common import codes_named, pick, reset_flow, says
 from actions.context import lang_of, latest_text
 from actions.form_guard import GuardedFormValidation
 from actions.handoff import file_ticket, recent_learner_texts
-from actions.messages import button, choices, t
+from actions.slots import reset_flow
+from actions.wording import codes_named, pick, says
+from bot import runtime
 from kb_index.lang import detect_lang
+from replies import button, choices, t
 
 CATEGORIES = ["content", "teacher", "tech", "service", "billing", "other"]
 TEAM_BY_CATEGORY = {"tech": "tech", "billing": "billing"}  # the rest: customer care

@@ -44,30 +44,15 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import runtime
-from actions.common import asks_about, names_an_order
 from actions.context import lang_of, latest_intent, latest_text, metadata
 from actions.kb import ActionAnswerQuestion, picked_entry
-from actions.messages import t
+from actions.orders import names_an_order
 from actions.refund_status import ActionRefundStatus
-from bot import transcript
-from bot.platform.validation import find_email, find_phone, find_tax_id, find_url
+from bot import runtime, transcript
+from course_platform.validation import find_email, find_phone, find_tax_id, find_url
+from reading import VALUE_SLOTS, asks_about
+from replies import t
 
-# slots whose answer is a value, never a sentence about something else
-VALUE_SLOTS = {
-    "order_id",
-    "complaint_category",
-    "invoice_type",
-    "invoice_title",
-    "tax_id",
-    "email",
-    "account_field",
-    "account_value",
-    "privacy_type",
-    "privacy_identity",
-    "flow_confirmed",
-    "piracy_link",
-}
 ERRANDS = {
     "refund_request",
     "invoice_request",

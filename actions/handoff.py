@@ -8,10 +8,11 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 import handoff
-from actions import runtime
-from actions.common import reset_flow
 from actions.context import lang_of, topic_intent
-from actions.messages import t
+from actions.refund_decisions import log_withdrawn
+from actions.slots import reset_flow
+from bot import runtime
+from replies import t
 
 
 def recent_learner_texts(tracker: Tracker, n: int = 3) -> list[str]:
@@ -117,9 +118,6 @@ class ActionStopForm(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        # imported here: the refund module imports this one (open_handoff)
-        from actions.refund import log_withdrawn
-
         log_withdrawn(tracker)  # a "no" to a refund's amount is a figure for the managers
         dispatcher.utter_message(text=t("form_stopped", lang_of(tracker)))
         return reset_flow()

@@ -8,17 +8,18 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import runtime
-from actions.common import asks_about, learner_orders
 from actions.context import lang_of, latest_text, previous_action
-from actions.course_match import only_a_course
-from actions.messages import button, t
+from actions.orders import learner_orders, only_an_order, show_order
+from bot import runtime
+from course_platform.course_match import only_a_course
 from kb_index import Entry, gaps
+from reading import asks_about
+from replies import button, t
 
 NONE_OF_THESE = "none"
 
 
-def pick_payload(entry_id: str) -> str:
+def kb_pick(entry_id: str) -> str:
     """The button payload that answers one specific entry."""
     return "/ask_question" + json.dumps({"kb_entry": entry_id})
 
@@ -125,9 +126,6 @@ class ActionAnswerQuestion(Action):
                 return [SlotSet("kb_misses", 0.0)]
 
         query = latest_text(tracker)
-        # imported here: the order question's module imports the forms, which import this one
-        from actions.order_question import only_an_order, show_order
-
         if not picked and (order_id := only_an_order(query)):  # no KB question, an order
             return show_order(dispatcher, tracker, order_id)
         if not picked and (order := only_a_course(learner_orders(tracker), query)):
@@ -145,10 +143,10 @@ class ActionAnswerQuestion(Action):
         if decision_kind == "clarify":
             record_miss(rt, tracker, query, lang, "clarify", [h.brief() for h in hits])
             buttons = [
-                {"title": h.entry.question, "payload": pick_payload(h.entry.id)} for h in hits
+                {"title": h.entry.question, "payload": kb_pick(h.entry.id)} for h in hits
             ]
             buttons.append(
-                {"title": t("kb_none_of_these", lang), "payload": pick_payload(NONE_OF_THESE)}
+                {"title": t("kb_none_of_these", lang), "payload": kb_pick(NONE_OF_THESE)}
             )
             dispatcher.utter_message(text=t("kb_clarify", lang), buttons=buttons)
             return []
@@ -173,10 +171,10 @@ class ActionAnswerQuestion(Action):
             return [SlotSet("kb_misses", 0.0)]
         # the first miss: say so, and still suggest what came closest, if anything did
         near = [h for h in hits if h.score >= rt.kb.thresholds.suggest][:3]
-        buttons = [{"title": h.entry.question, "payload": pick_payload(h.entry.id)} for h in near]
+        buttons = [{"title": h.entry.question, "payload": kb_pick(h.entry.id)} for h in near]
         if near:
             buttons.append(
-                {"title": t("kb_none_of_these", lang), "payload": pick_payload(NONE_OF_THESE)}
+                {"title": t("kb_none_of_these", lang), "payload": kb_pick(NONE_OF_THESE)}
             )
         dispatcher.utter_message(
             text=t("kb_no_match_suggest" if near else "kb_no_match", lang), buttons=buttons

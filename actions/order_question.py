@@ -1,20 +1,20 @@
 """The order question the refund and invoice forms share ("Which order?"), and an order
 number or a course's name typed on its own outside any form."""
 
-import json
 from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import runtime
 from actions.asking import AskAction
-from actions.common import course_name, date, learner_of, learner_orders, order_buttons
 from actions.context import lang_of, latest_text, started_this_turn
-from actions.course_match import named_courses, named_orders
-from actions.invoice import earlier_invoices, invoice_refusal, invoice_requests, refunds_pending
-from actions.messages import button, t
-from bot.platform.validation import find_order_id
+from actions.invoiceable import earlier_invoices, invoice_refusal, invoice_requests, refunds_pending
+from actions.orders import learner_orders, match_order, order_buttons, show_order
+from actions.slots import at_form_start
+from bot import runtime
+from course_platform.course_match import named_courses, named_orders
+from course_platform.validation import find_order_id
+from replies import button, t
 
 
 class ActionAskOrderId(AskAction):
@@ -86,39 +86,24 @@ class ActionAnythingElse(Action):
         return show_order(dispatcher, tracker, order_id)
 
 
-def only_an_order(text: str) -> str | None:
-    """The order id of a message that is nothing else ("AC10030004", "ac10030004。")."""
-    order_id = None if text.startswith("/") else find_order_id(text)
-    rest = text.upper().replace(order_id, "") if order_id else text
-    return order_id if order_id and not rest.strip(" .。,，!！?？~～") else None
+def named_order(tracker: Tracker) -> dict[str, Any]:
+    """At a form's start, the one order the learner's first message names ("我要退数据分析那门课",
+    "refund my python course"), so they need not pick it from a list."""
+    if not at_form_start(tracker, "order_id"):
+        return {}
+    order = match_order(learner_orders(tracker), latest_text(tracker), tracker.get_slot("course"))
+    return {"order_id": order.id} if order else {}
 
 
-def show_order(
-    dispatcher: CollectingDispatcher, tracker: Tracker, order_id: str
-) -> list[dict[str, Any]]:
-    """An order number typed on its own, whatever the NLU made of it (affirm, deny, or too
-    unsure, so the KB): the order and what can be done with it, or that it is not the
-    learner's."""
-    lang = lang_of(tracker)
-    learner = learner_of(tracker)
-    order = runtime.get().platform.order(learner.id, order_id) if learner else None
+def validate_order(
+    value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict
+) -> dict:
+    """The learner's own order the answer names; questions and other errands typed here
+    never reach this (actions/form_guard.py)."""
+    order = match_order(learner_orders(tracker), str(value or ""), tracker.get_slot("course"))
     if order is None:
-        dispatcher.utter_message(text=t("order_unknown", lang, order_id=order_id))
-        return []
-    entity = json.dumps({"order_id": order.id})
-    dispatcher.utter_message(
-        text=t(
-            "order_what_now",
-            lang,
-            order_id=order.id,
-            course=course_name(order, lang),
-            amount=order.amount,
-            date=date(order.paid_at, lang),
-        ),
-        buttons=[
-            button("btn_order_refund", lang, "/refund_request" + entity),
-            button("btn_order_invoice", lang, "/invoice_request" + entity),
-            button("btn_not_now", lang, "/deny"),
-        ],
-    )
-    return []
+        dispatcher.utter_message(
+            text=t("order_not_found", lang_of(tracker), value=str(value or "").strip()[:40])
+        )
+        return {"order_id": None}
+    return {"order_id": order.id}

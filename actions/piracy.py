@@ -6,12 +6,12 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.asking import AskAction
-from actions.common import at_form_start, reset_flow
 from actions.context import lang_of, latest_text
 from actions.form_guard import GuardedFormValidation
 from actions.handoff import file_ticket
-from actions.messages import t
-from bot.platform.validation import find_url
+from actions.slots import at_form_start, reset_flow
+from course_platform.validation import find_url
+from replies import t
 
 _NONE = ("none", "no", "nothing", "没有", "无", "没", "skip")
 

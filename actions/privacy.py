@@ -7,13 +7,16 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import common, runtime
+from actions import wording
 from actions.asking import AskAction
-from actions.common import learner_of, option_at_start, pick, reset_flow
 from actions.context import lang_of
 from actions.form_guard import GuardedFormValidation
 from actions.handoff import file_ticket, open_handoff
-from actions.messages import button, choices, t
+from actions.orders import learner_of
+from actions.slots import option_at_start, reset_flow
+from actions.wording import pick
+from bot import runtime
+from replies import button, choices, t
 
 TYPES = ["export", "delete"]
 MAX_ATTEMPTS = 3
@@ -102,8 +105,8 @@ def other_type(tracker: Tracker, text: str) -> str | None:
 
 
 def confirmed(tracker: Tracker, text: str) -> bool:
-    """A yes to the deletion warning (common.confirmed, or "注销吧")."""
-    return common.confirmed(tracker, text, also=("注销吧",))
+    """A yes to the deletion warning (`confirmed`, or "注销吧")."""
+    return wording.confirmed(tracker, text, also=("注销吧",))
 
 
 class ActionAskFlowConfirmed(AskAction):

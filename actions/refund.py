@@ -1,66 +1,29 @@
 """Refunds: pick the order, give a reason, apply the policy, confirm the amount, record it
 or hand it over."""
 
-import time
 from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import runtime
 from actions.asking import AskAction
-from actions.common import (
-    about_order,
-    at_form_start,
-    chosen_order,
-    confirmed,
-    course_name,
-    date,
-    learner_of,
-    learner_orders,
-    match_order,
-    reset_flow,
-)
-from actions.context import lang_of, latest_text
+from actions.context import lang_of
 from actions.form_guard import GuardedFormValidation
 from actions.handoff import open_handoff
-from actions.messages import button, choices, t
+from actions.order_question import named_order, validate_order
+from actions.orders import about_order, chosen_order, course_name
+from actions.refund_decisions import (
+    ALREADY_PENDING,
+    log_decision,
+    pending_refund,
+    policy_verdict,
+    refund_verdict,
+)
 from actions.refund_status import ActionRefundStatus
-from bot import refund_log
-from bot.platform.base import Order
-from bot.platform.refund_policy import Verdict, evaluate
-
-
-def named_order(tracker: Tracker) -> dict[str, Any]:
-    """At a form's start, the one order the learner's first message names ("我要退数据分析那门课",
-    "refund my python course"), so they need not pick it from a list."""
-    if not at_form_start(tracker, "order_id"):
-        return {}
-    order = match_order(learner_orders(tracker), latest_text(tracker), tracker.get_slot("course"))
-    return {"order_id": order.id} if order else {}
-
-
-def log_decision(
-    tracker: Tracker,
-    learner_id: str | None,
-    outcome: str,
-    reason: str,
-    order: Order | None = None,
-    amount: float = 0.0,
-    refund_id: int | str | None = None,
-) -> None:
-    """One row in the hub's refund log per decision, approved or not (bot/refund_log.py)."""
-    refund_log.record(
-        runtime.get().db,
-        conversation_id=tracker.sender_id,
-        learner_id=learner_id,
-        outcome=outcome,
-        order_id=order.id if order else None,
-        order_amount=order.amount if order else None,
-        amount=amount,
-        reason=reason,
-        refund_id=refund_id,
-    )
+from actions.slots import reset_flow
+from actions.wording import confirmed, date
+from bot import refund_log, runtime
+from replies import button, choices, t
 
 
 class ValidateRefundForm(GuardedFormValidation):
@@ -121,68 +84,6 @@ class ValidateRefundForm(GuardedFormValidation):
 
 # typed yeses to the amount, beside common.CONFIRM_WORDS ("no" is the form's way out)
 REFUND_YES = ("退吧", "退款吧", "提交", "submit")
-
-
-def log_withdrawn(tracker: Tracker) -> None:
-    """Record a "no" to the amount (the refund form's confirmation), nothing earlier: a
-    learner leaving at the order or the reason question has not seen an offer."""
-    asking = (tracker.active_loop or {}).get("name"), tracker.get_slot("requested_slot")
-    if asking != ("refund_form", "flow_confirmed"):
-        return
-    learner, order = chosen_order(tracker)
-    if learner is None or order is None or order.course is None:
-        return
-    verdict = policy_verdict(learner.id, order)
-    if verdict.eligible:
-        reason = tracker.get_slot("refund_reason") or ""
-        log_decision(tracker, learner.id, refund_log.WITHDRAWN, reason, order, verdict.amount)
-
-
-def policy_verdict(learner_id: str, order: Order) -> Verdict:
-    """What the refund policy says of this order now."""
-    rt = runtime.get()
-    return evaluate(
-        order,
-        order.course,
-        rt.platform.progress(learner_id, order.course_id),
-        rt.platform.refunds(learner_id),
-        rt.policy,
-        time.time(),
-    )
-
-
-def refund_verdict(tracker: Tracker) -> tuple[Order | None, Verdict | None]:
-    """The chosen order and, when the policy would pay it now, the policy's verdict."""
-    learner, order = chosen_order(tracker)
-    if learner is None or order is None or order.course is None:
-        return order, None
-    verdict = policy_verdict(learner.id, order)
-    return order, verdict if verdict.eligible else None
-
-
-# the reason recorded for an order whose refund is already in progress (never asked)
-ALREADY_PENDING = "(refund already in progress)"
-
-
-def pending_refund(tracker: Tracker, order_id: str) -> bool:
-    """Whether the learner already has a refund of this order in progress."""
-    learner = learner_of(tracker)
-    refunds = runtime.get().platform.refunds(learner.id) if learner else []
-    return any(r.order_id == order_id and r.status == "pending" for r in refunds)
-
-
-def validate_order(
-    value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict
-) -> dict:
-    """The learner's own order the answer names; questions and other errands typed here
-    never reach this (actions/form_guard.py)."""
-    order = match_order(learner_orders(tracker), str(value or ""), tracker.get_slot("course"))
-    if order is None:
-        dispatcher.utter_message(
-            text=t("order_not_found", lang_of(tracker), value=str(value or "").strip()[:40])
-        )
-        return {"order_id": None}
-    return {"order_id": order.id}
 
 
 class ActionAskRefundReason(AskAction):

@@ -6,11 +6,11 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 import handoff
-from actions import runtime
-from actions.common import course_name, date, learner_of
 from actions.context import lang_of
-from actions.messages import t
-from bot import transcript
+from actions.orders import course_name, learner_of
+from actions.wording import date
+from bot import runtime, transcript
+from replies import t
 
 
 class ActionRefundStatus(Action):

@@ -8,23 +8,15 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import runtime
-from actions.common import (
-    access_text,
-    course_name,
-    date,
-    learner_of,
-    mask_email,
-    mask_phone,
-    match_order,
-    reset_flow,
-)
 from actions.context import lang_of, latest_intent, latest_text, metadata, previous_action
 from actions.handoff import open_handoff
-from actions.messages import button, t
-from bot import transcript
-from bot.platform import Learner
-from bot.platform.base import Order
+from actions.orders import access_text, course_name, learner_of, match_order
+from actions.slots import reset_flow
+from actions.wording import date, mask_email, mask_phone
+from bot import runtime, transcript
+from course_platform import Learner
+from course_platform.base import Order
+from replies import button, t
 
 TOPICS = ("login_problem", "playback_problem", "payment_problem", "course_access")
 # in answer to a step, another problem starts its own guide only when read this surely

@@ -24,7 +24,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot import metrics, refund_log, surges  # noqa: E402
+from bot import metrics, refund_log  # noqa: E402
+from bot.metrics import surges  # noqa: E402
 from bot.storage import migrate, open_db  # noqa: E402
 from handoff import BusinessHours  # noqa: E402
 from handoff import tickets as handoff  # noqa: E402

@@ -15,18 +15,29 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 import handoff
-from actions import runtime as actions_runtime
 from bot import auth, metrics
-from bot.api import actions_webhook, agent, learner, manager, pages, staff
-from bot.api import kb as kb_api
+from bot import runtime as actions_runtime
+from bot.api import (
+    actions_webhook,
+    agent,
+    agent_kb,
+    kb_entries,
+    kb_gaps,
+    kb_transfer,
+    kb_try,
+    learner,
+    manager,
+    pages,
+    staff,
+)
 from bot.broadcast import Broadcaster
-from bot.chat import Hub
-from bot.platform import load_platform
-from bot.platform import sqlite_store as platform_store
-from bot.platform.refund_policy import RefundPolicy
+from bot.hub import Hub
 from bot.rasa_client import RasaClient
 from bot.settings import Settings, get_settings
 from bot.storage import migrate, open_db
+from course_platform import demo_store as platform_store
+from course_platform import load_platform
+from course_platform.refund_policy import RefundPolicy
 from kb_index import store as kb_store
 from kb_index.service import KnowledgeBase
 
@@ -73,7 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.db = db
         app.state.kb = kb
         app.state.platform = platform
-        app.state.hub = Hub(db, rasa, Broadcaster(), hours, platform)
+        app.state.hub = Hub.build(db, rasa, Broadcaster(), hours, platform)
         app.state.hours = hours  # the dashboard's times count these business hours
         app.state.alerts = metrics.load_alerts(settings.alert_rules)
         watcher = asyncio.create_task(watch_alerts(app)) if settings.alert_check_s > 0 else None
@@ -136,7 +147,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         learner.router,
         staff.router,
         agent.router,
-        kb_api.router,
+        agent_kb.router,
+        kb_entries.router,
+        kb_try.router,
+        kb_transfer.router,
+        kb_gaps.router,
         manager.router,
         actions_webhook.router,
         pages.router,

@@ -134,6 +134,25 @@ def build_index(args: argparse.Namespace) -> int:
     return 0
 
 
+def reference_platform(args: argparse.Namespace) -> int:
+    """Serve the demo course platform over the HTTP API that `HttpPlatform` speaks: the
+    executable spec a course platform's engineers can point the hub at."""
+    import uvicorn
+    from fastapi import FastAPI
+
+    from bot.storage import open_db
+    from course_platform.demo_store import DemoPlatform, seed_if_empty
+    from course_platform.reference_api import build_router
+
+    settings = get_settings()
+    db = open_db(settings.var_dir / "platform_reference.db")
+    seed_if_empty(db, settings.platform_seed_dir / "demo.yml")
+    app = FastAPI(title="Course platform reference API")
+    app.include_router(build_router(DemoPlatform(db)))
+    uvicorn.run(app, host="127.0.0.1", port=args.port)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -156,6 +175,11 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("build-index", help="seed the KB if empty and build its index")
     p.add_argument("--force", action="store_true")
     p.set_defaults(fn=build_index)
+    p = sub.add_parser(
+        "reference-platform", help="serve the demo course platform's HTTP API (HttpPlatform's spec)"
+    )
+    p.add_argument("--port", type=int, default=8100)
+    p.set_defaults(fn=reference_platform)
     args = parser.parse_args(argv)
     return args.fn(args)
 

@@ -44,7 +44,7 @@ class RasaClient:
         """What the sender's latest turn left in Rasa's tracker: `parse`, the NLU result of
         their latest message (intent, confidence, entities), and `lang`, the language the
         bot decided the conversation is in (actions/language.py), and `asking`, the form and
-        slot the bot is asking for, if any (bot/answers.py). Empty when unreadable."""
+        slot the bot is asking for, if any (reading). Empty when unreadable."""
         try:
             r = await self._client.get(
                 f"/conversations/{sender}/tracker", params={"include_events": "NONE"}

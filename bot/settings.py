@@ -42,9 +42,9 @@ class Settings(BaseSettings):
     demo_learner_login: bool = True
     learner_signing_secret: str = ""
 
-    # "sqlite" = the demo platform in the hub database, "http" = HttpPlatform, or
+    # "demo" = the demo platform in the hub database, "http" = HttpPlatform, or
     # "package.module:Class" for a deployment's own adapter; options go to its constructor
-    platform: str = "sqlite"
+    platform: str = "demo"
     refund_policy: Path = ROOT / "data" / "refund_policy.yml"
     troubleshooting: Path = ROOT / "data" / "troubleshooting.yml"
     platform_options: dict = Field(default_factory=dict)

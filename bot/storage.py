@@ -28,7 +28,7 @@ def migrate(db: sqlite_utils.Database) -> None:
     """Create every library's tables; each ensure_schema is idempotent."""
     import handoff
     from bot import auth, metrics, refund_log, transcript
-    from bot.platform import sqlite_store
+    from course_platform import demo_store
     from kb_index import feedback, gaps
     from kb_index import store as kb_store
 
@@ -40,4 +40,4 @@ def migrate(db: sqlite_utils.Database) -> None:
     kb_store.ensure_schema(db)
     gaps.ensure_schema(db)
     feedback.ensure_schema(db)
-    sqlite_store.ensure_schema(db)
+    demo_store.ensure_schema(db)

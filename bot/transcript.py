@@ -40,7 +40,7 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
             "lang": str,
             "created_at": float,
             "last_message_at": float,
-            # the form question the bot's last turn left open, "form/slot" (bot/answers.py);
+            # the form question the bot's last turn left open, "form/slot" (reading);
             # stored, not held in the hub's memory, so a restart does not forget it
             "asking": str,
         },
@@ -198,3 +198,38 @@ def recent_learner_text(db: sqlite_utils.Database, conversation_id: str, n: int 
         "conversation_id = ? AND sender = 'learner'", [conversation_id], order_by="id desc", limit=n
     )
     return [r["text"] for r in rows][::-1]
+
+
+# what a learner says that asks nothing: the KB has no answer for "human please" or "ok"
+_NOT_A_QUESTION = {"request_human", "affirm", "deny", "greet", "thank", "goodbye"}
+
+
+def _asks(row: dict) -> bool:
+    """A learner message that asks something (not a request for a person, a yes or no, or
+    a tapped button's payload)."""
+    text = (row["text"] or "").strip()
+    tapped = bool(json.loads(row["payload"] or "{}")) or text.startswith("/")
+    return bool(text) and not tapped and row.get("intent") not in _NOT_A_QUESTION
+
+
+def learner_questions(db: sqlite_utils.Database, conversation_id: str, n: int = 5) -> list[str]:
+    """The learner's latest messages that ask something, newest first."""
+    rows = db["messages"].rows_where(
+        "conversation_id = ? AND sender = 'learner'",
+        [conversation_id],
+        order_by="id desc",
+        limit=20,
+    )
+    return [(r["text"] or "").strip() for r in rows if _asks(r)][:n]
+
+
+def question_at(db: sqlite_utils.Database, conversation_id: str, at: float) -> str:
+    """The question a handoff at `at` is about, for a KB draft: the learner's last question
+    before it (what the bot could not settle), else their first one after it. Not their
+    latest line: while waiting for a person that is "hello? are you there?", which the NLU
+    never reads (the chat is with a human), so nothing marks it as asking nothing."""
+    where = "conversation_id = ? AND sender = 'learner' AND created_at "
+    args = [conversation_id, at]
+    before = db["messages"].rows_where(where + "<= ?", args, order_by="id desc", limit=20)
+    after = db["messages"].rows_where(where + "> ?", args, order_by="id", limit=20)
+    return next(((r["text"] or "").strip() for r in [*before, *after] if _asks(r)), "")

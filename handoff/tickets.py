@@ -19,7 +19,7 @@ someone else holds, so a chat never stays with an absent agent.
 
 Two deadlines. `sla_due_at` is the first-response SLA, fixed at creation: the first answer is
 due by then, and a transfer never moves it, so whether the learner waited too long for a first
-answer stays true in the reports (bot/metrics.py counts breaches from it). `queue_due_at` is
+answer stays true in the reports (bot/metrics/ counts breaches from it). `queue_due_at` is
 when the ticket's *current* queue owes the learner a person: it starts equal to `sla_due_at`
 and is set afresh (now + the priority's target, in business hours) each time the ticket goes
 back to a queue by transfer or release. The console orders and warns by `queue_due_at`.

@@ -9,7 +9,8 @@ from pathlib import Path
 import sqlite_utils
 import yaml
 
-from kb_index.entries import Entry, question_key, unpublishable
+from kb_index import slug
+from kb_index.entries import PLACEHOLDER_ANSWER, Entry, question_key, unpublishable
 
 ENTRIES = "kb_entries"
 VERSIONS = "kb_versions"
@@ -480,3 +481,42 @@ def seed_if_empty(db: sqlite_utils.Database, seed_dir: Path, author: str = "seed
     for e in entries:
         save_entry(db, e, author, note="seed")
     return len(entries)
+
+
+def free_id(
+    db: sqlite_utils.Database, lang: str, question: str, taken: set[str] | None = None
+) -> str:
+    """An id for a new entry from its question's words ("how do I pay with bitcoin" ->
+    en-how-do-i-pay-with-bitcoin, "会员能不能共享给家人" -> zh-huiyuan-gongxiang-jiaren),
+    numbered when an entry (or another suggestion in `taken`) has it already. The editor can
+    change it before the first save."""
+    base = slug.suggest_base(lang, question)
+    taken = taken or set()
+    entry_id, n = base, 2
+    while entry_id in taken or get_entry(db, entry_id) is not None or len(entry_id) < 5:
+        entry_id, n = f"{base}-{n}", n + 1
+    return entry_id
+
+
+def new_draft(
+    db: sqlite_utils.Database,
+    lang: str,
+    question: str,
+    alts: list[str],
+    answer: str,
+    author: str,
+    note: str,
+    entry_id: str | None = None,
+) -> Entry:
+    """A draft entry for a question (from unanswered questions, or an agent's answer); its id
+    is read from the question unless given. Ids are permanent and show in /help links."""
+    entry = Entry(
+        id=entry_id or free_id(db, lang, question),
+        lang=lang,
+        question=question,
+        answer=answer or PLACEHOLDER_ANSWER,
+        alt_questions=[a for a in alts if a != question][:20],
+        status="draft",
+        category="general",
+    )
+    return save_entry(db, entry, author, note)

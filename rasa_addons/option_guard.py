@@ -8,7 +8,7 @@ learner can type "人工" or "算了" mid-form and get out. A bare option word, 
 sentence, can land on an escape ("company" -> request_human, "买错了" -> deny), and the tap
 would then cancel the form or hand over to a person.
 
-The hub marks those taps in the message metadata (``option: true``; bot/chat.py). For them
+The hub marks those taps in the message metadata (``option: true``; reading.Reading.metadata). For them
 this component, placed after the classifiers and FallbackClassifier, takes the best intent
 that is not an escape or ``nlu_fallback`` from the ranking. Buttons that carry an intent
 (``/request_human``, a KB pick) start with "/" and are never marked, so a "talk to a person"
@@ -17,7 +17,7 @@ button still works. Typed messages are never touched, with the two exceptions be
 Typed answers can read as an escape too: asked why they want a refund, learners write
 "不需要了", "没什么用" or "don't need it anymore", all `deny`; asked whom an invoice is for,
 "for a company" reads as `request_human`. For questions like these the hub names the flow's
-intent in ``answer_intent`` (bot/answers.py), unless the text says to stop ("算了",
+intent in ``answer_intent`` (reading.answer_intent), unless the text says to stop ("算了",
 "cancel") or names a person ("人工", "human"); a soft escape then becomes that intent, so
 the form takes the text as its answer. Other intents are left alone, so a question typed
 there is still answered.

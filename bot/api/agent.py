@@ -24,7 +24,7 @@ from bot.api.schemas import (
     TransferIn,
 )
 from bot.auth import Principal
-from bot.chat import mode_of
+from bot.outbox import mode_of
 from bot.transcript import Message
 
 router = APIRouter(prefix="/api/agent", tags=["agent"])
@@ -72,7 +72,7 @@ def _ticket_view(db, platform, ticket: handoff.Ticket, now: float, hub=None) -> 
         "due_in_s": round(due - now) if due is not None else None,
         "notes": handoff.handover_notes(db, ticket.id),
         # the learner has the chat page open (None: not known to this call)
-        "learner_online": hub.learner_online(ticket.conversation_id) if hub else None,
+        "learner_online": hub.presence.online(ticket.conversation_id) if hub else None,
     }
 
 
@@ -153,7 +153,7 @@ def ticket(
 @router.post("/tickets/{ticket_id}/claim")
 def claim(ticket_id: TicketId, agent: CurrentAgent, hub: HubDep) -> dict:
     teams = None if _supervises(agent) else agent.teams
-    return hub.claim(ticket_id, agent.id, agent.display_name, teams=teams).model_dump()
+    return hub.tickets.claim(ticket_id, agent.id, agent.display_name, teams=teams).model_dump()
 
 
 @router.post("/tickets/{ticket_id}/reply", response_model=Message)
@@ -161,12 +161,12 @@ def reply(
     ticket_id: TicketId, body: AgentReply, agent: CurrentAgent, hub: HubDep, settings: AppSettings
 ) -> Message:
     text = check_text(body.text, settings)
-    return hub.agent_reply(ticket_id, agent.id, agent.display_name, text)
+    return hub.tickets.reply(ticket_id, agent.id, agent.display_name, text)
 
 
 @router.post("/tickets/{ticket_id}/transfer")
 def transfer(ticket_id: TicketId, body: TransferIn, agent: CurrentAgent, hub: HubDep) -> dict:
-    return hub.transfer(
+    return hub.tickets.transfer(
         ticket_id, agent.id, body.team, body.note, override=_supervises(agent)
     ).model_dump()
 
@@ -174,7 +174,8 @@ def transfer(ticket_id: TicketId, body: TransferIn, agent: CurrentAgent, hub: Hu
 @router.post("/tickets/{ticket_id}/release")
 def release(ticket_id: TicketId, body: ReleaseIn, agent: CurrentAgent, hub: HubDep) -> dict:
     """Back to the ticket's own team queue: the owner, or a manager for anyone's ticket."""
-    return hub.release(ticket_id, agent.id, body.note, override=_supervises(agent)).model_dump()
+    ticket = hub.tickets.release(ticket_id, agent.id, body.note, override=_supervises(agent))
+    return ticket.model_dump()
 
 
 @router.post("/tickets/{ticket_id}/reassign")
@@ -190,7 +191,7 @@ def reassign(
     # like claiming: only an agent of the ticket's team holds it (managers: any team)
     roles = set((rows[0].get("roles") or "").split(","))
     to_teams = None if roles & {"manager", "admin"} else _teams_of(rows[0])
-    return hub.reassign(
+    return hub.tickets.reassign(
         ticket_id, agent.id, body.agent, name, body.note, to_teams=to_teams
     ).model_dump()
 
@@ -201,7 +202,7 @@ def _teams_of(row: dict) -> list[str]:
 
 @router.post("/tickets/{ticket_id}/resolve")
 def resolve(ticket_id: TicketId, body: ResolveIn, agent: CurrentAgent, hub: HubDep) -> dict:
-    return hub.resolve(ticket_id, agent.id, agent.display_name, body.note).model_dump()
+    return hub.tickets.resolve(ticket_id, agent.id, agent.display_name, body.note).model_dump()
 
 
 @router.get("/conversations/{conversation_id}/messages", response_model=MessagesOut)

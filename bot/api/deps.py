@@ -7,10 +7,10 @@ from fastapi import Depends, HTTPException, Request, WebSocket
 
 from bot import auth, transcript
 from bot.auth import Principal
-from bot.chat import Hub
-from bot.platform import CoursePlatform
+from bot.hub import Hub
 from bot.settings import Settings
 from bot.transcript import Conversation
+from course_platform import CoursePlatform
 from kb_index.service import KnowledgeBase
 
 

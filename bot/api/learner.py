@@ -8,6 +8,7 @@ from fastapi import APIRouter, HTTPException, WebSocket, WebSocketDisconnect
 import handoff
 from bot import auth, transcript
 from bot.api.deps import (
+    KB,
     AppSettings,
     CurrentLearner,
     CurrentPrincipal,
@@ -21,6 +22,7 @@ from bot.api.schemas import (
     After,
     ConversationOut,
     CsatIn,
+    FeedbackIn,
     LearnerLogin,
     MessagesOut,
     NewConversation,
@@ -28,9 +30,10 @@ from bot.api.schemas import (
     SendResult,
     TokenOut,
 )
-from bot.chat import mode_of
+from bot.outbox import mode_of
 from bot.settings import Settings
 from bot.transcript import Conversation
+from kb_index import feedback as kb_feedback
 
 router = APIRouter(prefix="/api", tags=["learner"])
 
@@ -135,7 +138,7 @@ async def send_message(
 ) -> SendResult:
     conv = conversation_for(db, learner, conversation_id)
     text = check_text(body.text, settings)
-    message, *replies = await hub.learner_says(conv, text, body.payload)
+    message, *replies = await hub.router.learner_says(conv, text, body.payload)
     return SendResult(message=message, replies=replies, mode=mode_of(db, conv.id))
 
 
@@ -154,14 +157,14 @@ def back_to_bot(
     conversation_id: str, learner: CurrentLearner, db: Db, hub: HubDep, settings: AppSettings
 ) -> ConversationOut:
     conv = conversation_for(db, learner, conversation_id)
-    hub.back_to_bot(conv)
+    hub.tickets.back_to_bot(conv)
     return _conversation_out(db, conv, settings)
 
 
 @router.post("/conversations/{conversation_id}/csat")
 def rate(conversation_id: str, body: CsatIn, learner: CurrentLearner, db: Db, hub: HubDep) -> dict:
     conv = conversation_for(db, learner, conversation_id)
-    ticket = hub.rate(conv, body.score, body.comment, ticket_id=body.ticket_id)
+    ticket = hub.tickets.rate(conv, body.score, body.comment, ticket_id=body.ticket_id)
     return {"ticket_id": ticket.id, "csat": ticket.csat, "comment": ticket.csat_comment}
 
 
@@ -187,7 +190,7 @@ async def conversation_socket(websocket: WebSocket, conversation_id: str) -> Non
     await websocket.accept()
     learner = principal.kind == "learner"
     if learner:  # the agent console shows whether the learner still has the chat open
-        hub.learner_page(conversation_id, opened=True)
+        hub.presence.page(conversation_id, opened=True)
     try:
         after = int(websocket.query_params.get("after") or 0)
         seen = after
@@ -215,7 +218,7 @@ async def conversation_socket(websocket: WebSocket, conversation_id: str) -> Non
     finally:
         broadcaster.unsubscribe(topic, queue)
         if learner:
-            hub.learner_page(conversation_id, opened=False)
+            hub.presence.page(conversation_id, opened=False)
         with contextlib.suppress(Exception):
             await websocket.close()
 
@@ -225,3 +228,36 @@ async def _drain(websocket: WebSocket) -> None:
     with contextlib.suppress(WebSocketDisconnect, RuntimeError):
         while True:
             await websocket.receive_text()
+
+
+@router.post("/conversations/{conversation_id}/feedback")
+async def learner_feedback(
+    conversation_id: str, body: FeedbackIn, learner: CurrentLearner, db: Db, hub: HubDep, kb: KB
+) -> dict:
+    """👍/👎 on a KB answer. "Not helpful" logs a gap and offers the next-best entries."""
+    conv = conversation_for(db, learner, conversation_id)
+    msg = next(
+        (
+            m
+            for m in transcript.messages(db, conv.id, after=body.message_id - 1, limit=1)
+            if m.id == body.message_id
+        ),
+        None,
+    )
+    cited = (msg.payload.get("citation") or {}).get("id") if msg else None
+    if cited != body.entry_id:
+        raise HTTPException(422, "that message did not cite that entry")
+    kb_feedback.record(
+        db,
+        entry_id=body.entry_id,
+        conversation_id=conv.id,
+        message_id=body.message_id,
+        helpful=body.helpful,
+    )
+    if body.helpful:
+        return {"recorded": True}
+    reply = hub.router.offer_alternatives(conv, body.message_id, body.entry_id, kb)
+    return {
+        "recorded": True,
+        "reply": reply.model_dump(),
+    }

@@ -2,8 +2,8 @@
 learners came for, refunds, a CSV export, and the early-warning alerts.
 
 The cards follow the window the manager picks; the alerts always use the fixed window of
-data/alerts.yml (see bot/metrics.py), and the response says which one each uses. Every
-number is computed in bot/metrics.py; this module only picks the window and the format."""
+data/alerts.yml (see bot/metrics/), and the response says which one each uses. Every
+number is computed in bot/metrics/; this module only picks the window and the format."""
 
 import csv
 import io
@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Request, Response
 
+import handoff
 from bot import metrics
 from bot.api.deps import CurrentManager, Db
 
@@ -51,7 +52,7 @@ LABELS = {
 }
 
 
-def _window(request: Request, hours: float) -> tuple[float, float, metrics.BusinessHours]:
+def _window(request: Request, hours: float) -> tuple[float, float, handoff.BusinessHours]:
     now = time.time()
     return now - hours * 3600, now, request.app.state.hours
 

@@ -6,6 +6,7 @@ from fastapi import Path, Query
 from pydantic import BaseModel, Field
 
 from bot.transcript import Conversation, Message
+from kb_index.entries import EntryIn
 
 # A row id or version as SQLite stores it (a signed 64-bit integer): a larger number is
 # refused with a 422 instead of reaching SQLite ("Python int too large to convert to SQLite
@@ -95,3 +96,58 @@ class ResolveIn(BaseModel):
 
 class Ok(BaseModel):
     ok: bool = True
+
+
+class EditIn(EntryIn):
+    note: str = Field(default="", max_length=500)
+    # the version the editor loaded (or an If-Match header): a stale one gets 409
+    base_version: RowId | None = None
+    # a new entry written for these unanswered questions (resolved when it is published)
+    gap_ids: list[RowId] = Field(default_factory=list, max_length=500)
+    # stage: keep a live entry's edit unpublished (learners keep the live text)
+    stage: bool = False
+    # the staged changes the form was loaded from, if any (a stale one gets 409)
+    staged_revision: RowId | None = None
+
+
+class VersionIn(BaseModel):
+    base_version: RowId | None = None
+
+
+class StagedIn(BaseModel):
+    staged_revision: RowId
+
+
+class TryIn(BaseModel):
+    query: str = Field(min_length=1, max_length=1000)
+    lang: str | None = Field(default=None, pattern="^(zh|en)$")
+    # the editor's form: search as if it were live (a throwaway index; the live one is untouched)
+    preview: EntryIn | None = None
+
+
+class RollbackIn(VersionIn):
+    version: int = Field(ge=1, le=SQLITE_MAX)
+
+
+class DraftFromGaps(BaseModel):
+    gap_ids: list[RowId] = Field(min_length=1, max_length=500)
+    lang: str = Field(pattern="^(zh|en)$")
+    question: str = Field(min_length=2, max_length=500)
+    alt_questions: list[str] = Field(default_factory=list, max_length=50)
+    id: str | None = None  # the editor's choice; else derived from the question
+
+
+class GapIds(BaseModel):
+    gap_ids: list[RowId] = Field(min_length=1, max_length=500)
+
+
+class AgentDraft(BaseModel):
+    question: str = Field(min_length=2, max_length=500)
+    answer: str = Field(min_length=1, max_length=20_000)
+    lang: str | None = Field(default=None, pattern="^(zh|en)$")
+
+
+class FeedbackIn(BaseModel):
+    entry_id: str = Field(min_length=1, max_length=200)
+    message_id: RowId
+    helpful: bool

@@ -466,7 +466,7 @@ def test_rasa_down_says_the_message_was_not_handled_and_routes_by_the_conversati
         def is_open_ts(self, ts: float) -> bool:
             return False
 
-    client.app.state.hub.hours = Closed()
+    client.app.state.hub.router.hours = Closed()
     out = send(client, headers, cid, "转人工客服", payload="/request_human")
     queued = out["replies"][-1]
     assert queued["payload"]["team"] == "billing" and "财务与退款组" in queued["text"]

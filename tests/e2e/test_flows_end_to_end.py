@@ -64,7 +64,7 @@ def test_ineligible_refund_goes_to_billing_with_the_details(stack):
 
 def test_a_reason_that_sounds_like_no_is_the_reason_and_a_stop_still_leaves(stack):
     # QA: "不需要了" / "don't need it anymore" typed as the reason read as `deny`, the forms'
-    # way out, and cancelled the refund (bot/answers.py, rasa_addons/option_guard.py). The
+    # way out, and cancelled the refund (reading, rasa_addons/option_guard.py). The
     # amount is declined here, so the order stays refundable for other tests.
     for start, reason, asked, amount, stop, stopped in (
         ("Python 入门实战那门课我想退款", "不需要了", "退款原因", "¥199", "算了", "已为您取消"),
@@ -101,7 +101,7 @@ def test_a_reason_that_sounds_like_no_is_the_reason_and_a_stop_still_leaves(stac
 
 def test_a_buttons_title_typed_out_is_that_button(stack):
     # QA: typed "personal" at "Personal / Company" read as request_human and queued the
-    # learner for billing (bot/answers.typed_option)
+    # learner for billing (reading.typed_option)
     learner = Learner(stack.hub_url, "L1002")
     out = learner.say("I need an invoice for Business English Speaking")
     assert "person or to a company" in last_bot(out)["text"], out

@@ -1,11 +1,11 @@
 import pytest
 import yaml
 
-from actions import runtime as actions_runtime
-from bot.platform import load_platform, sqlite_store
-from bot.platform.refund_policy import RefundPolicy
+from bot import runtime as actions_runtime
 from bot.settings import ROOT
 from bot.storage import migrate, open_db
+from course_platform import demo_store, load_platform
+from course_platform.refund_policy import RefundPolicy
 from handoff import BusinessHours
 from kb_index import store as kb_store
 from kb_index.encoders import HashingEncoder
@@ -17,14 +17,14 @@ def rt(tmp_path):
     """An actions runtime on a temporary database: demo platform, seed KB, hashing encoder."""
     db = open_db(tmp_path / "hub.db")
     migrate(db)
-    sqlite_store.seed_if_empty(db, ROOT / "data" / "platform" / "demo.yml")
+    demo_store.seed_if_empty(db, ROOT / "data" / "platform" / "demo.yml")
     kb_store.seed_if_empty(db, ROOT / "data" / "kb")
     kb = KnowledgeBase(tmp_path / "kb", HashingEncoder())
     kb.ensure(kb_store.published_entries(db))
     runtime = actions_runtime.Runtime(
         db=db,
         kb=kb,
-        platform=load_platform("sqlite", db),
+        platform=load_platform("demo", db),
         hours=BusinessHours(),
         base_url="http://hub.test",
         policy=RefundPolicy.load(ROOT / "data" / "refund_policy.yml"),

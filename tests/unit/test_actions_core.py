@@ -4,7 +4,7 @@ import json
 
 import handoff
 from actions.handoff import ActionHandoff
-from actions.kb import ActionAnswerQuestion, ActionOutOfScope, pick_payload
+from actions.kb import ActionAnswerQuestion, ActionOutOfScope, kb_pick
 from actions.language import ActionDetectLanguage
 from tests.unit.actionkit import make_tracker, run, slot_events
 
@@ -43,7 +43,7 @@ def test_kb_answer_in_chinese(rt):
 
 def test_picking_an_offered_entry_answers_it(rt):
     tracker = make_tracker(
-        pick_payload("en-device-limit"),
+        kb_pick("en-device-limit"),
         "ask_question",
         entities=[{"entity": "kb_entry", "value": "en-device-limit"}],
     )
@@ -125,8 +125,8 @@ def test_out_of_scope_asks_the_kb_first(rt):
     assert (gap["conversation_id"], gap["kind"]) == ("c_o", "out_of_scope")
 
 
-def test_pick_payload_is_rasa_intent_syntax():
-    p = pick_payload("zh-refund-policy")
+def test_kb_pick_is_rasa_intent_syntax():
+    p = kb_pick("zh-refund-policy")
     assert p.startswith("/ask_question{") and json.loads(p[len("/ask_question") :]) == {
         "kb_entry": "zh-refund-policy"
     }

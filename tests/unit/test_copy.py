@@ -5,8 +5,8 @@ import string
 
 import yaml
 
-from actions.messages import catalogue, choices
 from bot.settings import ROOT
+from replies import catalogue, choices
 
 
 def placeholders(text: str) -> set[str]:
@@ -23,7 +23,8 @@ def test_every_key_has_both_languages_with_the_same_placeholders():
 def test_no_key_is_written_twice():
     # YAML keeps the last of two equal keys without a word; one such pair made a button read
     # differently from the sentence that named it
-    keys = re.findall(r"^([a-z_0-9]+):", (ROOT / "actions" / "copy.yml").read_text("utf-8"), re.M)
+    text = (ROOT / "replies" / "catalogue.yml").read_text("utf-8")
+    keys = re.findall(r"^([a-z_0-9]+):", text, re.M)
     assert len(keys) == len(set(keys)), sorted({k for k in keys if keys.count(k) > 1})
 
 

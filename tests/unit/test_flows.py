@@ -6,16 +6,17 @@ import pytest
 import handoff
 from actions.account import ActionSubmitAccount, ValidateAccountForm
 from actions.certificate import ActionCertificate
-from actions.common import asks_about
 from actions.complaint import ActionAcknowledgeComplaint, ActionSubmitComplaint
 from actions.invoice import ActionAskInvoiceType, ActionSubmitInvoice, ValidateInvoiceForm
 from actions.order_question import ActionAnythingElse, ActionAskOrderId
 from actions.piracy import ActionSubmitPiracy, ValidatePiracyForm
 from actions.privacy import ActionAskFlowConfirmed, ActionSubmitPrivacy, ValidatePrivacyForm
-from actions.refund import ALREADY_PENDING, ActionSubmitRefund, ValidateRefundForm
+from actions.refund import ActionSubmitRefund, ValidateRefundForm
+from actions.refund_decisions import ALREADY_PENDING
 from actions.troubleshoot import ActionTroubleshoot, ActionTroubleshootDone
 from bot import transcript
-from bot.platform.validation import is_valid_tax_id, uscc_check_char
+from course_platform.validation import is_valid_tax_id, uscc_check_char
+from reading import asks_about
 from tests.unit.actionkit import (
     activated,
     make_tracker,

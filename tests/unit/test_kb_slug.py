@@ -5,11 +5,11 @@ import sys
 
 import pytest
 
-from bot.api.kb import _suggest_id
 from bot.storage import open_db
 from kb_index import Entry
 from kb_index import store as kb_store
 from kb_index.slug import suggest_base
+from kb_index.store import free_id as _suggest_id
 
 
 @pytest.mark.parametrize(

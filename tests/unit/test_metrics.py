@@ -1,4 +1,4 @@
-"""The manager's indicators, each definition of bot/metrics.py checked against numbers worked
+"""The manager's indicators, each definition of bot/metrics/ checked against numbers worked
 out by hand on a small real SQLite file. Every clock is explicit (NOW, HOURS), so the results
 do not depend on the hour the tests run at."""
 

@@ -4,20 +4,20 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from bot.platform import load_platform
-from bot.platform.http_adapter import HttpPlatform, PlatformError
-from bot.platform.reference_api import build_router
-from bot.platform.sqlite_store import SqlitePlatform, seed_if_empty
 from bot.settings import ROOT
 from bot.storage import migrate, open_db
+from course_platform import load_platform
+from course_platform.demo_store import DemoPlatform, seed_if_empty
+from course_platform.http_adapter import HttpPlatform, PlatformError
+from course_platform.reference_api import build_router
 
 
 @pytest.fixture
-def demo(tmp_path) -> SqlitePlatform:
+def demo(tmp_path) -> DemoPlatform:
     db = open_db(tmp_path / "hub.db")
     migrate(db)
     seed_if_empty(db, ROOT / "data" / "platform" / "demo.yml")
-    return SqlitePlatform(db)
+    return DemoPlatform(db)
 
 
 @pytest.fixture
@@ -61,10 +61,10 @@ def test_http_errors_are_reported(over_http):
 
 
 def test_platform_is_chosen_by_setting(demo):
-    assert isinstance(load_platform("sqlite", demo.db), SqlitePlatform)
+    assert isinstance(load_platform("demo", demo.db), DemoPlatform)
     http = load_platform("http", None, {"base_url": "http://x.test", "token": "t"})
     assert isinstance(http, HttpPlatform)
-    custom = load_platform("bot.platform.sqlite_store:SqlitePlatform", None, {"db": demo.db})
-    assert isinstance(custom, SqlitePlatform)
+    custom = load_platform("course_platform.demo_store:DemoPlatform", None, {"db": demo.db})
+    assert isinstance(custom, DemoPlatform)
     with pytest.raises(ValueError):
         load_platform("nonsense", None)

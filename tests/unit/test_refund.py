@@ -10,21 +10,21 @@ import handoff
 from actions.handoff import ActionStopForm
 from actions.order_question import ActionAskOrderId
 from actions.refund import (
-    ALREADY_PENDING,
     ActionAskRefundConfirm,
     ActionAskRefundReason,
     ActionRefundStatus,
     ActionSubmitRefund,
     ValidateRefundForm,
 )
+from actions.refund_decisions import ALREADY_PENDING
 from bot import metrics
-from bot.platform.base import Course, Order, Progress, Refund
-from bot.platform.http_adapter import HttpPlatform
-from bot.platform.reference_api import build_router
-from bot.platform.refund_policy import DAY, RefundPolicy, evaluate
-from bot.platform.sqlite_store import SqlitePlatform, seed_if_empty
 from bot.settings import ROOT
 from bot.storage import migrate, open_db
+from course_platform.base import Course, Order, Progress, Refund
+from course_platform.demo_store import DemoPlatform, seed_if_empty
+from course_platform.http_adapter import HttpPlatform
+from course_platform.reference_api import build_router
+from course_platform.refund_policy import DAY, RefundPolicy, evaluate
 from tests.unit.actionkit import (
     activated,
     make_tracker,
@@ -266,7 +266,7 @@ def test_the_managers_refund_figures_do_not_depend_on_the_platform(rt, tmp_path)
     migrate(platform_db)
     seed_if_empty(platform_db, ROOT / "data" / "platform" / "demo.yml")
     app = FastAPI()
-    app.include_router(build_router(SqlitePlatform(platform_db)))
+    app.include_router(build_router(DemoPlatform(platform_db)))
     rt.platform = HttpPlatform("http://platform.test", client=TestClient(app))
     rt.db["pf_refunds"].delete_where()  # the hub's copy of the demo store is not read
 

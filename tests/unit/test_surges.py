@@ -1,14 +1,15 @@
-"""Surge alerts (bot/surges.py): one contact reason far above its usual rate, on a real SQLite
-file with explicit clocks."""
+"""Surge alerts (bot/metrics/surges.py): one contact reason far above its usual rate, on a
+real SQLite file with explicit clocks."""
 
 import json
 
 import pytest
 
-from bot import metrics, surges
+from bot import metrics
+from bot.metrics import surges
+from bot.metrics.surges import SurgeRule
 from bot.settings import ROOT
 from bot.storage import migrate, open_db
-from bot.surges import SurgeRule
 from tests.unit.test_metrics import HOURS, NOW, conv
 
 HOUR = 3600.0

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 
 import sqlite_utils
 
-from bot.platform import CoursePlatform
-from bot.platform.refund_policy import RefundPolicy
+from course_platform import CoursePlatform
+from course_platform.refund_policy import RefundPolicy
 from handoff import BusinessHours
 from kb_index.service import KnowledgeBase
 

@@ -2,8 +2,8 @@
 
 Select it with AFTERCLASS_PLATFORM=http and
 AFTERCLASS_PLATFORM_OPTIONS='{"base_url": "https://platform.example/api", "token": "…"}'.
-The platform implements these JSON endpoints (bodies are the models in bot/platform/base.py;
-bot/platform/reference_api.py serves them from the demo store and is the executable spec):
+The platform implements these JSON endpoints (bodies are the models in course_platform/base.py;
+course_platform/reference_api.py serves them from the demo store and is the executable spec):
 
     GET  /learners                                   -> [Learner]
     GET  /learners/{id}                              -> Learner            (404 if unknown)
@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import BaseModel
 
-from bot.platform.base import Course, Learner, Order, Progress, Refund, ServiceRequest
+from course_platform.base import Course, Learner, Order, Progress, Refund, ServiceRequest
 
 M = TypeVar("M", bound=BaseModel)
 

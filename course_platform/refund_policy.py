@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from bot.platform.base import Course, Order, Progress, Refund
+from course_platform.base import Course, Order, Progress, Refund
 
 DAY = 86400.0
 
@@ -47,7 +47,7 @@ class RefundPolicy:
 class Verdict:
     eligible: bool
     amount: float
-    code: str  # why: see REASONS in actions/copy.yml (refund_<code>)
+    code: str  # why: see REASONS in replies/catalogue.yml (refund_<code>)
     facts: dict[str, Any] = field(default_factory=dict)
 
 

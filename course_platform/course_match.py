@@ -15,7 +15,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import TypeVar
 
-from bot.platform import Course, Order
+from course_platform import Course, Order
 from kb_index.lang import to_simplified
 
 T = TypeVar("T")

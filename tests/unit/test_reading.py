@@ -2,7 +2,7 @@
 
 import pytest
 
-from bot.answers import answer_intent
+from reading import answer_intent
 
 REASON = ("refund_form", "refund_reason")
 
@@ -50,7 +50,7 @@ def test_a_complaint_that_sounds_like_no_is_the_complaint():
 
 
 def test_whom_an_invoice_is_for_is_the_answer_and_personal_is_not_a_person():
-    from bot.chat import _wants_human
+    from reading import wants_person as _wants_human
 
     assert answer_intent(("invoice_form", "invoice_type"), "for a company") == "invoice_request"
     assert not _wants_human("personal") and not _wants_human("a personal invoice")
@@ -68,7 +68,7 @@ def test_only_free_text_questions_are_marked():
 
 
 def test_a_buttons_title_typed_out_is_that_button():
-    from bot.answers import typed_option
+    from reading import typed_option
 
     buttons = [
         {"title": "Personal", "payload": "personal"},
@@ -112,3 +112,55 @@ def test_the_open_question_is_stored_with_the_conversation(tmp_path):
     transcript.set_asking(db, conv.id, None)  # the form ended
     assert transcript.asking(db, conv.id) is None
     assert transcript.asking(db, "c_unknown") is None
+
+
+def test_read_is_the_one_entry_point_for_what_the_hub_knows_beyond_the_words():
+    from course_platform import Course, Order
+    from reading import read
+
+    course = Course(
+        id="c-da", name_zh="数据分析从零到一", name_en="Data Analysis", kind="recorded", price=299
+    )
+    orders = [
+        Order(
+            id="AC1",
+            learner_id="L1",
+            course_id="c-da",
+            amount=299,
+            paid_at=0,
+            status="paid",
+            course=course,
+        )
+    ]
+    asked = []
+
+    def fetch() -> list:
+        asked.append(1)
+        return orders
+
+    # a course's name alone, where no form asks anything: a question about that order
+    r = read("数据分析", conv_lang="zh", orders=fetch)
+    assert r.metadata() == {"lang": "zh", "option": False, "read_as": "ask_question"}
+    # a typed button is the tap: an answer, with the button's payload routed to the bot
+    r = read("Company", conv_lang="en", buttons=[{"title": "Company", "payload": "company"}])
+    assert (r.payload, r.option, r.routed_text) == ("company", True, "company")
+    # an English value where a Chinese form asks for one keeps the chat in Chinese...
+    title = ("invoice_form", "invoice_title")
+    assert read("Acme Tech Ltd", conv_lang="zh", asking=title).lang == "zh"
+    # ...a question there does not
+    assert read("how long does it take?", conv_lang="zh", asking=title).lang == "en"
+    # "不需要了" as a refund's reason is the reason; "算了" still leaves
+    reason = ("refund_form", "refund_reason")
+    assert read("不需要了", conv_lang="zh", asking=reason).metadata()["answer_intent"] == (
+        "refund_request"
+    )
+    assert "answer_intent" not in read("算了", conv_lang="zh", asking=reason).metadata()
+    # a request for a person is no answer, and the platform is not asked for long messages
+    asked.clear()
+    assert read("转人工", conv_lang="zh", orders=fetch).wants_person
+    read(
+        "我想问一下这门课的直播回放一般会保留多久，过期以后还能不能再看，另外手机和电脑上的进度会不会同步呢",
+        conv_lang="zh",
+        orders=fetch,
+    ).metadata()
+    assert not asked

@@ -11,7 +11,7 @@ from typing import Any
 import sqlite_utils
 import yaml
 
-from bot.platform.base import Course, Learner, Order, Progress, Refund, ServiceRequest
+from course_platform.base import Course, Learner, Order, Progress, Refund, ServiceRequest
 
 DAY = 86400.0
 _TABLES = {
@@ -163,7 +163,7 @@ def seed_if_empty(db: sqlite_utils.Database, seed_file: Path, now: float | None 
     return db["pf_orders"].count
 
 
-class SqlitePlatform:
+class DemoPlatform:
     """CoursePlatform over the pf_* tables in the hub's SQLite file."""
 
     def __init__(self, db: sqlite_utils.Database) -> None:

@@ -1,21 +1,25 @@
-"""What the actions say: the bilingual catalogue in actions/copy.yml, and button helpers.
+"""The reply catalogue: every sentence AfterClass builds at run time, in zh and en
+(`catalogue.yml`), and button helpers.
 
-Static replies used by rules and stories live in domain.yml; text the actions build at run
-time lives in copy.yml, so every sentence has exactly one home and translators edit YAML.
+Both the Rasa actions and the hub's own notices (queue, agent joined, assistant down) say
+things, so the catalogue sits below both and imports nothing of the project. Static replies
+used by rules and stories live in domain.yml; text built at run time lives here, so every
+sentence has exactly one home and translators edit YAML.
 """
 
+import json
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-COPY = Path(__file__).with_name("copy.yml")
+CATALOGUE = Path(__file__).with_name("catalogue.yml")
 
 
 @lru_cache(maxsize=1)
 def catalogue() -> dict[str, dict[str, str]]:
-    return yaml.safe_load(COPY.read_text(encoding="utf-8"))
+    return yaml.safe_load(CATALOGUE.read_text(encoding="utf-8"))
 
 
 def t(key: str, lang: str, **values: Any) -> str:
@@ -32,3 +36,8 @@ def choices(key: str, lang: str, codes: list[str] | None = None) -> list[dict[st
 
 def button(key: str, lang: str, payload: str) -> dict[str, str]:
     return {"title": t(key, lang), "payload": payload}
+
+
+def kb_pick(entry_id: str) -> str:
+    """The payload of a button that answers one specific KB entry (the KB action reads it)."""
+    return "/ask_question" + json.dumps({"kb_entry": entry_id})

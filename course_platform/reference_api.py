@@ -1,7 +1,7 @@
 """The course-platform HTTP API that HttpPlatform expects, served from any CoursePlatform.
 
 It is the executable specification for integrators (and what the adapter is tested
-against); `python -m bot.platform.reference_api` serves the demo store on port 8100.
+against); `afterclass reference-platform` serves the demo store on port 8100.
 """
 
 from typing import Any
@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, HTTPException
 from pydantic import BaseModel
 
-from bot.platform.base import (
+from course_platform.base import (
     Course,
     CoursePlatform,
     Learner,
@@ -86,18 +86,3 @@ def build_router(platform: CoursePlatform) -> APIRouter:
         return platform.submit_request(lid, body.kind, body.payload)
 
     return r
-
-
-if __name__ == "__main__":  # pragma: no cover - a manual tool
-    import uvicorn
-
-    from bot.platform.sqlite_store import SqlitePlatform, seed_if_empty
-    from bot.settings import get_settings
-    from bot.storage import open_db
-
-    settings = get_settings()
-    db = open_db(settings.var_dir / "platform_reference.db")
-    seed_if_empty(db, settings.platform_seed_dir / "demo.yml")
-    app = FastAPI(title="Course platform reference API")
-    app.include_router(build_router(SqlitePlatform(db)))
-    uvicorn.run(app, host="127.0.0.1", port=8100)

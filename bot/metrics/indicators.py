@@ -1,0 +1,197 @@
+"""The indicator cards: conversations, tickets, ratings and the live queue over a window
+(what each number means is the package docstring)."""
+
+import statistics
+import time
+from typing import Any
+
+import sqlite_utils
+
+from bot.metrics.stats import business_minutes, column, p50, p90, rounded, share
+from handoff import BusinessHours
+
+# What each indicator is counted over: the value a rule's min_sample is compared with.
+BASIS: dict[str, str] = {
+    "conversations": "conversations",
+    "containment": "conversations",
+    "complaint_rate": "conversations",
+    "resolution_rate": "closed",
+    "sla_breach_rate": "sla_due",
+    "first_response_min_p50": "responded",
+    "first_response_min_p90": "responded",
+    "resolution_min_p50": "resolved",
+    "resolution_min_p90": "resolved",
+    "csat_avg": "csat_responses",
+    "csat_satisfied_share": "csat_responses",
+    "queue_waiting": "queue_waiting",
+    "queue_oldest_min": "queue_waiting",
+}
+
+
+# ---- conversations -------------------------------------------------------------------
+COHORT = (
+    "SELECT c.id FROM conversations c WHERE c.created_at >= :since AND c.created_at <= :now "
+    "AND (:until IS NULL OR c.created_at < :until) "
+    "AND EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id "
+    "AND m.sender = 'learner' AND m.created_at <= :now)"
+)
+
+
+def conversation_indicators(
+    db: sqlite_utils.Database, since: float, now: float, until: float | None = None
+) -> dict[str, Any]:
+    args = {"since": since, "now": now, "until": until}
+    cohort = set(column(db, COHORT, args))
+    handed = set(
+        column(
+            db,
+            f"SELECT DISTINCT conversation_id FROM tickets WHERE conversation_id IN ({COHORT}) "
+            "AND created_at <= :now",
+            args,
+        )
+    )
+    # the last bot turn of each conversation: its last bot message and the learner message
+    # it answered; a 'fallback' gap logged between the two means it answered "no answer found"
+    unanswered = (
+        set(
+            column(
+                db,
+                f"""WITH last AS (
+                  SELECT conversation_id, MAX(id) AS bot_id FROM messages
+                  WHERE sender = 'bot' AND created_at <= :now
+                    AND conversation_id IN ({COHORT})
+                  GROUP BY conversation_id),
+                turn AS (
+                  SELECT last.conversation_id, b.created_at AS replied_at,
+                    (SELECT MAX(l.created_at) FROM messages l
+                     WHERE l.conversation_id = last.conversation_id AND l.sender = 'learner'
+                       AND l.id < last.bot_id) AS asked_at
+                  FROM last JOIN messages b ON b.id = last.bot_id)
+                SELECT conversation_id FROM turn WHERE EXISTS (
+                  SELECT 1 FROM kb_gaps g WHERE g.conversation_id = turn.conversation_id
+                  AND g.kind = 'fallback'
+                  AND g.created_at BETWEEN turn.asked_at AND turn.replied_at)""",
+                args,
+            )
+        )
+        - handed
+    )
+    complained = set(
+        column(
+            db,
+            f"SELECT conversation_id FROM messages WHERE sender = 'learner' "
+            f"AND intent = 'complaint' AND answers IS NULL AND created_at <= :now "
+            f"AND conversation_id IN ({COHORT}) "
+            f"UNION SELECT conversation_id FROM tickets WHERE created_at <= :now "
+            f"AND (intent = 'complaint' OR reason = 'complaint') "
+            f"AND conversation_id IN ({COHORT})",
+            args,
+        )
+    )
+    n = len(cohort)
+    return {
+        "conversations": n,
+        "handed_off": len(handed),
+        "ended_unanswered": len(unanswered),
+        "containment": share(n - len(handed) - len(unanswered), n),
+        "complaints": len(complained),
+        "complaint_rate": share(len(complained), n),
+    }
+
+
+# ---- tickets ------------------------------------------------------------------------
+# tickets created in [since, now], and before `until` when a trend row gives one
+CREATED = "created_at >= ? AND created_at <= ? AND (? IS NULL OR created_at < ?)"
+
+
+def ticket_indicators(
+    db: sqlite_utils.Database,
+    since: float,
+    now: float,
+    hours: BusinessHours,
+    until: float | None = None,
+) -> dict[str, Any]:
+    tickets = list(db["tickets"].rows_where(CREATED, [since, now, until, until]))
+    resolved = [t for t in tickets if t["status"] == "resolved"]
+    closed = [t for t in tickets if t["status"] in ("resolved", "cancelled")]
+    answered = [t for t in tickets if t["first_response_at"]]
+    due = [t for t in tickets if t["first_response_at"] or t["sla_due_at"] <= now]
+    breached = [t for t in due if (t["first_response_at"] or now) > t["sla_due_at"]]
+    first = [business_minutes(hours, t["created_at"], t["first_response_at"]) for t in answered]
+    to_resolve = [
+        business_minutes(hours, t["created_at"], t["resolved_at"])
+        for t in resolved
+        if t["resolved_at"]
+    ]
+    return {
+        "tickets": len(tickets),
+        "open": len(tickets) - len(closed),
+        "closed": len(closed),
+        "resolved": len(resolved),
+        "resolution_rate": share(len(resolved), len(closed)),
+        "sla_due": len(due),
+        "sla_breached": len(breached),
+        "sla_breach_rate": share(len(breached), len(due)),
+        "responded": len(answered),
+        "first_response_min_p50": rounded(p50(first)),
+        "first_response_min_p90": rounded(p90(first)),
+        "resolution_min_p50": rounded(p50(to_resolve)),
+        "resolution_min_p90": rounded(p90(to_resolve)),
+    }
+
+
+def csat_indicators(
+    db: sqlite_utils.Database, since: float, now: float, until: float | None = None
+) -> dict[str, Any]:
+    rated = column(
+        db,
+        "SELECT csat FROM tickets WHERE csat IS NOT NULL AND "
+        + CREATED.replace("created_at", "COALESCE(csat_at, resolved_at)"),
+        [since, now, until, until],
+    )
+    return {
+        "csat_avg": round(statistics.mean(rated), 2) if rated else None,
+        "csat_responses": len(rated),
+        "csat_satisfied_share": share(sum(r >= 4 for r in rated), len(rated)),
+    }
+
+
+def waiting_since(db: sqlite_utils.Database, now: float) -> dict[int, float]:
+    """Open chat tickets no person has answered yet, and since when each learner waits."""
+    rows = db.execute(
+        "SELECT t.id, t.created_at, t.first_response_at, "
+        "(SELECT MAX(e.at) FROM ticket_events e WHERE e.ticket_id = t.id "
+        " AND e.kind IN ('transferred', 'released')) AS transferred_at "
+        "FROM tickets t WHERE t.channel = 'chat' AND t.created_at <= ? AND "
+        "(t.status = 'queued' OR (t.status = 'claimed' AND t.first_response_at IS NULL))",
+        [now],
+    ).fetchall()
+    return {
+        tid: (transferred or created) if answered else created
+        for tid, created, answered, transferred in rows
+    }
+
+
+def queue_indicators(db: sqlite_utils.Database, now: float, hours: BusinessHours) -> dict[str, Any]:
+    waits = [business_minutes(hours, since, now) for since in waiting_since(db, now).values()]
+    return {"queue_waiting": len(waits), "queue_oldest_min": rounded(max(waits, default=None))}
+
+
+def indicators(
+    db: sqlite_utils.Database,
+    since: float,
+    now: float | None = None,
+    hours: BusinessHours | None = None,
+) -> dict[str, Any]:
+    """Every indicator of the module docstring over [since, now]; times in business minutes
+    of `hours` (the hub passes its configured hours)."""
+    now = time.time() if now is None else now
+    hours = hours or BusinessHours()
+    return {
+        **conversation_indicators(db, since, now),
+        **ticket_indicators(db, since, now, hours),
+        **csat_indicators(db, since, now),
+        **queue_indicators(db, now, hours),
+    }
+
+
