@@ -1,4 +1,5 @@
-"""Every setting is listed in .env.example, and nothing there is stale."""
+"""Every setting is listed in .env.example, and nothing there is stale; docs/configuration.md
+explains each one."""
 
 import re
 
@@ -15,3 +16,9 @@ def test_env_example_lists_every_setting():
     hub = {f"AFTERCLASS_{name.upper()}" for name in Settings.model_fields if name != "kb"}
     kb = {f"AFTERCLASS_KB_{name.upper()}" for name in KBConfig.model_fields}
     assert documented() == hub | kb
+
+
+def test_the_configuration_page_explains_every_setting():
+    page = (ROOT / "docs" / "configuration.md").read_text("utf-8")
+    missing = sorted(name for name in documented() if f"`{name}`" not in page)
+    assert not missing, f"settings missing from docs/configuration.md: {missing}"
