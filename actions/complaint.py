@@ -14,7 +14,7 @@ from actions.form_guard import GuardedFormValidation
 from actions.handoff import file_ticket, recent_learner_texts
 from actions.slots import reset_flow
 from actions.wording import codes_named, pick, says
-from bot import runtime
+from bot import runtime, transcript
 from kb_index.lang import detect_lang
 from replies import button, choices, t
 
@@ -87,12 +87,7 @@ def complaints_raised(tracker: Tracker) -> int:
 def assess(tracker: Tracker) -> handoff.Severity:
     rt = runtime.get()
     intents = _user_intents(tracker)
-    earlier = rt.db.execute(
-        "SELECT count(*) FROM tickets t JOIN conversations c ON c.id = t.conversation_id "
-        "WHERE t.intent = 'complaint' AND c.learner_id = "
-        "(SELECT learner_id FROM conversations WHERE id = ?) AND t.conversation_id != ?",
-        [tracker.sender_id, tracker.sender_id],
-    ).fetchone()[0]
+    earlier = rt.db.reading(transcript.complaints_elsewhere, tracker.sender_id)
     texts = [*recent_learner_texts(tracker, n=20), tracker.get_slot("complaint_description") or ""]
     return handoff.assess_complaint(
         texts,
@@ -105,7 +100,7 @@ def assess(tracker: Tracker) -> handoff.Severity:
 def open_complaint(tracker: Tracker) -> handoff.Ticket | None:
     """This conversation's complaint case still waiting for a person, if any: a complaint
     typed after it is filed adds to it ("客服直接挂我电话") rather than filing it again."""
-    ticket = handoff.open_ticket(runtime.get().db, tracker.sender_id)
+    ticket = runtime.get().db.reading(handoff.open_ticket, tracker.sender_id)
     return ticket if ticket and ticket.reason == "complaint" else None
 
 

@@ -176,7 +176,7 @@ class GuardedFormValidation(FormValidationAction):
         if kind is None:
             message_id = metadata(tracker).get("message_id")
             if slot and message_id:  # its intent names no need: the reports skip it
-                transcript.mark_answer(runtime.get().db, int(message_id), slot)
+                runtime.get().db.writing(transcript.mark_answer, int(message_id), slot)
             return await super().run(dispatcher, tracker, domain)
         if kind in ("errand", "thanks", "small_talk"):
             copy = {"errand": "form_other_errand", "thanks": "form_thanks"}

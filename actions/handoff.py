@@ -33,8 +33,8 @@ def file_ticket(
     channel: str = "chat",
 ) -> handoff.Ticket:
     rt = runtime.get()
-    return handoff.create_ticket(
-        rt.db,
+    return rt.db.writing(
+        handoff.create_ticket,
         tracker.sender_id,
         reason=reason,
         intent=intent or topic_intent(tracker),

@@ -59,8 +59,13 @@ def record_miss(
     rt: runtime.Runtime, tracker: Tracker, query: str, lang: str, kind: str, best: list[dict]
 ) -> None:
     """Log the question the KB could not answer, for the content team's gaps view."""
-    gaps.log_gap(
-        rt.db, conversation_id=tracker.sender_id, query=query, lang=lang, kind=kind, hits=best
+    rt.db.writing(
+        gaps.log_gap,
+        conversation_id=tracker.sender_id,
+        query=query,
+        lang=lang,
+        kind=kind,
+        hits=best,
     )
 
 
@@ -142,9 +147,7 @@ class ActionAnswerQuestion(Action):
 
         if decision_kind == "clarify":
             record_miss(rt, tracker, query, lang, "clarify", [h.brief() for h in hits])
-            buttons = [
-                {"title": h.entry.question, "payload": kb_pick(h.entry.id)} for h in hits
-            ]
+            buttons = [{"title": h.entry.question, "payload": kb_pick(h.entry.id)} for h in hits]
             buttons.append(
                 {"title": t("kb_none_of_these", lang), "payload": kb_pick(NONE_OF_THESE)}
             )

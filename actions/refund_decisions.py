@@ -23,8 +23,8 @@ def log_decision(
     refund_id: int | str | None = None,
 ) -> None:
     """One row in the hub's refund log per decision, approved or not (bot/refund_log.py)."""
-    refund_log.record(
-        runtime.get().db,
+    runtime.get().db.writing(
+        refund_log.record,
         conversation_id=tracker.sender_id,
         learner_id=learner_id,
         outcome=outcome,

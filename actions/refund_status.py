@@ -4,6 +4,7 @@ from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy.engine import Connection
 
 import handoff
 from actions.context import lang_of
@@ -28,13 +29,7 @@ class ActionRefundStatus(Action):
         refunds = rt.platform.refunds(learner.id) if learner else []
         # a refund the policy refused went to billing as a ticket, not to the platform: the
         # learner asking "where is my refund?" must hear that a person is on it
-        reviews = (
-            handoff.tickets_for(
-                rt.db, transcript.conversation_ids(rt.db, learner.id), "refund_ineligible"
-            )
-            if learner
-            else []
-        )
+        reviews = rt.db.reading(_reviews, learner.id) if learner else []
         if not refunds and not reviews:
             dispatcher.utter_message(text=t("refund_status_none", lang))
             return []
@@ -72,3 +67,10 @@ class ActionRefundStatus(Action):
             )
         dispatcher.utter_message(json_message={"text": "\n".join(lines)})
         return []
+
+
+def _reviews(conn: Connection, learner_id: str) -> list[handoff.Ticket]:
+    """The learner's refunds the policy refused, which billing reviews (their tickets)."""
+    return handoff.tickets_for(
+        conn, transcript.conversation_ids(conn, learner_id), "refund_ineligible"
+    )

@@ -162,7 +162,7 @@ class ActionTroubleshoot(Action):
         going_on = intent in TOPICS and continues_guide(tracker, intent, confidence)
         if going_on and (message_id := metadata(tracker).get("message_id")):
             # an answer to "did that help?": its intent names no need, the reports skip it
-            transcript.mark_answer(rt.db, int(message_id), "ts_step")
+            rt.db.writing(transcript.mark_answer, int(message_id), "ts_step")
         if intent in TOPICS and not going_on:
             # a (new) problem: start from the first step
             topic, step = intent, 0

@@ -1,5 +1,6 @@
-"""The FastAPI app factory: opens the database, loads the KB index and the course
-platform, installs the actions runtime, and mounts the routers."""
+"""The FastAPI app factory: opens and migrates the database, loads the KB index and the
+course platform, installs the actions runtime, answers what a crash cut short, and mounts
+the routers."""
 
 import asyncio
 import logging
@@ -13,9 +14,10 @@ import yaml
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.engine import Connection
 
 import handoff
-from bot import auth, metrics
+from bot import auth, leases, metrics, migrate, recovery
 from bot import runtime as actions_runtime
 from bot.api import (
     actions_webhook,
@@ -31,10 +33,10 @@ from bot.api import (
     staff,
 )
 from bot.broadcast import Broadcaster
+from bot.db import Database
 from bot.hub import Hub
 from bot.rasa_client import RasaClient
 from bot.settings import Settings, get_settings
-from bot.storage import migrate, open_db
 from course_platform import demo_store as platform_store
 from course_platform import load_platform
 from course_platform.refund_policy import RefundPolicy
@@ -63,31 +65,34 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        db = open_db(settings.database)
-        migrate(db)
-        if settings.staff_seed:
-            auth.seed_staff(db, settings.staff_seed)
-        platform_store.seed_if_empty(db, settings.platform_seed_dir / "demo.yml")
-        kb_store.seed_if_empty(db, settings.kb_seed_dir)
+        started = time.time()
+        db = Database(settings.database)
+        await asyncio.to_thread(prepare, db, settings)
         kb = KnowledgeBase(
             settings.index_dir,
             settings.kb.encoder(),
             settings.kb.search_settings(),
             settings.kb.thresholds(),
         )
-        how = kb.ensure(kb_store.published_entries(db))
+        how = await asyncio.to_thread(kb.ensure, db.reading(kb_store.published_entries))
         log.info("KB index %s: %d entries", how, len(kb.index.entries))
         platform = load_platform(settings.platform, db, settings.platform_options)
         hours = business_hours(settings)
         rasa = RasaClient(settings.rasa_url, settings.rasa_timeout_s)
+        broadcaster = Broadcaster()
+        broadcaster.bind(asyncio.get_running_loop())
         app.state.settings = settings
         app.state.db = db
         app.state.kb = kb
         app.state.platform = platform
-        app.state.hub = Hub.build(db, rasa, Broadcaster(), hours, platform)
+        app.state.hub = Hub.build(db, rasa, broadcaster, hours, platform)
         app.state.hours = hours  # the dashboard's times count these business hours
         app.state.alerts = metrics.load_alerts(settings.alert_rules)
-        watcher = asyncio.create_task(watch_alerts(app)) if settings.alert_check_s > 0 else None
+        # what an earlier run left half done: its learners get a notice (bot/recovery.py)
+        await db.awrite(recovery.sweep, app.state.hub.outbox, started)
+        background = [asyncio.create_task(sweep_stale(app))]
+        if settings.alert_check_s > 0:
+            background.append(asyncio.create_task(watch_alerts(app)))
         actions_runtime.install(
             actions_runtime.Runtime(
                 db=db,
@@ -102,12 +107,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
-            if watcher:
-                watcher.cancel()
+            for task in background:
+                task.cancel()
             actions_runtime.install(None)
             await app.state.hub.aclose()  # late Rasa answers no one will post
             await rasa.aclose()
-            db.conn.close()
+            db.dispose()
 
     app = FastAPI(title="AfterClass hub", version="0.1.0", lifespan=lifespan)
 
@@ -160,17 +165,31 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
+def prepare(db: Database, settings: Settings) -> None:
+    """Migrate the schema, then seed what a first start needs (demo staff, the demo course
+    platform, the seed KB): each seed only into empty tables."""
+    migrate.upgrade(db)
+    with db.write() as conn:
+        if settings.staff_seed:
+            auth.seed_staff(conn, settings.staff_seed)
+        platform_store.seed_if_empty(conn, settings.platform_seed_dir / "demo.yml")
+        kb_store.seed_if_empty(conn, settings.kb_seed_dir)
+
+
 async def watch_alerts(app: FastAPI) -> None:
     """Every few seconds, compare the indicators over the alert window with the rules; record
-    alerts that start or clear and tell the webhook. A failing webhook is logged, never fatal."""
+    alerts that start or clear and tell the webhook. One hub process does it (the lease); a
+    failing webhook is logged, never fatal."""
     settings: Settings = app.state.settings
     config: metrics.AlertConfig = app.state.alerts
+    db: Database = app.state.db
     while True:
         await asyncio.sleep(settings.alert_check_s)
         try:
-            now = time.time()
-            values, raised = metrics.alert_state(app.state.db, config, app.state.hours, now)
-            changes = metrics.record_changes(app.state.db, values, config, now, raised)
+            ttl = settings.alert_check_s * 3
+            if not await db.awrite(leases.acquire, "alert_watcher", ttl):
+                continue
+            changes, values = await db.awrite(_check_alerts, config, app.state.hours)
             if changes and settings.alert_webhook:
                 async with httpx.AsyncClient(timeout=5) as client:
                     await client.post(
@@ -179,6 +198,27 @@ async def watch_alerts(app: FastAPI) -> None:
                     )
         except Exception:  # noqa: BLE001 - the watcher must outlive any one failure
             log.exception("alert check failed")
+
+
+def _check_alerts(
+    conn: Connection, config: metrics.AlertConfig, hours: handoff.BusinessHours
+) -> tuple[list[dict], dict]:
+    now = time.time()
+    values, raised = metrics.alert_state(conn, config, hours, now)
+    return metrics.record_changes(conn, values, config, now, raised), values
+
+
+async def sweep_stale(app: FastAPI, every_s: float = 60.0) -> None:
+    """Now and then, notice learner messages some hub process left unanswered (it died)."""
+    db: Database = app.state.db
+    while True:
+        await asyncio.sleep(every_s)
+        try:
+            if await db.awrite(leases.acquire, "recovery", every_s * 3):
+                before = time.time() - recovery.STALE_AFTER_S
+                await db.awrite(recovery.sweep, app.state.hub.outbox, before)
+        except Exception:  # noqa: BLE001 - a background task: log, never die
+            log.exception("recovery sweep failed")
 
 
 def _jsonable(errors: list) -> list:

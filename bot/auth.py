@@ -8,11 +8,15 @@ import hmac
 import secrets
 import time
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-import sqlite_utils
+import sqlalchemy as sa
 import yaml
 from pydantic import BaseModel
+from sqlalchemy.engine import Connection
+
+from bot.tables import staff as S
+from bot.tables import tokens as K
 
 Role = Literal["learner", "agent", "content_editor", "manager", "admin"]
 STAFF_ROLES: tuple[str, ...] = ("agent", "content_editor", "manager", "admin")
@@ -29,26 +33,6 @@ class Principal(BaseModel):
 
     def has(self, *roles: str) -> bool:
         return "admin" in self.roles or any(r in self.roles for r in roles)
-
-
-def ensure_schema(db: sqlite_utils.Database) -> None:
-    db["staff"].create(
-        {
-            "username": str,
-            "display_name": str,
-            "password_hash": str,
-            "roles": str,
-            "teams": str,
-            "active": int,
-        },
-        transform=True,
-        pk="username",
-    )
-    db["tokens"].create(
-        {"token_hash": str, "kind": str, "subject": str, "expires_at": float},
-        pk="token_hash",
-        transform=True,
-    )
 
 
 def _hash_password(password: str, salt: bytes | None = None) -> str:
@@ -70,7 +54,7 @@ def _token_hash(token: str) -> str:
 
 
 def upsert_staff(
-    db: sqlite_utils.Database,
+    conn: Connection,
     username: str,
     password: str,
     roles: list[str],
@@ -80,32 +64,29 @@ def upsert_staff(
     bad = [r for r in roles if r not in STAFF_ROLES]
     if bad:
         raise ValueError(f"unknown roles {bad}; staff roles are {STAFF_ROLES}")
-    db["staff"].upsert(
-        {
-            "username": username,
-            "display_name": display_name or username,
-            "password_hash": _hash_password(password),
-            "roles": ",".join(roles),
-            "teams": ",".join(teams or []),
-            "active": 1,
-        },
-        pk="username",
-    )
+    row = {
+        "display_name": display_name or username,
+        "password_hash": _hash_password(password),
+        "roles": ",".join(roles),
+        "teams": ",".join(teams or []),
+        "active": 1,
+    }
+    if conn.execute(sa.update(S).where(S.c.username == username).values(**row)).rowcount == 0:
+        conn.execute(sa.insert(S).values(username=username, **row))
 
 
-def seed_staff(db: sqlite_utils.Database, path: Path) -> int:
+def seed_staff(conn: Connection, path: Path) -> int:
     """Create the demo staff accounts listed in a YAML file, if none exist yet."""
-    if db["staff"].count or not path.exists():
+    if conn.scalar(sa.select(sa.func.count()).select_from(S)) or not path.exists():
         return 0
     people = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("staff", [])
     for p in people:
-        upsert_staff(
-            db, p["username"], p["password"], p["roles"], p.get("teams"), p.get("display_name", "")
-        )
+        name = p.get("display_name", "")
+        upsert_staff(conn, p["username"], p["password"], p["roles"], p.get("teams"), name)
     return len(people)
 
 
-def _staff_principal(row: dict) -> Principal:
+def _staff_principal(row: Any) -> Principal:
     return Principal(
         kind="staff",
         id=row["username"],
@@ -115,46 +96,57 @@ def _staff_principal(row: dict) -> Principal:
     )
 
 
+def _active_staff(conn: Connection, username: str) -> Any:
+    return (
+        conn.execute(sa.select(S).where(S.c.username == username, S.c.active == 1))
+        .mappings()
+        .first()
+    )
+
+
 def login_staff(
-    db: sqlite_utils.Database, username: str, password: str, ttl_s: int
+    conn: Connection, username: str, password: str, ttl_s: int
 ) -> tuple[str, Principal] | None:
-    rows = list(db["staff"].rows_where("username = ? AND active = 1", [username]))
-    if not rows or not _check_password(password, rows[0]["password_hash"]):
+    row = _active_staff(conn, username)
+    if row is None or not _check_password(password, row["password_hash"]):
         return None
-    return issue_token(db, "staff", username, ttl_s), _staff_principal(rows[0])
+    return issue_token(conn, "staff", username, ttl_s), _staff_principal(row)
 
 
-def issue_token(db: sqlite_utils.Database, kind: str, subject: str, ttl_s: int) -> str:
+def issue_token(conn: Connection, kind: str, subject: str, ttl_s: int) -> str:
     token = secrets.token_urlsafe(24)
-    db["tokens"].insert(
-        {
-            "token_hash": _token_hash(token),
-            "kind": kind,
-            "subject": subject,
-            "expires_at": time.time() + ttl_s,
-        }
+    conn.execute(
+        sa.insert(K).values(
+            token_hash=_token_hash(token),
+            kind=kind,
+            subject=subject,
+            expires_at=time.time() + ttl_s,
+        )
     )
     return token
 
 
-def revoke_token(db: sqlite_utils.Database, token: str) -> None:
+def revoke_token(conn: Connection, token: str) -> None:
     """Sign out: the token stops working now, not when it would have expired."""
-    db["tokens"].delete_where("token_hash = ?", [_token_hash(token)])
+    conn.execute(sa.delete(K).where(K.c.token_hash == _token_hash(token)))
 
 
-def principal_for(db: sqlite_utils.Database, token: str) -> Principal | None:
-    rows = list(
-        db["tokens"].rows_where(
-            "token_hash = ? AND expires_at > ?", [_token_hash(token), time.time()]
+def principal_for(conn: Connection, token: str) -> Principal | None:
+    row = (
+        conn.execute(
+            sa.select(K.c.kind, K.c.subject).where(
+                K.c.token_hash == _token_hash(token), K.c.expires_at > time.time()
+            )
         )
+        .mappings()
+        .first()
     )
-    if not rows:
+    if row is None:
         return None
-    kind, subject = rows[0]["kind"], rows[0]["subject"]
-    if kind == "learner":
-        return Principal(kind="learner", id=subject, roles=["learner"])
-    staff = list(db["staff"].rows_where("username = ? AND active = 1", [subject]))
-    return _staff_principal(staff[0]) if staff else None
+    if row["kind"] == "learner":
+        return Principal(kind="learner", id=row["subject"], roles=["learner"])
+    staff = _active_staff(conn, row["subject"])
+    return _staff_principal(staff) if staff else None
 
 
 def learner_signature(secret: str, learner_id: str) -> str:
@@ -164,3 +156,15 @@ def learner_signature(secret: str, learner_id: str) -> str:
 
 def verify_learner(secret: str, learner_id: str, signature: str) -> bool:
     return bool(secret) and hmac.compare_digest(learner_signature(secret, learner_id), signature)
+
+
+def staff_member(conn: Connection, username: str) -> dict | None:
+    """An active staff account (without its password hash)."""
+    row = _active_staff(conn, username)
+    return {k: v for k, v in row.items() if k != "password_hash"} if row else None
+
+
+def staff_members(conn: Connection) -> list[dict]:
+    """Every active staff account (without password hashes), by user name."""
+    rows = conn.execute(sa.select(S).where(S.c.active == 1).order_by(S.c.username)).mappings()
+    return [{k: v for k, v in r.items() if k != "password_hash"} for r in rows]

@@ -107,21 +107,22 @@ def rasa(args: argparse.Namespace) -> int:
 
 def build_index(args: argparse.Namespace) -> int:
     """Seed the KB store if empty and (re)build the search index."""
-    from bot.storage import migrate, open_db
+    from bot import migrate
+    from bot.db import Database
     from kb_index import store
     from kb_index.service import KnowledgeBase
 
     settings = get_settings()
-    db = open_db(settings.database)
-    migrate(db)
-    store.seed_if_empty(db, settings.kb_seed_dir)
+    db = Database(settings.database)
+    migrate.upgrade(db)
+    db.writing(store.seed_if_empty, settings.kb_seed_dir)
     kb = KnowledgeBase(
         settings.index_dir,
         settings.kb.encoder(),
         settings.kb.search_settings(),
         settings.kb.thresholds(),
     )
-    entries = store.published_entries(db)
+    entries = db.reading(store.published_entries)
     if args.force:
         kb.rebuild(entries)
         how = "built"
@@ -134,19 +135,38 @@ def build_index(args: argparse.Namespace) -> int:
     return 0
 
 
+def db_command(args: argparse.Namespace) -> int:
+    """`db upgrade`: migrate the hub database to this release's schema (the hub also does it
+    at start-up); `db current`: the revisions it is at, and whether that is the newest."""
+    from bot import migrate
+    from bot.db import Database
+
+    db = Database(get_settings().database)
+    if args.action == "upgrade":
+        migrate.upgrade(db)
+    at, newest = migrate.current(db), migrate.heads()
+    print(f"database: {db.url.render_as_string(hide_password=True)}")
+    print(f"at:       {', '.join(sorted(at)) or '(never migrated)'}")
+    print(f"newest:   {', '.join(sorted(newest))}")
+    print("up to date" if at == newest else "needs `afterclass db upgrade`")
+    return 0 if at == newest else 1
+
+
 def reference_platform(args: argparse.Namespace) -> int:
     """Serve the demo course platform over the HTTP API that `HttpPlatform` speaks: the
     executable spec a course platform's engineers can point the hub at."""
     import uvicorn
     from fastapi import FastAPI
 
-    from bot.storage import open_db
+    from bot import migrate
+    from bot.db import Database, sqlite_url
     from course_platform.demo_store import DemoPlatform, seed_if_empty
     from course_platform.reference_api import build_router
 
     settings = get_settings()
-    db = open_db(settings.var_dir / "platform_reference.db")
-    seed_if_empty(db, settings.platform_seed_dir / "demo.yml")
+    db = Database(sqlite_url(settings.var_dir / "platform_reference.db"))
+    migrate.upgrade(db)
+    db.writing(seed_if_empty, settings.platform_seed_dir / "demo.yml")
     app = FastAPI(title="Course platform reference API")
     app.include_router(build_router(DemoPlatform(db)))
     uvicorn.run(app, host="127.0.0.1", port=args.port)
@@ -167,14 +187,18 @@ def main(argv: list[str] | None = None) -> int:
         fn=validate
     )
     p = sub.add_parser(
-        "rasa", help="any rasa command with our components' environment, "
-        "e.g. afterclass rasa test nlu --nlu my.yml --model models/…"
+        "rasa",
+        help="any rasa command with our components' environment, "
+        "e.g. afterclass rasa test nlu --nlu my.yml --model models/…",
     )
     p.add_argument("rasa_args", nargs=argparse.REMAINDER)
     p.set_defaults(fn=rasa)
     p = sub.add_parser("build-index", help="seed the KB if empty and build its index")
     p.add_argument("--force", action="store_true")
     p.set_defaults(fn=build_index)
+    p = sub.add_parser("db", help="the hub database: upgrade its schema, or say where it stands")
+    p.add_argument("action", choices=["upgrade", "current"])
+    p.set_defaults(fn=db_command)
     p = sub.add_parser(
         "reference-platform", help="serve the demo course platform's HTTP API (HttpPlatform's spec)"
     )

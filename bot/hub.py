@@ -4,10 +4,9 @@ and the ticket operations of agents and learners."""
 
 from dataclasses import dataclass
 
-import sqlite_utils
-
 import handoff
 from bot.broadcast import Broadcaster
+from bot.db import Database
 from bot.outbox import Outbox
 from bot.presence import Presence
 from bot.rasa_client import RasaClient
@@ -18,7 +17,7 @@ from course_platform import CoursePlatform
 
 @dataclass
 class Hub:
-    db: sqlite_utils.Database
+    db: Database
     broadcaster: Broadcaster
     outbox: Outbox
     router: Router
@@ -28,18 +27,18 @@ class Hub:
     @classmethod
     def build(
         cls,
-        db: sqlite_utils.Database,
+        db: Database,
         rasa: RasaClient,
         broadcaster: Broadcaster,
         hours: handoff.BusinessHours,
         platform: CoursePlatform | None = None,
     ) -> "Hub":
-        outbox = Outbox(db, broadcaster)
+        outbox = Outbox(broadcaster)
         return cls(
             db=db,
             broadcaster=broadcaster,
             outbox=outbox,
-            router=Router(outbox, rasa, hours, platform),
+            router=Router(db, outbox, rasa, hours, platform),
             presence=Presence(broadcaster),
             tickets=TicketOps(outbox, hours),
         )

@@ -25,6 +25,23 @@ class Stack:
     hub_url: str
     rasa_url: str
     started: float = field(default_factory=time.time)
+    # how the hub was started, so it can be started again (restart_hub)
+    settings: Settings | None = None
+    hub_env: dict[str, str] = field(default_factory=dict)
+    log_dir: Path | None = None
+
+    def restart_hub(self, *, kill: bool = False, timeout: float = 120) -> None:
+        """Stop the hub (SIGKILL with `kill`: a crash, nothing cleaned up) and start it again
+        on the same port, database and Rasa; returns once it answers."""
+        if self.settings is None:
+            raise RuntimeError("this stack does not know how its hub was started")
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.hub.pid, signal.SIGKILL if kill else signal.SIGTERM)
+        self.hub.wait(timeout=20)
+        wait_until(lambda: _port_free(self.settings.host, self.settings.port), 20, [])
+        log = self.log_dir / "hub.log" if self.log_dir else None
+        self.hub = start_hub(self.settings, env=self.hub_env, log_file=log)
+        wait_until(lambda: _ok(f"{self.hub_url}/api/health"), timeout, [self.hub])
 
     def stop(self) -> None:
         for proc in (self.hub, self.rasa):
@@ -89,6 +106,14 @@ class PortInUse(RuntimeError):
     """Another process (often an earlier `afterclass run`) already listens on a port."""
 
 
+def _port_free(host: str, port: int) -> bool:
+    try:
+        check_port_free(host, port)
+    except PortInUse:
+        return False
+    return True
+
+
 def check_port_free(host: str, port: int) -> None:
     # Without this, a leftover hub on the same port answers our readiness check and we
     # would report "ready" for servers that are not ours.
@@ -135,7 +160,7 @@ def start_stack(
         **(hub_env or {}),
     }
     hub = start_hub(settings, env=env, log_file=log_dir / "hub.log" if log_dir else None)
-    stack = Stack(rasa, hub, hub_url, rasa_url)
+    stack = Stack(rasa, hub, hub_url, rasa_url, settings=settings, hub_env=env, log_dir=log_dir)
     try:
         wait_until(lambda: _ok(f"{hub_url}/api/health"), timeout, [rasa, hub])
         wait_until(lambda: _ok(f"{rasa_url}/status", "model_file"), timeout, [rasa, hub])

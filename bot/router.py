@@ -8,18 +8,22 @@ question, a course's name alone) comes from `reading`, and goes to Rasa as metad
 """
 
 import asyncio
-import json
+import contextvars
 import logging
 import time
 import weakref
+from dataclasses import dataclass
 from typing import Any
 
-import sqlite_utils
+import anyio.to_thread
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 
 import handoff
 import reading
 from bot import transcript
-from bot.outbox import Outbox
+from bot.db import Database
+from bot.outbox import Outbox, mode_of
 from bot.rasa_client import RasaClient, RasaUnavailable
 from bot.transcript import Conversation, Message
 from course_platform import CoursePlatform, Order
@@ -30,18 +34,34 @@ from replies import kb_pick, t
 log = logging.getLogger(__name__)
 
 HUMAN_PAYLOAD = reading.HUMAN_PAYLOAD
+# seconds this request's turn spent waiting for Rasa, so the route can tell the hub's own
+# time apart (Server-Timing; bench/load.py reads it)
+RASA_WAIT: contextvars.ContextVar[float] = contextvars.ContextVar("rasa_wait", default=0.0)
+
+
+@dataclass
+class Turn:
+    """A learner message and what answered it (first the message, then the replies), and
+    the conversation's mode after it."""
+
+    messages: list[Message]
+    mode: str
 
 
 class Router:
+    """Every step that touches the database is its own short unit of work, run off the event
+    loop (`Database.awrite`/`aread`); none is held while Rasa thinks."""
+
     def __init__(
         self,
+        db: Database,
         outbox: Outbox,
         rasa: RasaClient,
         hours: handoff.BusinessHours,
         platform: CoursePlatform | None = None,
     ) -> None:
+        self.db = db
         self.outbox = outbox
-        self.db: sqlite_utils.Database = outbox.db
         self.rasa = rasa
         self.hours = hours
         self.platform = platform  # the learners' orders, for a course named on its own
@@ -60,40 +80,115 @@ class Router:
 
     # ---- a learner message ---------------------------------------------------------
     async def learner_says(
-        self, conv: Conversation, text: str, payload: str | None = None
-    ) -> list[Message]:
-        """Record a learner message, then route it. Returns the message and any replies."""
+        self,
+        learner_id: str,
+        conversation_id: str,
+        text: str,
+        payload: str | None = None,
+        client_id: str | None = None,
+    ) -> Turn | None:
+        """Record a learner message, then route it. Returns the message and any replies, and
+        the conversation's mode after the turn; None if the learner has no such conversation.
+
+        With `client_id`, a message sent before (a resend after a lost response) is not
+        stored or routed again: the stored message and what answered it so far come back.
+        Each step is one short unit of work: reading what the message needs (one), storing
+        it and seeing who answers it (one, or two while an earlier turn of the conversation
+        still runs), and storing the answer (one)."""
+        found = await self.db.aread(_prepare, learner_id, conversation_id, client_id)
+        if found is None:
+            return None
+        conv, again, buttons, asking = found
+        if again:
+            return again
         read = reading.read(
             text,
             conv_lang=conv.lang,
             payload=payload,
-            buttons=transcript.offered_buttons(self.db, conv.id),
-            asking=transcript.asking(self.db, conv.id),
+            buttons=buttons,
+            asking=asking,
             orders=lambda: self._orders(conv),
-        )
-        msg = self.outbox.post(
-            conv.id,
-            "learner",
-            text,
-            lang=read.lang,
-            payload={"payload": read.payload} if read.payload else None,
         )
         lock = self._locks.get(conv.id)
         if lock is None:
             lock = self._locks[conv.id] = asyncio.Lock()
+        if lock.locked():  # an earlier turn runs: store the message now, route it after
+            msg = await self.db.awrite(self._store, conv.id, text, read, client_id)
+            if msg is None:
+                return await self.db.aread(_resent, conv.id, client_id)
+            async with lock:
+                human, asking = await self.db.awrite(self._to_person_or_bot, msg)
+                return await self._route(conv, msg, human, asking, read)
         async with lock:
-            if handoff.human_mode(self.db, conv.id):
-                self.outbox.broadcaster.publish(
-                    "queue", {"type": "learner_message", "conversation_id": conv.id}
-                )
-                return [msg]
-            # the question the previous turn left open, now that it has finished
-            read.asking = transcript.asking(self.db, conv.id)
-            return await self._bot_turn(conv, msg, read)
+            stored = await self.db.awrite(self._store_and_route, conv.id, text, read, client_id)
+            if stored is None:
+                return await self.db.aread(_resent, conv.id, client_id)
+            return await self._route(conv, *stored, read=read)
 
-    async def _bot_turn(
-        self, conv: Conversation, msg: Message, read: reading.Reading
-    ) -> list[Message]:
+    def _store(
+        self,
+        conn: Connection,
+        conversation_id: str,
+        text: str,
+        read: reading.Reading,
+        client_id: str | None,
+    ) -> Message | None:
+        """The learner's message, first of all; None if its client id is stored already (the
+        same resend raced in twice: the other one stored it)."""
+        try:
+            with conn.begin_nested():
+                return self.outbox.post(
+                    conn,
+                    conversation_id,
+                    "learner",
+                    text,
+                    lang=read.lang,
+                    payload={"payload": read.payload} if read.payload else None,
+                    client_id=client_id,
+                )
+        except IntegrityError:
+            if client_id is None:
+                raise
+            return None
+
+    def _to_person_or_bot(
+        self, conn: Connection, msg: Message
+    ) -> tuple[bool, tuple[str, str] | None]:
+        """In human mode the agent who has the chat sees the message: the hub is done with
+        it. Else the bot's turn, with the form question the last turn left open."""
+        if handoff.human_mode(conn, msg.conversation_id):
+            transcript.mark_handled(conn, msg.id)
+            self.outbox.tell_queue(
+                conn, {"type": "learner_message", "conversation_id": msg.conversation_id}
+            )
+            return True, None
+        return False, transcript.asking(conn, msg.conversation_id)
+
+    def _store_and_route(
+        self,
+        conn: Connection,
+        conversation_id: str,
+        text: str,
+        read: reading.Reading,
+        client_id: str | None,
+    ) -> tuple[Message, bool, tuple[str, str] | None] | None:
+        msg = self._store(conn, conversation_id, text, read, client_id)
+        return None if msg is None else (msg, *self._to_person_or_bot(conn, msg))
+
+    async def _route(
+        self,
+        conv: Conversation,
+        msg: Message,
+        human: bool,
+        asking: tuple[str, str] | None,
+        read: reading.Reading,
+    ) -> Turn:
+        if human:
+            return Turn([msg], "human")
+        read.asking = asking  # the question the previous turn left open, now it is done
+        return await self._bot_turn(conv, msg, read)
+
+    async def _bot_turn(self, conv: Conversation, msg: Message, read: reading.Reading) -> Turn:
         """One Rasa turn; returns the (now annotated) learner message and the replies.
 
         Rasa down or failing: the message was not handled; the learner is asked to resend it
@@ -104,28 +199,36 @@ class Router:
         behind it in Rasa."""
         lang = read.lang
         if conv.id in self._pending and read.wants_person:
-            return [msg, *self._rasa_trouble(conv, read)]
+            return await self._rasa_trouble(conv, msg, read)
+        # the reading may ask the course platform for the learner's orders: off the loop
+        hints = (
+            await anyio.to_thread.run_sync(read.metadata) if read.needs_orders else read.metadata()
+        )
         metadata = {
             "learner_id": conv.learner_id,
             "conversation_id": conv.id,
             "message_id": msg.id,  # the transcript's, so actions can annotate this message
-            **read.metadata(),
+            **hints,
         }
         turn = asyncio.ensure_future(
             self.rasa.turn(conv.id, read.routed_text, metadata, wait_s=self.rasa.late_s)
         )
+        waited = time.perf_counter()
         try:
             raw = await asyncio.wait_for(asyncio.shield(turn), self.rasa.timeout_s)
         except TimeoutError:
+            RASA_WAIT.set(RASA_WAIT.get() + time.perf_counter() - waited)
             log.warning("Rasa slow for %s: answer will be posted late", conv.id)
             self._pending[conv.id] = turn
             task = asyncio.create_task(self._late_turn(conv, msg, lang, turn))
             self._late.add(task)
             task.add_done_callback(self._late.discard)
-            return [msg, *self._rasa_trouble(conv, read, slow=True)]
+            return await self._rasa_trouble(conv, msg, read, slow=True)
         except RasaUnavailable as e:
+            RASA_WAIT.set(RASA_WAIT.get() + time.perf_counter() - waited)
             log.warning("Rasa unavailable for %s: %s", conv.id, e)
-            return [msg, *self._rasa_trouble(conv, read)]
+            return await self._rasa_trouble(conv, msg, read)
+        RASA_WAIT.set(RASA_WAIT.get() + time.perf_counter() - waited)
         return await self._deliver(conv, msg, raw, lang)
 
     def _orders(self, conv: Conversation) -> list[Order]:
@@ -140,36 +243,54 @@ class Router:
 
     async def _deliver(
         self, conv: Conversation, msg: Message, raw: list[dict], lang: str, late: bool = False
-    ) -> list[Message]:
-        """Store Rasa's answer to `msg`: the intent on the message, the replies, and the
-        queue notice if the turn handed the chat to a person."""
+    ) -> Turn:
+        """Store Rasa's answer to `msg`, in one unit of work: the intent on the message, the
+        replies, the queue notice if the turn handed the chat to a person, and the message
+        marked handled. A crash before it commits leaves the message unhandled (recovery)."""
+        state: dict[str, Any] = {}
         # a late answer's parse is this message's only if nothing was said since
-        if not late or transcript.recent_learner_text(self.db, conv.id, 1) == [msg.text]:
-            state = await self.rasa.after_turn(conv.id)
+        if not late or await self.db.aread(transcript.recent_learner_text, conv.id, 1) == [
+            msg.text
+        ]:
+            waited = time.perf_counter()
+            state = {"read": True, **await self.rasa.after_turn(conv.id)}
+            RASA_WAIT.set(RASA_WAIT.get() + time.perf_counter() - waited)
+        return await self.db.awrite(self._store_answer, conv, msg, raw, lang, state)
+
+    def _store_answer(
+        self,
+        conn: Connection,
+        conv: Conversation,
+        msg: Message,
+        raw: list[dict],
+        lang: str,
+        state: dict[str, Any],
+    ) -> Turn:
+        if state.get("read"):
             # an unreadable tracker forgets the question: better read as the NLU reads it
             # than taken as the answer to a question no longer asked
-            transcript.set_asking(self.db, conv.id, state.get("asking"))
+            transcript.set_asking(conn, conv.id, state.get("asking"))
             parse = state.get("parse")
             if parse and parse.get("intent"):
                 msg = transcript.annotate(
-                    self.db,
-                    msg.id,
-                    parse["intent"].get("name"),
-                    parse["intent"].get("confidence"),
+                    conn, msg.id, parse["intent"].get("name"), parse["intent"].get("confidence")
                 )
             # The bot's language wins over the hub's reading of this one message: the hub's
             # own notices (queue, agent joined) must not switch it either.
             if state.get("lang") in ("zh", "en") and state["lang"] != lang:
                 lang = state["lang"]
-                transcript.set_lang(self.db, conv.id, lang)
+                transcript.set_lang(conn, conv.id, lang)
         out = [
-            self.outbox.post(conv.id, "bot", r["text"], lang=lang, payload=r["payload"])
+            self.outbox.post(
+                conn, conv.id, "bot", r["text"], lang=lang, payload=r["payload"], reply_to=msg.id
+            )
             for r in merge_replies(raw)
         ]
-        ticket = handoff.human_mode(self.db, conv.id)
+        ticket = handoff.human_mode(conn, conv.id)
         if ticket:
-            out.append(self._queued_notice(conv.id, ticket, lang))
-        return [msg, *out]
+            out.append(self._queued_notice(conn, conv.id, ticket, lang, reply_to=msg.id))
+        transcript.mark_handled(conn, msg.id)
+        return Turn([msg, *out], "human" if ticket else "bot")
 
     async def _late_turn(
         self, conv: Conversation, msg: Message, lang: str, turn: asyncio.Future
@@ -182,10 +303,9 @@ class Router:
                 raw = await turn
             except RasaUnavailable as e:
                 log.warning("Rasa never answered %s in %s: %s", msg.id, conv.id, e)
-                if not handoff.human_mode(self.db, conv.id):
-                    self._trouble_notice(conv, lang, "rasa_lost", text=msg.text[:60])
+                await self.db.awrite(self._lost, conv, msg, lang)
                 return
-            if handoff.human_mode(self.db, conv.id):
+            if await self.db.aread(handoff.human_mode, conv.id):
                 log.info("late Rasa answer to %s dropped: a person has the chat", msg.id)
                 return
             await self._deliver(conv, msg, raw, lang, late=True)
@@ -195,57 +315,85 @@ class Router:
             if self._pending.get(conv.id) is turn:
                 del self._pending[conv.id]
 
+    def _lost(self, conn: Connection, conv: Conversation, msg: Message, lang: str) -> None:
+        if not handoff.human_mode(conn, conv.id):
+            self._trouble_notice(conn, conv, msg, lang, "rasa_lost", text=msg.text[:60])
+
     # ---- answers without Rasa ---------------------------------------------------------
-    def _rasa_trouble(
-        self, conv: Conversation, read: reading.Reading, slow: bool = False
-    ) -> list[Message]:
+    async def _rasa_trouble(
+        self, conv: Conversation, msg: Message, read: reading.Reading, slow: bool = False
+    ) -> Turn:
+        return await self.db.awrite(self._answer_without_rasa, conv, msg, read, slow)
+
+    def _answer_without_rasa(
+        self,
+        conn: Connection,
+        conv: Conversation,
+        msg: Message,
+        read: reading.Reading,
+        slow: bool,
+    ) -> Turn:
         """The hub answers without Rasa: a request for a person opens a ticket for the team
         of the conversation's topic (from the intents stored on its messages), with the same
-        off-hours notice the bot gives; anything else gets an honest notice and the button."""
+        off-hours notice the bot gives; anything else gets an honest notice and the button.
+        Either way the learner was told something: the message is handled."""
+        transcript.mark_handled(conn, msg.id)
         if read.wants_person:
             ticket = handoff.create_ticket(
-                self.db,
+                conn,
                 conv.id,
                 reason="assistant_unavailable",
-                intent=self.topic_of(conv.id),
-                summary=" / ".join(
-                    x for x in transcript.recent_learner_text(self.db, conv.id) if x
-                )[:400],
+                intent=self.topic_of(conn, conv.id),
+                summary=" / ".join(x for x in transcript.recent_learner_text(conn, conv.id) if x)[
+                    :400
+                ],
                 hours=self.hours,
             )
-            return [self._queued_notice(conv.id, ticket, read.lang, after_hours=True)]
-        return [self._trouble_notice(conv, read.lang, "rasa_slow" if slow else "rasa_down")]
+            notice = self._queued_notice(
+                conn, conv.id, ticket, read.lang, after_hours=True, reply_to=msg.id
+            )
+            return Turn([msg, notice], "human")
+        kind = "rasa_slow" if slow else "rasa_down"
+        return Turn([msg, self._trouble_notice(conn, conv, msg, read.lang, kind)], "bot")
 
-    def _trouble_notice(self, conv: Conversation, lang: str, key: str, **values: str) -> Message:
+    def _trouble_notice(
+        self,
+        conn: Connection,
+        conv: Conversation,
+        msg: Message,
+        lang: str,
+        key: str,
+        **values: str,
+    ) -> Message:
         button = {"title": t("human_button", lang), "payload": HUMAN_PAYLOAD}
         return self.outbox.post(
+            conn,
             conv.id,
             "system",
             t(key, lang, **values),
             lang=lang,
             payload={"event": "rasa_down", "kind": key, "buttons": [button]},
+            reply_to=msg.id,
         )
 
-    def topic_of(self, conversation_id: str) -> str | None:
+    @staticmethod
+    def topic_of(conn: Connection, conversation_id: str) -> str | None:
         """What the conversation is about, for a ticket the hub files itself: the latest
         learner message whose stored intent names a team's topic, leaving out tapped options
         and answers to a form's question (an order button is no topic of its own)."""
-        rows = self.db["messages"].rows_where(
-            "conversation_id = ? AND sender = 'learner' AND intent IS NOT NULL AND answers IS NULL",
-            [conversation_id],
-            order_by="id desc",
-            limit=200,
+        return next(
+            (i for i in transcript.topic_rows(conn, conversation_id) if handoff.names_a_team(i)),
+            None,
         )
-        for row in rows:
-            tapped = (json.loads(row["payload"] or "{}") or {}).get("payload") or ""
-            if tapped and not tapped.startswith("/"):
-                continue
-            if handoff.names_a_team(row["intent"]):
-                return row["intent"]
-        return None
 
     def _queued_notice(
-        self, conversation_id: str, ticket: handoff.Ticket, lang: str, after_hours: bool = False
+        self,
+        conn: Connection,
+        conversation_id: str,
+        ticket: handoff.Ticket,
+        lang: str,
+        after_hours: bool = False,
+        reply_to: int | None = None,
     ) -> Message:
         """`after_hours`: also say when people work, if they do not now (the bot's handoff
         message says it itself; a ticket the hub files must say it too)."""
@@ -254,6 +402,7 @@ class Router:
             hours = {"opens": f"{self.hours.opens:%H:%M}", "closes": f"{self.hours.closes:%H:%M}"}
             text += "\n\n" + t("handoff_after_hours", lang, **hours)
         msg = self.outbox.post(
+            conn,
             conversation_id,
             "system",
             text,
@@ -264,24 +413,27 @@ class Router:
                 "team": ticket.team,
                 "priority": ticket.priority,
             },
+            reply_to=reply_to,
         )
-        self.outbox.announce_mode(conversation_id)
+        self.outbox.announce_mode(conn, conversation_id)
         return msg
 
+    # ---- "not helpful" -------------------------------------------------------------------
     def offer_alternatives(
-        self, conv: Conversation, answer_id: int, entry_id: str, kb: KnowledgeBase
+        self, conn: Connection, conv: Conversation, answer_id: int, entry_id: str, kb: KnowledgeBase
     ) -> Message:
-        """After "not helpful": the next-best entries for the same question, then a person."""
+        """After "not helpful": the next-best entries for the same question, then a person.
+        Called from a request's worker thread (the search encodes the question)."""
         asked = [
             m
-            for m in transcript.messages(self.db, conv.id, limit=5000)
+            for m in transcript.messages(conn, conv.id, limit=5000)
             if m.sender == "learner" and m.id < answer_id
         ]
         question = asked[-1].text if asked else ""
         lang = conv.lang
         hits = [h for h in kb.search(question, k=6, lang=lang) if h.entry.id != entry_id]
         gaps.log_gap(
-            self.db,
+            conn,
             conversation_id=conv.id,
             query=question,
             lang=lang,
@@ -291,12 +443,39 @@ class Router:
         buttons = [{"title": h.entry.question, "payload": kb_pick(h.entry.id)} for h in hits[:3]]
         buttons.append({"title": t("human_button", lang), "payload": HUMAN_PAYLOAD})
         return self.outbox.post(
+            conn,
             conv.id,
             "bot",
             t("next_best", lang),
             lang=lang,
             payload={"buttons": buttons, "event": "next_best"},
         )
+
+
+def _prepare(
+    conn: Connection, learner_id: str, conversation_id: str, client_id: str | None
+) -> tuple[Conversation, Turn | None, list[dict], tuple[str, str] | None] | None:
+    """What a new learner message needs, in one read: the learner's conversation (None if
+    it is not theirs), the turn already stored under this client id (a resend), and for
+    reading the message the buttons just offered and the open question."""
+    conv = transcript.get_conversation(conn, conversation_id)
+    if conv is None or conv.learner_id != learner_id:
+        return None
+    again = _resent(conn, conversation_id, client_id) if client_id else None
+    return (
+        conv,
+        again,
+        transcript.offered_buttons(conn, conversation_id),
+        transcript.asking(conn, conversation_id),
+    )
+
+
+def _resent(conn: Connection, conversation_id: str, client_id: str | None) -> Turn | None:
+    """A message sent before under this client id, and what answered it so far."""
+    msg = transcript.by_client_id(conn, conversation_id, client_id) if client_id else None
+    if msg is None:
+        return None
+    return Turn([msg, *transcript.replies_to(conn, msg)], mode_of(conn, conversation_id))
 
 
 def merge_replies(raw: list[dict]) -> list[dict]:

@@ -7,8 +7,7 @@ when content staff publish.
 
 from dataclasses import dataclass, field
 
-import sqlite_utils
-
+from bot.db import Database
 from course_platform import CoursePlatform
 from course_platform.refund_policy import RefundPolicy
 from handoff import BusinessHours
@@ -17,7 +16,7 @@ from kb_index.service import KnowledgeBase
 
 @dataclass
 class Runtime:
-    db: sqlite_utils.Database
+    db: Database  # units of work: `with rt.db.write() as conn:` (bot/db.py)
     kb: KnowledgeBase
     platform: CoursePlatform
     hours: BusinessHours = field(default_factory=BusinessHours)

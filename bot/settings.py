@@ -16,7 +16,9 @@ class Settings(BaseSettings):
 
     root: Path = ROOT
     var_dir: Path = ROOT / "var"
-    db_path: Path | None = None  # default: var/hub.db
+    # The hub's database: "" = the embedded SQLite file var/hub.db; or any SQLAlchemy URL,
+    # sqlite:///path/hub.db or postgresql://user:password@host:5432/afterclass
+    database_url: str = ""
     kb_index_dir: Path | None = None  # default: var/kb_index
     kb_seed_dir: Path = ROOT / "data" / "kb"
     platform_seed_dir: Path = ROOT / "data" / "platform"
@@ -60,8 +62,9 @@ class Settings(BaseSettings):
     kb: KBConfig = Field(default_factory=KBConfig)
 
     @property
-    def database(self) -> Path:
-        return self.db_path or self.var_dir / "hub.db"
+    def database(self) -> str:
+        """The database URL the hub opens (see `database_url`)."""
+        return self.database_url or f"sqlite+pysqlite:///{self.var_dir / 'hub.db'}"
 
     @property
     def index_dir(self) -> Path:

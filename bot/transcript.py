@@ -1,12 +1,28 @@
-"""Conversations and their transcript: every learner, bot, agent and system message."""
+"""Conversations and their transcript: every learner, bot, agent and system message.
+
+Each function runs inside the caller's unit of work (a `Connection` from bot/db.py).
+
+A learner message is stored first, before anything can fail. It may carry the learner's own
+id for it (`client_id`): sending it again returns the stored message and whatever answered it
+(`replies_to`), so a resend after a lost response never runs a second turn. The hub's
+answers point back at the message they answer (`reply_to`), and the message is marked
+handled (`handled_at`) when the hub is done with it: its replies are stored, the learner got
+a notice, or the agent who has the chat sees it. A learner message left unhandled was cut
+short by a crash (bot/recovery.py).
+"""
 
 import json
 import secrets
 import time
 from typing import Any, Literal
 
-import sqlite_utils
+import sqlalchemy as sa
 from pydantic import BaseModel, Field
+from sqlalchemy.engine import Connection
+
+from bot.tables import conversations as C
+from bot.tables import messages as M
+from handoff.tables import tickets as T
 
 Sender = Literal["learner", "bot", "agent", "system"]
 
@@ -30,77 +46,64 @@ class Message(BaseModel):
     confidence: float | None = None
     payload: dict[str, Any] = Field(default_factory=dict)  # buttons, events, citations
     created_at: float
+    client_id: str | None = None  # the learner's own id for the message, if it sent one
+    reply_to: int | None = None  # the learner message a bot or hub message answers
 
 
-def ensure_schema(db: sqlite_utils.Database) -> None:
-    db["conversations"].create(
-        {
-            "id": str,
-            "learner_id": str,
-            "lang": str,
-            "created_at": float,
-            "last_message_at": float,
-            # the form question the bot's last turn left open, "form/slot" (reading);
-            # stored, not held in the hub's memory, so a restart does not forget it
-            "asking": str,
-        },
-        transform=True,
-        pk="id",
-    )
-    db["conversations"].create_index(["learner_id"], if_not_exists=True)
-    db["messages"].create(
-        {
-            "id": int,
-            "conversation_id": str,
-            "sender": str,
-            "text": str,
-            "author": str,
-            "lang": str,
-            "intent": str,
-            "confidence": float,
-            "payload": str,
-            "created_at": float,
-            # the form slot a learner message answered (set by actions/form_guard.py): its
-            # intent is then no need of the learner's ("北京某某科技有限公司", an invoice
-            # title, read as a complaint), and the manager's reports skip it
-            "answers": str,
-        },
-        transform=True,
-        pk="id",
-        foreign_keys=[("conversation_id", "conversations", "id")],
-    )
-    db["messages"].create_index(["conversation_id", "id"], if_not_exists=True)
-    # the alert watcher's surge check counts the last hour's messages every few seconds
-    db["messages"].create_index(["created_at"], if_not_exists=True)
+# ---- conversations -----------------------------------------------------------------------
 
 
-def create_conversation(
-    db: sqlite_utils.Database, learner_id: str, lang: str = "zh"
-) -> Conversation:
+def create_conversation(conn: Connection, learner_id: str, lang: str = "zh") -> Conversation:
     conv = Conversation(
         id="c_" + secrets.token_hex(8), learner_id=learner_id, lang=lang, created_at=time.time()
     )
-    db["conversations"].insert(conv.model_dump())
+    conn.execute(sa.insert(C).values(**conv.model_dump()))
     return conv
 
 
-def conversation_ids(db: sqlite_utils.Database, learner_id: str) -> list[str]:
+def conversation_ids(conn: Connection, learner_id: str) -> list[str]:
     """Every conversation of a learner (for what the bot should remember across chats)."""
-    rows = db["conversations"].rows_where("learner_id = ?", [learner_id], select="id")
-    return [r["id"] for r in rows]
+    return list(conn.scalars(sa.select(C.c.id).where(C.c.learner_id == learner_id)))
 
 
-def get_conversation(db: sqlite_utils.Database, conversation_id: str) -> Conversation | None:
-    rows = list(db["conversations"].rows_where("id = ?", [conversation_id]))
-    return Conversation(**rows[0]) if rows else None
+def get_conversation(conn: Connection, conversation_id: str) -> Conversation | None:
+    row = conn.execute(sa.select(C).where(C.c.id == conversation_id)).mappings().first()
+    return Conversation(**row) if row else None
 
 
-def _message(row: dict) -> Message:
+def set_lang(conn: Connection, conversation_id: str, lang: str) -> None:
+    """The conversation's language when the bot decided otherwise than the hub's reading."""
+    conn.execute(sa.update(C).where(C.c.id == conversation_id).values(lang=lang))
+
+
+def set_asking(conn: Connection, conversation_id: str, asking: tuple[str, str] | None) -> None:
+    """Record the form question the bot left open (None: no form is asking)."""
+    value = "/".join(asking) if asking else None
+    conn.execute(sa.update(C).where(C.c.id == conversation_id).values(asking=value))
+
+
+def asking(conn: Connection, conversation_id: str) -> tuple[str, str] | None:
+    """The form and slot the bot's last turn asked for, if a form is still asking."""
+    value = conn.scalar(sa.select(C.c.asking).where(C.c.id == conversation_id))
+    form, _, slot = (value or "").partition("/")
+    return (form, slot) if form and slot else None
+
+
+# ---- messages ------------------------------------------------------------------------------
+
+
+def _message(row: Any) -> Message:
     return Message(**{**row, "payload": json.loads(row["payload"] or "{}")})
 
 
+def _tapped(sender: str, payload: dict[str, Any] | None) -> int:
+    """A learner message that was a tapped (or typed) form option: a plain-value payload."""
+    tapped = (payload or {}).get("payload") if sender == "learner" else None
+    return int(bool(tapped) and not str(tapped).startswith("/"))
+
+
 def add_message(
-    db: sqlite_utils.Database,
+    conn: Connection,
     conversation_id: str,
     sender: Sender,
     text: str,
@@ -108,83 +111,113 @@ def add_message(
     author: str | None = None,
     lang: str | None = None,
     payload: dict[str, Any] | None = None,
+    client_id: str | None = None,
+    reply_to: int | None = None,
 ) -> Message:
     now = time.time()
-    with db.conn:
-        msg_id = (
-            db["messages"]
-            .insert(
-                {
-                    "conversation_id": conversation_id,
-                    "sender": sender,
-                    "text": text,
-                    "author": author,
-                    "lang": lang,
-                    "payload": json.dumps(payload or {}, ensure_ascii=False),
-                    "created_at": now,
-                }
-            )
-            .last_pk
+    msg_id = conn.execute(
+        sa.insert(M).values(
+            conversation_id=conversation_id,
+            sender=sender,
+            text=text,
+            author=author,
+            lang=lang,
+            payload=json.dumps(payload or {}, ensure_ascii=False),
+            created_at=now,
+            client_id=client_id,
+            tapped=_tapped(sender, payload),
+            reply_to=reply_to,
         )
-        fields: dict[str, Any] = {"last_message_at": now}
-        if sender == "learner" and lang:
-            fields["lang"] = lang  # replies follow the learner's latest language
-        db["conversations"].update(conversation_id, fields)
-    return get_message(db, msg_id)
+    ).inserted_primary_key[0]
+    fields: dict[str, Any] = {"last_message_at": now}
+    if sender == "learner" and lang:
+        fields["lang"] = lang  # replies follow the learner's latest language
+    conn.execute(sa.update(C).where(C.c.id == conversation_id).values(**fields))
+    return get_message(conn, msg_id)
 
 
-def set_lang(db: sqlite_utils.Database, conversation_id: str, lang: str) -> None:
-    """The conversation's language when the bot decided otherwise than the hub's guess."""
-    db["conversations"].update(conversation_id, {"lang": lang})
-
-
-def set_asking(
-    db: sqlite_utils.Database, conversation_id: str, asking: tuple[str, str] | None
-) -> None:
-    """Record the form question the bot left open (None: no form is asking)."""
-    db["conversations"].update(conversation_id, {"asking": "/".join(asking) if asking else None})
-
-
-def asking(db: sqlite_utils.Database, conversation_id: str) -> tuple[str, str] | None:
-    """The form and slot the bot's last turn asked for, if a form is still asking."""
-    rows = list(db.query("select asking from conversations where id = ?", [conversation_id]))
-    form, _, slot = (rows[0]["asking"] or "").partition("/") if rows else ("", "", "")
-    return (form, slot) if form and slot else None
-
-
-def get_message(db: sqlite_utils.Database, message_id: int) -> Message:
-    return _message(db["messages"].get(message_id))
-
-
-def mark_answer(db: sqlite_utils.Database, message_id: int, slot: str) -> None:
-    """Record that a learner message was taken as the answer to a form's `slot`."""
-    db["messages"].update(message_id, {"answers": slot})
-
-
-def annotate(
-    db: sqlite_utils.Database, message_id: int, intent: str | None, confidence: float | None
-) -> Message:
-    db["messages"].update(message_id, {"intent": intent, "confidence": confidence})
-    return get_message(db, message_id)
-
-
-def messages(
-    db: sqlite_utils.Database, conversation_id: str, after: int = 0, limit: int = 500
-) -> list[Message]:
-    rows = db["messages"].rows_where(
-        "conversation_id = ? AND id > ?", [conversation_id, after], order_by="id", limit=limit
+def by_client_id(conn: Connection, conversation_id: str, client_id: str) -> Message | None:
+    """The learner message stored under the learner's own id, if it was sent before."""
+    row = (
+        conn.execute(
+            sa.select(M).where(M.c.conversation_id == conversation_id, M.c.client_id == client_id)
+        )
+        .mappings()
+        .first()
     )
+    return _message(row) if row else None
+
+
+def replies_to(conn: Connection, message: Message) -> list[Message]:
+    """What the hub said in answer to a learner message, so far."""
+    rows = conn.execute(
+        sa.select(M)
+        .where(M.c.conversation_id == message.conversation_id, M.c.reply_to == message.id)
+        .order_by(M.c.id)
+    ).mappings()
     return [_message(r) for r in rows]
 
 
-def offered_buttons(db: sqlite_utils.Database, conversation_id: str) -> list[dict[str, Any]]:
+def mark_handled(conn: Connection, message_id: int) -> None:
+    """The hub is done with a learner message (its replies or notice are stored, or the
+    agent who has the chat sees it)."""
+    conn.execute(
+        sa.update(M)
+        .where(M.c.id == message_id, M.c.handled_at.is_(None))
+        .values(handled_at=time.time())
+    )
+
+
+def unhandled(conn: Connection, before: float, limit: int = 500) -> list[Message]:
+    """Learner messages stored before `before` that the hub never finished with."""
+    rows = conn.execute(
+        sa.select(M)
+        .where(M.c.sender == "learner", M.c.handled_at.is_(None), M.c.created_at < before)
+        .order_by(M.c.id)
+        .limit(limit)
+    ).mappings()
+    return [_message(r) for r in rows]
+
+
+def get_message(conn: Connection, message_id: int) -> Message:
+    return _message(conn.execute(sa.select(M).where(M.c.id == message_id)).mappings().one())
+
+
+def mark_answer(conn: Connection, message_id: int, slot: str) -> None:
+    """Record that a learner message was taken as the answer to a form's `slot`."""
+    conn.execute(sa.update(M).where(M.c.id == message_id).values(answers=slot))
+
+
+def annotate(
+    conn: Connection, message_id: int, intent: str | None, confidence: float | None
+) -> Message:
+    conn.execute(
+        sa.update(M).where(M.c.id == message_id).values(intent=intent, confidence=confidence)
+    )
+    return get_message(conn, message_id)
+
+
+def messages(
+    conn: Connection, conversation_id: str, after: int = 0, limit: int = 500
+) -> list[Message]:
+    rows = conn.execute(
+        sa.select(M)
+        .where(M.c.conversation_id == conversation_id, M.c.id > after)
+        .order_by(M.c.id)
+        .limit(limit)
+    ).mappings()
+    return [_message(r) for r in rows]
+
+
+def offered_buttons(conn: Connection, conversation_id: str) -> list[dict[str, Any]]:
     """The buttons of the bot's latest message, if the learner has not written since."""
-    for row in db["messages"].rows_where(
-        "conversation_id = ? AND sender IN ('bot', 'learner')",
-        [conversation_id],
-        order_by="id desc",
-        limit=5,
-    ):
+    rows = conn.execute(
+        sa.select(M)
+        .where(M.c.conversation_id == conversation_id, M.c.sender.in_(("bot", "learner")))
+        .order_by(M.c.id.desc())
+        .limit(5)
+    ).mappings()
+    for row in rows:
         if row["sender"] == "learner":
             return []
         buttons = _message(row).payload.get("buttons")
@@ -193,43 +226,100 @@ def offered_buttons(db: sqlite_utils.Database, conversation_id: str) -> list[dic
     return []
 
 
-def recent_learner_text(db: sqlite_utils.Database, conversation_id: str, n: int = 3) -> list[str]:
-    rows = db["messages"].rows_where(
-        "conversation_id = ? AND sender = 'learner'", [conversation_id], order_by="id desc", limit=n
+def recent_learner_text(conn: Connection, conversation_id: str, n: int = 3) -> list[str]:
+    texts = conn.scalars(
+        sa.select(M.c.text)
+        .where(M.c.conversation_id == conversation_id, M.c.sender == "learner")
+        .order_by(M.c.id.desc())
+        .limit(n)
     )
-    return [r["text"] for r in rows][::-1]
+    return list(texts)[::-1]
 
+
+def topic_rows(conn: Connection, conversation_id: str, limit: int = 200) -> list[Any]:
+    """The learner's classified messages, newest first, that name a need of their own: not
+    a tapped form option nor a typed answer to a form's question."""
+    return list(
+        conn.execute(
+            sa.select(M.c.intent)
+            .where(
+                M.c.conversation_id == conversation_id,
+                M.c.sender == "learner",
+                M.c.intent.is_not(None),
+                M.c.answers.is_(None),
+                M.c.tapped == 0,
+            )
+            .order_by(M.c.id.desc())
+            .limit(limit)
+        ).scalars()
+    )
+
+
+def open_ticket_conversation(conn: Connection, learner_id: str) -> str | None:
+    """The learner's latest conversation that still has an open ticket."""
+    return conn.scalar(
+        sa.select(C.c.id)
+        .join(T, T.c.conversation_id == C.c.id)
+        .where(C.c.learner_id == learner_id, T.c.status.in_(("queued", "claimed")))
+        .order_by(T.c.created_at.desc(), T.c.id.desc())
+        .limit(1)
+    )
+
+
+# ---- what the learner asked, for the agent console -------------------------------------------
 
 # what a learner says that asks nothing: the KB has no answer for "human please" or "ok"
 _NOT_A_QUESTION = {"request_human", "affirm", "deny", "greet", "thank", "goodbye"}
 
 
-def _asks(row: dict) -> bool:
+def _asks(row: Any) -> bool:
     """A learner message that asks something (not a request for a person, a yes or no, or
     a tapped button's payload)."""
     text = (row["text"] or "").strip()
     tapped = bool(json.loads(row["payload"] or "{}")) or text.startswith("/")
-    return bool(text) and not tapped and row.get("intent") not in _NOT_A_QUESTION
+    return bool(text) and not tapped and row["intent"] not in _NOT_A_QUESTION
 
 
-def learner_questions(db: sqlite_utils.Database, conversation_id: str, n: int = 5) -> list[str]:
-    """The learner's latest messages that ask something, newest first."""
-    rows = db["messages"].rows_where(
-        "conversation_id = ? AND sender = 'learner'",
-        [conversation_id],
-        order_by="id desc",
-        limit=20,
+def _learner_rows(conn: Connection, conversation_id: str) -> sa.Select:
+    return sa.select(M.c.text, M.c.payload, M.c.intent, M.c.created_at, M.c.id).where(
+        M.c.conversation_id == conversation_id, M.c.sender == "learner"
     )
+
+
+def learner_questions(conn: Connection, conversation_id: str, n: int = 5) -> list[str]:
+    """The learner's latest messages that ask something, newest first."""
+    rows = conn.execute(
+        _learner_rows(conn, conversation_id).order_by(M.c.id.desc()).limit(20)
+    ).mappings()
     return [(r["text"] or "").strip() for r in rows if _asks(r)][:n]
 
 
-def question_at(db: sqlite_utils.Database, conversation_id: str, at: float) -> str:
+def question_at(conn: Connection, conversation_id: str, at: float) -> str:
     """The question a handoff at `at` is about, for a KB draft: the learner's last question
     before it (what the bot could not settle), else their first one after it. Not their
     latest line: while waiting for a person that is "hello? are you there?", which the NLU
     never reads (the chat is with a human), so nothing marks it as asking nothing."""
-    where = "conversation_id = ? AND sender = 'learner' AND created_at "
-    args = [conversation_id, at]
-    before = db["messages"].rows_where(where + "<= ?", args, order_by="id desc", limit=20)
-    after = db["messages"].rows_where(where + "> ?", args, order_by="id", limit=20)
+    rows = _learner_rows(conn, conversation_id)
+    before = conn.execute(
+        rows.where(M.c.created_at <= at).order_by(M.c.id.desc()).limit(20)
+    ).mappings()
+    after = conn.execute(rows.where(M.c.created_at > at).order_by(M.c.id).limit(20)).mappings()
     return next(((r["text"] or "").strip() for r in [*before, *after] if _asks(r)), "")
+
+
+def complaints_elsewhere(conn: Connection, conversation_id: str) -> int:
+    """How many complaint tickets the conversation's learner filed in their other
+    conversations (a complaint raised again is more severe)."""
+    learner = sa.select(C.c.learner_id).where(C.c.id == conversation_id).scalar_subquery()
+    return int(
+        conn.scalar(
+            sa.select(sa.func.count())
+            .select_from(T.join(C, C.c.id == T.c.conversation_id))
+            .where(
+                T.c.intent == "complaint",
+                C.c.learner_id == learner,
+                T.c.conversation_id != conversation_id,
+            )
+        )
+        or 0
+    )

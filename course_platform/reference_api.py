@@ -6,7 +6,7 @@ against); `afterclass reference-platform` serves the demo store on port 8100.
 
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, HTTPException
+from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel
 
 from course_platform.base import (

@@ -1,6 +1,7 @@
 """Human handoff: tickets, priority, routing to teams, SLA clocks in business hours, CSAT.
 
-A library: callers pass their SQLite handle; it never calls Rasa and never imports the hub.
+A library: callers pass a connection (SQLAlchemy, one unit of work: the caller's transaction,
+which the library never commits); it never calls Rasa and never imports the hub.
 """
 
 from handoff.errors import AlreadyRated, Conflict, Forbidden, NotFound, TicketError
@@ -14,7 +15,6 @@ from handoff.tickets import (
     cancel,
     claim,
     create_ticket,
-    ensure_schema,
     get_ticket,
     handover_notes,
     human_mode,
@@ -46,7 +46,6 @@ __all__ = [
     "cancel",
     "claim",
     "create_ticket",
-    "ensure_schema",
     "get_ticket",
     "handover_notes",
     "human_mode",

@@ -1,6 +1,7 @@
 """Knowledge base: entries and versions, the hybrid retrieval index, and the answer decision.
 
-A library: callers hand in their SQLite handle and settings; nothing here imports the hub,
+A library: callers hand in a connection (SQLAlchemy, one unit of work: the caller's
+transaction, which the library never commits) and settings; nothing here imports the hub,
 the handoff library or the Rasa actions.
 
 The names below load on first use, so a light submodule (the ONNX sentence encoders, which

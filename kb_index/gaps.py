@@ -1,37 +1,20 @@
-"""Questions the KB could not answer well, logged with their conversation for curation."""
+"""Questions the KB could not answer well, logged with their conversation for curation.
+
+Every function takes the caller's connection (one unit of work) and never commits."""
 
 import json
 import time
+from typing import Any
 
 import numpy as np
-import sqlite_utils
+import sqlalchemy as sa
+from sqlalchemy import Connection
 
-GAPS = "kb_gaps"
-
-
-def ensure_schema(db: sqlite_utils.Database) -> None:
-    db[GAPS].create(
-        {
-            "id": int,
-            "conversation_id": str,
-            "query": str,
-            "lang": str,
-            "kind": str,
-            "hits": str,
-            "created_at": float,
-            "resolved_entry": str,  # the published entry that now answers it
-            "draft_entry": str,  # an entry being written for it (resolves when published)
-            "dismissed_by": str,  # "not a KB question": hidden, but kept for the record
-            "dismissed_at": float,
-        },
-        transform=True,
-        pk="id",
-    )
-    db[GAPS].create_index(["created_at"], if_not_exists=True)
+from kb_index.tables import kb_gaps as GAPS
 
 
 def log_gap(
-    db: sqlite_utils.Database,
+    conn: Connection,
     *,
     conversation_id: str,
     query: str,
@@ -41,25 +24,22 @@ def log_gap(
 ) -> int:
     """kind: "clarify" (not sure), "fallback" (no answer), "out_of_scope" (the NLU said so
     and the KB had no answer either) or "not_helpful" (learner said so)."""
-    return int(
-        db[GAPS]
-        .insert(
-            {
-                "conversation_id": conversation_id,
-                "query": query,
-                "lang": lang,
-                "kind": kind,
-                "hits": json.dumps(hits, ensure_ascii=False),
-                "created_at": time.time(),
-            }
+    result = conn.execute(
+        sa.insert(GAPS).values(
+            conversation_id=conversation_id,
+            query=query,
+            lang=lang,
+            kind=kind,
+            hits=json.dumps(hits, ensure_ascii=False),
+            created_at=time.time(),
         )
-        .last_pk
     )
+    return int(result.inserted_primary_key[0])
 
 
-def recent_gaps(db: sqlite_utils.Database, limit: int = 500) -> list[dict]:
-    rows = db[GAPS].rows_where(order_by="id desc", limit=limit)
-    return [{**r, "hits": json.loads(r["hits"] or "[]")} for r in rows]
+def recent_gaps(conn: Connection, limit: int = 500) -> list[dict]:
+    rows = conn.execute(sa.select(GAPS).order_by(GAPS.c.id.desc()).limit(limit))
+    return [{**r._mapping, "hits": json.loads(r.hits or "[]")} for r in rows]
 
 
 def _topic_terms(text: str) -> set[str]:
@@ -124,7 +104,7 @@ def cutoff_for(encoder, lang: str) -> float:  # type: ignore[no-untyped-def]
 
 
 def clusters(
-    db: sqlite_utils.Database,
+    conn: Connection,
     encoder,  # type: ignore[no-untyped-def]
     reference: list[str] | None = None,
     *,
@@ -145,11 +125,15 @@ def clusters(
     """
     import math
 
-    rows = list(
-        db[GAPS].rows_where(
-            "resolved_entry IS NULL AND dismissed_at IS NULL", order_by="id desc", limit=limit
+    rows: list[dict[str, Any]] = [
+        dict(r._mapping)
+        for r in conn.execute(
+            sa.select(GAPS)
+            .where(GAPS.c.resolved_entry.is_(None), GAPS.c.dismissed_at.is_(None))
+            .order_by(GAPS.c.id.desc())
+            .limit(limit)
         )
-    )
+    ]
     if not rows:
         return []
     texts = [r["query"] for r in rows]
@@ -213,36 +197,33 @@ def clusters(
     return out
 
 
-def _update(db: sqlite_utils.Database, sql: str, args: list, gap_ids: list[int]) -> int:
+def _update(conn: Connection, gap_ids: list[int], **values: Any) -> int:
     if not gap_ids:
         return 0
-    marks = ",".join("?" * len(gap_ids))
-    cur = db.execute(f"UPDATE {GAPS} SET {sql} WHERE id IN ({marks})", [*args, *gap_ids])
-    db.conn.commit()
-    return cur.rowcount
+    return conn.execute(sa.update(GAPS).where(GAPS.c.id.in_(gap_ids)).values(**values)).rowcount
 
 
-def link_draft(db: sqlite_utils.Database, gap_ids: list[int], entry_id: str) -> int:
+def link_draft(conn: Connection, gap_ids: list[int], entry_id: str) -> int:
     """Note that an entry is being written for these gaps. They stay in the gaps view until
     it is published: an abandoned draft must not hide the questions for good."""
-    return _update(db, "draft_entry = ?", [entry_id], gap_ids)
+    return _update(conn, gap_ids, draft_entry=entry_id)
 
 
-def resolve_published(db: sqlite_utils.Database, entry_id: str) -> int:
+def resolve_published(conn: Connection, entry_id: str) -> int:
     """The entry went live: the gaps it was written for are answered now."""
-    cur = db.execute(
-        f"UPDATE {GAPS} SET resolved_entry = ? WHERE draft_entry = ? AND resolved_entry IS NULL",
-        [entry_id, entry_id],
+    stmt = (
+        sa.update(GAPS)
+        .where(GAPS.c.draft_entry == entry_id, GAPS.c.resolved_entry.is_(None))
+        .values(resolved_entry=entry_id)
     )
-    db.conn.commit()
-    return cur.rowcount
+    return conn.execute(stmt).rowcount
 
 
-def dismiss(db: sqlite_utils.Database, gap_ids: list[int], who: str) -> int:
+def dismiss(conn: Connection, gap_ids: list[int], who: str) -> int:
     """ "Not a KB question": hide these gaps from curation (kept in the table for the record)."""
-    return _update(db, "dismissed_by = ?, dismissed_at = ?", [who, time.time()], gap_ids)
+    return _update(conn, gap_ids, dismissed_by=who, dismissed_at=time.time())
 
 
-def resolve(db: sqlite_utils.Database, gap_ids: list[int], entry_id: str) -> int:
+def resolve(conn: Connection, gap_ids: list[int], entry_id: str) -> int:
     """Mark gaps as covered by an existing, live entry, so they leave the gaps view."""
-    return _update(db, "resolved_entry = ?", [entry_id], gap_ids)
+    return _update(conn, gap_ids, resolved_entry=entry_id)

@@ -7,6 +7,7 @@ import shutil
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 from kb_index.decision import Decision, Thresholds, decide
@@ -35,7 +36,7 @@ class KnowledgeBase:
         self.settings = settings or SearchSettings()
         self.thresholds = thresholds or Thresholds()
         self._index: SearchIndex | None = None
-        self._build_lock = threading.Lock()
+        self._build_lock = threading.RLock()  # rebuild_from holds it around rebuild
         self._preview_lock = threading.Lock()
 
     @property
@@ -81,6 +82,12 @@ class KnowledgeBase:
                 time.perf_counter() - started,
             )
             return index
+
+    def rebuild_from(self, load: Callable[[], list[Entry]]) -> SearchIndex:
+        """Rebuild from the entries `load` reads, read under the build lock: of two publishes
+        at once, the later build always sees the later set."""
+        with self._build_lock:
+            return self.rebuild(load())
 
     def preview(self, entries: list[Entry]) -> SearchIndex:
         """A throwaway index of these entries, never saved nor swapped in: what the bot

@@ -1,71 +1,46 @@
-"""KB entries and their version history in the shared SQLite file (tables kb_*)."""
+"""KB entries and their version history in the hub's database (tables kb_*, kb_index/tables.py).
+
+Every function takes the caller's connection (one unit of work, bot/db.py) and never commits.
+Saves are optimistic: an entry's update is conditional on the version it was read at, and
+staged changes on their revision, so of two editors saving at once one wins and the other is
+told (StaleVersion, StaleStaged), on SQLite and PostgreSQL alike."""
 
 import difflib
 import json
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
-import sqlite_utils
+import sqlalchemy as sa
 import yaml
+from sqlalchemy import Connection
 
 from kb_index import slug
 from kb_index.entries import PLACEHOLDER_ANSWER, Entry, question_key, unpublishable
+from kb_index.tables import kb_entries as ENTRIES
+from kb_index.tables import kb_staged as STAGED
+from kb_index.tables import kb_versions as VERSIONS
 
-ENTRIES = "kb_entries"
-VERSIONS = "kb_versions"
-STAGED = "kb_staged"  # edits to a live entry saved without going live (one row an entry)
 _JSON_FIELDS = ("alt_questions", "tags")
+_SAVE_TRIES = 20  # a save without a base version retries on top of others' saves
 
 
-def ensure_schema(db: sqlite_utils.Database) -> None:
-    db[ENTRIES].create(
-        {
-            "id": str,
-            "lang": str,
-            "question": str,
-            "alt_questions": str,
-            "answer": str,
-            "category": str,
-            "tags": str,
-            "status": str,
-            "translation": str,
-            "version": int,
-            "updated_at": float,
-            "updated_by": str,
-        },
-        transform=True,
-        pk="id",
-    )
-    db[ENTRIES].create_index(["lang", "status"], if_not_exists=True)
-    db[VERSIONS].create(
-        {
-            "entry_id": str,
-            "version": int,
-            "data": str,
-            "author": str,
-            "created_at": float,
-            "note": str,
-        },
-        transform=True,
-        pk=("entry_id", "version"),
-    )
-    db[STAGED].create(
-        {
-            "entry_id": str,
-            "data": str,
-            # an opaque token, new on every stage: an editor's stale view is refused
-            "revision": int,
-            "base_version": int,  # the live version the changes were made on
-            "author": str,
-            "created_at": float,
-        },
-        transform=True,
-        pk="entry_id",
-    )
+def _insert_new(conn: Connection, table: sa.Table, row: dict[str, Any]) -> bool:
+    """Insert `row` unless its primary key is taken (also by a transaction not yet committed,
+    which this one then waits for): True if it was inserted. INSERT ... ON CONFLICT DO
+    NOTHING, which SQLite and PostgreSQL both have, so a lost race is a False, not an error
+    that would abort the caller's transaction."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    stmt = insert(table).values(**row).on_conflict_do_nothing()
+    # an INSERT's rowcount is kept only when asked for (SQLAlchemy 2: preserve_rowcount)
+    return conn.execute(stmt.execution_options(preserve_rowcount=True)).rowcount == 1
 
 
-def _row_to_entry(row: dict) -> Entry:
+def _row_to_entry(row: Mapping[str, Any]) -> Entry:
     data = {k: row[k] for k in Entry.model_fields if k in row}
     for k in _JSON_FIELDS:
         data[k] = json.loads(row[k] or "[]")
@@ -80,36 +55,40 @@ def _entry_to_row(entry: Entry, author: str, now: float) -> dict:
     return row
 
 
-def get_entry(db: sqlite_utils.Database, entry_id: str) -> Entry | None:
-    rows = list(db[ENTRIES].rows_where("id = ?", [entry_id]))
-    return _row_to_entry(rows[0]) if rows else None
+def _entry_row(conn: Connection, entry_id: str) -> Mapping[str, Any] | None:
+    row = conn.execute(sa.select(ENTRIES).where(ENTRIES.c.id == entry_id)).first()
+    return row._mapping if row else None
+
+
+def get_entry(conn: Connection, entry_id: str) -> Entry | None:
+    row = _entry_row(conn, entry_id)
+    return _row_to_entry(row) if row else None
 
 
 def list_entries(
-    db: sqlite_utils.Database,
+    conn: Connection,
     *,
     lang: str | None = None,
     status: str | None = None,
     category: str | None = None,
     text: str | None = None,
 ) -> list[Entry]:
-    where, args = [], []
+    stmt = sa.select(ENTRIES)
     for col, val in (("lang", lang), ("status", status), ("category", category)):
         if val:
-            where.append(f"{col} = ?")
-            args.append(val)
+            stmt = stmt.where(ENTRIES.c[col] == val)
     if text:
-        # the text is literal: "_" and "%" are LIKE wildcards, so "_" used to match every entry
+        # the text is literal: "_" and "%" are LIKE wildcards, so "_" used to match every
+        # entry; case-insensitive on both engines (PostgreSQL's LIKE is not, SQLite's is)
         cols = ("id", "question", "alt_questions", "answer", "tags", "category")
-        where.append("(" + " OR ".join(f"{c} LIKE ? ESCAPE '\\'" for c in cols) + ")")
         literal = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        args.extend([f"%{literal}%"] * len(cols))
-    rows = db[ENTRIES].rows_where(" AND ".join(where) or None, args, order_by="id")
-    return [_row_to_entry(r) for r in rows]
+        stmt = stmt.where(sa.or_(*(ENTRIES.c[c].ilike(f"%{literal}%", escape="\\") for c in cols)))
+    # sorted here, not by the database: PostgreSQL orders text by its locale's collation
+    return sorted((_row_to_entry(r._mapping) for r in conn.execute(stmt)), key=lambda e: e.id)
 
 
-def published_entries(db: sqlite_utils.Database) -> list[Entry]:
-    return list_entries(db, status="published")
+def published_entries(conn: Connection) -> list[Entry]:
+    return list_entries(conn, status="published")
 
 
 # ---- two live entries must not ask the same question ------------------------------------
@@ -120,20 +99,41 @@ def published_entries(db: sqlite_utils.Database) -> list[Entry]:
 # warning); a translation link must name an entry of the other language that exists.
 
 
+class QuestionIndex:
+    """The live entries' questions by language and key, built once, so checking a whole
+    import file against them takes time linear in the file (an entry against every other
+    entry made a 5,000-row import quadratic)."""
+
+    def __init__(self, entries: Iterable[Entry]) -> None:
+        self._ids: dict[tuple[str, str], list[str]] = {}
+        for e in entries:
+            if e.status == "published":
+                for q in e.questions():
+                    ids = self._ids.setdefault((e.lang, question_key(q)), [])
+                    if e.id not in ids:
+                        ids.append(e.id)
+
+    def clashes(self, entry: Entry) -> list[tuple[str, str]]:
+        """(question, other entry's id) for each of the entry's questions that another live
+        entry of its language already has (width, case, spaces and punctuation ignored)."""
+        out = []
+        for q in entry.questions():
+            ids = self._ids.get((entry.lang, question_key(q)), [])
+            other = next((i for i in ids if i != entry.id), None)
+            if other is not None:
+                out.append((q, other))
+        return out
+
+
 def question_clashes(entry: Entry, others: Iterable[Entry]) -> list[tuple[str, str]]:
     """(question, other entry's id) for each of the entry's questions that another live
     entry of its language already has (width, case, spaces and punctuation ignored)."""
-    taken: dict[str, str] = {}
-    for other in others:
-        if other.id != entry.id and other.lang == entry.lang and other.status == "published":
-            for q in other.questions():
-                taken.setdefault(question_key(q), other.id)
-    return [(q, taken[k]) for q in entry.questions() if (k := question_key(q)) in taken]
+    return QuestionIndex(o for o in others if o.id != entry.id).clashes(entry)
 
 
-def duplicate_questions(db: sqlite_utils.Database, entry: Entry) -> list[tuple[str, str]]:
+def duplicate_questions(conn: Connection, entry: Entry) -> list[tuple[str, str]]:
     """question_clashes against the live entries in the store."""
-    return question_clashes(entry, list_entries(db, lang=entry.lang, status="published"))
+    return question_clashes(entry, list_entries(conn, lang=entry.lang, status="published"))
 
 
 def clash_text(entry_id: str, clashes: list[tuple[str, str]]) -> str:
@@ -148,7 +148,7 @@ def clash_text(entry_id: str, clashes: list[tuple[str, str]]) -> str:
 
 
 def translation_problem(
-    db: sqlite_utils.Database, entry: Entry, pending: dict[str, str] | None = None
+    conn: Connection, entry: Entry, pending: dict[str, str] | None = None
 ) -> str | None:
     """Why the entry's translation link is wrong (None if it is right or empty): it must
     name an existing entry (or one in `pending`, id -> lang, e.g. the same import file) of
@@ -156,7 +156,7 @@ def translation_problem(
     target = entry.translation
     if not target:
         return None
-    other = get_entry(db, target)
+    other = get_entry(conn, target)
     lang = (pending or {}).get(target) or (other.lang if other else None)
     if lang is None:
         return (
@@ -187,13 +187,19 @@ class StaleVersion(Exception):
         )
 
 
-def _check_base(db: sqlite_utils.Database, entry_id: str, base_version: int | None) -> None:
+def _check_base(conn: Connection, entry_id: str, base_version: int | None) -> None:
+    if base_version is not None:
+        _check_row(entry_id, base_version, _entry_row(conn, entry_id))
+
+
+def _check_row(entry_id: str, base_version: int | None, row: Mapping[str, Any] | None) -> None:
+    """StaleVersion if the entry's row (None: there is none) is no longer at `base_version`
+    (None: no check)."""
     if base_version is None:
         return
-    rows = list(db[ENTRIES].rows_where("id = ?", [entry_id]))
-    version = rows[0]["version"] if rows else 0
+    version = row["version"] if row else 0
     if version != base_version:
-        by, at = (rows[0]["updated_by"], rows[0]["updated_at"]) if rows else ("?", time.time())
+        by, at = (row["updated_by"], row["updated_at"]) if row else ("?", time.time())
         raise StaleVersion(entry_id, base_version, version, by or "?", at or 0.0)
 
 
@@ -201,8 +207,22 @@ def _same(a: Entry, b: Entry) -> bool:
     return a.model_dump(exclude={"version"}) == b.model_dump(exclude={"version"})
 
 
+def _put_entry(conn: Connection, saved: Entry, author: str, now: float, was: int | None) -> bool:
+    """Write the entry if it is still at version `was` (None: still absent), in one
+    conditional statement: False if someone saved (or created it) in between."""
+    row = _entry_to_row(saved, author, now)
+    if was is None:
+        return _insert_new(conn, ENTRIES, row)
+    stmt = (
+        sa.update(ENTRIES)
+        .where(ENTRIES.c.id == saved.id, ENTRIES.c.version == was)
+        .values(**{k: v for k, v in row.items() if k != "id"})
+    )
+    return conn.execute(stmt).rowcount == 1
+
+
 def save_entry(
-    db: sqlite_utils.Database,
+    conn: Connection,
     entry: Entry,
     author: str,
     note: str = "",
@@ -217,29 +237,37 @@ def save_entry(
     returns the stored entry and adds no version. `staged_revision`: the form was loaded
     from those staged changes, so saving it supersedes them (they are cleared); a save
     without it leaves staged changes alone, to be reviewed against the new version.
+
+    The write is conditional on the version read (`_put_entry`), so two saves at once never
+    both make version n + 1: with a `base_version` the later one is refused (StaleVersion);
+    without one it is applied on top of the other, as a save after it would be.
     """
     now = time.time()
-    with db.conn:
-        _check_base(db, entry.id, base_version)
-        if staged_revision is not None:
-            _check_staged(db, entry.id, staged_revision)
-            db[STAGED].delete_where("entry_id = ?", [entry.id])
-        current = get_entry(db, entry.id)
+    for attempt in range(_SAVE_TRIES):
+        row = _entry_row(conn, entry.id)
+        _check_row(entry.id, base_version, row)
+        if staged_revision is not None and attempt == 0:
+            _take_staged(conn, entry.id, staged_revision)
+        current = _row_to_entry(row) if row else None
         if current is not None and _same(current, entry):
             return current
         version = (current.version if current else 0) + 1
         saved = entry.model_copy(update={"version": version})
-        db[ENTRIES].upsert(_entry_to_row(saved, author, now), pk="id")
-        db[VERSIONS].insert(
-            {
-                "entry_id": saved.id,
-                "version": version,
-                "data": saved.model_dump_json(),
-                "author": author,
-                "created_at": now,
-                "note": note,
-            }
+        if _put_entry(conn, saved, author, now, current.version if current else None):
+            break
+    else:  # others kept saving in between: refused as a stale copy is
+        _check_row(entry.id, version - 1, _entry_row(conn, entry.id))  # raises: it moved on
+        raise StaleVersion(entry.id, version - 1, version, "?", now)
+    conn.execute(
+        sa.insert(VERSIONS).values(
+            entry_id=saved.id,
+            version=version,
+            data=saved.model_dump_json(),
+            author=author,
+            created_at=now,
+            note=note,
         )
+    )
     return saved
 
 
@@ -273,35 +301,43 @@ class StaleStaged(Exception):
         super().__init__(text)
 
 
-def staged(db: sqlite_utils.Database, entry_id: str) -> dict | None:
+def staged(conn: Connection, entry_id: str) -> dict | None:
     """The entry's staged changes: the edited entry, who and when, and whether the live
     entry has changed since they were made on it (`stale`)."""
-    rows = list(db[STAGED].rows_where("entry_id = ?", [entry_id]))
-    if not rows:
+    row = conn.execute(sa.select(STAGED).where(STAGED.c.entry_id == entry_id)).first()
+    if row is None:
         return None
-    row, current = rows[0], get_entry(db, entry_id)
+    current = get_entry(conn, entry_id)
     return {
-        "entry": Entry.model_validate_json(row["data"]).model_dump(),
-        "revision": row["revision"],
-        "base_version": row["base_version"],
-        "author": row["author"],
-        "created_at": row["created_at"],
-        "stale": current is None or current.version != row["base_version"],
+        "entry": Entry.model_validate_json(row.data).model_dump(),
+        "revision": row.revision,
+        "base_version": row.base_version,
+        "author": row.author,
+        "created_at": row.created_at,
+        "stale": current is None or current.version != row.base_version,
     }
 
 
-def staged_ids(db: sqlite_utils.Database) -> set[str]:
-    return {r["entry_id"] for r in db[STAGED].rows}
+def staged_ids(conn: Connection) -> set[str]:
+    return set(conn.execute(sa.select(STAGED.c.entry_id)).scalars())
 
 
-def _check_staged(db: sqlite_utils.Database, entry_id: str, revision: int | None) -> None:
-    found = staged(db, entry_id)
+def _check_staged(conn: Connection, entry_id: str, revision: int | None) -> None:
+    found = staged(conn, entry_id)
     if (found["revision"] if found else None) != revision:
         raise StaleStaged(entry_id, revision, found)
 
 
+def _take_staged(conn: Connection, entry_id: str, revision: int) -> None:
+    """Clear the staged changes if they are still at `revision` (one conditional delete),
+    else StaleStaged: they were re-staged or discarded meanwhile."""
+    stmt = sa.delete(STAGED).where(STAGED.c.entry_id == entry_id, STAGED.c.revision == revision)
+    if conn.execute(stmt).rowcount != 1:
+        raise StaleStaged(entry_id, revision, staged(conn, entry_id))
+
+
 def stage(
-    db: sqlite_utils.Database,
+    conn: Connection,
     entry: Entry,
     author: str,
     *,
@@ -310,40 +346,47 @@ def stage(
 ) -> dict | None:
     """Save an edit of a live entry without putting it live. Both the live version and the
     staged revision the form was loaded from must still be current. Staging the live text
-    itself clears the staged changes (returns None)."""
-    with db.conn:
-        _check_base(db, entry.id, base_version)
-        _check_staged(db, entry.id, staged_revision)
-        current = get_entry(db, entry.id)
-        if current is None or current.status != "published":
-            raise ValueError(
-                "only a live entry keeps unpublished changes; save the draft itself"
-                " · 只有已发布的条目可以暂存修改；草稿请直接保存"
-            )
-        edited = entry.model_copy(update={"status": "published", "version": current.version})
-        if _same(current, edited):
-            db[STAGED].delete_where("entry_id = ?", [entry.id])
-            return None
-        db[STAGED].upsert(
-            {
-                "entry_id": entry.id,
-                "data": edited.model_dump_json(),
-                # microseconds, not a counter: a counter would restart at 1 after a discard
-                # and let a view of the discarded changes pass for the new ones
-                "revision": max(time.time_ns() // 1000, (staged_revision or 0) + 1),
-                "base_version": current.version,
-                "author": author,
-                "created_at": time.time(),
-            },
-            pk="entry_id",
+    itself clears the staged changes (returns None). The write is conditional on that
+    revision (or on there being none), so of two editors staging at once one is refused."""
+    _check_base(conn, entry.id, base_version)
+    _check_staged(conn, entry.id, staged_revision)
+    current = get_entry(conn, entry.id)
+    if current is None or current.status != "published":
+        raise ValueError(
+            "only a live entry keeps unpublished changes; save the draft itself"
+            " · 只有已发布的条目可以暂存修改；草稿请直接保存"
         )
-    return staged(db, entry.id)
+    edited = entry.model_copy(update={"status": "published", "version": current.version})
+    if _same(current, edited):
+        if staged_revision is not None:
+            _take_staged(conn, entry.id, staged_revision)
+        return None
+    row = {
+        "entry_id": entry.id,
+        "data": edited.model_dump_json(),
+        # microseconds, not a counter: a counter would restart at 1 after a discard
+        # and let a view of the discarded changes pass for the new ones
+        "revision": max(time.time_ns() // 1000, (staged_revision or 0) + 1),
+        "base_version": current.version,
+        "author": author,
+        "created_at": time.time(),
+    }
+    if staged_revision is None:
+        written = _insert_new(conn, STAGED, row)
+    else:
+        stmt = (
+            sa.update(STAGED)
+            .where(STAGED.c.entry_id == entry.id, STAGED.c.revision == staged_revision)
+            .values(**{k: v for k, v in row.items() if k != "entry_id"})
+        )
+        written = conn.execute(stmt).rowcount == 1
+    if not written:
+        raise StaleStaged(entry.id, staged_revision, staged(conn, entry.id))
+    return staged(conn, entry.id)
 
 
-def discard_staged(db: sqlite_utils.Database, entry_id: str, revision: int) -> None:
-    with db.conn:
-        _check_staged(db, entry_id, revision)
-        db[STAGED].delete_where("entry_id = ?", [entry_id])
+def discard_staged(conn: Connection, entry_id: str, revision: int) -> None:
+    _take_staged(conn, entry_id, revision)
 
 
 def _preview(text: str, n: int = 80) -> str:
@@ -389,10 +432,17 @@ def changes(before: dict | None, after: dict) -> list[dict]:
     return out
 
 
-def history(db: sqlite_utils.Database, entry_id: str) -> list[dict]:
+def history(conn: Connection, entry_id: str) -> list[dict]:
     """Every version, newest first, with its status, a short preview of its answer, and
     what it changed against the version before it (`changes`; `entry` is its full text)."""
-    rows = list(db[VERSIONS].rows_where("entry_id = ?", [entry_id], order_by="version desc"))
+    rows = [
+        r._mapping
+        for r in conn.execute(
+            sa.select(VERSIONS)
+            .where(VERSIONS.c.entry_id == entry_id)
+            .order_by(VERSIONS.c.version.desc())
+        )
+    ]
     datas = [json.loads(r["data"]) for r in rows]
     out = []
     for n, (r, data) in enumerate(zip(rows, datas, strict=True)):
@@ -412,7 +462,7 @@ def history(db: sqlite_utils.Database, entry_id: str) -> list[dict]:
 
 
 def rollback(
-    db: sqlite_utils.Database,
+    conn: Connection,
     entry_id: str,
     version: int,
     author: str,
@@ -423,18 +473,22 @@ def rollback(
 
     The status stays what it is now: restoring an old wording must not take a live entry
     offline (or put a draft live); going live or offline is its own, explicit action."""
-    rows = list(db[VERSIONS].rows_where("entry_id = ? AND version = ?", [entry_id, version]))
-    current = get_entry(db, entry_id)
-    if not rows or current is None:
+    data = conn.execute(
+        sa.select(VERSIONS.c.data).where(
+            VERSIONS.c.entry_id == entry_id, VERSIONS.c.version == version
+        )
+    ).scalar()
+    current = get_entry(conn, entry_id)
+    if data is None or current is None:
         raise KeyError(f"{entry_id} has no version {version}")
-    old = Entry.model_validate_json(rows[0]["data"])
+    old = Entry.model_validate_json(data)
     restored = old.model_copy(update={"status": current.status})
     if restored.status == "published" and (why := unpublishable(restored)):
         raise ValueError(why)  # v1 of a draft from unanswered questions is a placeholder
-    if restored.status == "published" and (clashes := duplicate_questions(db, restored)):
+    if restored.status == "published" and (clashes := duplicate_questions(conn, restored)):
         raise ValueError(clash_text(entry_id, clashes))  # a question since moved elsewhere
     return save_entry(
-        db, restored, author, note=f"restored content of v{version}", base_version=base_version
+        conn, restored, author, note=f"restored content of v{version}", base_version=base_version
     )
 
 
@@ -443,7 +497,7 @@ STATUS_NOTES = {"published": "published", "draft": "unpublished", "archived": "a
 
 
 def set_status(
-    db: sqlite_utils.Database,
+    conn: Connection,
     entry_id: str,
     status: str,
     author: str,
@@ -451,11 +505,11 @@ def set_status(
     base_version: int | None = None,
 ) -> Entry:
     """Publish, unpublish or archive; a status the entry already has adds no version."""
-    entry = get_entry(db, entry_id)
+    entry = get_entry(conn, entry_id)
     if entry is None:
         raise KeyError(entry_id)
     return save_entry(
-        db,
+        conn,
         entry.model_copy(update={"status": status}),
         author,
         note=STATUS_NOTES.get(status, status),
@@ -472,20 +526,17 @@ def read_seed(paths: Iterable[Path]) -> list[Entry]:
     return out
 
 
-def seed_if_empty(db: sqlite_utils.Database, seed_dir: Path, author: str = "seed") -> int:
+def seed_if_empty(conn: Connection, seed_dir: Path, author: str = "seed") -> int:
     """Load the seed KB into an empty store; a store that has entries is left alone."""
-    ensure_schema(db)
-    if db[ENTRIES].count:
+    if conn.execute(sa.select(ENTRIES.c.id).limit(1)).first() is not None:
         return 0
     entries = read_seed(sorted(Path(seed_dir).glob("*.yml")))
     for e in entries:
-        save_entry(db, e, author, note="seed")
+        save_entry(conn, e, author, note="seed")
     return len(entries)
 
 
-def free_id(
-    db: sqlite_utils.Database, lang: str, question: str, taken: set[str] | None = None
-) -> str:
+def free_id(conn: Connection, lang: str, question: str, taken: set[str] | None = None) -> str:
     """An id for a new entry from its question's words ("how do I pay with bitcoin" ->
     en-how-do-i-pay-with-bitcoin, "会员能不能共享给家人" -> zh-huiyuan-gongxiang-jiaren),
     numbered when an entry (or another suggestion in `taken`) has it already. The editor can
@@ -493,13 +544,13 @@ def free_id(
     base = slug.suggest_base(lang, question)
     taken = taken or set()
     entry_id, n = base, 2
-    while entry_id in taken or get_entry(db, entry_id) is not None or len(entry_id) < 5:
+    while entry_id in taken or get_entry(conn, entry_id) is not None or len(entry_id) < 5:
         entry_id, n = f"{base}-{n}", n + 1
     return entry_id
 
 
 def new_draft(
-    db: sqlite_utils.Database,
+    conn: Connection,
     lang: str,
     question: str,
     alts: list[str],
@@ -511,7 +562,7 @@ def new_draft(
     """A draft entry for a question (from unanswered questions, or an agent's answer); its id
     is read from the question unless given. Ids are permanent and show in /help links."""
     entry = Entry(
-        id=entry_id or free_id(db, lang, question),
+        id=entry_id or free_id(conn, lang, question),
         lang=lang,
         question=question,
         answer=answer or PLACEHOLDER_ANSWER,
@@ -519,4 +570,4 @@ def new_draft(
         status="draft",
         category="general",
     )
-    return save_entry(db, entry, author, note)
+    return save_entry(conn, entry, author, note)

@@ -8,9 +8,9 @@ learner can type "人工" or "算了" mid-form and get out. A bare option word, 
 sentence, can land on an escape ("company" -> request_human, "买错了" -> deny), and the tap
 would then cancel the form or hand over to a person.
 
-The hub marks those taps in the message metadata (``option: true``; reading.Reading.metadata). For them
-this component, placed after the classifiers and FallbackClassifier, takes the best intent
-that is not an escape or ``nlu_fallback`` from the ranking. Buttons that carry an intent
+The hub marks those taps in the message metadata (``option: true``; reading.Reading.metadata).
+For them this component, placed after the classifiers and FallbackClassifier, takes the best
+intent that is not an escape or ``nlu_fallback`` from the ranking. Buttons that carry an intent
 (``/request_human``, a KB pick) start with "/" and are never marked, so a "talk to a person"
 button still works. Typed messages are never touched, with the two exceptions below.
 

@@ -208,6 +208,15 @@ class Reading:
     def wants_person(self) -> bool:
         return wants_person(self.routed_text)
 
+    @property
+    def needs_orders(self) -> bool:
+        """Whether `metadata` will ask the course platform for the learner's orders (a
+        remote call: the hub makes it off its event loop)."""
+        if self.option or self.wants_person or "hints" in self.__dict__:
+            return False
+        alone = self.asking is None and len(self.text.strip()) <= COURSE_NAME_CHARS
+        return alone or self.asking in ORDER_QUESTIONS
+
     @cached_property
     def hints(self) -> dict[str, str]:
         """`answer_intent` when the text answers the open question though it sounds like a
@@ -218,8 +227,7 @@ class Reading:
         text = self.text
         # the platform is asked only when the answer may change the reading: a course's
         # name on its own is short, and most messages outside a form are not
-        alone = self.asking is None and len(text.strip()) <= COURSE_NAME_CHARS
-        orders = self._orders() if alone or self.asking in ORDER_QUESTIONS else []
+        orders = self._orders() if self.needs_orders else []
         named = bool(named_orders(orders, text))
         answer = answer_intent(self.asking, text, names_an_order=named)
         if answer:

@@ -2,11 +2,20 @@
 
 Action calls are trusted with the conversation's identity (the tracker's sender id), so
 only Rasa may make them: it sends the shared `actions_token` as ``?token=`` (endpoints.yml).
+
+The actions are plain synchronous code (KB searches that encode text, course-platform calls,
+database units of work), and rasa-sdk would run them on the event loop, holding up every
+learner and every socket for as long as one action takes. So each call runs in a worker
+thread, with an event loop of its own for rasa-sdk's async plumbing. The package is named
+by its string (`actions`), so the hub imports no action module.
 """
 
+import asyncio
 import hmac
 import logging
+from typing import Any
 
+import anyio.to_thread
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from rasa_sdk.executor import ActionExecutor
@@ -17,14 +26,20 @@ router = APIRouter(tags=["rasa"])
 _executor: ActionExecutor | None = None
 # "testclient" is how Starlette's in-process TestClient appears; no socket peer can be named so
 LOOPBACK = {"127.0.0.1", "::1", "testclient"}
+ACTIONS_PACKAGE = "actions"
 
 
 def executor() -> ActionExecutor:
     global _executor
     if _executor is None:
         _executor = ActionExecutor()
-        _executor.register_package("actions")
+        _executor.register_package(ACTIONS_PACKAGE)
     return _executor
+
+
+def _run_call(call: dict) -> Any:
+    """One action call, in a worker thread (module doc)."""
+    return asyncio.run(executor().run(call))
 
 
 @router.post("/webhook", include_in_schema=False)
@@ -43,7 +58,7 @@ async def webhook(request: Request) -> JSONResponse:
     except ValueError:
         return JSONResponse({"error": "invalid JSON"}, status_code=400)
     try:
-        result = await executor().run(call)
+        result = await anyio.to_thread.run_sync(_run_call, call)
     except ActionExecutionRejection as e:  # a form rejected the input: Rasa tries elsewhere
         return JSONResponse({"error": e.message, "action_name": e.action_name}, 400)
     except ActionNotFoundException as e:

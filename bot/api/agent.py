@@ -6,12 +6,22 @@ another agent holds, so that no learner stays with an agent who has gone.
 """
 
 import time
+from typing import Any
 
 from fastapi import APIRouter, HTTPException
+from sqlalchemy.engine import Connection
 
 import handoff
-from bot import transcript
-from bot.api.deps import AppSettings, CurrentAgent, Db, HubDep, Platform, conversation_for
+from bot import auth, transcript
+from bot.api.deps import (
+    AppSettings,
+    CurrentAgent,
+    DbRead,
+    DbWrite,
+    HubDep,
+    Platform,
+    conversation_for,
+)
 from bot.api.learner import check_text
 from bot.api.schemas import (
     After,
@@ -45,17 +55,12 @@ def _due_at(ticket: handoff.Ticket) -> float | None:
     return None
 
 
-def _ticket_view(db, platform, ticket: handoff.Ticket, now: float, hub=None) -> dict:  # type: ignore[no-untyped-def]
+def _ticket_view(
+    db: Connection, platform: Any, ticket: handoff.Ticket, now: float, hub: Any = None
+) -> dict:
     conv = transcript.get_conversation(db, ticket.conversation_id)
     learner = platform.learner(conv.learner_id) if conv else None
-    last = list(
-        db["messages"].rows_where(
-            "conversation_id = ? AND sender = 'learner'",
-            [ticket.conversation_id],
-            order_by="id desc",
-            limit=1,
-        )
-    )
+    last = transcript.recent_learner_text(db, ticket.conversation_id, 1)
     due = _due_at(ticket)
     return {
         **ticket.model_dump(),
@@ -64,7 +69,7 @@ def _ticket_view(db, platform, ticket: handoff.Ticket, now: float, hub=None) -> 
         "learner_id": conv.learner_id if conv else None,
         "learner_name": learner.name if learner else (conv.learner_id if conv else ""),
         "lang": conv.lang if conv else None,
-        "last_learner_text": last[0]["text"] if last else "",
+        "last_learner_text": last[0] if last else "",
         "waiting_s": round(now - ticket.created_at),
         # the first-response SLA: once breached, a transfer does not clear it
         "sla_breached": ticket.first_response_at is None and now > ticket.sla_due_at,
@@ -90,7 +95,7 @@ def _check_team(agent: Principal, team: str) -> None:
 @router.get("/queue")
 def queue(
     agent: CurrentAgent,
-    db: Db,
+    db: DbRead,
     platform: Platform,
     hub: HubDep,
     team: str | None = None,
@@ -121,7 +126,7 @@ def teams(agent: CurrentAgent) -> dict:
 
 
 @router.get("/agents")
-def agents(agent: CurrentAgent, db: Db) -> list[dict]:
+def agents(agent: CurrentAgent, db: DbRead) -> list[dict]:
     """The people a manager can reassign a ticket to."""
     if not _supervises(agent):
         raise HTTPException(403, "only managers reassign tickets · 只有主管可以改派工单")
@@ -133,7 +138,7 @@ def agents(agent: CurrentAgent, db: Db) -> list[dict]:
             # may hold any team's ticket (a manager); others only their teams' (reassign)
             "any_team": bool(set((row.get("roles") or "").split(",")) & {"manager", "admin"}),
         }
-        for row in db["staff"].rows_where("active = 1", order_by="username")
+        for row in auth.staff_members(db)
         if _is_agent(row)
     ]
 
@@ -145,54 +150,64 @@ def _is_agent(row: dict) -> bool:
 
 @router.get("/tickets/{ticket_id}")
 def ticket(
-    ticket_id: TicketId, agent: CurrentAgent, db: Db, platform: Platform, hub: HubDep
+    ticket_id: TicketId, agent: CurrentAgent, db: DbRead, platform: Platform, hub: HubDep
 ) -> dict:
     return _ticket_view(db, platform, handoff.get_ticket(db, ticket_id), time.time(), hub)
 
 
 @router.post("/tickets/{ticket_id}/claim")
-def claim(ticket_id: TicketId, agent: CurrentAgent, hub: HubDep) -> dict:
+def claim(ticket_id: TicketId, agent: CurrentAgent, db: DbWrite, hub: HubDep) -> dict:
+    """Atomic: of two agents claiming at once, one wins and the other gets a 409."""
     teams = None if _supervises(agent) else agent.teams
-    return hub.tickets.claim(ticket_id, agent.id, agent.display_name, teams=teams).model_dump()
+    return hub.tickets.claim(db, ticket_id, agent.id, agent.display_name, teams=teams).model_dump()
 
 
 @router.post("/tickets/{ticket_id}/reply", response_model=Message)
 def reply(
-    ticket_id: TicketId, body: AgentReply, agent: CurrentAgent, hub: HubDep, settings: AppSettings
+    ticket_id: TicketId,
+    body: AgentReply,
+    agent: CurrentAgent,
+    db: DbWrite,
+    hub: HubDep,
+    settings: AppSettings,
 ) -> Message:
     text = check_text(body.text, settings)
-    return hub.tickets.reply(ticket_id, agent.id, agent.display_name, text)
+    return hub.tickets.reply(db, ticket_id, agent.id, agent.display_name, text)
 
 
 @router.post("/tickets/{ticket_id}/transfer")
-def transfer(ticket_id: TicketId, body: TransferIn, agent: CurrentAgent, hub: HubDep) -> dict:
+def transfer(
+    ticket_id: TicketId, body: TransferIn, agent: CurrentAgent, db: DbWrite, hub: HubDep
+) -> dict:
     return hub.tickets.transfer(
-        ticket_id, agent.id, body.team, body.note, override=_supervises(agent)
+        db, ticket_id, agent.id, body.team, body.note, override=_supervises(agent)
     ).model_dump()
 
 
 @router.post("/tickets/{ticket_id}/release")
-def release(ticket_id: TicketId, body: ReleaseIn, agent: CurrentAgent, hub: HubDep) -> dict:
+def release(
+    ticket_id: TicketId, body: ReleaseIn, agent: CurrentAgent, db: DbWrite, hub: HubDep
+) -> dict:
     """Back to the ticket's own team queue: the owner, or a manager for anyone's ticket."""
-    ticket = hub.tickets.release(ticket_id, agent.id, body.note, override=_supervises(agent))
+    ticket = hub.tickets.release(db, ticket_id, agent.id, body.note, override=_supervises(agent))
     return ticket.model_dump()
 
 
 @router.post("/tickets/{ticket_id}/reassign")
 def reassign(
-    ticket_id: TicketId, body: ReassignIn, agent: CurrentAgent, db: Db, hub: HubDep
+    ticket_id: TicketId, body: ReassignIn, agent: CurrentAgent, db: DbWrite, hub: HubDep
 ) -> dict:
     if not _supervises(agent):
         raise HTTPException(403, "only managers reassign tickets · 只有主管可以改派工单")
-    rows = list(db["staff"].rows_where("username = ? AND active = 1", [body.agent]))
-    if not rows or not _is_agent(rows[0]):
+    member = auth.staff_member(db, body.agent)
+    if member is None or not _is_agent(member):
         raise HTTPException(404, f"no agent {body.agent!r} · 没有这位客服")
-    name = rows[0]["display_name"] or body.agent
+    name = member["display_name"] or body.agent
     # like claiming: only an agent of the ticket's team holds it (managers: any team)
-    roles = set((rows[0].get("roles") or "").split(","))
-    to_teams = None if roles & {"manager", "admin"} else _teams_of(rows[0])
+    roles = set((member.get("roles") or "").split(","))
+    to_teams = None if roles & {"manager", "admin"} else _teams_of(member)
     return hub.tickets.reassign(
-        ticket_id, agent.id, body.agent, name, body.note, to_teams=to_teams
+        db, ticket_id, agent.id, body.agent, name, body.note, to_teams=to_teams
     ).model_dump()
 
 
@@ -201,13 +216,15 @@ def _teams_of(row: dict) -> list[str]:
 
 
 @router.post("/tickets/{ticket_id}/resolve")
-def resolve(ticket_id: TicketId, body: ResolveIn, agent: CurrentAgent, hub: HubDep) -> dict:
-    return hub.tickets.resolve(ticket_id, agent.id, agent.display_name, body.note).model_dump()
+def resolve(
+    ticket_id: TicketId, body: ResolveIn, agent: CurrentAgent, db: DbWrite, hub: HubDep
+) -> dict:
+    return hub.tickets.resolve(db, ticket_id, agent.id, agent.display_name, body.note).model_dump()
 
 
 @router.get("/conversations/{conversation_id}/messages", response_model=MessagesOut)
 def conversation_messages(
-    conversation_id: str, agent: CurrentAgent, db: Db, after: After = 0
+    conversation_id: str, agent: CurrentAgent, db: DbRead, after: After = 0
 ) -> MessagesOut:
     """The whole transcript, the bot's part included."""
     conv = conversation_for(db, agent, conversation_id)
@@ -218,7 +235,9 @@ def conversation_messages(
 
 
 @router.get("/conversations/{conversation_id}/learner")
-def learner_profile(conversation_id: str, agent: CurrentAgent, db: Db, platform: Platform) -> dict:
+def learner_profile(
+    conversation_id: str, agent: CurrentAgent, db: DbRead, platform: Platform
+) -> dict:
     """Who the learner is and what they bought, beside the transcript."""
     conv = conversation_for(db, agent, conversation_id)
     learner = platform.learner(conv.learner_id)

@@ -5,7 +5,7 @@ from fastapi import APIRouter, Query
 
 import handoff
 from bot import transcript
-from bot.api.deps import KB, AppSettings, CurrentAgent, Db
+from bot.api.deps import KB, AppSettings, CurrentAgent, DbRead, DbWrite
 from bot.api.schemas import AgentDraft, TicketId
 from kb_index import detect_lang, store
 
@@ -13,7 +13,7 @@ router = APIRouter(prefix="/api/agent", tags=["agent"])
 
 
 @router.post("/tickets/{ticket_id}/kb-draft", status_code=201)
-def agent_draft(ticket_id: TicketId, body: AgentDraft, agent: CurrentAgent, db: Db) -> dict:
+def agent_draft(ticket_id: TicketId, body: AgentDraft, agent: CurrentAgent, db: DbWrite) -> dict:
     """Save the answer an agent gave in a handed-off chat as a KB draft for content staff."""
     ticket = handoff.get_ticket(db, ticket_id)
     conv = transcript.get_conversation(db, ticket.conversation_id)
@@ -26,7 +26,7 @@ def agent_draft(ticket_id: TicketId, body: AgentDraft, agent: CurrentAgent, db: 
 
 
 @router.get("/tickets/{ticket_id}/kb-draft")
-def agent_draft_prefill(ticket_id: TicketId, agent: CurrentAgent, db: Db) -> dict:
+def agent_draft_prefill(ticket_id: TicketId, agent: CurrentAgent, db: DbRead) -> dict:
     """What the agent's "Save to KB" form starts from: the learner's question, its language
     and the id a draft of it would get (from the question's words, as the editor's are)."""
     ticket = handoff.get_ticket(db, ticket_id)
@@ -40,7 +40,7 @@ def agent_draft_prefill(ticket_id: TicketId, agent: CurrentAgent, db: Db) -> dic
 def agent_suggestions(
     ticket_id: TicketId,
     agent: CurrentAgent,
-    db: Db,
+    db: DbRead,
     kb: KB,
     settings: AppSettings,
     q: str | None = Query(default=None, max_length=1000),

@@ -1,12 +1,21 @@
-"""FastAPI dependencies, named as Annotated aliases."""
+"""FastAPI dependencies, named as Annotated aliases.
 
+A route that touches the database declares its unit of work: `DbRead` (a read-only
+transaction, a consistent snapshot) or `DbWrite` (one write transaction, committed before
+the response is sent, rolled back if the route raises). Both are taken from the pool for the
+request and given back; none is shared with another request. The hub's own services (the
+router) take `Database` itself and open short units of work around the waits they make.
+"""
+
+from collections.abc import Iterator
 from typing import Annotated
 
-import sqlite_utils
 from fastapi import Depends, HTTPException, Request, WebSocket
+from sqlalchemy.engine import Connection
 
 from bot import auth, transcript
 from bot.auth import Principal
+from bot.db import Database
 from bot.hub import Hub
 from bot.settings import Settings
 from bot.transcript import Conversation
@@ -18,8 +27,18 @@ def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_db(request: Request) -> sqlite_utils.Database:
+def get_database(request: Request) -> Database:
     return request.app.state.db
+
+
+def write_conn(request: Request) -> Iterator[Connection]:
+    with request.app.state.db.write() as conn:
+        yield conn
+
+
+def read_conn(request: Request) -> Iterator[Connection]:
+    with request.app.state.db.read() as conn:
+        yield conn
 
 
 def get_hub(request: Request) -> Hub:
@@ -35,7 +54,11 @@ def get_platform(request: Request) -> CoursePlatform:
 
 
 AppSettings = Annotated[Settings, Depends(get_settings)]
-Db = Annotated[sqlite_utils.Database, Depends(get_db)]
+DatabaseDep = Annotated[Database, Depends(get_database)]
+# scope="function": the transaction ends (commits) before the response goes out, so an
+# acknowledged write is a durable one
+DbWrite = Annotated[Connection, Depends(write_conn, scope="function")]
+DbRead = Annotated[Connection, Depends(read_conn, scope="function")]
 HubDep = Annotated[Hub, Depends(get_hub)]
 KB = Annotated[KnowledgeBase, Depends(get_kb)]
 Platform = Annotated[CoursePlatform, Depends(get_platform)]
@@ -48,9 +71,9 @@ def bearer_token(request: Request) -> str | None:
     return None
 
 
-def current_principal(request: Request, db: Db) -> Principal:
+def current_principal(request: Request, db: DatabaseDep) -> Principal:
     token = bearer_token(request)
-    principal = auth.principal_for(db, token) if token else None
+    principal = db.reading(auth.principal_for, token) if token else None
     if principal is None:
         raise HTTPException(
             401, "missing or expired token: log in again", headers={"WWW-Authenticate": "Bearer"}
@@ -98,11 +121,9 @@ CurrentStaff = Annotated[Principal, Depends(current_staff)]
 CurrentManager = Annotated[Principal, Depends(current_manager)]
 
 
-def conversation_for(
-    db: sqlite_utils.Database, principal: Principal, conversation_id: str
-) -> Conversation:
+def conversation_for(conn: Connection, principal: Principal, conversation_id: str) -> Conversation:
     """A conversation the caller may see: the learner's own, or any for staff."""
-    conv = transcript.get_conversation(db, conversation_id)
+    conv = transcript.get_conversation(conn, conversation_id)
     if conv is None or (principal.kind == "learner" and conv.learner_id != principal.id):
         # a learner probing someone else's id learns nothing about whether it exists
         raise HTTPException(404, f"conversation {conversation_id} not found")
@@ -111,4 +132,4 @@ def conversation_for(
 
 def ws_principal(websocket: WebSocket) -> Principal | None:
     token = websocket.query_params.get("token", "")
-    return auth.principal_for(websocket.app.state.db, token) if token else None
+    return websocket.app.state.db.reading(auth.principal_for, token) if token else None

@@ -3,21 +3,23 @@ entry), publish, take offline, archive, restore a version. Every change names th
 it was based on. Publishing re-indexes off the event loop; searches keep using the old index
 until the new one is swapped in."""
 
-import asyncio
 import logging
 import re
 import time
 from typing import Annotated
 
-import sqlite_utils
-from fastapi import APIRouter, Header, HTTPException, Request
+from fastapi import APIRouter, Header, HTTPException
+from sqlalchemy.engine import Connection
 
-from bot.api.deps import CurrentEditor, Db
+from bot.api.deps import KB, CurrentEditor, DatabaseDep, DbRead, DbWrite
 from bot.api.schemas import EditIn, RollbackIn, StagedIn, VersionIn
+from bot.auth import Principal
+from bot.db import Database
 from kb_index import Entry, store
 from kb_index import feedback as kb_feedback
 from kb_index import gaps as kb_gaps
 from kb_index.entries import unpublishable
+from kb_index.service import KnowledgeBase
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/kb", tags=["kb"])
@@ -27,12 +29,13 @@ ENTRY = "/entries/{entry_id:path}"
 IfMatch = Annotated[str | None, Header()]
 
 
-async def reindex(request: Request) -> dict:
-    """Rebuild the live index from the published entries, off the event loop."""
-    db, kb = request.app.state.db, request.app.state.kb
-    entries = store.published_entries(db)
+def reindex(db: Database, kb: KnowledgeBase) -> dict:
+    """Rebuild the live index from the published entries, after the change committed. Runs
+    in the request's worker thread (the routes are plain `def`), never on the event loop;
+    the entries are read under the build lock, so two publishes at once cannot leave the
+    older set live."""
     started = time.perf_counter()
-    index = await asyncio.to_thread(kb.rebuild, entries)
+    index = kb.rebuild_from(lambda: db.reading(store.published_entries))
     return {
         "entries": len(index.entries),
         "rows": index.manifest.rows,
@@ -41,11 +44,11 @@ async def reindex(request: Request) -> dict:
 
 
 def entry_view(
-    db: sqlite_utils.Database, entry: Entry, votes: dict | None = None, staged: set | None = None
+    conn: Connection, entry: Entry, votes: dict | None = None, staged: set | None = None
 ) -> dict:
     """An entry as the KB page shows it: with its 👍/👎 counts and whether it has staged edits."""
-    votes = votes if votes is not None else kb_feedback.counts(db)
-    staged = staged if staged is not None else store.staged_ids(db)
+    votes = votes if votes is not None else kb_feedback.counts(conn)
+    staged = staged if staged is not None else store.staged_ids(conn)
     return {
         **entry.model_dump(),
         "feedback": votes.get(entry.id, {"helpful": 0, "not_helpful": 0}),
@@ -53,8 +56,8 @@ def entry_view(
     }
 
 
-def _get(db, entry_id: str) -> Entry:  # type: ignore[no-untyped-def]
-    entry = store.get_entry(db, entry_id)
+def _get(conn: Connection, entry_id: str) -> Entry:
+    entry = store.get_entry(conn, entry_id)
     if entry is None:
         raise HTTPException(404, f"entry {entry_id} not found · 找不到条目 {entry_id}")
     return entry
@@ -63,7 +66,7 @@ def _get(db, entry_id: str) -> Entry:  # type: ignore[no-untyped-def]
 @router.get("/entries")
 def list_entries(
     editor: CurrentEditor,
-    db: Db,
+    db: DbRead,
     lang: str | None = None,
     status: str | None = None,
     category: str | None = None,
@@ -95,7 +98,9 @@ def _refuse_placeholder(entry: Entry) -> None:
         raise HTTPException(422, why)
 
 
-def _check_links(db, entry: Entry, *, live: bool, translation: bool = True) -> list[str]:  # type: ignore[no-untyped-def]
+def _check_links(
+    db: Connection, entry: Entry, *, live: bool, translation: bool = True
+) -> list[str]:
     """A translation link must name an entry of the other language (422), and an entry going
     live must not ask a question another live entry of its language has (422, naming it):
     learners would get two identical buttons. Not yet live, the same clash is a warning
@@ -110,18 +115,23 @@ def _check_links(db, entry: Entry, *, live: bool, translation: bool = True) -> l
     return [store.clash_text(entry.id, clashes)]
 
 
-async def _saved(  # type: ignore[no-untyped-def]
-    request: Request, db, old: Entry | None, entry: Entry, warnings: list[str] | None = None
-) -> dict:
-    """The response for a change: the entry, what the editor should fix before publishing
-    (`warnings`), and the re-index when the live set changed. Gaps an entry was written for
-    count as answered only once it is live."""
+def _saved(
+    db: Connection, old: Entry | None, entry: Entry, warnings: list[str] | None = None
+) -> tuple[dict, bool]:
+    """The response for a change (the entry, and what the editor should fix before
+    publishing, `warnings`) and whether the live set changed, so the index must be rebuilt
+    once the change commits. Gaps an entry was written for count as answered only once it
+    is live."""
     out: dict = {"entry": entry_view(db, entry), "warnings": warnings or []}
     if entry.status == "published":
         kb_gaps.resolve_published(db, entry.id)
     changed = old is None or old.version != entry.version
-    if changed and "published" in (old.status if old else "", entry.status):
-        out["index"] = await reindex(request)
+    return out, changed and "published" in (old.status if old else "", entry.status)
+
+
+def _reindexed(out: dict, live_changed: bool, db: Database, kb: KnowledgeBase) -> dict:
+    if live_changed:
+        out["index"] = reindex(db, kb)
     return out
 
 
@@ -130,13 +140,13 @@ def _stale(e: store.StaleVersion | store.StaleStaged) -> HTTPException:
 
 
 @router.get(ENTRY + "/history")
-def history(entry_id: str, editor: CurrentEditor, db: Db) -> list[dict]:
+def history(entry_id: str, editor: CurrentEditor, db: DbRead) -> list[dict]:
     _get(db, entry_id)
     return store.history(db, entry_id)
 
 
 @router.get(ENTRY)
-def get_entry(entry_id: str, editor: CurrentEditor, db: Db) -> dict:
+def get_entry(entry_id: str, editor: CurrentEditor, db: DbRead) -> dict:
     entry = _get(db, entry_id)
     clashes = store.duplicate_questions(db, entry)
     return {
@@ -148,32 +158,43 @@ def get_entry(entry_id: str, editor: CurrentEditor, db: Db) -> dict:
 
 
 @router.post("/entries", status_code=201)
-async def create_entry(body: EditIn, editor: CurrentEditor, db: Db, request: Request) -> dict:
-    if store.get_entry(db, body.id):
-        raise HTTPException(
-            409,
-            f"entry {body.id} already exists; edit it instead · 条目 {body.id} 已存在，请直接编辑",
-        )
-    entry = body.to_entry(body.status or "draft")
-    _refuse_placeholder(entry)
-    warnings = _check_links(db, entry, live=entry.status == "published")
-    entry = store.save_entry(db, entry, editor.id, body.note or "created")
-    kb_gaps.link_draft(db, body.gap_ids, entry.id)
-    return await _saved(request, db, None, entry, warnings)
+def create_entry(body: EditIn, editor: CurrentEditor, database: DatabaseDep, kb: KB) -> dict:
+    with database.write() as db:
+        if store.get_entry(db, body.id):
+            raise HTTPException(
+                409,
+                f"entry {body.id} already exists; edit it instead"
+                f" · 条目 {body.id} 已存在，请直接编辑",
+            )
+        entry = body.to_entry(body.status or "draft")
+        _refuse_placeholder(entry)
+        warnings = _check_links(db, entry, live=entry.status == "published")
+        entry = store.save_entry(db, entry, editor.id, body.note or "created")
+        kb_gaps.link_draft(db, body.gap_ids, entry.id)
+        out, live_changed = _saved(db, None, entry, warnings)
+    return _reindexed(out, live_changed, database, kb)
 
 
 @router.put(ENTRY)
-async def edit_entry(
+def edit_entry(
     entry_id: str,
     body: EditIn,
     editor: CurrentEditor,
-    db: Db,
-    request: Request,
+    database: DatabaseDep,
+    kb: KB,
     if_match: IfMatch = None,
 ) -> dict:
     """Save the form. The status stays what is stored unless the body names one (the page's
     Publish button does); a stale base version is refused, so an old form can neither
     overwrite a colleague's edit nor bring an archived entry back."""
+    with database.write() as db:
+        out, live_changed = _edit(db, entry_id, body, editor, if_match)
+    return _reindexed(out, live_changed, database, kb)
+
+
+def _edit(
+    db: Connection, entry_id: str, body: EditIn, editor: Principal, if_match: str | None
+) -> tuple[dict, bool]:
     old = _get(db, entry_id)
     base = _base_version(body.base_version, if_match)
     if body.id != entry_id or body.lang != old.lang:
@@ -181,7 +202,7 @@ async def edit_entry(
             422, "the id and language of an entry cannot change · 条目 ID 和语言不能修改"
         )
     if body.stage:
-        return _stage(db, editor, old, body, base)
+        return _stage(db, editor, old, body, base), False
     entry = body.to_entry(body.status or old.status)
     _refuse_placeholder(entry)
     warnings = _check_links(db, entry, live=entry.status == "published")
@@ -194,10 +215,10 @@ async def edit_entry(
         )
     except (store.StaleVersion, store.StaleStaged) as e:
         raise _stale(e) from e
-    return await _saved(request, db, old, entry, warnings)
+    return _saved(db, old, entry, warnings)
 
 
-def _stage(db, editor, live: Entry, body: EditIn, base: int) -> dict:  # type: ignore[no-untyped-def]
+def _stage(db: Connection, editor: Principal, live: Entry, body: EditIn, base: int) -> dict:
     """Keep the form's edit of a live entry unpublished: nothing is re-indexed, learners keep
     getting the live text until the form is saved with Save & publish."""
     # not live yet: a clash is a warning here, and refused when the changes are published
@@ -218,7 +239,7 @@ def _stage(db, editor, live: Entry, body: EditIn, base: int) -> dict:  # type: i
 
 
 @router.post(ENTRY + "/staged/discard")
-def discard_staged(entry_id: str, body: StagedIn, editor: CurrentEditor, db: Db) -> dict:
+def discard_staged(entry_id: str, body: StagedIn, editor: CurrentEditor, db: DbWrite) -> dict:
     """Drop a live entry's unpublished changes; the live entry is untouched."""
     entry = _get(db, entry_id)
     try:
@@ -228,77 +249,85 @@ def discard_staged(entry_id: str, body: StagedIn, editor: CurrentEditor, db: Db)
     return {"entry": entry_view(db, entry), "staged": None}
 
 
-async def _set_status(  # type: ignore[no-untyped-def]
-    entry_id: str, status: str, body: VersionIn | None, if_match: str | None, editor, db, request
+def _set_status(
+    entry_id: str,
+    status: str,
+    body: VersionIn | None,
+    if_match: str | None,
+    editor: Principal,
+    database: Database,
+    kb: KnowledgeBase,
 ) -> dict:
-    old = _get(db, entry_id)
-    base = _base_version(body.base_version if body else None, if_match)
-    _refuse_placeholder(old.model_copy(update={"status": status}))
-    if status == "published" and old.status != "published":
-        _check_links(db, old, live=True, translation=False)
-    try:
-        entry = store.set_status(db, entry_id, status, editor.id, base_version=base)
-    except store.StaleVersion as e:
-        raise _stale(e) from e
-    return await _saved(request, db, old, entry)
+    with database.write() as db:
+        old = _get(db, entry_id)
+        base = _base_version(body.base_version if body else None, if_match)
+        _refuse_placeholder(old.model_copy(update={"status": status}))
+        if status == "published" and old.status != "published":
+            _check_links(db, old, live=True, translation=False)
+        try:
+            entry = store.set_status(db, entry_id, status, editor.id, base_version=base)
+        except store.StaleVersion as e:
+            raise _stale(e) from e
+        out, live_changed = _saved(db, old, entry)
+    return _reindexed(out, live_changed, database, kb)
 
 
 @router.post(ENTRY + "/publish")
-async def publish(
+def publish(
     entry_id: str,
     editor: CurrentEditor,
-    db: Db,
-    request: Request,
+    database: DatabaseDep,
+    kb: KB,
     body: VersionIn | None = None,
     if_match: IfMatch = None,
 ) -> dict:
-    return await _set_status(entry_id, "published", body, if_match, editor, db, request)
+    return _set_status(entry_id, "published", body, if_match, editor, database, kb)
 
 
 @router.post(ENTRY + "/unpublish")
-async def unpublish(
+def unpublish(
     entry_id: str,
     editor: CurrentEditor,
-    db: Db,
-    request: Request,
+    database: DatabaseDep,
+    kb: KB,
     body: VersionIn | None = None,
     if_match: IfMatch = None,
 ) -> dict:
-    return await _set_status(entry_id, "draft", body, if_match, editor, db, request)
+    return _set_status(entry_id, "draft", body, if_match, editor, database, kb)
 
 
 @router.post(ENTRY + "/archive")
-async def archive(
+def archive(
     entry_id: str,
     editor: CurrentEditor,
-    db: Db,
-    request: Request,
+    database: DatabaseDep,
+    kb: KB,
     body: VersionIn | None = None,
     if_match: IfMatch = None,
 ) -> dict:
-    return await _set_status(entry_id, "archived", body, if_match, editor, db, request)
+    return _set_status(entry_id, "archived", body, if_match, editor, database, kb)
 
 
 @router.post(ENTRY + "/rollback")
-async def rollback(
+def rollback(
     entry_id: str,
     body: RollbackIn,
     editor: CurrentEditor,
-    db: Db,
-    request: Request,
+    database: DatabaseDep,
+    kb: KB,
     if_match: IfMatch = None,
 ) -> dict:
     """Restore an old version's content; the entry keeps its current status."""
-    old = _get(db, entry_id)
-    base = _base_version(body.base_version, if_match)
-    try:
-        entry = store.rollback(db, entry_id, body.version, editor.id, base_version=base)
-    except KeyError as e:
-        raise HTTPException(404, str(e).strip("'")) from e
-    except store.StaleVersion as e:
-        raise _stale(e) from e
-    except ValueError as e:
-        raise HTTPException(422, str(e)) from e
-    return await _saved(request, db, old, entry)
-
-
+    with database.write() as db:
+        old = _get(db, entry_id)
+        base = _base_version(body.base_version, if_match)
+        try:
+            entry = store.rollback(db, entry_id, body.version, editor.id, base_version=base)
+        except KeyError as e:
+            raise HTTPException(404, str(e).strip("'")) from e
+        except store.StaleVersion as e:
+            raise _stale(e) from e
+        except ValueError as e:
+            raise HTTPException(422, str(e)) from e
+        out, live_changed = _saved(db, old, entry)
+    return _reindexed(out, live_changed, database, kb)

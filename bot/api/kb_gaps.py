@@ -3,7 +3,7 @@ becomes a draft entry or is dismissed as "not a KB question"."""
 
 from fastapi import APIRouter, HTTPException
 
-from bot.api.deps import KB, CurrentEditor, Db
+from bot.api.deps import KB, CurrentEditor, DbRead, DbWrite
 from bot.api.kb_entries import entry_view
 from bot.api.schemas import DraftFromGaps, GapIds
 from kb_index import gaps as kb_gaps
@@ -14,7 +14,7 @@ router = APIRouter(prefix="/api/kb", tags=["kb"])
 
 
 @router.get("/gaps")
-def gaps(editor: CurrentEditor, db: Db, kb: KB) -> list[dict]:
+def gaps(editor: CurrentEditor, db: DbRead, kb: KB) -> list[dict]:
     reference = [q for e in kb.index.entries for q in e.questions()]
     out = kb_gaps.clusters(db, kb.encoder, reference)
     taken: set[str] = set()  # two clusters on one topic must not be offered the same id
@@ -25,7 +25,7 @@ def gaps(editor: CurrentEditor, db: Db, kb: KB) -> list[dict]:
 
 
 @router.post("/gaps/draft", status_code=201)
-def draft_from_gaps(body: DraftFromGaps, editor: CurrentEditor, db: Db) -> dict:
+def draft_from_gaps(body: DraftFromGaps, editor: CurrentEditor, db: DbWrite) -> dict:
     """Start a draft entry from a cluster of unanswered questions. The gaps stay open until
     the entry is published (the page itself fills a new, unsaved form instead)."""
     entry_id = body.id or store.free_id(db, body.lang, body.question)
@@ -50,6 +50,6 @@ def draft_from_gaps(body: DraftFromGaps, editor: CurrentEditor, db: Db) -> dict:
 
 
 @router.post("/gaps/dismiss")
-def dismiss_gaps(body: GapIds, editor: CurrentEditor, db: Db) -> dict:
+def dismiss_gaps(body: GapIds, editor: CurrentEditor, db: DbWrite) -> dict:
     """ "Not a KB question": take a cluster out of the unanswered view."""
     return {"dismissed": kb_gaps.dismiss(db, body.gap_ids, editor.id)}

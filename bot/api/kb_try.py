@@ -5,8 +5,9 @@ import asyncio
 
 from fastapi import APIRouter, HTTPException
 
-from bot.api.deps import KB, CurrentEditor, Db, HubDep
+from bot.api.deps import KB, CurrentEditor, DatabaseDep, HubDep
 from bot.api.schemas import TryIn
+from bot.hub import Hub
 from bot.rasa_client import RasaUnavailable
 from kb_index import decide, store
 from kb_index.service import PreviewBusy
@@ -20,7 +21,7 @@ router = APIRouter(prefix="/api/kb", tags=["kb"])
 KB_INTENTS = frozenset({"ask_question", "nlu_fallback", "out_of_scope"})
 
 
-async def nlu_route(hub, query: str) -> dict:  # type: ignore[no-untyped-def]
+async def nlu_route(hub: Hub, query: str) -> dict:
     """Whether the bot would search the KB for this message at all: an entry can score well
     and still never be used, when the NLU reads its question as a flow ("I want a refund")."""
     try:
@@ -38,20 +39,23 @@ async def nlu_route(hub, query: str) -> dict:  # type: ignore[no-untyped-def]
 
 
 @router.post("/try")
-async def try_question(body: TryIn, editor: CurrentEditor, db: Db, kb: KB, hub: HubDep) -> dict:
+async def try_question(
+    body: TryIn, editor: CurrentEditor, db: DatabaseDep, kb: KB, hub: HubDep
+) -> dict:
     """What the bot would do with this question right now: the NLU's reading (does the KB get
     asked at all?), the ranked hits and the decision. With `preview`, what it would do if
     the editor's form were live (seconds: the index is built for the occasion)."""
     if body.preview is None:
         hits = await asyncio.to_thread(kb.search, body.query, 8, body.lang)
     else:
-        live = [e for e in store.published_entries(db) if e.id != body.preview.id]
+        published = await db.aread(store.published_entries)
+        live = [e for e in published if e.id != body.preview.id]
         entries = [*live, body.preview.to_entry("published")]
         try:
             index = await asyncio.to_thread(kb.preview, entries)
         except PreviewBusy as e:
             raise HTTPException(429, f"{e} · 正在生成预览，请几秒后再试") from e
-        hits = index.search(body.query, 8, body.lang)
+        hits = await asyncio.to_thread(index.search, body.query, 8, body.lang)
     decision = decide(hits, kb.thresholds)
     return {
         "preview": body.preview is not None,

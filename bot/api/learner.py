@@ -2,8 +2,10 @@
 
 import asyncio
 import contextlib
+import time
 
-from fastapi import APIRouter, HTTPException, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, HTTPException, Response, WebSocket, WebSocketDisconnect
+from sqlalchemy.engine import Connection
 
 import handoff
 from bot import auth, transcript
@@ -12,7 +14,9 @@ from bot.api.deps import (
     AppSettings,
     CurrentLearner,
     CurrentPrincipal,
-    Db,
+    DatabaseDep,
+    DbRead,
+    DbWrite,
     HubDep,
     Platform,
     conversation_for,
@@ -31,6 +35,7 @@ from bot.api.schemas import (
     TokenOut,
 )
 from bot.outbox import mode_of
+from bot.router import RASA_WAIT
 from bot.settings import Settings
 from bot.transcript import Conversation
 from kb_index import feedback as kb_feedback
@@ -51,7 +56,7 @@ def check_text(text: str, settings: Settings) -> str:
 
 @router.post("/auth/learner", response_model=TokenOut)
 def learner_login(
-    body: LearnerLogin, db: Db, settings: AppSettings, platform: Platform
+    body: LearnerLogin, db: DatabaseDep, settings: AppSettings, platform: Platform
 ) -> TokenOut:
     if body.signature is not None:
         if not auth.verify_learner(
@@ -63,7 +68,8 @@ def learner_login(
     learner = platform.learner(body.learner_id)
     if learner is None and body.signature is None:
         raise HTTPException(404, f"no learner {body.learner_id}")
-    token = auth.issue_token(db, "learner", body.learner_id, settings.learner_token_ttl_s)
+    ttl = settings.learner_token_ttl_s
+    token = db.writing(auth.issue_token, "learner", body.learner_id, ttl)
     return TokenOut(
         token=token,
         kind="learner",
@@ -80,7 +86,7 @@ def demo_learners(settings: AppSettings, platform: Platform) -> list[dict]:
     return [{"id": p.id, "name": p.name, "lang": p.lang} for p in platform.learners()]
 
 
-def _conversation_out(db: Db, conv: Conversation, settings: Settings) -> ConversationOut:
+def _conversation_out(db: Connection, conv: Conversation, settings: Settings) -> ConversationOut:
     ticket = handoff.open_ticket(db, conv.id)
     return ConversationOut(
         conversation=conv,
@@ -93,36 +99,33 @@ def _conversation_out(db: Db, conv: Conversation, settings: Settings) -> Convers
 @router.post("/conversations", response_model=ConversationOut, status_code=201)
 def start_conversation(
     learner: CurrentLearner,
-    db: Db,
+    db: DatabaseDep,
     platform: Platform,
     settings: AppSettings,
     body: NewConversation | None = None,
 ) -> ConversationOut:
+    # the platform is asked before the unit of work: it is a remote service
     lang = (body.lang if body else None) or getattr(platform.learner(learner.id), "lang", "zh")
-    conv = transcript.create_conversation(db, learner.id, lang or "zh")
-    return _conversation_out(db, conv, settings)
+    with db.write() as conn:
+        conv = transcript.create_conversation(conn, learner.id, lang or "zh")
+        return _conversation_out(conn, conv, settings)
 
 
 @router.get("/conversations/open", response_model=ConversationOut)
-def open_conversation(learner: CurrentLearner, db: Db, settings: AppSettings) -> ConversationOut:
+def open_conversation(
+    learner: CurrentLearner, db: DbRead, settings: AppSettings
+) -> ConversationOut:
     """The learner's latest conversation that still has an open ticket: a second tab (or a
     new browser) must join the chat a person answers in, not start a second one."""
-    rows = list(
-        db.execute(
-            "SELECT c.id FROM conversations c JOIN tickets t ON t.conversation_id = c.id "
-            "WHERE c.learner_id = ? AND t.status IN ('queued', 'claimed') "
-            "ORDER BY t.created_at DESC, t.id DESC LIMIT 1",
-            [learner.id],
-        )
-    )
-    if not rows:
+    found = transcript.open_ticket_conversation(db, learner.id)
+    if found is None:
         raise HTTPException(404, "no conversation is waiting for a person")
-    return _conversation_out(db, conversation_for(db, learner, rows[0][0]), settings)
+    return _conversation_out(db, conversation_for(db, learner, found), settings)
 
 
 @router.get("/conversations/{conversation_id}", response_model=ConversationOut)
 def get_conversation(
-    conversation_id: str, who: CurrentPrincipal, db: Db, settings: AppSettings
+    conversation_id: str, who: CurrentPrincipal, db: DbRead, settings: AppSettings
 ) -> ConversationOut:
     return _conversation_out(db, conversation_for(db, who, conversation_id), settings)
 
@@ -132,19 +135,34 @@ async def send_message(
     conversation_id: str,
     body: SendMessage,
     learner: CurrentLearner,
-    db: Db,
+    db: DatabaseDep,
     hub: HubDep,
     settings: AppSettings,
+    response: Response,
 ) -> SendResult:
-    conv = conversation_for(db, learner, conversation_id)
+    """Stores the message before anything else can fail, then routes it (bot/router.py).
+    No transaction is held while the bot thinks: each step is its own unit of work. The
+    `Server-Timing` header says how long the turn waited for Rasa and how long the hub took
+    itself."""
+    started = time.perf_counter()
+    RASA_WAIT.set(0.0)
     text = check_text(body.text, settings)
-    message, *replies = await hub.router.learner_says(conv, text, body.payload)
-    return SendResult(message=message, replies=replies, mode=mode_of(db, conv.id))
+    turn = await hub.router.learner_says(
+        learner.id, conversation_id, text, body.payload, body.client_id
+    )
+    if turn is None:  # a learner probing someone else's id learns nothing about it
+        raise HTTPException(404, f"conversation {conversation_id} not found")
+    message, *replies = turn.messages
+    result = SendResult(message=message, replies=replies, mode=turn.mode)
+    rasa = RASA_WAIT.get()
+    hub_ms = (time.perf_counter() - started - rasa) * 1000
+    response.headers["Server-Timing"] = f"rasa;dur={rasa * 1000:.1f}, hub;dur={hub_ms:.1f}"
+    return result
 
 
 @router.get("/conversations/{conversation_id}/messages", response_model=MessagesOut)
 def read_messages(
-    conversation_id: str, who: CurrentPrincipal, db: Db, after: After = 0
+    conversation_id: str, who: CurrentPrincipal, db: DbRead, after: After = 0
 ) -> MessagesOut:
     conv = conversation_for(db, who, conversation_id)
     return MessagesOut(
@@ -154,17 +172,19 @@ def read_messages(
 
 @router.post("/conversations/{conversation_id}/back-to-bot", response_model=ConversationOut)
 def back_to_bot(
-    conversation_id: str, learner: CurrentLearner, db: Db, hub: HubDep, settings: AppSettings
+    conversation_id: str, learner: CurrentLearner, db: DbWrite, hub: HubDep, settings: AppSettings
 ) -> ConversationOut:
     conv = conversation_for(db, learner, conversation_id)
-    hub.tickets.back_to_bot(conv)
+    hub.tickets.back_to_bot(db, conv)
     return _conversation_out(db, conv, settings)
 
 
 @router.post("/conversations/{conversation_id}/csat")
-def rate(conversation_id: str, body: CsatIn, learner: CurrentLearner, db: Db, hub: HubDep) -> dict:
+def rate(
+    conversation_id: str, body: CsatIn, learner: CurrentLearner, db: DbWrite, hub: HubDep
+) -> dict:
     conv = conversation_for(db, learner, conversation_id)
-    ticket = hub.tickets.rate(conv, body.score, body.comment, ticket_id=body.ticket_id)
+    ticket = hub.tickets.rate(db, conv, body.score, body.comment, ticket_id=body.ticket_id)
     return {"ticket_id": ticket.id, "csat": ticket.csat, "comment": ticket.csat_comment}
 
 
@@ -176,7 +196,7 @@ async def conversation_socket(websocket: WebSocket, conversation_id: str) -> Non
     """
     principal = ws_principal(websocket)
     db = websocket.app.state.db
-    conv = transcript.get_conversation(db, conversation_id)
+    conv = await db.aread(transcript.get_conversation, conversation_id)
     if principal is None:
         await websocket.close(code=4401, reason="missing or expired token")
         return
@@ -194,10 +214,11 @@ async def conversation_socket(websocket: WebSocket, conversation_id: str) -> Non
     try:
         after = int(websocket.query_params.get("after") or 0)
         seen = after
-        for msg in transcript.messages(db, conversation_id, after=after):
+        missed, mode = await db.aread(_replay, conversation_id, after)
+        for msg in missed:
             await websocket.send_json({"type": "message", "message": msg.model_dump()})
             seen = msg.id
-        await websocket.send_json({"type": "mode", "mode": mode_of(db, conversation_id)})
+        await websocket.send_json({"type": "mode", "mode": mode})
         receiver = asyncio.create_task(_drain(websocket))
         while not receiver.done():
             getter = asyncio.create_task(queue.get())
@@ -223,6 +244,12 @@ async def conversation_socket(websocket: WebSocket, conversation_id: str) -> Non
             await websocket.close()
 
 
+def _replay(
+    conn: Connection, conversation_id: str, after: int
+) -> tuple[list[transcript.Message], str]:
+    return transcript.messages(conn, conversation_id, after=after), mode_of(conn, conversation_id)
+
+
 async def _drain(websocket: WebSocket) -> None:
     """Read (and ignore) client frames so a closed socket is noticed promptly."""
     with contextlib.suppress(WebSocketDisconnect, RuntimeError):
@@ -231,10 +258,16 @@ async def _drain(websocket: WebSocket) -> None:
 
 
 @router.post("/conversations/{conversation_id}/feedback")
-async def learner_feedback(
-    conversation_id: str, body: FeedbackIn, learner: CurrentLearner, db: Db, hub: HubDep, kb: KB
+def learner_feedback(
+    conversation_id: str,
+    body: FeedbackIn,
+    learner: CurrentLearner,
+    db: DbWrite,
+    hub: HubDep,
+    kb: KB,
 ) -> dict:
-    """👍/👎 on a KB answer. "Not helpful" logs a gap and offers the next-best entries."""
+    """👍/👎 on a KB answer. "Not helpful" logs a gap and offers the next-best entries (a KB
+    search: a plain `def`, so it runs in a worker thread, off the event loop)."""
     conv = conversation_for(db, learner, conversation_id)
     msg = next(
         (
@@ -256,7 +289,7 @@ async def learner_feedback(
     )
     if body.helpful:
         return {"recorded": True}
-    reply = hub.router.offer_alternatives(conv, body.message_id, body.entry_id, kb)
+    reply = hub.router.offer_alternatives(db, conv, body.message_id, body.entry_id, kb)
     return {
         "recorded": True,
         "reply": reply.model_dump(),

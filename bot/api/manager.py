@@ -17,7 +17,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 import handoff
 from bot import metrics
-from bot.api.deps import CurrentManager, Db
+from bot.api.deps import CurrentManager, DbRead
 
 router = APIRouter(prefix="/api/manager", tags=["manager"])
 
@@ -58,7 +58,9 @@ def _window(request: Request, hours: float) -> tuple[float, float, handoff.Busin
 
 
 @router.get("/metrics")
-def get_metrics(request: Request, manager: CurrentManager, db: Db, hours: float = Hours) -> dict:
+def get_metrics(
+    request: Request, manager: CurrentManager, db: DbRead, hours: float = Hours
+) -> dict:
     since, now, business = _window(request, hours)
     config: metrics.AlertConfig = request.app.state.alerts
     values = metrics.indicators(db, since=since, now=now, hours=business)
@@ -78,7 +80,7 @@ def get_metrics(request: Request, manager: CurrentManager, db: Db, hours: float 
 
 
 @router.get("/trends")
-def get_trends(request: Request, manager: CurrentManager, db: Db, hours: float = Hours) -> dict:
+def get_trends(request: Request, manager: CurrentManager, db: DbRead, hours: float = Hours) -> dict:
     """The window's indicators per local day of the service time zone."""
     since, now, business = _window(request, hours)
     days = metrics.trend(db, since, now, business)
@@ -86,7 +88,9 @@ def get_trends(request: Request, manager: CurrentManager, db: Db, hours: float =
 
 
 @router.get("/reasons")
-def get_reasons(request: Request, manager: CurrentManager, db: Db, hours: float = Hours) -> dict:
+def get_reasons(
+    request: Request, manager: CurrentManager, db: DbRead, hours: float = Hours
+) -> dict:
     """Contact reasons (intents, teams, ticket reasons, complaint categories) and refunds."""
     since, now, _ = _window(request, hours)
     return {
@@ -100,7 +104,7 @@ def get_reasons(request: Request, manager: CurrentManager, db: Db, hours: float 
 def export_csv(
     request: Request,
     manager: CurrentManager,
-    db: Db,
+    db: DbRead,
     hours: float = Hours,
     table: Literal["indicators", "trend"] = "indicators",
 ) -> Response:
@@ -148,7 +152,7 @@ def _cell(value: object) -> object:
 
 @router.get("/alerts")
 def alert_history(
-    request: Request, manager: CurrentManager, db: Db, limit: int = Query(50, ge=1, le=500)
+    request: Request, manager: CurrentManager, db: DbRead, limit: int = Query(50, ge=1, le=500)
 ) -> list[dict]:
     """Alerts as they were raised and cleared by the hub's watcher, newest first."""
     return metrics.history(db, request.app.state.alerts, limit)

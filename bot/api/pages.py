@@ -6,7 +6,7 @@ from pathlib import Path
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import FileResponse, HTMLResponse
 
-from bot.api.deps import Db
+from bot.api.deps import DbRead
 from kb_index import store as kb_store
 from kb_index.markdown import to_html
 
@@ -67,7 +67,7 @@ will give you the current answer.</p><p><a href="/chat">回到聊天 · Back to 
 
 
 @router.get("/help/{entry_id:path}", response_class=HTMLResponse)
-def help_article(entry_id: str, db: Db) -> HTMLResponse:
+def help_article(entry_id: str, db: DbRead) -> HTMLResponse:
     """A published KB entry as a page: where a bot citation links to. Old chats keep links
     to entries since taken offline, so a missing one is a page a learner can read, not JSON."""
     entry = _live(db, entry_id)

@@ -52,6 +52,11 @@ class SendMessage(BaseModel):
     text: str
     # what a button sends to the bot instead of its title: "/intent{...}" or a plain value
     payload: str | None = Field(default=None, min_length=1, max_length=500)
+    # the sender's own id for this message (the chat page makes one per message): sending it
+    # again returns what was stored and answered, and never runs a second turn
+    client_id: str | None = Field(
+        default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$"
+    )
 
 
 class SendResult(BaseModel):

@@ -3,14 +3,14 @@
 from fastapi import APIRouter, HTTPException, Request, Response
 
 from bot import auth
-from bot.api.deps import AppSettings, CurrentPrincipal, Db, bearer_token
+from bot.api.deps import AppSettings, CurrentPrincipal, DbWrite, bearer_token
 from bot.api.schemas import StaffLogin, TokenOut
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
 
 @router.post("/login", response_model=TokenOut)
-def login(body: StaffLogin, db: Db, settings: AppSettings) -> TokenOut:
+def login(body: StaffLogin, db: DbWrite, settings: AppSettings) -> TokenOut:
     result = auth.login_staff(db, body.username, body.password, settings.staff_token_ttl_s)
     if result is None:
         raise HTTPException(401, "wrong username or password")
@@ -38,7 +38,7 @@ def me(who: CurrentPrincipal) -> TokenOut:
 
 
 @router.post("/logout", status_code=204)
-def logout(request: Request, db: Db) -> Response:
+def logout(request: Request, db: DbWrite) -> Response:
     """Revoke the caller's token (staff sign-in tokens otherwise last 12 h). Idempotent."""
     token = bearer_token(request)
     if token:

@@ -6,15 +6,18 @@ import statistics
 import time
 from typing import Any
 
-import sqlite_utils
+import sqlalchemy as sa
+from sqlalchemy import Connection
 
 from bot.metrics.stats import business_minutes, column, p50, rounded
+from bot.tables import staff
 from handoff import BusinessHours
+from handoff.tables import tickets
 
 
 # ---- agents -------------------------------------------------------------------------
 def per_agent(
-    db: sqlite_utils.Database,
+    conn: Connection,
     since: float,
     now: float | None = None,
     hours: BusinessHours | None = None,
@@ -23,42 +26,55 @@ def per_agent(
     ticket_events, busiest first; see the module docstring."""
     now = time.time() if now is None else now
     hours = hours or BusinessHours()
-    names = {r["username"]: r["display_name"] for r in db["staff"].rows}
+    names = dict(conn.execute(sa.select(staff.c.username, staff.c.display_name)).all())
+    window = {"since": since, "now": now}
 
     def by_actor(kind: str) -> dict[str, set[int]]:
         out: dict[str, set[int]] = {}
-        for actor, tid in db.execute(
-            "SELECT actor, ticket_id FROM ticket_events WHERE kind = ? AND at >= ? AND at <= ?",
-            [kind, since, now],
-        ).fetchall():
+        for actor, tid in conn.execute(
+            sa.text(
+                "SELECT actor, ticket_id FROM ticket_events "
+                "WHERE kind = :kind AND at >= :since AND at <= :now"
+            ),
+            {"kind": kind, **window},
+        ).all():
             out.setdefault(actor, set()).add(tid)
         return out
 
     taken, resolved = by_actor("claimed"), by_actor("resolved")
     # a manager's reassignment gives the ticket to its new owner: taken by them too
-    for detail, tid in db.execute(
-        "SELECT detail, ticket_id FROM ticket_events WHERE kind = 'reassigned' "
-        "AND at >= ? AND at <= ?",
-        [since, now],
-    ).fetchall():
+    for detail, tid in conn.execute(
+        sa.text(
+            "SELECT detail, ticket_id FROM ticket_events WHERE kind = 'reassigned' "
+            "AND at >= :since AND at <= :now"
+        ),
+        window,
+    ).all():
         to = (json.loads(detail or "{}") or {}).get("to")
         if to:
             taken.setdefault(to, set()).add(tid)
     first: dict[str, list[float]] = {}
-    for agent, created, answered in db.execute(
-        "SELECT first_response_by, created_at, first_response_at FROM tickets "
-        "WHERE first_response_by IS NOT NULL AND first_response_at >= ? AND first_response_at <= ?",
-        [since, now],
-    ).fetchall():
+    for agent, created, answered in conn.execute(
+        sa.text(
+            "SELECT first_response_by, created_at, first_response_at FROM tickets "
+            "WHERE first_response_by IS NOT NULL "
+            "AND first_response_at >= :since AND first_response_at <= :now"
+        ),
+        window,
+    ).all():
         first.setdefault(agent, []).append(business_minutes(hours, created, answered))
     rows = []
     for agent in sorted(set(taken) | set(resolved) | set(first)):
         done = sorted(resolved.get(agent, ()))
-        rated = column(
-            db,
-            f"SELECT csat FROM tickets WHERE csat IS NOT NULL "
-            f"AND id IN ({','.join('?' * len(done))})",
-            done,
+        rated = (
+            column(
+                conn,
+                sa.select(tickets.c.csat).where(
+                    tickets.c.csat.is_not(None), tickets.c.id.in_(done)
+                ),
+            )
+            if done
+            else []
         )
         rows.append(
             {

@@ -5,12 +5,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
+import sqlalchemy as sa
 import yaml
+from sqlalchemy import Connection
 
 from bot.metrics import surges
 from bot.metrics.indicators import BASIS, indicators
 from bot.metrics.surges import SurgeRule
+from bot.tables import alert_events
 from handoff import BusinessHours
 
 
@@ -80,36 +82,20 @@ def alerts(values: dict[str, Any], rules: list[Rule]) -> list[dict[str, Any]]:
 
 
 def alert_state(
-    db: sqlite_utils.Database, config: AlertConfig, hours: BusinessHours, now: float
+    conn: Connection, config: AlertConfig, hours: BusinessHours, now: float
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The indicators over the alert window and the alerts they raise, surges included (their
     counts join the values as ``surge:<intent>``): the one evaluation the dashboard's
     banners, the watcher and the webhook share."""
-    values = indicators(db, now - config.window_h * 3600, now, hours)
-    found = surges.check(db, config.surges, now) if config.surges else []
+    values = indicators(conn, now - config.window_h * 3600, now, hours)
+    found = surges.check(conn, config.surges, now) if config.surges else []
     values |= {c["indicator"]: c["value"] for c in found}
     raised = [{k: v for k, v in c.items() if k != "breached"} for c in found if c["breached"]]
     return values, alerts(values, config.rules) + raised
 
 
-def ensure_schema(db: sqlite_utils.Database) -> None:
-    db["alert_events"].create(
-        {
-            "id": int,
-            "indicator": str,
-            "state": str,
-            "value": float,
-            "threshold": float,
-            "label": str,
-            "at": float,
-        },
-        pk="id",
-        transform=True,
-    )
-
-
 def record_changes(
-    db: sqlite_utils.Database,
+    conn: Connection,
     values: dict[str, Any],
     config: AlertConfig,
     now: float,
@@ -117,10 +103,15 @@ def record_changes(
 ) -> list[dict]:
     """Store alerts that started or cleared since the last check; returns those changes.
     `raised`: the alerts active now (alert_state's; default: the rules' over `values`).
-    A cleared row carries the rule's label, threshold and the value that cleared it."""
+    A cleared row carries the rule's label, threshold and the value that cleared it.
+
+    Run it in a write unit of work: it reads the last states and writes the changes in one
+    transaction (the hub's watcher holds a lease, so one process records them)."""
     last: dict[str, str] = {}
-    for row in db["alert_events"].rows_where(order_by="id"):
-        last[row["indicator"]] = row["state"]
+    for indicator, state in conn.execute(
+        sa.select(alert_events.c.indicator, alert_events.c.state).order_by(alert_events.c.id)
+    ):
+        last[indicator] = state
     active = {
         a["indicator"]: a for a in (alerts(values, config.rules) if raised is None else raised)
     }
@@ -140,16 +131,16 @@ def record_changes(
         if state == "raised" and name not in active
     ]
     for c in changes:
-        db["alert_events"].insert(
-            {k: c[k] for k in ("indicator", "state", "value", "threshold", "label")} | {"at": now}
+        conn.execute(
+            sa.insert(alert_events).values(
+                **{k: c[k] for k in ("indicator", "state", "value", "threshold", "label")}, at=now
+            )
         )
     return changes
 
 
-def history(db: sqlite_utils.Database, config: AlertConfig, limit: int) -> list[dict]:
+def history(conn: Connection, config: AlertConfig, limit: int) -> list[dict]:
     """Alert events newest first; rows stored before cleared rows kept their label get it
     from the rules."""
-    return [
-        {**row, "label": row["label"] or config.label(row["indicator"])}
-        for row in db["alert_events"].rows_where(order_by="id desc", limit=limit)
-    ]
+    rows = conn.execute(sa.select(alert_events).order_by(alert_events.c.id.desc()).limit(limit))
+    return [{**row._mapping, "label": row.label or config.label(row.indicator)} for row in rows]

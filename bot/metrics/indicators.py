@@ -1,14 +1,19 @@
 """The indicator cards: conversations, tickets, ratings and the live queue over a window
-(what each number means is the package docstring)."""
+(what each number means is the package docstring).
+
+Every function takes a connection (a read unit of work is enough) and runs SQL both engines
+read alike: named parameters, no engine's own functions."""
 
 import statistics
 import time
 from typing import Any
 
-import sqlite_utils
+import sqlalchemy as sa
+from sqlalchemy import Connection
 
 from bot.metrics.stats import business_minutes, column, p50, p90, rounded, share
 from handoff import BusinessHours
+from handoff.tables import tickets
 
 # What each indicator is counted over: the value a rule's min_sample is compared with.
 BASIS: dict[str, str] = {
@@ -29,23 +34,33 @@ BASIS: dict[str, str] = {
 
 
 # ---- conversations -------------------------------------------------------------------
-COHORT = (
-    "SELECT c.id FROM conversations c WHERE c.created_at >= :since AND c.created_at <= :now "
-    "AND (:until IS NULL OR c.created_at < :until) "
-    "AND EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id "
-    "AND m.sender = 'learner' AND m.created_at <= :now)"
-)
+def cohort_sql(until: float | None = None) -> str:
+    """The conversation cohort's ids, as SQL with the parameters :since and :now (and :until,
+    the exclusive end a trend row gives, when `until` is not None)."""
+    before = "AND c.created_at < :until " if until is not None else ""
+    return (
+        "SELECT c.id FROM conversations c WHERE c.created_at >= :since AND c.created_at <= :now "
+        f"{before}"
+        "AND EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id "
+        "AND m.sender = 'learner' AND m.created_at <= :now)"
+    )
+
+
+def window(since: float, now: float, until: float | None = None) -> dict[str, float]:
+    """The parameters of `cohort_sql(until)`."""
+    return {"since": since, "now": now} | ({"until": until} if until is not None else {})
 
 
 def conversation_indicators(
-    db: sqlite_utils.Database, since: float, now: float, until: float | None = None
+    conn: Connection, since: float, now: float, until: float | None = None
 ) -> dict[str, Any]:
-    args = {"since": since, "now": now, "until": until}
-    cohort = set(column(db, COHORT, args))
+    args = window(since, now, until)
+    members = cohort_sql(until)
+    cohort = set(column(conn, members, args))
     handed = set(
         column(
-            db,
-            f"SELECT DISTINCT conversation_id FROM tickets WHERE conversation_id IN ({COHORT}) "
+            conn,
+            f"SELECT DISTINCT conversation_id FROM tickets WHERE conversation_id IN ({members}) "
             "AND created_at <= :now",
             args,
         )
@@ -55,11 +70,11 @@ def conversation_indicators(
     unanswered = (
         set(
             column(
-                db,
+                conn,
                 f"""WITH last AS (
                   SELECT conversation_id, MAX(id) AS bot_id FROM messages
                   WHERE sender = 'bot' AND created_at <= :now
-                    AND conversation_id IN ({COHORT})
+                    AND conversation_id IN ({members})
                   GROUP BY conversation_id),
                 turn AS (
                   SELECT last.conversation_id, b.created_at AS replied_at,
@@ -78,13 +93,13 @@ def conversation_indicators(
     )
     complained = set(
         column(
-            db,
+            conn,
             f"SELECT conversation_id FROM messages WHERE sender = 'learner' "
             f"AND intent = 'complaint' AND answers IS NULL AND created_at <= :now "
-            f"AND conversation_id IN ({COHORT}) "
+            f"AND conversation_id IN ({members}) "
             f"UNION SELECT conversation_id FROM tickets WHERE created_at <= :now "
             f"AND (intent = 'complaint' OR reason = 'complaint') "
-            f"AND conversation_id IN ({COHORT})",
+            f"AND conversation_id IN ({members})",
             args,
         )
     )
@@ -100,18 +115,31 @@ def conversation_indicators(
 
 
 # ---- tickets ------------------------------------------------------------------------
-# tickets created in [since, now], and before `until` when a trend row gives one
-CREATED = "created_at >= ? AND created_at <= ? AND (? IS NULL OR created_at < ?)"
+def created(
+    at: sa.ColumnElement[Any], since: float, now: float, until: float | None = None
+) -> sa.ColumnElement[bool]:
+    """`at` in [since, now], and before `until` when a trend row gives one: tickets created
+    in the window (at = tickets.created_at), ratings given in it."""
+    cond = sa.and_(at >= since, at <= now)
+    return cond if until is None else sa.and_(cond, at < until)
+
+
+def created_tickets(
+    conn: Connection, since: float, now: float, until: float | None = None
+) -> list[dict[str, Any]]:
+    """Tickets created in the window, as dicts."""
+    stmt = sa.select(tickets).where(created(tickets.c.created_at, since, now, until))
+    return [dict(r._mapping) for r in conn.execute(stmt.order_by(tickets.c.id))]
 
 
 def ticket_indicators(
-    db: sqlite_utils.Database,
+    conn: Connection,
     since: float,
     now: float,
     hours: BusinessHours,
     until: float | None = None,
 ) -> dict[str, Any]:
-    tickets = list(db["tickets"].rows_where(CREATED, [since, now, until, until]))
+    tickets = created_tickets(conn, since, now, until)
     resolved = [t for t in tickets if t["status"] == "resolved"]
     closed = [t for t in tickets if t["status"] in ("resolved", "cancelled")]
     answered = [t for t in tickets if t["first_response_at"]]
@@ -141,13 +169,14 @@ def ticket_indicators(
 
 
 def csat_indicators(
-    db: sqlite_utils.Database, since: float, now: float, until: float | None = None
+    conn: Connection, since: float, now: float, until: float | None = None
 ) -> dict[str, Any]:
+    given = sa.func.coalesce(tickets.c.csat_at, tickets.c.resolved_at)
     rated = column(
-        db,
-        "SELECT csat FROM tickets WHERE csat IS NOT NULL AND "
-        + CREATED.replace("created_at", "COALESCE(csat_at, resolved_at)"),
-        [since, now, until, until],
+        conn,
+        sa.select(tickets.c.csat).where(
+            tickets.c.csat.is_not(None), created(given, since, now, until)
+        ),
     )
     return {
         "csat_avg": round(statistics.mean(rated), 2) if rated else None,
@@ -156,29 +185,31 @@ def csat_indicators(
     }
 
 
-def waiting_since(db: sqlite_utils.Database, now: float) -> dict[int, float]:
+def waiting_since(conn: Connection, now: float) -> dict[int, float]:
     """Open chat tickets no person has answered yet, and since when each learner waits."""
-    rows = db.execute(
-        "SELECT t.id, t.created_at, t.first_response_at, "
-        "(SELECT MAX(e.at) FROM ticket_events e WHERE e.ticket_id = t.id "
-        " AND e.kind IN ('transferred', 'released')) AS transferred_at "
-        "FROM tickets t WHERE t.channel = 'chat' AND t.created_at <= ? AND "
-        "(t.status = 'queued' OR (t.status = 'claimed' AND t.first_response_at IS NULL))",
-        [now],
-    ).fetchall()
+    rows = conn.execute(
+        sa.text(
+            "SELECT t.id, t.created_at, t.first_response_at, "
+            "(SELECT MAX(e.at) FROM ticket_events e WHERE e.ticket_id = t.id "
+            " AND e.kind IN ('transferred', 'released')) AS transferred_at "
+            "FROM tickets t WHERE t.channel = 'chat' AND t.created_at <= :now AND "
+            "(t.status = 'queued' OR (t.status = 'claimed' AND t.first_response_at IS NULL))"
+        ),
+        {"now": now},
+    ).all()
     return {
         tid: (transferred or created) if answered else created
         for tid, created, answered, transferred in rows
     }
 
 
-def queue_indicators(db: sqlite_utils.Database, now: float, hours: BusinessHours) -> dict[str, Any]:
-    waits = [business_minutes(hours, since, now) for since in waiting_since(db, now).values()]
+def queue_indicators(conn: Connection, now: float, hours: BusinessHours) -> dict[str, Any]:
+    waits = [business_minutes(hours, since, now) for since in waiting_since(conn, now).values()]
     return {"queue_waiting": len(waits), "queue_oldest_min": rounded(max(waits, default=None))}
 
 
 def indicators(
-    db: sqlite_utils.Database,
+    conn: Connection,
     since: float,
     now: float | None = None,
     hours: BusinessHours | None = None,
@@ -188,10 +219,8 @@ def indicators(
     now = time.time() if now is None else now
     hours = hours or BusinessHours()
     return {
-        **conversation_indicators(db, since, now),
-        **ticket_indicators(db, since, now, hours),
-        **csat_indicators(db, since, now),
-        **queue_indicators(db, now, hours),
+        **conversation_indicators(conn, since, now),
+        **ticket_indicators(conn, since, now, hours),
+        **csat_indicators(conn, since, now),
+        **queue_indicators(conn, now, hours),
     }
-
-

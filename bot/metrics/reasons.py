@@ -6,11 +6,13 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-import sqlite_utils
+import sqlalchemy as sa
+from sqlalchemy import Connection
 
 from bot import refund_log
-from bot.metrics.indicators import COHORT, CREATED
+from bot.metrics.indicators import cohort_sql, created, created_tickets, window
 from bot.metrics.stats import column, share
+from bot.tables import refund_requests
 from replies import catalogue
 
 # ---- contact reasons ------------------------------------------------------------------
@@ -39,24 +41,25 @@ def _counted(counts: dict[str, int], whole: int, key: str) -> list[dict[str, Any
     ]
 
 
-def contact_reasons(
-    db: sqlite_utils.Database, since: float, now: float | None = None
-) -> dict[str, Any]:
+def contact_reasons(conn: Connection, since: float, now: float | None = None) -> dict[str, Any]:
     """What learners came for, over the window's cohorts (module docstring)."""
     now = time.time() if now is None else now
-    args = {"since": since, "now": now, "until": None}
+    args = window(since, now)
+    members = cohort_sql()
     # the intent Rasa gave each learner message (bot/router.py stores it); a tapped form option
-    # (a plain-value payload: "买错了") or a typed answer to a form's question (`answers`, an
-    # invoice title read as a complaint) names no new need
-    rows = db.execute(
-        f"""SELECT conversation_id, intent FROM messages
-            WHERE sender = 'learner' AND created_at <= :now AND conversation_id IN ({COHORT})
-              AND COALESCE(json_extract(payload, '$.payload'), '/') LIKE '/%'
-              AND answers IS NULL
-            ORDER BY id""",
+    # (a plain-value payload: "买错了", `tapped`) or a typed answer to a form's question
+    # (`answers`, an invoice title read as a complaint) names no new need
+    rows = conn.execute(
+        sa.text(
+            f"""SELECT conversation_id, intent FROM messages
+                WHERE sender = 'learner' AND created_at <= :now
+                  AND conversation_id IN ({members})
+                  AND tapped = 0 AND answers IS NULL
+                ORDER BY id"""
+        ),
         args,
-    ).fetchall()
-    per_conv: dict[str, list[str | None]] = {c: [] for c in column(db, COHORT, args)}
+    ).all()
+    per_conv: dict[str, list[str | None]] = {c: [] for c in column(conn, members, args)}
     for cid, intent in rows:
         per_conv[cid].append(intent)
     main: Counter[str] = Counter()
@@ -75,7 +78,7 @@ def contact_reasons(
         for i, c in sorted(raised.items(), key=lambda kv: (-kv[1], kv[0]))
         if i not in main
     ]
-    tickets = list(db["tickets"].rows_where(CREATED, [since, now, None, None]))
+    tickets = created_tickets(conn, since, now)
 
     def by(key: str, rows: list[dict]) -> Counter[str]:
         return _tally(t[key] for t in rows)
@@ -103,12 +106,13 @@ def _reason_choices() -> dict[str, str]:
 
 
 def refund_indicators(
-    db: sqlite_utils.Database, since: float, now: float | None = None, top: int = 8
+    conn: Connection, since: float, now: float | None = None, top: int = 8
 ) -> dict[str, Any]:
     """Refund requests the bot decided in the window, approved or handed to billing; see the
     module docstring."""
     now = time.time() if now is None else now
-    rows = list(db["refund_requests"].rows_where("at >= ? AND at <= ?", [since, now]))
+    stmt = sa.select(refund_requests).where(created(refund_requests.c.at, since, now))
+    rows = [dict(r._mapping) for r in conn.execute(stmt.order_by(refund_requests.c.id))]
     approved = [r for r in rows if r["outcome"] == refund_log.APPROVED]
     withdrawn = [r for r in rows if r["outcome"] == refund_log.WITHDRAWN]
     refused = [r for r in rows if r["outcome"] not in (refund_log.APPROVED, refund_log.WITHDRAWN)]

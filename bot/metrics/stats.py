@@ -4,8 +4,11 @@ business minutes."""
 import math
 import statistics
 from datetime import UTC, datetime
+from typing import Any
 
-import sqlite_utils
+import sqlalchemy as sa
+from sqlalchemy import Connection
+from sqlalchemy.sql import Executable
 
 from handoff import BusinessHours
 
@@ -33,5 +36,8 @@ def share(part: int, whole: int) -> float | None:
     return round(part / whole, 3) if whole else None
 
 
-def column(db: sqlite_utils.Database, sql: str, args: list) -> list:
-    return [r[0] for r in db.execute(sql, args).fetchall()]
+def column(conn: Connection, sql: str | Executable, params: dict[str, Any] | None = None) -> list:
+    """The first column of a query's rows: `sql` is SQL text with named parameters (`:since`)
+    or a SQLAlchemy statement."""
+    stmt = sa.text(sql) if isinstance(sql, str) else sql
+    return list(conn.execute(stmt, params or {}).scalars())

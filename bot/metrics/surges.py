@@ -12,7 +12,8 @@ usual. A deployment with no history yet has a usual rate of 0: `min_count` alone
 from dataclasses import dataclass
 from typing import Any
 
-import sqlite_utils
+import sqlalchemy as sa
+from sqlalchemy import Connection
 
 # What a manager calls each reason; the dashboard shows the label the alert carries.
 NAMES = {
@@ -61,36 +62,36 @@ def label(indicator: str) -> str:
     return f"Surge in {en.lower()} · {zh}激增"
 
 
-def _counts(
-    db: sqlite_utils.Database, rule: SurgeRule, start: float, end: float, after: str = ">"
-) -> dict:
+def _counts(conn: Connection, rule: SurgeRule, start: float, end: float, after: str = ">") -> dict:
     """Conversations per watched intent with a learner message in (start, end] (or
-    [start, end] with after=">="). A tapped form option (a plain-value payload) or a typed
-    answer to a form's question names no new need."""
-    marks = ", ".join("?" for _ in rule.intents)
-    rows = db.execute(
+    [start, end] with after=">="). A tapped form option (a plain-value payload, `tapped`) or
+    a typed answer to a form's question names no new need."""
+    if after not in (">", ">="):
+        raise ValueError(f"after must be '>' or '>=', not {after!r}")
+    stmt = sa.text(
         f"""SELECT intent, COUNT(DISTINCT conversation_id) FROM messages
-            WHERE sender = 'learner' AND created_at {after} ? AND created_at <= ?
-              AND intent IN ({marks})
-              AND COALESCE(json_extract(payload, '$.payload'), '/') LIKE '/%'
-              AND answers IS NULL
-            GROUP BY intent""",
-        [start, end, *rule.intents],
-    ).fetchall()
-    return dict(rows)
+            WHERE sender = 'learner' AND created_at {after} :start AND created_at <= :end
+              AND intent IN :intents
+              AND tapped = 0 AND answers IS NULL
+            GROUP BY intent"""
+    ).bindparams(sa.bindparam("intents", expanding=True))
+    rows = conn.execute(stmt, {"start": start, "end": end, "intents": list(rule.intents)})
+    return dict(rows.all())
 
 
-def check(db: sqlite_utils.Database, rule: SurgeRule, now: float) -> list[dict[str, Any]]:
+def check(conn: Connection, rule: SurgeRule, now: float) -> list[dict[str, Any]]:
     """One entry per watched intent: its count in the window, the usual count for a window
     that long, the limit it is held to, and whether it is breached."""
     window = rule.window_min * 60
-    recent = _counts(db, rule, now - window, now)
+    recent = _counts(conn, rule, now - window, now)
     # the baseline is the history there is, up to baseline_h: a week-old deployment
     # compares with its week, a day-old one with its day
-    first = db.execute("SELECT MIN(created_at) FROM messages WHERE sender = 'learner'").fetchone()
-    start = max(now - rule.baseline_h * 3600, first[0] if first[0] is not None else now)
+    first = conn.execute(
+        sa.text("SELECT MIN(created_at) FROM messages WHERE sender = 'learner'")
+    ).scalar()
+    start = max(now - rule.baseline_h * 3600, first if first is not None else now)
     span = (now - window) - start
-    before = _counts(db, rule, start, now - window, after=">=") if span > 0 else {}
+    before = _counts(conn, rule, start, now - window, after=">=") if span > 0 else {}
     out = []
     for intent in rule.intents:
         usual = before.get(intent, 0) * window / span if span >= window else 0.0

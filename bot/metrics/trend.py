@@ -6,7 +6,7 @@ from datetime import time as dtime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import sqlite_utils
+from sqlalchemy import Connection
 
 from bot.metrics.indicators import conversation_indicators, csat_indicators, ticket_indicators
 from handoff import BusinessHours
@@ -28,7 +28,7 @@ def day_bounds(since: float, now: float, tz: str) -> list[tuple[str, float, floa
 
 
 def trend(
-    db: sqlite_utils.Database,
+    conn: Connection,
     since: float,
     now: float | None = None,
     hours: BusinessHours | None = None,
@@ -45,9 +45,9 @@ def trend(
             "since": start,
             "until": end if end is not None else now,
             "partial": start != _midnight(start, hours.tz) or end is None,
-            **conversation_indicators(db, start, now, until=end),
-            **ticket_indicators(db, start, now, hours, until=end),
-            **csat_indicators(db, start, now, until=end),
+            **conversation_indicators(conn, start, now, until=end),
+            **ticket_indicators(conn, start, now, hours, until=end),
+            **csat_indicators(conn, start, now, until=end),
         }
         for day, start, end in day_bounds(since, now, hours.tz)
     ]

@@ -134,6 +134,27 @@ function showCount() {
   el.textContent = `${n.toLocaleString("en-US")} / ${max.toLocaleString("en-US")}`;
 }
 
+// The message's own id, made here: if the answer is lost (the network dropped, the hub
+// restarted), the page sends the message again with the same id and the hub returns what it
+// stored and answered, instead of a second message and a second turn.
+function messageId() {
+  return (self.crypto && crypto.randomUUID) ? crypto.randomUUID()
+    : Date.now().toString(36) + "-" + Math.random().toString(36).slice(2, 12);
+}
+
+// sends a message, again with the same id while the hub cannot be reached or fails (5xx):
+// a few tries a few seconds apart; a refusal (4xx) is final
+async function post(body) {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await AC.api(`/api/conversations/${conv.id}/messages`, { method: "POST", token, body });
+    } catch (e) {
+      if ((e.status && e.status < 500) || attempt >= 3) throw e;
+      await new Promise((r) => setTimeout(r, 1000 * 2 ** attempt));
+    }
+  }
+}
+
 async function send(text, payload) {
   text = (text || "").trim();
   if (!text || !conv) return;
@@ -145,7 +166,9 @@ async function send(text, payload) {
   $("log").append(...[pending, typing].filter(Boolean));
   $("log").scrollTop = $("log").scrollHeight;
   try {
-    const res = await AC.api(`/api/conversations/${conv.id}/messages`, { method: "POST", token, body: payload ? { text, payload } : { text } });
+    const body = { text, client_id: messageId() };
+    if (payload) body.payload = payload;
+    const res = await post(body);
     pending.remove();
     [res.message, ...res.replies].forEach(render);
     mode = res.mode; showMode();

@@ -164,8 +164,10 @@ def hanging_rasa():
     srv.close()
 
 
-def test_rasa_timeout_is_survived(tmp_path, hanging_rasa):
-    settings = hub_settings(tmp_path, rasa_url=hanging_rasa, rasa_timeout_s=0.5)
+def test_rasa_timeout_is_survived(tmp_path, hanging_rasa, db_url):
+    settings = hub_settings(
+        tmp_path, database_url=db_url, rasa_url=hanging_rasa, rasa_timeout_s=0.5
+    )
     with TestClient(create_app(settings)) as client:
         headers, cid = start(client)
         out = send(client, headers, cid, "hello?")
@@ -272,8 +274,8 @@ def test_pages_and_help_articles(client):
     assert client.get("/help/nope").status_code == 404
 
 
-def test_action_calls_need_rasas_token_and_may_carry_a_long_tracker(tmp_path):
-    settings = hub_settings(tmp_path, actions_token="s3cret")
+def test_action_calls_need_rasas_token_and_may_carry_a_long_tracker(tmp_path, db_url):
+    settings = hub_settings(tmp_path, database_url=db_url, actions_token="s3cret")
     # a long conversation: Rasa sends every event of the tracker with each action call
     events = [{"event": "user", "text": "x" * 1000, "timestamp": i} for i in range(200)]
     call = {
@@ -372,7 +374,7 @@ def test_learner_can_leave_a_chat_an_agent_holds(client):
 def test_claiming_a_case_turns_it_into_a_chat(client):
     headers, cid = start(client)
     db = client.app.state.db
-    handoff.create_ticket(db, cid, reason="complaint", intent="complaint", channel="case")
+    db.writing(handoff.create_ticket, cid, reason="complaint", intent="complaint", channel="case")
     assert client.get(f"/api/conversations/{cid}", headers=headers).json()["mode"] == "bot"
     (ticket,) = client.get("/api/agent/queue", headers=staff_token(client)).json()
     r = client.post(f"/api/agent/tickets/{ticket['id']}/claim", headers=staff_token(client))
@@ -425,8 +427,8 @@ def test_going_back_to_the_assistant_keeps_a_refused_refunds_review(client):
     # the tester: 回到智能助手 after a refused refund silently withdrew billing's review
     headers, cid = start(client, "L1003")
     db = client.app.state.db
-    review = handoff.create_ticket(
-        db,
+    review = db.writing(
+        handoff.create_ticket,
         cid,
         reason="refund_ineligible",
         intent="refund_request",
@@ -458,9 +460,9 @@ def test_rasa_down_says_the_message_was_not_handled_and_routes_by_the_conversati
     db = client.app.state.db
     from bot import transcript as tr
 
-    tr.annotate(db, out["message"]["id"], "refund_request", 0.97)
+    db.writing(tr.annotate, out["message"]["id"], "refund_request", 0.97)
     tapped = send(client, headers, cid, "Python 入门实战 · ¥199", payload="AC10030001")
-    tr.annotate(db, tapped["message"]["id"], "playback_problem", 0.24)
+    db.writing(tr.annotate, tapped["message"]["id"], "playback_problem", 0.24)
 
     class Closed(handoff.BusinessHours):
         def is_open_ts(self, ts: float) -> bool:
@@ -538,10 +540,10 @@ def wait_for(check, timeout: float = 10.0):  # type: ignore[no-untyped-def]
     raise AssertionError("timed out")
 
 
-def test_a_slow_rasas_late_answer_reaches_the_learner(tmp_path):
+def test_a_slow_rasas_late_answer_reaches_the_learner(tmp_path, db_url):
     # the tester: a hung Rasa answered after the hub's timeout, and the answer was thrown away
     rasa = SlowRasa(delay=1.5)
-    settings = hub_settings(tmp_path, rasa_url=rasa.url, rasa_timeout_s=0.5)
+    settings = hub_settings(tmp_path, database_url=db_url, rasa_url=rasa.url, rasa_timeout_s=0.5)
     try:
         with TestClient(create_app(settings)) as client:
             headers, cid = start(client)
@@ -570,7 +572,7 @@ def test_a_slow_rasas_late_answer_reaches_the_learner(tmp_path):
         rasa.close()
 
 
-def test_a_restarted_hub_still_knows_which_question_the_bot_asked(tmp_path):
+def test_a_restarted_hub_still_knows_which_question_the_bot_asked(tmp_path, db_url):
     # seen and left alone at stop 19: the open question was kept in the hub's memory, so
     # after a restart "不需要了" typed as a refund reason read as `deny` and cancelled it
     asking = {
@@ -579,7 +581,7 @@ def test_a_restarted_hub_still_knows_which_question_the_bot_asked(tmp_path):
         "latest_message": {"intent": {"name": "refund_request", "confidence": 0.98}},
     }
     rasa = SlowRasa(delay=0, tracker=asking)
-    settings = hub_settings(tmp_path, rasa_url=rasa.url)
+    settings = hub_settings(tmp_path, database_url=db_url, rasa_url=rasa.url)
     try:
         with TestClient(create_app(settings)) as client:
             headers, cid = start(client)
@@ -597,11 +599,11 @@ def test_a_restarted_hub_still_knows_which_question_the_bot_asked(tmp_path):
         rasa.close()
 
 
-def test_a_course_named_on_its_own_is_sent_to_be_read_as_a_question(tmp_path):
+def test_a_course_named_on_its_own_is_sent_to_be_read_as_a_question(tmp_path, db_url):
     # QA: "数据分析" (L1001 owns 数据分析从零到一) read as privacy_request at 0.52 and
     # started a data export or deletion; the hub names what it is (rasa_addons/option_guard.py)
     rasa = SlowRasa(delay=0, tracker={"slots": {}, "active_loop": {}})
-    settings = hub_settings(tmp_path, rasa_url=rasa.url)
+    settings = hub_settings(tmp_path, database_url=db_url, rasa_url=rasa.url)
     try:
         with TestClient(create_app(settings)) as client:
             headers, cid = start(client, "L1001")
@@ -650,3 +652,38 @@ def test_the_agent_sees_whether_the_learner_still_has_the_chat_open(client):
             assert [t["learner_online"] for t in queue if t["id"] == tid] == [True]
         assert console.receive_json() == {"type": "presence", "learner_online": False}
     assert client.get(url, headers=agent).json()["learner_online"] is False
+
+
+def test_a_resend_with_the_same_client_id_is_the_same_message(client):
+    """The chat page sends again with the message's own id when the answer is lost: the hub
+    returns what it stored and answered, and neither stores nor routes it a second time."""
+    headers, cid = start(client)
+    first = send(client, headers, cid, "where is my refund?", client_id="web-1")
+    again = send(client, headers, cid, "where is my refund?", client_id="web-1")
+    assert again["message"]["id"] == first["message"]["id"]
+    assert [r["id"] for r in again["replies"]] == [r["id"] for r in first["replies"]]
+    assert first["replies"] and all(
+        r["reply_to"] == first["message"]["id"] for r in first["replies"]
+    )
+    said = [m for m in transcript(client, headers, cid) if m["sender"] == "learner"]
+    assert [m["client_id"] for m in said] == ["web-1"]
+    # the same id in another conversation is another message; a malformed one is refused
+    _, other = start(client)
+    assert (
+        send(client, headers, other, "hi", client_id="web-1")["message"]["id"]
+        != (first["message"]["id"])
+    )
+    r = client.post(
+        f"/api/conversations/{cid}/messages",
+        headers=headers,
+        json={"text": "x", "client_id": "no spaces allowed"},
+    )
+    assert r.status_code == 422
+    # someone else's conversation is not found, whatever the client id
+    stranger = learner_token(client, "L1002")
+    r = client.post(
+        f"/api/conversations/{cid}/messages",
+        headers=stranger,
+        json={"text": "x", "client_id": "web-1"},
+    )
+    assert r.status_code == 404

@@ -4,7 +4,9 @@ feedback, and drafts from agents."""
 import json
 
 import pytest
+from fastapi.testclient import TestClient
 
+from bot.app import create_app
 from tests.api.test_chat_api import send, start
 from tests.conftest import learner_token, staff_token
 
@@ -272,8 +274,8 @@ def test_gaps_cluster_and_become_drafts(client, editor):
         "怎么开通花呗分期",
         "能用花呗分期付款吗",
     ):
-        gaps.log_gap(
-            rt.db,
+        rt.db.writing(
+            gaps.log_gap,
             conversation_id=cid,
             query=q,
             lang="zh" if "花呗" in q else "en",
@@ -319,8 +321,8 @@ def test_a_new_entry_written_for_gaps_resolves_them_when_published(client, edito
     headers, cid = start(client)
     from kb_index import gaps
 
-    gid = gaps.log_gap(
-        client.app.state.db,
+    gid = client.app.state.db.writing(
+        gaps.log_gap,
         conversation_id=cid,
         query="gift cards?",
         lang="en",
@@ -338,9 +340,9 @@ def test_feedback_is_stored_and_not_helpful_offers_next_best(client, editor):
     db = client.app.state.db
     from bot import transcript
 
-    asked = transcript.add_message(db, cid, "learner", "how do I get a refund?", lang="en")
-    answer = transcript.add_message(
-        db,
+    asked = db.writing(transcript.add_message, cid, "learner", "how do I get a refund?", lang="en")
+    answer = db.writing(
+        transcript.add_message,
         cid,
         "bot",
         "…",
@@ -479,7 +481,9 @@ def test_import_checks_every_row_and_legacy_ids_stay_reachable(client, editor):
     from kb_index import Entry, store
 
     db = client.app.state.db
-    store.save_entry(db, Entry(id="S14TEST weird/id", lang="en", question="q?", answer="a"), "x")
+    db.writing(
+        store.save_entry, Entry(id="S14TEST weird/id", lang="en", question="q?", answer="a"), "x"
+    )
     url = "/api/kb/entries/S14TEST%20weird%2Fid"
     assert client.get(url, headers=editor).json()["id"] == "S14TEST weird/id"
     assert client.get(url + "/history", headers=editor).json()[0]["version"] == 1
@@ -594,3 +598,31 @@ def test_the_try_box_previews_the_form_without_publishing(client, editor):
     assert (
         client.post("/api/kb/try", json={**ask, "preview": NEW}, headers=agent).status_code == 403
     )
+
+
+def test_an_import_that_fails_halfway_changes_nothing(settings, monkeypatch):
+    """One transaction for the whole file: a failure on the third row leaves no trace of the
+    first two (they used to be committed one by one)."""
+    from kb_index import store
+
+    saved = store.save_entry
+    calls = {"n": 0}
+
+    def third_fails(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RuntimeError("disk full")
+        return saved(*args, **kwargs)
+
+    rows = "\n".join(
+        json.dumps({"id": f"en-zzimport-{i}", "lang": "en", "question": f"q{i}?", "answer": "a"})
+        for i in range(4)
+    )
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        editor = staff_token(client, "editor")
+        monkeypatch.setattr(store, "save_entry", third_fails)
+        r = client.post("/api/kb/import?format=jsonl", content=rows.encode(), headers=editor)
+        assert r.status_code == 500
+        monkeypatch.setattr(store, "save_entry", saved)
+        listed = client.get("/api/kb/entries?q=zzimport", headers=editor).json()
+        assert listed == []

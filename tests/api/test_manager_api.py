@@ -7,15 +7,17 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 import handoff
 from bot import refund_log, transcript
 from bot.app import create_app
+from bot.tables import alert_events
 from tests.conftest import hub_settings, learner_token, staff_token
 
 
-def test_cards_follow_the_window_and_alerts_keep_their_own(tmp_path):
+def test_cards_follow_the_window_and_alerts_keep_their_own(tmp_path, db_url):
     """The cards count the manager's window; the alerts always the window of alerts.yml."""
     rules = tmp_path / "alerts.yml"
     rules.write_text(
@@ -25,6 +27,7 @@ def test_cards_follow_the_window_and_alerts_keep_their_own(tmp_path):
     # open around the clock, so this test means the same at any hour it runs
     settings = hub_settings(
         tmp_path,
+        database_url=db_url,
         alert_rules=rules,
         alert_check_s=0,
         service_opens="00:00",
@@ -33,11 +36,11 @@ def test_cards_follow_the_window_and_alerts_keep_their_own(tmp_path):
     with TestClient(create_app(settings)) as client:
         db = client.app.state.db
         now = time.time()
-        conv = transcript.create_conversation(db, "L1001")
-        transcript.add_message(db, conv.id, "learner", "人工", lang="zh")
+        conv = db.writing(transcript.create_conversation, "L1001")
+        db.writing(transcript.add_message, conv.id, "learner", "人工", lang="zh")
         # filed three hours ago, due after one, never answered: a breach the 1 h cards miss
-        handoff.create_ticket(
-            db,
+        db.writing(
+            handoff.create_ticket,
             conv.id,
             reason="learner_asked",
             priority="normal",
@@ -55,9 +58,12 @@ def test_cards_follow_the_window_and_alerts_keep_their_own(tmp_path):
         assert (day["sla_due"], day["sla_breached"], day["queue_waiting"]) == (1, 1, 1)
         assert 175 < day["queue_oldest_min"] <= 181
         # an old cleared row without a label reads with the rule's label
-        db["alert_events"].insert(
-            {"indicator": "sla_breach_rate", "state": "cleared", "label": "", "at": now}
-        )
+        with db.write() as conn:
+            conn.execute(
+                sa.insert(alert_events).values(
+                    indicator="sla_breach_rate", state="cleared", label="", at=now
+                )
+            )
         (row,) = client.get("/api/manager/alerts", headers=manager).json()
         assert row["label"] == "SLA"
 
@@ -77,7 +83,7 @@ def test_dashboard_api_roles(client):
     )
 
 
-def test_watcher_posts_alerts_to_the_webhook(tmp_path):
+def test_watcher_posts_alerts_to_the_webhook(tmp_path, db_url):
     received: list[dict] = []
 
     class Hook(BaseHTTPRequestHandler):
@@ -97,6 +103,7 @@ def test_watcher_posts_alerts_to_the_webhook(tmp_path):
     )
     settings = hub_settings(
         tmp_path,
+        database_url=db_url,
         alert_rules=rules,
         alert_check_s=0.2,
         alert_webhook=f"http://127.0.0.1:{server.server_port}/hook",
@@ -123,11 +130,11 @@ def test_trends_reasons_refunds_and_csv_export(client):
     row (and a BOM, so spreadsheet programs read the Chinese labels right)."""
     db = client.app.state.db
     now = time.time()
-    conv = transcript.create_conversation(db, "L1001")
-    msg = transcript.add_message(db, conv.id, "learner", "我要退款", lang="zh")
-    transcript.annotate(db, msg.id, "refund_request", 0.97)
-    handoff.create_ticket(
-        db,
+    conv = db.writing(transcript.create_conversation, "L1001")
+    msg = db.writing(transcript.add_message, conv.id, "learner", "我要退款", lang="zh")
+    db.writing(transcript.annotate, msg.id, "refund_request", 0.97)
+    db.writing(
+        handoff.create_ticket,
         conv.id,
         reason="refund_ineligible",
         intent="refund_request",
@@ -135,8 +142,8 @@ def test_trends_reasons_refunds_and_csv_export(client):
         hours=client.app.state.hours,
         now=now,
     )
-    refund_log.record(
-        db,
+    db.writing(
+        refund_log.record,
         conversation_id=conv.id,
         learner_id="L1001",
         outcome="too_late",
@@ -144,8 +151,8 @@ def test_trends_reasons_refunds_and_csv_export(client):
         reason="买错了",
         now=now,
     )
-    refund_log.record(
-        db,
+    db.writing(
+        refund_log.record,
         conversation_id="other",
         learner_id="L1001",
         outcome="approved",

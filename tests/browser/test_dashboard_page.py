@@ -4,13 +4,16 @@ readable alert history, says when it last updated, and logs out cleanly."""
 import csv
 import io
 import re
-import sqlite3
 import time
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from playwright.sync_api import expect
 
+from bot.tables import alert_events
+from handoff.tables import tickets
+from tests.browser.screenshots import for_docs
 from tests.e2e.test_end_to_end import Learner
 from tests.e2e.test_flows_end_to_end import last_bot, press
 
@@ -91,17 +94,22 @@ def test_manager_sees_indicators_and_an_alert(stack, browser, shots):
     # time travel: the waiting tickets' first-response deadlines have passed (whatever hour
     # the test runs at), so the SLA alert is raised and shows a rate; and an alert row stored
     # before cleared rows kept their label
-    with sqlite3.connect(stack.var_dir / "hub.db", timeout=10) as db:
-        waiting = [cid for _, cid in learners[1:]]
-        db.execute(
-            f"UPDATE tickets SET sla_due_at = ? WHERE status = 'queued' "
-            f"AND conversation_id IN ({','.join('?' * len(waiting))})",
-            [time.time() - 60, *waiting],
+    waiting = [cid for _, cid in learners[1:]]
+    with stack.db.write() as conn:
+        conn.execute(
+            sa.update(tickets)
+            .where(tickets.c.status == "queued", tickets.c.conversation_id.in_(waiting))
+            .values(sla_due_at=time.time() - 60)
         )
-        db.execute(
-            "INSERT INTO alert_events (indicator, state, value, threshold, label, at) "
-            "VALUES ('sla_breach_rate', 'cleared', 0.05, 0.1, '', ?)",
-            [time.time()],
+        conn.execute(
+            sa.insert(alert_events).values(
+                indicator="sla_breach_rate",
+                state="cleared",
+                value=0.05,
+                threshold=0.1,
+                label="",
+                at=time.time(),
+            )
         )
     page.select_option("#hours", "168")  # refresh now
 
@@ -282,6 +290,9 @@ def test_manager_sees_trends_contact_reasons_refunds_and_exports(stack, browser,
     assert int(mistake.locator("td").nth(2).inner_text()) < requests
     expect(page.locator('#refund-refusals tr[data-code="external"]')).to_contain_text("Apple")
     page.screenshot(path=str(shots / "dashboard-reports.png"), full_page=True)
+    for_docs(page, "dashboard", scroll_to="body")
+    for_docs(page, "dashboard-trend", scroll_to='.section-head:has-text("Trend by day")')
+    for_docs(page, "dashboard-reasons", scroll_to='.section-head:has-text("Contact reasons")')
 
     # the export: a CSV file of the trend rows, the header first
     with page.expect_download() as download:

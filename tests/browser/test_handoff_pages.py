@@ -6,6 +6,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.screenshots import for_docs
 from tests.e2e.test_end_to_end import Learner, agent_client
 
 pytestmark = pytest.mark.browser
@@ -30,6 +31,7 @@ def test_learner_and_agent_through_one_handoff(stack, browser, shots):
     expect(answer.locator("strong").first).to_have_text("仅限手机 App")
     expect(answer).not_to_contain_text("**")
     expect(answer).not_to_contain_text("[zh-offline-download]")
+    for_docs(learner, "chat")
     # a long paste is not cut (QA: maxlength once cut it to 4,000 without a word): a counter
     # warns, the hub refuses it whole, and it stays on screen marked unsent and goes back
     # into the box to be shortened
@@ -87,6 +89,7 @@ def test_learner_and_agent_through_one_handoff(stack, browser, shots):
     expect(agent.locator('#log [data-sender="learner"]').last).to_contain_text("缓存一直失败")
     learner.screenshot(path=str(shots / "learner-human-mode.png"))
     agent.screenshot(path=str(shots / "agent-console.png"))
+    for_docs(agent, "agent")
 
     # the agent keeps the answer for the content team
     agent.click("#kb-draft")
@@ -97,6 +100,7 @@ def test_learner_and_agent_through_one_handoff(stack, browser, shots):
     expect(agent.locator("#draft-q")).to_have_value("课程视频可以下载离线看吗")
     expect(agent.locator("#draft-a")).to_have_value("您好，我是小安，请问是哪门课程下载不了？")
     agent.fill("#draft-a", "清除缓存后重新下载：\n1. 我的 → 设置 → 清除缓存\n2. 重新下载该章节")
+    for_docs(agent, "agent-kb-draft")
     agent.click("#draft-save")
     expect(agent.locator("#draft-dialog")).to_be_hidden()
     expect(agent.locator("#error")).to_contain_text("Saved draft")
@@ -133,6 +137,7 @@ def test_learner_and_agent_through_one_handoff(stack, browser, shots):
     stars.nth(4).click()
     learner.fill(".stars .rating-comment", "很耐心")
     learner.screenshot(path=str(shots / "learner-rating.png"))
+    for_docs(learner, "chat-rating")
     learner.click(".stars .rating-submit")
     expect(learner.locator(".msg.system").last).to_contain_text("感谢您的评价")
     expect(stars.nth(0)).to_be_disabled()
@@ -349,6 +354,7 @@ def test_a_refund_says_its_amount_and_waits_for_the_learners_yes(stack, browser,
     expect(ask).to_contain_text("AC10010001")
     expect(page.locator(".msg.bot", has_text="已为您提交退款申请")).to_have_count(0)
     page.screenshot(path=str(shots / "chat-refund-confirm.png"))
+    for_docs(page, "chat-refund")
     # "不退了" leaves the form; nothing was filed (the order stays refundable for others)
     ask.locator(".buttons button", has_text="不退了").click()
     expect(page.locator(".msg.bot").last).to_contain_text("已为您取消")

@@ -8,6 +8,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.screenshots import for_docs
+
 pytestmark = pytest.mark.browser
 
 
@@ -45,6 +47,13 @@ def test_editor_publishes_and_the_learner_gets_it(stack, browser, shots):
     expect(editor.locator("#try-nlu")).to_contain_text("不会用知识库回答")
     editor.fill("#try-q", "Can I pay for a course with a Starbucks voucher?")
     editor.screenshot(path=str(shots / "kb-admin.png"))
+    for_docs(
+        editor,
+        "kb",
+        ready=('#try-nlu[data-route="kb"]', '#try-out tr[data-hit="en-starbucks-vouchers"]'),
+        scroll_to="#try-out",
+        block="end",
+    )
 
     learner = browser.new_context(locale="en-US").new_page()
     learner.goto(f"{stack.hub_url}/chat?learner=L1002&new=1")
@@ -125,6 +134,7 @@ def test_a_live_entry_edited_without_publishing_keeps_the_live_text(stack, brows
     expect(eddie.locator("#try-mode")).to_contain_text("not live")
     expect(eddie.locator("#try-answer")).to_contain_text("Holiday hours", timeout=60_000)
     eddie.screenshot(path=str(shots / "kb-staged.png"))
+    for_docs(eddie, "kb-preview")
 
     # a colleague opens the entry on the unpublished changes, and publishes them
     mia = _signed_in(browser, stack.hub_url)
@@ -169,6 +179,7 @@ def test_unanswered_questions_become_an_entry_that_answers_the_next_learner(stac
     expect(weather).to_have_count(0)
     expect(eddie.locator("#gaps-hidden")).to_be_visible()
     expect(tv).to_be_visible()
+    for_docs(eddie, "kb-gaps")
 
     # the cluster becomes a prefilled entry; published, it leaves the view
     tv.locator("button.primary").click()

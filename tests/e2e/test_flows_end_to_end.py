@@ -1,9 +1,9 @@
 """Support flows through the hub with real Rasa: buttons, forms, policy, handoff."""
 
-import sqlite3
 
 import pytest
 
+from tests import dbkit
 from tests.e2e.test_end_to_end import Learner, agent_client, cited
 
 pytestmark = pytest.mark.e2e
@@ -127,12 +127,9 @@ def test_invoice_rejects_a_bad_tax_id_and_the_learner_can_leave_for_a_person(sta
     out = learner.say("杭州某某科技有限公司")
     assert "税号" in last_bot(out)["text"]
     # the typed title is marked as the form's answer, so its intent is no need in the reports
-    with sqlite3.connect(stack.var_dir / "hub.db", timeout=10) as db:
-        (answers,) = db.execute(
-            "SELECT answers FROM messages WHERE conversation_id = ? AND text = ?",
-            [learner.cid, "杭州某某科技有限公司"],
-        ).fetchone()
-    assert answers == "invoice_title"
+    title = "杭州某某科技有限公司"
+    (typed,) = dbkit.rows(stack.db, "messages", conversation_id=learner.cid, text=title)
+    assert typed["answers"] == "invoice_title"
     out = learner.say("123456")
     assert "不是有效的统一社会信用代码" in " ".join(r["text"] for r in out["replies"])
     out = learner.say("转人工")

@@ -3,7 +3,6 @@ import yaml
 
 from bot import runtime as actions_runtime
 from bot.settings import ROOT
-from bot.storage import migrate, open_db
 from course_platform import demo_store, load_platform
 from course_platform.refund_policy import RefundPolicy
 from handoff import BusinessHours
@@ -13,14 +12,14 @@ from kb_index.service import KnowledgeBase
 
 
 @pytest.fixture
-def rt(tmp_path):
+def rt(tmp_path, database):
     """An actions runtime on a temporary database: demo platform, seed KB, hashing encoder."""
-    db = open_db(tmp_path / "hub.db")
-    migrate(db)
-    demo_store.seed_if_empty(db, ROOT / "data" / "platform" / "demo.yml")
-    kb_store.seed_if_empty(db, ROOT / "data" / "kb")
+    with database.write() as conn:
+        demo_store.seed_if_empty(conn, ROOT / "data" / "platform" / "demo.yml")
+        kb_store.seed_if_empty(conn, ROOT / "data" / "kb")
+    db = database
     kb = KnowledgeBase(tmp_path / "kb", HashingEncoder())
-    kb.ensure(kb_store.published_entries(db))
+    kb.ensure(db.reading(kb_store.published_entries))
     runtime = actions_runtime.Runtime(
         db=db,
         kb=kb,

@@ -6,6 +6,7 @@ import handoff
 from actions.handoff import ActionHandoff
 from actions.kb import ActionAnswerQuestion, ActionOutOfScope, kb_pick
 from actions.language import ActionDetectLanguage
+from tests import dbkit
 from tests.unit.actionkit import make_tracker, run, slot_events
 
 
@@ -56,18 +57,18 @@ def test_second_miss_in_a_row_offers_a_person(rt):
     events, msgs = run(ActionAnswerQuestion(), first)
     assert slot_events(events) == {"kb_misses": 1.0}
     assert "couldn't find" in msgs[0]["text"]
-    assert handoff.open_ticket(rt.db, "c_miss") is None
-    assert rt.db["kb_gaps"].count == 1  # the content team sees the unanswered question
+    assert rt.db.writing(handoff.open_ticket, "c_miss") is None
+    assert dbkit.count(rt.db, "kb_gaps") == 1  # the content team sees the unanswered question
 
     second = make_tracker(
         "purple elephant tax", "nlu_fallback", sender="c_miss", slots={"kb_misses": 1.0}
     )
     events, msgs = run(ActionAnswerQuestion(), second)
-    assert handoff.open_ticket(rt.db, "c_miss") is None  # offered, not imposed
+    assert rt.db.writing(handoff.open_ticket, "c_miss") is None  # offered, not imposed
     assert "talk to a person" in msgs[0]["text"]
     assert [b["payload"] for b in msgs[0]["buttons"]] == ["/request_human", "/deny"]
     assert slot_events(events)["kb_misses"] == 0.0
-    assert rt.db["kb_gaps"].count == 2
+    assert dbkit.count(rt.db, "kb_gaps") == 2
 
 
 def test_handoff_routes_by_the_topic_of_the_conversation(rt):
@@ -80,7 +81,7 @@ def test_handoff_routes_by_the_topic_of_the_conversation(rt):
     ]
     tracker = make_tracker("转人工", "request_human", sender="c_h", lang="zh", events=earlier)
     _, msgs = run(ActionHandoff(), tracker)
-    ticket = handoff.open_ticket(rt.db, "c_h")
+    ticket = rt.db.writing(handoff.open_ticket, "c_h")
     assert (ticket.team, ticket.intent, ticket.reason) == (
         "billing",
         "refund_request",
@@ -99,7 +100,7 @@ def test_an_unanswerable_reply_to_a_troubleshooting_step_goes_on_with_the_guide(
     tracker = make_tracker("iPhone app", "nlu_fallback", events=step, slots=slots, sender="c_ts")
     events, msgs = run(ActionAnswerQuestion(), tracker)
     assert events == [{"event": "followup", "timestamp": None, "name": "action_troubleshoot"}]
-    assert msgs == [] and rt.db["kb_gaps"].count == 0
+    assert msgs == [] and dbkit.count(rt.db, "kb_gaps") == 0
     # a KB question is still answered, and with no guide going on a miss is a miss
     tracker = make_tracker(
         "Can I download videos to watch offline?", "ask_question", events=step, slots=slots
@@ -116,12 +117,12 @@ def test_out_of_scope_asks_the_kb_first(rt):
         ActionOutOfScope(), make_tracker("Can I download videos to watch offline?", "out_of_scope")
     )
     assert msgs[0]["custom"]["citation"]["id"] == "en-offline-download"
-    assert rt.db["kb_gaps"].count == 0
+    assert dbkit.count(rt.db, "kb_gaps") == 0
     events, msgs = run(
         ActionOutOfScope(), make_tracker("zebra quantum marmalade", "out_of_scope", sender="c_o")
     )
     assert msgs == [{**msgs[0], "response": "utter_out_of_scope"}] and events == []
-    (gap,) = rt.db["kb_gaps"].rows
+    (gap,) = dbkit.rows(rt.db, "kb_gaps")
     assert (gap["conversation_id"], gap["kind"]) == ("c_o", "out_of_scope")
 
 

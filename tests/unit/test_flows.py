@@ -17,6 +17,7 @@ from actions.troubleshoot import ActionTroubleshoot, ActionTroubleshootDone
 from bot import transcript
 from course_platform.validation import is_valid_tax_id, uscc_check_char
 from reading import asks_about
+from tests import dbkit
 from tests.unit.actionkit import (
     activated,
     make_tracker,
@@ -74,10 +75,10 @@ def test_complaint_severity_sets_priority_and_team(rt):
         },
     )
     _, msgs = run(ActionSubmitComplaint(), calm)
-    ticket = handoff.open_ticket(rt.db, "c_calm")
+    ticket = rt.db.writing(handoff.open_ticket, "c_calm")
     assert (ticket.team, ticket.priority, ticket.channel) == ("tech", "high", "case")
     assert ticket.category == "tech"  # a value the manager's contact reasons count
-    assert handoff.human_mode(rt.db, "c_calm") is None  # a case: the bot keeps talking
+    assert rt.db.writing(handoff.human_mode, "c_calm") is None  # a case: the bot keeps talking
     assert [b["payload"] for b in msgs[0]["buttons"]] == ["/request_human", "/deny"]
 
     earlier = [user("我要退款", "refund_request"), user("你们就是骗子", "complaint")]
@@ -93,7 +94,7 @@ def test_complaint_severity_sets_priority_and_team(rt):
         },
     )
     _, msgs = run(ActionSubmitComplaint(), angry)
-    ticket = handoff.open_ticket(rt.db, "c_angry")
+    ticket = rt.db.writing(handoff.open_ticket, "c_angry")
     assert (ticket.team, ticket.priority) == ("care", "urgent")
     assert "12315" in ticket.summary and "refund in the same conversation" in ticket.summary
     assert "紧急" in texts(msgs)
@@ -116,7 +117,7 @@ def test_answers_to_the_complaint_forms_questions_are_no_second_complaint(rt):
         slots={"complaint_category": "content", "complaint_description": "内容太浅了！！！"},
     )
     run(ActionSubmitComplaint(), said)
-    ticket = handoff.open_ticket(rt.db, "c_once")
+    ticket = rt.db.writing(handoff.open_ticket, "c_once")
     assert ticket.priority == "high" and "repeated" not in ticket.summary
     # a complaint raised again after the form ended is repeated
     again = [*form, {"event": "active_loop", "name": None}, user("还是没人管", "complaint")]
@@ -134,7 +135,7 @@ def test_more_details_after_a_filed_complaint_are_added_not_filed_again(rt):
         slots={"complaint_category": "service", "complaint_description": "客服态度太差了"},
     )
     run(ActionSubmitComplaint(), first)
-    filed = handoff.open_ticket(rt.db, "c_more")
+    filed = rt.db.writing(handoff.open_ticket, "c_more")
     # QA: the follow-up got the same apology and "已为您登记投诉工单" again, and counted as
     # a repeated complaint
     more = "上周打电话问会员的事情，客服直接挂我电话，太过分了"
@@ -148,7 +149,7 @@ def test_more_details_after_a_filed_complaint_are_added_not_filed_again(rt):
     )
     _, msgs = run(ActionSubmitComplaint(), tracker)
     assert texts(msgs).startswith(f"已把您补充的情况加到投诉工单 #{filed.id}")
-    ticket = handoff.open_ticket(rt.db, "c_more")
+    ticket = rt.db.writing(handoff.open_ticket, "c_more")
     assert ticket.id == filed.id and ticket.priority == filed.priority
     assert ticket.summary.endswith(f"Complaint, added: {more}")
     assert [b["payload"] for b in msgs[0]["buttons"]] == ["/request_human", "/deny"]
@@ -406,7 +407,7 @@ def test_login_guide_uses_the_account_then_kb_then_a_person(rt):
     assert "SMS" in texts(msgs) or "device" in texts(msgs)
     tracker = make_tracker("no", "deny", learner_id="L1002", sender="c_ts", slots=slots)
     _, msgs = run(ActionTroubleshoot(), tracker)
-    ticket = handoff.human_mode(rt.db, "c_ts")
+    ticket = rt.db.writing(handoff.human_mode, "c_ts")
     assert ticket.team == "tech" and "login_problem" in ticket.summary
     assert "steps you've already tried" in texts(msgs)
 
@@ -441,14 +442,14 @@ def test_a_problem_named_in_answer_to_a_step_goes_on_with_the_guide(rt):
         ("换了网络也不行", "login_problem", 0.67),
     ):
         said = answer(text, intent, confidence, first)
-        conv = transcript.create_conversation(rt.db, "L1003")
-        msg = transcript.add_message(rt.db, conv.id, "learner", text)
+        conv = rt.db.writing(transcript.create_conversation, "L1003")
+        msg = rt.db.writing(transcript.add_message, conv.id, "learner", text)
         said.latest_message["metadata"]["message_id"] = msg.id
         events, msgs = run(ActionTroubleshoot(), said)
         assert "第 2/2 步" in texts(msgs) and "播放" in texts(msgs), text
         assert slot_events(events)["ts_topic"] == "playback_problem"
         # the reports do not count a login problem (or a second playback one) for it
-        assert rt.db["messages"].get(msg.id)["answers"] == "ts_step"
+        assert dbkit.rows(rt.db, "messages", id=msg.id)[0]["answers"] == "ts_step"
     # a new problem read surely starts its own guide
     events, msgs = run(ActionTroubleshoot(), answer("我登录不上了", "login_problem", 1.0, first))
     assert "第 1/3 步" in texts(msgs) and slot_events(events)["ts_topic"] == "login_problem"
@@ -497,7 +498,7 @@ def test_course_access_names_the_purchase_or_the_end_of_access(rt):
         events=opening,
     )
     run(ActionTroubleshoot(), tracker)
-    ticket = handoff.human_mode(rt.db, "c_ended")
+    ticket = rt.db.writing(handoff.human_mode, "c_ended")
     assert (ticket.team, ticket.intent) == ("billing", "course_access")
     _, msgs = run(
         ActionTroubleshoot(),
@@ -751,7 +752,7 @@ def test_privacy_identity_then_recorded_with_legal_time(rt):
     # nothing is recorded without the yes
     unconfirmed = make_tracker("1001", "privacy_request", sender="c_p0", slots=done)
     _, msgs = run(ActionSubmitPrivacy(), unconfirmed)
-    assert "recorded" not in texts(msgs) and handoff.open_ticket(rt.db, "c_p0") is None
+    assert "recorded" not in texts(msgs) and rt.db.writing(handoff.open_ticket, "c_p0") is None
     _, msgs = run(
         ActionSubmitPrivacy(),
         make_tracker(
@@ -763,7 +764,7 @@ def test_privacy_identity_then_recorded_with_legal_time(rt):
         ),
     )
     assert "15 working days" in texts(msgs) and "final" not in texts(msgs)
-    ticket = handoff.open_ticket(rt.db, "c_p")
+    ticket = rt.db.writing(handoff.open_ticket, "c_p")
     assert (ticket.team, ticket.channel) == ("compliance", "case")
 
 
@@ -824,7 +825,7 @@ def test_privacy_three_wrong_answers_go_to_a_person(rt):
             slots={"privacy_type": "export", "privacy_identity": "failed"},
         ),
     )
-    assert handoff.human_mode(rt.db, "c_pf").team == "compliance"
+    assert rt.db.writing(handoff.human_mode, "c_pf").team == "compliance"
 
 
 # --- piracy ---------------------------------------------------------------------------
@@ -868,7 +869,7 @@ def test_piracy_report_becomes_a_compliance_case(rt):
             slots={"piracy_link": "https://pan.example.com/s/abc", "piracy_evidence": "none"},
         ),
     )
-    ticket = handoff.open_ticket(rt.db, "c_pir")
+    ticket = rt.db.writing(handoff.open_ticket, "c_pir")
     assert ticket.team == "compliance" and "pan.example.com" in ticket.summary
     assert "50 元" in texts(msgs)
 

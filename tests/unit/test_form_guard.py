@@ -6,6 +6,7 @@ from actions.invoice import ValidateInvoiceForm
 from actions.language import ActionDetectLanguage
 from actions.refund import ValidateRefundForm
 from bot import transcript
+from tests import dbkit
 from tests.unit.actionkit import make_tracker, run, slot_events, texts
 
 
@@ -120,15 +121,17 @@ def test_thanks_or_emoji_where_the_order_goes_is_no_order_called_thanks(rt):
 def test_a_typed_answer_is_marked_so_its_intent_is_not_counted_as_a_need(rt):
     # QA: "北京某某科技有限公司" at the title question was classed complaint (0.73), taken as
     # the title, and counted in the manager's complaint rate
-    conv = transcript.create_conversation(rt.db, "L1001", "zh")
-    msg = transcript.add_message(rt.db, conv.id, "learner", "北京某某科技有限公司", lang="zh")
+    conv = rt.db.writing(transcript.create_conversation, "L1001", "zh")
+    msg = rt.db.writing(
+        transcript.add_message, conv.id, "learner", "北京某某科技有限公司", lang="zh"
+    )
     said = answer(
         "invoice_form", "invoice_title", "北京某某科技有限公司", "complaint", 0.73, lang="zh"
     )
     said.latest_message["metadata"]["message_id"] = msg.id  # as the hub sends it
     events, _ = run(ValidateInvoiceForm(), said)
     assert slot_events(events)["invoice_title"] == "北京某某科技有限公司"
-    assert rt.db["messages"].get(msg.id)["answers"] == "invoice_title"
+    assert dbkit.rows(rt.db, "messages", id=msg.id)[0]["answers"] == "invoice_title"
 
 
 def test_a_question_where_the_refund_reason_goes_is_answered_not_filed(rt):

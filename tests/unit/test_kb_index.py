@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 
 from bot.settings import ROOT
-from bot.storage import open_db
 from kb_index import Entry, Thresholds, decide, detect_lang
 from kb_index import store as kb_store
 from kb_index.encoders import HashingEncoder
@@ -173,24 +172,23 @@ def test_searches_keep_working_during_rebuilds(tmp_path):
     assert kb.search("Where is my certificate?")[0].entry.id == "en-cert"
 
 
-def test_store_versions_history_and_rollback(tmp_path):
-    db = open_db(tmp_path / "hub.db")
-    kb_store.ensure_schema(db)
-    e = kb_store.save_entry(db, ENTRIES[0], "eddie")
-    assert e.version == 1
-    e2 = kb_store.save_entry(db, e.model_copy(update={"answer": "Within 14 days."}), "mia")
-    assert e2.version == 2
-    hist = kb_store.history(db, e.id)
-    assert [h["version"] for h in hist] == [2, 1] and hist[0]["author"] == "mia"
-    back = kb_store.rollback(db, e.id, 1, "eddie")
-    assert back.version == 3 and back.answer == "Within 7 days."
-    assert kb_store.set_status(db, e.id, "archived", "eddie").status == "archived"
-    assert kb_store.published_entries(db) == []
-    with pytest.raises(KeyError):
-        kb_store.rollback(db, e.id, 42, "eddie")
+def test_store_versions_history_and_rollback(database):
+    with database.write() as conn:
+        e = kb_store.save_entry(conn, ENTRIES[0], "eddie")
+        assert e.version == 1
+        e2 = kb_store.save_entry(conn, e.model_copy(update={"answer": "Within 14 days."}), "mia")
+        assert e2.version == 2
+        hist = kb_store.history(conn, e.id)
+        assert [h["version"] for h in hist] == [2, 1] and hist[0]["author"] == "mia"
+        back = kb_store.rollback(conn, e.id, 1, "eddie")
+        assert back.version == 3 and back.answer == "Within 7 days."
+        assert kb_store.set_status(conn, e.id, "archived", "eddie").status == "archived"
+        assert kb_store.published_entries(conn) == []
+        with pytest.raises(KeyError):
+            kb_store.rollback(conn, e.id, 42, "eddie")
 
 
-def test_seed_kb_is_bilingual_and_linked(tmp_path):
+def test_seed_kb_is_bilingual_and_linked(database):
     entries = kb_store.read_seed(sorted((ROOT / "data" / "kb").glob("*.yml")))
     by_id = {e.id: e for e in entries}
     for lang in ("en", "zh"):
@@ -198,9 +196,11 @@ def test_seed_kb_is_bilingual_and_linked(tmp_path):
     for e in entries:
         assert e.alt_questions, e.id
         assert e.translation in by_id and by_id[e.translation].translation == e.id
-    db = open_db(tmp_path / "hub.db")
-    assert kb_store.seed_if_empty(db, ROOT / "data" / "kb") == len(entries)
-    assert kb_store.seed_if_empty(db, ROOT / "data" / "kb") == 0
+    with database.write() as conn:
+        assert kb_store.seed_if_empty(conn, ROOT / "data" / "kb") == len(entries)
+    with database.write() as conn:
+        assert kb_store.seed_if_empty(conn, ROOT / "data" / "kb") == 0
+        assert len(kb_store.published_entries(conn)) == len(entries)
 
 
 def test_markdown_is_escaped():
@@ -234,9 +234,16 @@ TOPICS = {
 
 def _topic_entries(answers: dict[str, str]) -> list[Entry]:
     # siblings share only the filler; each question's own word is in its entry's answer
-    return [Entry(id=t, lang="en", question=f"tell me about {words[0]}",
-                  alt_questions=[f"tell me about {w}" for w in words[1:]], answer=answers[t])
-            for t, words in TOPICS.items()]
+    return [
+        Entry(
+            id=t,
+            lang="en",
+            question=f"tell me about {words[0]}",
+            alt_questions=[f"tell me about {w}" for w in words[1:]],
+            answer=answers[t],
+        )
+        for t, words in TOPICS.items()
+    ]
 
 
 def test_each_kb_chooses_its_answer_weight_on_its_own_questions(tmp_path):
@@ -255,8 +262,12 @@ def test_each_kb_chooses_its_answer_weight_on_its_own_questions(tmp_path):
     # answers about another topic only mislead: they stay out
     names = list(TOPICS)
     wrong = {t: naming[names[(i + 1) % len(names)]] for i, t in enumerate(names)}
-    assert SearchIndex.build(_topic_entries(wrong), HashingEncoder(),
-                             SearchSettings()).parts["en"].answer_weight == 0
+    assert (
+        SearchIndex.build(_topic_entries(wrong), HashingEncoder(), SearchSettings())
+        .parts["en"]
+        .answer_weight
+        == 0
+    )
 
     # one question per entry: nothing to hold out, so no answer signal (and no vectors)
     single = [e.model_copy(update={"alt_questions": []}) for e in _topic_entries(naming)]
@@ -274,19 +285,39 @@ def test_answers_are_embedded_as_plain_text():
 # a KB where a classifier beats cosine: every entry's questions are the same shared phrasings
 # around one topic word, so a held-out question's nearest rows are its phrasing's siblings in
 # other entries; the classifier learns that the phrasing says nothing and the word everything
-PHRASINGS = ["could you please explain to me everything about the {}",
-             "I have been wondering for a long while now about the {}",
-             "where on this website can I read more about the {}",
-             "what is the recommended way of dealing with the {}",
-             "is there somebody who can help me today with the {}"]
-WORDS = ["invoice", "refund", "password", "certificate", "discount", "homework", "schedule",
-         "teacher", "language", "download", "subtitle", "warranty"]
+PHRASINGS = [
+    "could you please explain to me everything about the {}",
+    "I have been wondering for a long while now about the {}",
+    "where on this website can I read more about the {}",
+    "what is the recommended way of dealing with the {}",
+    "is there somebody who can help me today with the {}",
+]
+WORDS = [
+    "invoice",
+    "refund",
+    "password",
+    "certificate",
+    "discount",
+    "homework",
+    "schedule",
+    "teacher",
+    "language",
+    "download",
+    "subtitle",
+    "warranty",
+]
 
 
 def _phrasing_entries(n_questions: int = 5) -> list[Entry]:
-    return [Entry(id=w, lang="en", question=PHRASINGS[i % 5].format(w),
-                  alt_questions=[PHRASINGS[(i + j) % 5].format(w) for j in range(1, n_questions)])
-            for i, w in enumerate(WORDS)]
+    return [
+        Entry(
+            id=w,
+            lang="en",
+            question=PHRASINGS[i % 5].format(w),
+            alt_questions=[PHRASINGS[(i + j) % 5].format(w) for j in range(1, n_questions)],
+        )
+        for i, w in enumerate(WORDS)
+    ]
 
 
 def test_the_learned_signal_is_adopted_only_where_it_helps(monkeypatch):
@@ -306,14 +337,13 @@ def test_the_learned_signal_is_adopted_only_where_it_helps(monkeypatch):
     assert fits == [] and single.parts["en"].learned_weight == 0
     assert single.parts["en"].learned_w.shape[1] == 0
     # and switched off, the index is the one built before the learned signal existed
-    off = SearchIndex.build(_phrasing_entries(), HashingEncoder(),
-                            SearchSettings(learned_weights=(0.0,)))
+    off = SearchIndex.build(
+        _phrasing_entries(), HashingEncoder(), SearchSettings(learned_weights=(0.0,))
+    )
     assert fits == [] and off.parts["en"].learned_weight == 0
 
 
-def test_a_preview_skips_the_learned_gate_where_the_live_kb_does_not_use_it(
-    monkeypatch, tmp_path
-):
+def test_a_preview_skips_the_learned_gate_where_the_live_kb_does_not_use_it(monkeypatch, tmp_path):
     from kb_index import search
 
     fits = []
@@ -364,18 +394,22 @@ def test_the_anchor_uses_out_of_fold_logits(monkeypatch):
         kept = np.isfinite(logits)
         assert not kept[part.owner[r]]  # its own entry is not in the model...
         # ...nor any question of it: the model that scored it never saw those vectors
-        x = next(x for x, w, b in fitted if w.shape[1] == kept.sum()
-                 and np.allclose(part.vectors[r] @ w + b, logits[kept]))
+        x = next(
+            x
+            for x, w, b in fitted
+            if w.shape[1] == kept.sum() and np.allclose(part.vectors[r] @ w + b, logits[kept])
+        )
         e = part.owner[r]
-        own_rows = part.vectors[part.row_start[e]:part.row_end[e]]
+        own_rows = part.vectors[part.row_start[e] : part.row_end[e]]
         assert not (x[:, None, :] == own_rows[None]).all(axis=2).any()
     # the stored anchor is the one computed with those logits; in-sample logits (the final
     # model, which trained on every question) would put it elsewhere
     scale, prior = (0.0, 1.0), 0.6
     args = (part, index.lexical, index.row_text, settings, scale, prior)
     assert part.anchor == pytest.approx(search._self_anchor(*args, oof))
-    in_sample = search._self_anchor(*args, lambda r: part.vectors[r] @ part.learned_w
-                                    + part.learned_b)
+    in_sample = search._self_anchor(
+        *args, lambda r: part.vectors[r] @ part.learned_w + part.learned_b
+    )
     assert abs(in_sample - part.anchor) > 0.01
 
 
@@ -390,7 +424,9 @@ def test_learned_weights_survive_save_and_load(tmp_path):
     np.testing.assert_array_equal(again.learned_w, part.learned_w)
     np.testing.assert_array_equal(again.learned_b, part.learned_b)
     assert loaded.manifest.format == FORMAT_VERSION and loaded.is_compatible(
-        HashingEncoder(), SearchSettings())
+        HashingEncoder(), SearchSettings()
+    )
     for query in ("tell me about the refund", "where can I read about the homework"):
         assert [(h.entry.id, h.score) for h in loaded.search(query)] == [
-            (h.entry.id, h.score) for h in index.search(query)]
+            (h.entry.id, h.score) for h in index.search(query)
+        ]

@@ -5,7 +5,6 @@ import sys
 
 import pytest
 
-from bot.storage import open_db
 from kb_index import Entry
 from kb_index import store as kb_store
 from kb_index.slug import suggest_base
@@ -46,18 +45,22 @@ def test_without_pypinyin_only_latin_words_count(monkeypatch):
     assert suggest_base("zh", "iPhone app 登不上去") == "zh-iphone-app"
 
 
-def test_a_suggested_id_is_unique_among_entries_and_other_suggestions(tmp_path):
-    db = open_db(tmp_path / "hub.db")
-    kb_store.ensure_schema(db)
-    question = "会员能不能共享给家人"
-    assert _suggest_id(db, "zh", question) == "zh-huiyuan-gongxiang-jiaren"
-    kb_store.save_entry(
-        db, Entry(id="zh-huiyuan-gongxiang-jiaren", lang="zh", question=question, answer="能"), "x"
-    )
-    assert _suggest_id(db, "zh", question) == "zh-huiyuan-gongxiang-jiaren-2"
-    taken = {"zh-huiyuan-gongxiang-jiaren-2"}
-    assert _suggest_id(db, "zh", "会员可以共享给家人吗", taken) == "zh-huiyuan-gongxiang-jiaren-3"
-    # every suggestion passes the editor's id rules
-    from kb_index.entries import EntryIn
+def test_a_suggested_id_is_unique_among_entries_and_other_suggestions(database):
+    with database.write() as conn:
+        question = "会员能不能共享给家人"
+        assert _suggest_id(conn, "zh", question) == "zh-huiyuan-gongxiang-jiaren"
+        kb_store.save_entry(
+            conn,
+            Entry(id="zh-huiyuan-gongxiang-jiaren", lang="zh", question=question, answer="能"),
+            "x",
+        )
+        assert _suggest_id(conn, "zh", question) == "zh-huiyuan-gongxiang-jiaren-2"
+        taken = {"zh-huiyuan-gongxiang-jiaren-2"}
+        assert (
+            _suggest_id(conn, "zh", "会员可以共享给家人吗", taken)
+            == "zh-huiyuan-gongxiang-jiaren-3"
+        )
+        # every suggestion passes the editor's id rules
+        from kb_index.entries import EntryIn
 
-    EntryIn(id=_suggest_id(db, "zh", "？？"), lang="zh", question="？？", answer="a")
+        EntryIn(id=_suggest_id(conn, "zh", "？？"), lang="zh", question="？？", answer="a")

@@ -2,6 +2,7 @@
 import checks, and how unanswered questions are grouped."""
 
 import json
+import threading
 from collections import Counter
 
 import numpy as np
@@ -9,76 +10,87 @@ import pytest
 import yaml
 
 from bot.settings import ROOT
-from bot.storage import open_db
 from kb_index import Entry, transfer
 from kb_index import gaps as kb_gaps
 from kb_index import store as kb_store
+from kb_index.encoders import HashingEncoder
 
 GIFT = Entry(id="en-gift", lang="en", question="Gift cards?", answer="Yes.", status="draft")
 
 
 @pytest.fixture
-def db(tmp_path):
-    db = open_db(tmp_path / "hub.db")
-    kb_store.ensure_schema(db)
-    kb_gaps.ensure_schema(db)
-    return db
+def db(database):
+    """One unit of work on a migrated hub database (SQLite)."""
+    with database.write() as conn:
+        yield conn
 
 
-def test_a_save_based_on_an_old_version_is_refused_and_says_who_saved(db):
-    kb_store.save_entry(db, GIFT, "eddie")
-    kb_store.save_entry(db, GIFT.model_copy(update={"answer": "Mia's"}), "mia", base_version=1)
+@pytest.fixture
+def any_db(any_database):
+    """The same on each engine, for what the database itself decides: search, versions."""
+    with any_database.write() as conn:
+        yield conn
+
+
+def test_a_save_based_on_an_old_version_is_refused_and_says_who_saved(any_db):
+    kb_store.save_entry(any_db, GIFT, "eddie")
+    kb_store.save_entry(any_db, GIFT.model_copy(update={"answer": "Mia's"}), "mia", base_version=1)
     with pytest.raises(kb_store.StaleVersion) as e:
         kb_store.save_entry(
-            db, GIFT.model_copy(update={"answer": "Eddie's"}), "eddie", base_version=1
+            any_db, GIFT.model_copy(update={"answer": "Eddie's"}), "eddie", base_version=1
         )
     assert (e.value.base, e.value.version, e.value.by) == (1, 2, "mia")
     assert "mia" in str(e.value) and "重新加载" in str(e.value)
-    kb_store.set_status(db, "en-gift", "archived", "mia", base_version=2)
+    kb_store.set_status(any_db, "en-gift", "archived", "mia", base_version=2)
     with pytest.raises(kb_store.StaleVersion):  # a stale Publish cannot revive it
-        kb_store.set_status(db, "en-gift", "published", "eddie", base_version=2)
-    assert kb_store.get_entry(db, "en-gift").status == "archived"
+        kb_store.set_status(any_db, "en-gift", "published", "eddie", base_version=2)
+    assert kb_store.get_entry(any_db, "en-gift").status == "archived"
 
 
-def test_list_search_is_literal_and_looks_at_tags(db):
-    kb_store.save_entry(db, GIFT.model_copy(update={"tags": ["vouchers"]}), "eddie")
+def test_list_search_is_literal_and_looks_at_tags(any_db):
+    kb_store.save_entry(any_db, GIFT.model_copy(update={"tags": ["vouchers"]}), "eddie")
     kb_store.save_entry(
-        db, GIFT.model_copy(update={"id": "en-under_score", "question": "Why 100% off?"}), "eddie"
+        any_db,
+        GIFT.model_copy(update={"id": "en-under_score", "question": "Why 100% off?"}),
+        "eddie",
     )
-    ids = lambda text: [e.id for e in kb_store.list_entries(db, text=text)]  # noqa: E731
+    ids = lambda text: [e.id for e in kb_store.list_entries(any_db, text=text)]  # noqa: E731
     assert ids("vouchers") == ["en-gift"]
     assert ids("_") == ["en-under_score"]  # a LIKE wildcard used to match every entry
     assert ids("100%") == ["en-under_score"]
     assert ids("%") == ["en-under_score"]
+    # case does not matter, on PostgreSQL (whose LIKE minds it) as on SQLite
+    assert ids("VOUCHERS") == ids("gift CARDS?") == ["en-gift"]
+    assert ids("why 100") == ["en-under_score"]
 
 
-def test_restore_brings_back_content_only_and_status_changes_are_logged_as_such(db):
-    kb_store.save_entry(db, GIFT, "eddie")  # v1: a draft
-    kb_store.save_entry(db, GIFT.model_copy(update={"answer": "No."}), "eddie")
-    kb_store.set_status(db, "en-gift", "published", "eddie")
-    back = kb_store.rollback(db, "en-gift", 1, "eddie", base_version=3)
+def test_restore_brings_back_content_only_and_status_changes_are_logged_as_such(any_db):
+    kb_store.save_entry(any_db, GIFT, "eddie")  # v1: a draft
+    kb_store.save_entry(any_db, GIFT.model_copy(update={"answer": "No."}), "eddie")
+    kb_store.set_status(any_db, "en-gift", "published", "eddie")
+    back = kb_store.rollback(any_db, "en-gift", 1, "eddie", base_version=3)
     assert (back.version, back.answer, back.status) == (4, "Yes.", "published")
-    hist = kb_store.history(db, "en-gift")
+    hist = kb_store.history(any_db, "en-gift")
     assert [h["note"] for h in hist] == ["restored content of v1", "published", "", ""]
     assert [h["status"] for h in hist] == ["published", "published", "draft", "draft"]
     assert hist[2]["preview"] == "No."
     # nothing changed, no new version: double Publish, Unpublish of a draft
-    assert kb_store.set_status(db, "en-gift", "published", "eddie").version == 4
-    kb_store.set_status(db, "en-gift", "draft", "eddie")
-    assert kb_store.set_status(db, "en-gift", "draft", "eddie").version == 5
+    assert kb_store.set_status(any_db, "en-gift", "published", "eddie").version == 4
+    kb_store.set_status(any_db, "en-gift", "draft", "eddie")
+    assert kb_store.set_status(any_db, "en-gift", "draft", "eddie").version == 5
 
 
-def test_history_says_what_each_version_changed_past_the_preview(db):
+def test_history_says_what_each_version_changed_past_the_preview(any_db):
     # two answers alike for their first 80 characters looked identical in the history
     intro = "Open **Me → Orders**, pick the order and tap **Invoice**. " * 2
     v1 = GIFT.model_copy(update={"answer": intro + "\nInvoices arrive by email.\nThanks!"})
-    kb_store.save_entry(db, v1, "eddie")
+    kb_store.save_entry(any_db, v1, "eddie")
     v2 = v1.model_copy(
         update={"answer": intro + "\nInvoices arrive within 3 days.\nThanks!", "tags": ["tax"]}
     )
-    kb_store.save_entry(db, v2, "mia")
-    kb_store.set_status(db, "en-gift", "published", "mia")
-    new, edit, first = kb_store.history(db, "en-gift")
+    kb_store.save_entry(any_db, v2, "mia")
+    kb_store.set_status(any_db, "en-gift", "published", "mia")
+    new, edit, first = kb_store.history(any_db, "en-gift")
     assert edit["preview"] == first["preview"]  # the 80-character preview cannot tell them apart
     assert first["changes"] == []  # nothing before it
     assert [c["field"] for c in new["changes"]] == ["status"]
@@ -249,21 +261,21 @@ def test_unrelated_course_questions_stay_apart(db):
     assert sorted(c["size"] for c in got) == [1, 1], got
 
 
-def test_staged_changes_leave_the_live_entry_alone_until_saved_over(db):
-    kb_store.save_entry(db, GIFT, "eddie")
+def test_staged_changes_leave_the_live_entry_alone_until_saved_over(any_db):
+    kb_store.save_entry(any_db, GIFT, "eddie")
     edit = GIFT.model_copy(update={"answer": "Yes, from ¥50."})
     # only a live entry keeps changes aside; a draft is simply saved
     with pytest.raises(ValueError):
-        kb_store.stage(db, edit, "eddie", base_version=None, staged_revision=None)
-    live = kb_store.set_status(db, "en-gift", "published", "eddie")
-    staged = kb_store.stage(db, edit, "eddie", base_version=live.version, staged_revision=None)
+        kb_store.stage(any_db, edit, "eddie", base_version=None, staged_revision=None)
+    live = kb_store.set_status(any_db, "en-gift", "published", "eddie")
+    staged = kb_store.stage(any_db, edit, "eddie", base_version=live.version, staged_revision=None)
     assert staged["entry"]["answer"] == "Yes, from ¥50." and not staged["stale"]
     # learners (the published list the index is built from) still get the live text
-    assert [e.answer for e in kb_store.published_entries(db)] == ["Yes."]
-    assert kb_store.staged_ids(db) == {"en-gift"}
+    assert [e.answer for e in kb_store.published_entries(any_db)] == ["Yes."]
+    assert kb_store.staged_ids(any_db) == {"en-gift"}
     # Mia's view of the staged changes is gone once Eddie re-stages: refused, not overwritten
     again = kb_store.stage(
-        db,
+        any_db,
         edit.model_copy(update={"answer": "Yes!"}),
         "eddie",
         base_version=2,
@@ -271,31 +283,161 @@ def test_staged_changes_leave_the_live_entry_alone_until_saved_over(db):
     )
     assert again["revision"] != staged["revision"]
     with pytest.raises(kb_store.StaleStaged, match="eddie"):
-        kb_store.stage(db, edit, "mia", base_version=2, staged_revision=staged["revision"])
+        kb_store.stage(any_db, edit, "mia", base_version=2, staged_revision=staged["revision"])
     with pytest.raises(kb_store.StaleStaged):
-        kb_store.discard_staged(db, "en-gift", staged["revision"])
+        kb_store.discard_staged(any_db, "en-gift", staged["revision"])
     # saving the form loaded from them publishes them and clears them, in one version
     saved = kb_store.save_entry(
-        db,
+        any_db,
         edit.model_copy(update={"answer": "Yes!", "status": "published"}),
         "mia",
         base_version=2,
         staged_revision=again["revision"],
     )
-    assert saved.version == 3 and kb_store.staged(db, "en-gift") is None
-    assert [e.answer for e in kb_store.published_entries(db)] == ["Yes!"]
+    assert saved.version == 3 and kb_store.staged(any_db, "en-gift") is None
+    assert [e.answer for e in kb_store.published_entries(any_db)] == ["Yes!"]
 
 
-def test_staged_changes_go_stale_when_the_live_entry_changes_and_can_be_discarded(db):
-    kb_store.save_entry(db, GIFT.model_copy(update={"status": "published"}), "eddie")
+def test_staged_changes_go_stale_when_the_live_entry_changes_and_can_be_discarded(any_db):
+    kb_store.save_entry(any_db, GIFT.model_copy(update={"status": "published"}), "eddie")
     edit = GIFT.model_copy(update={"answer": "Yes, from ¥50."})
-    st = kb_store.stage(db, edit, "eddie", base_version=1, staged_revision=None)
+    st = kb_store.stage(any_db, edit, "eddie", base_version=1, staged_revision=None)
     # a save that did not see them (an import, a colleague's publish) keeps them, marked stale
-    kb_store.save_entry(db, GIFT.model_copy(update={"status": "published", "answer": "No."}), "mia")
-    assert kb_store.staged(db, "en-gift")["stale"]
-    kb_store.discard_staged(db, "en-gift", st["revision"])
-    assert kb_store.staged(db, "en-gift") is None
-    assert kb_store.get_entry(db, "en-gift").answer == "No."
+    kb_store.save_entry(
+        any_db, GIFT.model_copy(update={"status": "published", "answer": "No."}), "mia"
+    )
+    assert kb_store.staged(any_db, "en-gift")["stale"]
+    kb_store.discard_staged(any_db, "en-gift", st["revision"])
+    assert kb_store.staged(any_db, "en-gift") is None
+    assert kb_store.get_entry(any_db, "en-gift").answer == "No."
     # staging the live text itself keeps nothing aside
     live = GIFT.model_copy(update={"answer": "No."})
-    assert kb_store.stage(db, live, "eddie", base_version=2, staged_revision=None) is None
+    assert kb_store.stage(any_db, live, "eddie", base_version=2, staged_revision=None) is None
+
+
+# ---- editors saving at once: the optimistic checks hold across connections ---------------
+def at_once(database, *actions):  # type: ignore[no-untyped-def]
+    """Each action(conn) in its own thread and write unit of work, let go together; what
+    each returned, or the exception it raised."""
+    barrier = threading.Barrier(len(actions))
+    results: list = [None] * len(actions)
+
+    def run(i, action):  # type: ignore[no-untyped-def]
+        barrier.wait(timeout=60)
+        try:
+            with database.write() as conn:
+                results[i] = action(conn)
+        except Exception as e:  # the outcome under test
+            results[i] = e
+
+    threads = [threading.Thread(target=run, args=(i, a)) for i, a in enumerate(actions)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(timeout=120)
+    return results
+
+
+def test_two_saves_of_one_version_at_once_keep_one_and_refuse_the_other(any_database):
+    with any_database.write() as conn:
+        kb_store.save_entry(conn, GIFT, "eddie")
+    for n in range(3):
+        edits = [GIFT.model_copy(update={"answer": f"{who} {n}"}) for who in ("Mia", "Eddie")]
+        results = at_once(
+            any_database,
+            *(
+                lambda conn, e=e, n=n: kb_store.save_entry(conn, e, "ed", base_version=n + 1)
+                for e in edits
+            ),
+        )
+        assert sorted(type(r).__name__ for r in results) == ["Entry", "StaleVersion"]
+        (saved,) = [r for r in results if isinstance(r, Entry)]
+        with any_database.read() as conn:
+            assert kb_store.get_entry(conn, "en-gift") == saved
+            assert [h["version"] for h in kb_store.history(conn, "en-gift")] == list(
+                range(n + 2, 0, -1)
+            )
+
+
+def test_saves_without_a_base_version_at_once_both_land_one_after_the_other(any_database):
+    # an import and a colleague's publish: no check asked for, so neither is refused, and
+    # neither may take the other's version number
+    results = at_once(
+        any_database,
+        lambda conn: kb_store.save_entry(conn, GIFT, "import"),
+        lambda conn: kb_store.save_entry(conn, GIFT.model_copy(update={"answer": "No."}), "mia"),
+    )
+    assert all(isinstance(r, Entry) for r in results), results
+    with any_database.read() as conn:
+        hist = kb_store.history(conn, "en-gift")
+    assert [h["version"] for h in hist] == [2, 1]
+    assert {h["author"] for h in hist} == {"import", "mia"}
+
+
+def test_two_editors_staging_at_once_keep_one_and_refuse_the_other(any_database):
+    with any_database.write() as conn:
+        kb_store.save_entry(conn, GIFT.model_copy(update={"status": "published"}), "eddie")
+    edits = [GIFT.model_copy(update={"answer": f"{who}'s fix"}) for who in ("Mia", "Eddie")]
+    results = at_once(
+        any_database,
+        *(
+            lambda conn, e=e: kb_store.stage(conn, e, "ed", base_version=1, staged_revision=None)
+            for e in edits
+        ),
+    )
+    assert sorted(type(r).__name__ for r in results) == ["StaleStaged", "dict"]
+    (kept,) = [r for r in results if isinstance(r, dict)]
+    # publishing and discarding the kept changes at once: one of the two
+    publish = GIFT.model_copy(update={"answer": kept["entry"]["answer"], "status": "published"})
+    saved, discarded = at_once(
+        any_database,
+        lambda conn: kb_store.save_entry(
+            conn, publish, "ed", base_version=1, staged_revision=kept["revision"]
+        ),
+        lambda conn: kb_store.discard_staged(conn, "en-gift", kept["revision"]),
+    )
+    assert sorted(type(r).__name__ for r in (saved, discarded)) in (
+        ["Entry", "StaleStaged"],
+        ["NoneType", "StaleStaged"],
+    )
+    with any_database.read() as conn:
+        assert kb_store.staged(conn, "en-gift") is None
+        live = kb_store.get_entry(conn, "en-gift")
+    assert live.version == (2 if isinstance(saved, Entry) else 1)
+
+
+def test_a_vote_given_twice_at_once_is_one_vote(any_database):
+    from kb_index import feedback
+
+    results = at_once(
+        any_database,
+        *(
+            lambda conn, h=h: feedback.record(
+                conn, entry_id="en-gift", conversation_id="c1", message_id=7, helpful=h
+            )
+            for h in (True, False, True, False)
+        ),
+    )
+    assert results == [None] * 4
+    with any_database.write() as conn:
+        votes = feedback.counts(conn)["en-gift"]
+        assert sum(votes.values()) == 1
+        feedback.record(conn, entry_id="en-gift", conversation_id="c1", message_id=7, helpful=True)
+        feedback.record(conn, entry_id="en-gift", conversation_id="c1", message_id=8, helpful=False)
+        assert feedback.counts(conn) == {"en-gift": {"helpful": 1, "not_helpful": 1}}
+
+
+def test_gaps_are_logged_linked_resolved_and_dismissed(any_database):
+    with any_database.write() as conn:
+        ids = [
+            kb_gaps.log_gap(conn, conversation_id="c", query=q, lang="en", kind="fallback", hits=[])
+            for q in ("gift cards?", "vouchers?", "weather?")
+        ]
+        assert kb_gaps.link_draft(conn, ids[:2], "en-gift") == 2
+        assert kb_gaps.dismiss(conn, ids[2:], "eddie") == 1
+        assert kb_gaps.link_draft(conn, [], "en-gift") == 0
+    with any_database.write() as conn:
+        assert [g["id"] for g in kb_gaps.recent_gaps(conn)] == ids[::-1]
+        assert kb_gaps.resolve_published(conn, "en-gift") == 2
+        assert kb_gaps.resolve_published(conn, "en-gift") == 0
+        assert kb_gaps.clusters(conn, HashingEncoder()) == []

@@ -5,7 +5,6 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from bot.settings import ROOT
-from bot.storage import migrate, open_db
 from course_platform import load_platform
 from course_platform.demo_store import DemoPlatform, seed_if_empty
 from course_platform.http_adapter import HttpPlatform, PlatformError
@@ -13,11 +12,10 @@ from course_platform.reference_api import build_router
 
 
 @pytest.fixture
-def demo(tmp_path) -> DemoPlatform:
-    db = open_db(tmp_path / "hub.db")
-    migrate(db)
-    seed_if_empty(db, ROOT / "data" / "platform" / "demo.yml")
-    return DemoPlatform(db)
+def demo(database) -> DemoPlatform:
+    """The demo store (on PostgreSQL too, under the API suite's engine matrix)."""
+    database.writing(seed_if_empty, ROOT / "data" / "platform" / "demo.yml")
+    return DemoPlatform(database)
 
 
 @pytest.fixture

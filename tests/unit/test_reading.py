@@ -83,37 +83,6 @@ def test_a_buttons_title_typed_out_is_that_button():
         assert typed_option(buttons, text) is None, text
 
 
-def test_only_the_latest_bot_offer_counts(tmp_path):
-    from bot import transcript
-    from bot.storage import migrate, open_db
-
-    db = open_db(tmp_path / "hub.db")
-    migrate(db)
-    conv = transcript.create_conversation(db, "L1")
-    transcript.add_message(db, conv.id, "bot", "Which one?", payload={"buttons": [{"title": "A"}]})
-    transcript.add_message(db, conv.id, "bot", "(a second bubble, no buttons)")
-    assert transcript.offered_buttons(db, conv.id) == [{"title": "A"}]
-    transcript.add_message(db, conv.id, "learner", "something else")
-    assert transcript.offered_buttons(db, conv.id) == []
-
-
-def test_the_open_question_is_stored_with_the_conversation(tmp_path):
-    """Stored in the hub's SQLite file, so a hub restart still knows what the bot asked."""
-    from bot import transcript
-    from bot.storage import migrate, open_db
-
-    db = open_db(tmp_path / "hub.db")
-    migrate(db)
-    conv = transcript.create_conversation(db, "L1")
-    assert transcript.asking(db, conv.id) is None
-    transcript.set_asking(db, conv.id, ("refund_form", "refund_reason"))
-    reopened = open_db(tmp_path / "hub.db")  # as a restarted hub would
-    assert transcript.asking(reopened, conv.id) == ("refund_form", "refund_reason")
-    transcript.set_asking(db, conv.id, None)  # the form ended
-    assert transcript.asking(db, conv.id) is None
-    assert transcript.asking(db, "c_unknown") is None
-
-
 def test_read_is_the_one_entry_point_for_what_the_hub_knows_beyond_the_words():
     from course_platform import Course, Order
     from reading import read

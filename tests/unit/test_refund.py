@@ -17,14 +17,15 @@ from actions.refund import (
     ValidateRefundForm,
 )
 from actions.refund_decisions import ALREADY_PENDING
-from bot import metrics
+from bot import metrics, migrate
+from bot.db import Database, sqlite_url
 from bot.settings import ROOT
-from bot.storage import migrate, open_db
 from course_platform.base import Course, Order, Progress, Refund
 from course_platform.demo_store import DemoPlatform, seed_if_empty
 from course_platform.http_adapter import HttpPlatform
 from course_platform.reference_api import build_router
 from course_platform.refund_policy import DAY, RefundPolicy, evaluate
+from tests import dbkit
 from tests.unit.actionkit import (
     activated,
     make_tracker,
@@ -192,7 +193,7 @@ def test_money_moves_only_after_the_learner_confirms_the_amount(rt):
     )
     _, msgs = run(ActionStopForm(), no)
     assert "已为您取消" in texts(msgs)
-    (row,) = rt.db["refund_requests"].rows_where("conversation_id = ?", ["c_no"])
+    (row,) = dbkit.rows(rt.db, "refund_requests", conversation_id="c_no")
     assert (row["outcome"], row["amount"], row["reason"]) == ("withdrawn", 243.33, "太贵了")
     early = make_tracker(
         "算了",
@@ -204,7 +205,7 @@ def test_money_moves_only_after_the_learner_confirms_the_amount(rt):
         slots={"order_id": "AC10010004"},
     )
     run(ActionStopForm(), early)
-    assert not list(rt.db["refund_requests"].rows_where("conversation_id = ?", ["c_early"]))
+    assert not dbkit.rows(rt.db, "refund_requests", conversation_id="c_early")
     # never recorded without the yes, whatever leads to the submit step
     _, msgs = submit(rt, "L1001", "AC10010001", sender="c_unconfirmed", confirmed=False)
     assert "haven't submitted" in texts(msgs)
@@ -219,8 +220,8 @@ def test_eligible_refund_is_recorded_with_its_arrival_time(rt):
     assert refund.order_id == "AC10010001" and refund.reason == "No time to study"
     assert rt.platform.order("L1001", "AC10010001").status == "refund_pending"
     assert slot_events(events)["order_id"] is None  # the flow ends clean
-    assert handoff.open_ticket(rt.db, "c_r") is None
-    (logged,) = rt.db["refund_requests"].rows_where("conversation_id = ?", ["c_r"])
+    assert rt.db.writing(handoff.open_ticket, "c_r") is None
+    (logged,) = dbkit.rows(rt.db, "refund_requests", conversation_id="c_r")
     assert (logged["outcome"], logged["order_id"], logged["amount"]) == (
         "approved",
         "AC10010001",
@@ -242,10 +243,10 @@ def test_eligible_refund_is_recorded_with_its_arrival_time(rt):
 def test_ineligible_refund_explains_and_hands_to_billing(rt, learner, order_id, expect, code):
     _, msgs = submit(rt, learner, order_id, sender=f"c_{order_id}")
     assert expect in texts(msgs)
-    ticket = handoff.open_ticket(rt.db, f"c_{order_id}")
+    ticket = rt.db.writing(handoff.open_ticket, f"c_{order_id}")
     assert ticket.team == "billing" and ticket.reason == "refund_ineligible"
     # the hub's own log keeps the refusal and the learner's reason, whatever the platform
-    (logged,) = rt.db["refund_requests"].rows_where("conversation_id = ?", [f"c_{order_id}"])
+    (logged,) = dbkit.rows(rt.db, "refund_requests", conversation_id=f"c_{order_id}")
     assert (logged["outcome"], logged["amount"], logged["reason"]) == (code, 0, "No time to study")
     assert ticket.category == code  # why the policy said no, for the manager's refunds view
     assert order_id in ticket.summary and "No time to study" in ticket.summary
@@ -262,19 +263,19 @@ def test_ineligible_refund_explains_and_hands_to_billing(rt, learner, order_id, 
 def test_the_managers_refund_figures_do_not_depend_on_the_platform(rt, tmp_path):
     """With a deployment's HTTP platform the refunds live in its database, not the hub's;
     the hub's own log still gives the manager both decisions."""
-    platform_db = open_db(tmp_path / "platform.db")
-    migrate(platform_db)
-    seed_if_empty(platform_db, ROOT / "data" / "platform" / "demo.yml")
+    platform_db = Database(sqlite_url(tmp_path / "platform.db"))
+    migrate.upgrade(platform_db)
+    platform_db.writing(seed_if_empty, ROOT / "data" / "platform" / "demo.yml")
     app = FastAPI()
     app.include_router(build_router(DemoPlatform(platform_db)))
     rt.platform = HttpPlatform("http://platform.test", client=TestClient(app))
-    rt.db["pf_refunds"].delete_where()  # the hub's copy of the demo store is not read
+    dbkit.delete(rt.db, "pf_refunds")  # the hub's copy of the demo store is not read
 
     submit(rt, "L1001", "AC10010001", sender="c_ok")
     submit(rt, "L1001", "AC10010002", sender="c_late")
-    assert platform_db["pf_refunds"].count_where("order_id = ?", ["AC10010001"]) == 1
-    assert rt.db["pf_refunds"].count == 0
-    figures = metrics.refund_indicators(rt.db, since=time.time() - 60)
+    assert dbkit.count(platform_db, "pf_refunds", order_id="AC10010001") == 1
+    assert dbkit.count(rt.db, "pf_refunds") == 0
+    figures = rt.db.writing(metrics.refund_indicators, since=time.time() - 60)
     assert (figures["requests"], figures["approved"], figures["handed_to_billing"]) == (2, 1, 1)
     assert figures["amount_approved"] == 199
     assert figures["refusals"] == [{"code": "too_late", "count": 1, "share": 1.0}]
@@ -460,9 +461,9 @@ def test_refund_status(rt):
 def test_a_refund_refused_by_policy_shows_as_under_review_in_a_later_chat(rt):
     from bot import transcript
 
-    first = transcript.create_conversation(rt.db, "L1002", "en")
+    first = rt.db.writing(transcript.create_conversation, "L1002", "en")
     submit(rt, "L1002", "AC10020001", sender=first.id)  # 35 % watched: billing reviews it
-    later = transcript.create_conversation(rt.db, "L1002", "zh")
+    later = rt.db.writing(transcript.create_conversation, "L1002", "zh")
     ask = make_tracker(
         "我的退款怎么样了", "refund_status", learner_id="L1002", lang="zh", sender=later.id
     )
@@ -470,9 +471,9 @@ def test_a_refund_refused_by_policy_shows_as_under_review_in_a_later_chat(rt):
     said = texts(msgs)
     assert "AC10020001" in said and "正在复核" in said and "财务与退款组" in said
     # once billing resolves it, the learner is told it was reviewed and where the answer is
-    ticket = handoff.open_ticket(rt.db, first.id)
-    handoff.claim(rt.db, ticket.id, "agent")
-    handoff.resolve(rt.db, ticket.id, "agent")
+    ticket = rt.db.writing(handoff.open_ticket, first.id)
+    rt.db.writing(handoff.claim, ticket.id, "agent")
+    rt.db.writing(handoff.resolve, ticket.id, "agent")
     _, msgs = run(
         ActionRefundStatus(), make_tracker("refund?", "refund_status", learner_id="L1002")
     )
