@@ -8,7 +8,8 @@ carries a client id. A level runs for --seconds; then the next level starts.
 
 Printed per level: turns/s, latency p50/p95/max, errors (non-2xx or no answer), the hub's
 own time per turn (p50, from the Server-Timing header: the turn minus its wait for Rasa),
-the CPU the hub and Rasa used (% of one core, from /proc), and the database check: every
+the CPU the hub, Rasa and the PostgreSQL server used (% of one core, from /proc), and the
+database check: every
 acknowledged message stored exactly once (none lost, none duplicated).
 
     .venv/bin/python bench/load.py [--engines sqlite,postgresql] [--levels 1,10,20,50]
@@ -70,8 +71,9 @@ class Level:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-def cpu_seconds(pgid: int) -> float:
-    """User + system CPU seconds of every process in a process group (from /proc)."""
+def cpu_seconds(pgid: int | None = None, parent: int | None = None) -> float:
+    """User + system CPU seconds of every process in a process group, or of a process and
+    its children (from /proc)."""
     total = 0.0
     tick = 100.0  # os.sysconf("SC_CLK_TCK") on Linux
     for stat in Path("/proc").glob("[0-9]*/stat"):
@@ -79,8 +81,11 @@ def cpu_seconds(pgid: int) -> float:
             fields = stat.read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if int(fields[2]) == pgid:  # pgrp is field 5 of stat, 3rd after the name
+        pid, ppid, group = int(stat.parent.name), int(fields[1]), int(fields[2])
+        if group == pgid or (parent is not None and parent in (pid, ppid)):
             total += (int(fields[11]) + int(fields[12])) / tick
+        if parent is not None and pid == parent:  # and its children that have exited
+            total += (int(fields[13]) + int(fields[14])) / tick
     return total
 
 
@@ -158,9 +163,12 @@ def pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))] if values else 0.0
 
 
-def run_level(stack, db: Database, n: int, seconds: float) -> dict:  # type: ignore[no-untyped-def]
+def run_level(stack, db: Database, n: int, seconds: float, server: int | None) -> dict:  # type: ignore[no-untyped-def]
+    """`server`: the PostgreSQL server's pid, whose CPU is reported too (it shares the
+    machine's cores with Rasa and the hub here)."""
     level = Level(n)
     hub0, rasa0 = cpu_seconds(stack.hub.pid), cpu_seconds(stack.rasa.pid)
+    db0 = cpu_seconds(parent=server) if server else 0.0
     started = time.time()
     stop_at = started + seconds
     threads = [
@@ -176,6 +184,7 @@ def run_level(stack, db: Database, n: int, seconds: float) -> dict:  # type: ign
     wall = time.time() - started
     hub_cpu = (cpu_seconds(stack.hub.pid) - hub0) / wall * 100
     rasa_cpu = (cpu_seconds(stack.rasa.pid) - rasa0) / wall * 100
+    db_cpu = (cpu_seconds(parent=server) - db0) / wall * 100 if server else None
     lost, duplicated = check_stored(db, level.acked)
     ms = [x * 1000 for x in level.latencies]
     return {
@@ -190,6 +199,7 @@ def run_level(stack, db: Database, n: int, seconds: float) -> dict:  # type: ign
         "hub_p50": statistics.median(level.hub_ms) if level.hub_ms else 0.0,
         "hub_cpu": hub_cpu,
         "rasa_cpu": rasa_cpu,
+        "db_cpu": db_cpu,
         "lost": lost,
         "duplicated": duplicated,
     }
@@ -211,10 +221,13 @@ def bench_engine(engine: str, levels: list[int], seconds: float) -> list[dict]:
             settings = Settings(var_dir=var, port=free_port(), rasa_port=free_port())
             stack = start_stack(settings, model, log_dir=var, hub_env=env, timeout=300)
             db = Database(url)
+            server = (
+                int((pg.dir / "data" / "postmaster.pid").read_text().split()[0]) if pg else None
+            )
             try:
                 # warm up: the first turns load what loads lazily
-                run_level(stack, db, 1, 5)
-                return [run_level(stack, db, n, seconds) for n in levels]
+                run_level(stack, db, 1, 5, server)
+                return [run_level(stack, db, n, seconds, server) for n in levels]
             finally:
                 stack.stop()
                 db.dispose()
@@ -232,15 +245,17 @@ def main() -> None:
     levels = [int(x) for x in args.levels.split(",")]
     print(
         "| engine | learners | turns/s | p50 ms | p95 ms | max ms | errors | hub p50 ms "
-        "| hub CPU % | Rasa CPU % | lost | duplicated |"
+        "| hub CPU % | Rasa CPU % | PostgreSQL CPU % | lost | duplicated |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for engine in args.engines.split(","):
         for r in bench_engine(engine, levels, args.seconds):
             print(
                 f"| {engine} | {r['learners']} | {r['turns_s']:.1f} | {r['p50']:.0f} | "
                 f"{r['p95']:.0f} | {r['max']:.0f} | {r['errors']} | {r['hub_p50']:.1f} | "
-                f"{r['hub_cpu']:.0f} | {r['rasa_cpu']:.0f} | {r['lost']} | {r['duplicated']} |",
+                f"{r['hub_cpu']:.0f} | {r['rasa_cpu']:.0f} | "
+                f"{'–' if r['db_cpu'] is None else format(r['db_cpu'], '.0f')} | "
+                f"{r['lost']} | {r['duplicated']} |",
                 flush=True,
             )
             if r["error_kinds"]:

@@ -39,6 +39,18 @@ class Outbox:
         after_commit(conn, lambda: self.broadcaster.publish(f"conv:{conversation_id}", event))
         return msg
 
+    def post_replies(
+        self, conn: Connection, conversation_id: str, replies: list[dict[str, Any]], **fields: Any
+    ) -> list[Message]:
+        """A turn's bot replies, stored in one statement, then pushed in order."""
+        out = transcript.add_replies(conn, conversation_id, replies, **fields)
+        for msg in out:
+            event = {"type": "message", "message": msg.model_dump()}
+            after_commit(
+                conn, lambda e=event: self.broadcaster.publish(f"conv:{conversation_id}", e)
+            )
+        return out
+
     def announce_mode(self, conn: Connection, conversation_id: str) -> None:
         mode = mode_of(conn, conversation_id)
 

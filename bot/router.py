@@ -112,18 +112,19 @@ class Router:
         lock = self._locks.get(conv.id)
         if lock is None:
             lock = self._locks[conv.id] = asyncio.Lock()
-        if lock.locked():  # an earlier turn runs: store the message now, route it after
-            msg = await self.db.awrite(self._store, conv.id, text, read, client_id)
-            if msg is None:
-                return await self.db.aread(_resent, conv.id, client_id)
+        try:
+            if lock.locked():  # an earlier turn runs: store the message now, route it after
+                msg = await self.db.awrite(self._store, conv.id, text, read, client_id)
+                async with lock:
+                    human, asking = await self.db.awrite(self._to_person_or_bot, msg)
+                    return await self._route(conv, msg, human, asking, read)
             async with lock:
-                human, asking = await self.db.awrite(self._to_person_or_bot, msg)
-                return await self._route(conv, msg, human, asking, read)
-        async with lock:
-            stored = await self.db.awrite(self._store_and_route, conv.id, text, read, client_id)
-            if stored is None:
-                return await self.db.aread(_resent, conv.id, client_id)
-            return await self._route(conv, *stored, read=read)
+                stored = await self.db.awrite(self._store_and_route, conv.id, text, read, client_id)
+                return await self._route(conv, *stored, read=read)
+        except IntegrityError:  # the same resend raced in twice: the other one stored it
+            if client_id and (again := await self.db.aread(_resent, conv.id, client_id)):
+                return again
+            raise
 
     def _store(
         self,
@@ -132,35 +133,35 @@ class Router:
         text: str,
         read: reading.Reading,
         client_id: str | None,
-    ) -> Message | None:
-        """The learner's message, first of all; None if its client id is stored already (the
-        same resend raced in twice: the other one stored it)."""
-        try:
-            with conn.begin_nested():
-                return self.outbox.post(
-                    conn,
-                    conversation_id,
-                    "learner",
-                    text,
-                    lang=read.lang,
-                    payload={"payload": read.payload} if read.payload else None,
-                    client_id=client_id,
-                )
-        except IntegrityError:
-            if client_id is None:
-                raise
-            return None
+    ) -> Message:
+        """The learner's message, first of all. A client id stored already (the same resend
+        raced in twice) fails the unit of work: the caller reads the message stored."""
+        return self.outbox.post(
+            conn,
+            conversation_id,
+            "learner",
+            text,
+            lang=read.lang,
+            payload={"payload": read.payload} if read.payload else None,
+            client_id=client_id,
+        )
 
-    def _to_person_or_bot(
-        self, conn: Connection, msg: Message
-    ) -> tuple[bool, tuple[str, str] | None]:
+    def _to_person(self, conn: Connection, msg: Message) -> bool:
         """In human mode the agent who has the chat sees the message: the hub is done with
-        it. Else the bot's turn, with the form question the last turn left open."""
+        it. Else it is the bot's turn."""
         if handoff.human_mode(conn, msg.conversation_id):
             transcript.mark_handled(conn, msg.id)
             self.outbox.tell_queue(
                 conn, {"type": "learner_message", "conversation_id": msg.conversation_id}
             )
+            return True
+        return False
+
+    def _to_person_or_bot(
+        self, conn: Connection, msg: Message
+    ) -> tuple[bool, tuple[str, str] | None]:
+        """As `_to_person`, after an earlier turn: with the form question it left open."""
+        if self._to_person(conn, msg):
             return True, None
         return False, transcript.asking(conn, msg.conversation_id)
 
@@ -171,9 +172,12 @@ class Router:
         text: str,
         read: reading.Reading,
         client_id: str | None,
-    ) -> tuple[Message, bool, tuple[str, str] | None] | None:
+    ) -> tuple[Message, bool, tuple[str, str] | None]:
+        """Store the message and see who answers it, in one unit of work. The open question
+        is read again here: a turn that ended since the message was read (in this process or
+        another) may have changed it."""
         msg = self._store(conn, conversation_id, text, read, client_id)
-        return None if msg is None else (msg, *self._to_person_or_bot(conn, msg))
+        return (msg, *self._to_person_or_bot(conn, msg))
 
     async def _route(
         self,
@@ -266,10 +270,11 @@ class Router:
         lang: str,
         state: dict[str, Any],
     ) -> Turn:
+        conversation: dict[str, Any] = {}
         if state.get("read"):
             # an unreadable tracker forgets the question: better read as the NLU reads it
             # than taken as the answer to a question no longer asked
-            transcript.set_asking(conn, conv.id, state.get("asking"))
+            conversation["asking"] = state.get("asking")
             parse = state.get("parse")
             if parse and parse.get("intent"):
                 msg = transcript.annotate(
@@ -278,14 +283,11 @@ class Router:
             # The bot's language wins over the hub's reading of this one message: the hub's
             # own notices (queue, agent joined) must not switch it either.
             if state.get("lang") in ("zh", "en") and state["lang"] != lang:
-                lang = state["lang"]
-                transcript.set_lang(conn, conv.id, lang)
-        out = [
-            self.outbox.post(
-                conn, conv.id, "bot", r["text"], lang=lang, payload=r["payload"], reply_to=msg.id
-            )
-            for r in merge_replies(raw)
-        ]
+                lang = conversation["lang"] = state["lang"]
+        transcript.update_conversation(conn, conv.id, **conversation)
+        out = self.outbox.post_replies(
+            conn, conv.id, merge_replies(raw), lang=lang, reply_to=msg.id
+        )
         ticket = handoff.human_mode(conn, conv.id)
         if ticket:
             out.append(self._queued_notice(conn, conv.id, ticket, lang, reply_to=msg.id))
@@ -458,16 +460,11 @@ def _prepare(
     """What a new learner message needs, in one read: the learner's conversation (None if
     it is not theirs), the turn already stored under this client id (a resend), and for
     reading the message the buttons just offered and the open question."""
-    conv = transcript.get_conversation(conn, conversation_id)
+    conv, asking = transcript.conversation_and_question(conn, conversation_id)
     if conv is None or conv.learner_id != learner_id:
         return None
     again = _resent(conn, conversation_id, client_id) if client_id else None
-    return (
-        conv,
-        again,
-        transcript.offered_buttons(conn, conversation_id),
-        transcript.asking(conn, conversation_id),
-    )
+    return conv, again, transcript.offered_buttons(conn, conversation_id), asking
 
 
 def _resent(conn: Connection, conversation_id: str, client_id: str | None) -> Turn | None:

@@ -71,6 +71,17 @@ def get_conversation(conn: Connection, conversation_id: str) -> Conversation | N
     return Conversation(**row) if row else None
 
 
+def conversation_and_question(
+    conn: Connection, conversation_id: str
+) -> tuple[Conversation | None, tuple[str, str] | None]:
+    """The conversation and the form question it left open (`asking`), in one query."""
+    row = conn.execute(sa.select(C).where(C.c.id == conversation_id)).mappings().first()
+    if row is None:
+        return None, None
+    form, _, slot = (row["asking"] or "").partition("/")
+    return Conversation(**row), ((form, slot) if form and slot else None)
+
+
 def set_lang(conn: Connection, conversation_id: str, lang: str) -> None:
     """The conversation's language when the bot decided otherwise than the hub's reading."""
     conn.execute(sa.update(C).where(C.c.id == conversation_id).values(lang=lang))
@@ -113,27 +124,82 @@ def add_message(
     payload: dict[str, Any] | None = None,
     client_id: str | None = None,
     reply_to: int | None = None,
+    touch: bool = True,
 ) -> Message:
+    """Store a message. `touch=False` leaves the conversation's last_message_at to the
+    caller, who stores several at once (a turn's replies) and touches it once."""
     now = time.time()
-    msg_id = conn.execute(
-        sa.insert(M).values(
-            conversation_id=conversation_id,
-            sender=sender,
-            text=text,
-            author=author,
-            lang=lang,
-            payload=json.dumps(payload or {}, ensure_ascii=False),
-            created_at=now,
-            client_id=client_id,
-            tapped=_tapped(sender, payload),
-            reply_to=reply_to,
+    row = (
+        conn.execute(
+            sa.insert(M)
+            .values(
+                conversation_id=conversation_id,
+                sender=sender,
+                text=text,
+                author=author,
+                lang=lang,
+                payload=json.dumps(payload or {}, ensure_ascii=False),
+                created_at=now,
+                client_id=client_id,
+                tapped=_tapped(sender, payload),
+                reply_to=reply_to,
+            )
+            .returning(*M.c)
         )
-    ).inserted_primary_key[0]
-    fields: dict[str, Any] = {"last_message_at": now}
-    if sender == "learner" and lang:
-        fields["lang"] = lang  # replies follow the learner's latest language
-    conn.execute(sa.update(C).where(C.c.id == conversation_id).values(**fields))
-    return get_message(conn, msg_id)
+        .mappings()
+        .one()
+    )
+    if touch or (sender == "learner" and lang):
+        fields: dict[str, Any] = {"last_message_at": now}
+        if sender == "learner" and lang:
+            fields["lang"] = lang  # replies follow the learner's latest language
+        conn.execute(sa.update(C).where(C.c.id == conversation_id).values(**fields))
+    return _message(row)
+
+
+def add_replies(
+    conn: Connection,
+    conversation_id: str,
+    replies: list[dict[str, Any]],
+    *,
+    lang: str,
+    reply_to: int,
+) -> list[Message]:
+    """A turn's replies (each {"text", "payload"}) from the bot, in one statement: a round
+    trip to the database server per reply added up on a busy machine."""
+    if not replies:
+        return []
+    now = time.time()
+    rows = conn.execute(
+        sa.insert(M).returning(*M.c, sort_by_parameter_order=True),
+        [
+            {
+                "conversation_id": conversation_id,
+                "sender": "bot",
+                "text": r["text"],
+                "author": None,
+                "lang": lang,
+                "payload": json.dumps(r["payload"] or {}, ensure_ascii=False),
+                "created_at": now,
+                "client_id": None,
+                "tapped": 0,
+                "reply_to": reply_to,
+            }
+            for r in replies
+        ],
+    ).mappings()
+    return [_message(r) for r in rows]
+
+
+def update_conversation(conn: Connection, conversation_id: str, **fields: Any) -> None:
+    """Set the conversation's fields (`asking` as a (form, slot) pair or None) and its
+    last_message_at, in one statement."""
+    if "asking" in fields:
+        asking = fields["asking"]
+        fields["asking"] = "/".join(asking) if asking else None
+    conn.execute(
+        sa.update(C).where(C.c.id == conversation_id).values(last_message_at=time.time(), **fields)
+    )
 
 
 def by_client_id(conn: Connection, conversation_id: str, client_id: str) -> Message | None:
@@ -191,10 +257,17 @@ def mark_answer(conn: Connection, message_id: int, slot: str) -> None:
 def annotate(
     conn: Connection, message_id: int, intent: str | None, confidence: float | None
 ) -> Message:
-    conn.execute(
-        sa.update(M).where(M.c.id == message_id).values(intent=intent, confidence=confidence)
+    row = (
+        conn.execute(
+            sa.update(M)
+            .where(M.c.id == message_id)
+            .values(intent=intent, confidence=confidence)
+            .returning(*M.c)
+        )
+        .mappings()
+        .one()
     )
-    return get_message(conn, message_id)
+    return _message(row)
 
 
 def messages(
