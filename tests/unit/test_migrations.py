@@ -21,8 +21,8 @@ RELEASE_DUMP = ROOT / "tests" / "fixtures" / "release_hub_db.sql.gz"
 
 def release_db(path) -> dict[str, int]:  # type: ignore[no-untyped-def]
     """Restore the release's database at `path`; returns its row count per table."""
-    with sqlite3.connect(path) as conn:
-        conn.executescript(gzip.open(RELEASE_DUMP, "rt", encoding="utf-8").read())
+    with gzip.open(RELEASE_DUMP, "rt", encoding="utf-8") as dump, sqlite3.connect(path) as conn:
+        conn.executescript(dump.read())
         names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
         return {n: conn.execute(f'SELECT count(*) FROM "{n}"').fetchone()[0] for n in names}
 
