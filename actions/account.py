@@ -15,10 +15,15 @@ from actions.slots import at_form_start, option_at_start, reset_flow
 from actions.wording import pick
 from bot import runtime
 from course_platform.validation import find_email, find_phone
+from reading.values import nickname
 from replies import choices, t
 
-# "改成小王同学", "change it to Emma": the new nickname, up to the end of the message
-_NEW_NAME = re.compile(r"(?:改成|改为|换成|\bto)\s*[\"“「]?([^\"”」。！!]{2,20}?)[\"”」。！!]*\s*$")
+# "改成小王同学", "change it to Emma", "set my nickname to Emma": the new nickname, up to the
+# end of the message ("to" after the name or "it": "I want to change my nickname" gives none)
+_NEW_NAME = re.compile(
+    r"(?:改成|改为|换成|(?:name|\bit)\s+to\b)\s*[\"“「]?([^\"”」。！!]{2,20}?)[\"”」。！!]*\s*$",
+    re.IGNORECASE,
+)
 
 FIELDS = ["phone", "email", "nickname", "password"]
 # password first: "change the password for my email" is about the password
@@ -68,6 +73,8 @@ class ValidateAccountForm(GuardedFormValidation):
             # "can I change my nickname to something else?" asks; it does not give a name
             said = None if text.rstrip().endswith(("?", "？")) else _NEW_NAME.search(text)
             value = said.group(1).strip() if said else None
+            if value and not nickname(value):  # "…to change it", a request, is no name
+                value = None
         else:
             value = (find_phone if field == "phone" else find_email)(text)
         return {"account_value": value} if value else {}

@@ -1,5 +1,7 @@
 """Complaints: acknowledge, collect category and description, judge severity, file a
-high-priority case for the right team, and offer a person now."""
+high-priority case for the right team, and offer a person now. A complaint about a technical
+fault ("I want to file a complaint: the app crashes every time I open a lesson") is the tech
+team's, and its troubleshooting guide is offered with it: the learner asked for both."""
 
 from typing import Any
 
@@ -16,6 +18,7 @@ from actions.slots import reset_flow
 from actions.wording import codes_named, pick, says
 from bot import runtime, transcript
 from kb_index.lang import detect_lang
+from reading.needs import tech_problem
 from replies import button, choices, t
 
 CATEGORIES = ["content", "teacher", "tech", "service", "billing", "other"]
@@ -50,15 +53,54 @@ _CATEGORY_WORDS = {
 
 # "course" says little in a course platform: "my course won't load" is about the app
 _CONTENT_STRONG = ("content", "内容")
+# the guides the tech team's complaints may offer (data/troubleshooting.yml), in the order a
+# tie between the NLU's readings of them is broken
+GUIDES = ("playback_problem", "login_problem", "course_access")
+# how surely the NLU must have read a guide's intent in a tech complaint naming no fault, for
+# that guide to be offered ("the website is awful" names none, and no guide is sure of it)
+GUIDE_READING = 0.1
 
 
 def named_category(text: str) -> str | None:
     """The one category the learner's message names clearly, if it names exactly one. A bare
-    "course / 课程" names content only when nothing else is named."""
+    "course / 课程" names content only when nothing else is named. A technical fault named in
+    any words ("课程视频没有声音", "the verification code is always rejected") is tech."""
     named = codes_named(text, _CATEGORY_WORDS) - {"other"}
+    if tech_problem(text) in GUIDES:
+        named.add("tech")
     if len(named) > 1 and not any(says(text.lower(), w) for w in _CONTENT_STRONG):
         named.discard("content")
     return named.pop() if len(named) == 1 else None
+
+
+def _complaint_turns(tracker: Tracker) -> list[dict[str, Any]]:
+    """The learner's messages of the complaint being filed: from the one it started with
+    (the last before the acknowledgement) to the latest."""
+    events = tracker.events
+    start = 0
+    for i, event in enumerate(events):
+        if event.get("event") == "action" and event.get("name") == "action_acknowledge_complaint":
+            start = next(
+                (j for j in range(i, -1, -1) if events[j].get("event") == "user"), start
+            )
+    return [e for e in events[start:] if e.get("event") == "user"]
+
+
+def guide_for(tracker: Tracker) -> str | None:
+    """The troubleshooting guide for the fault a tech complaint is about: the fault its words
+    name (reading.needs), else the guide the NLU ranked highest on its messages."""
+    turns = _complaint_turns(tracker)
+    texts = [*(e.get("text") or "" for e in turns), tracker.get_slot("complaint_description") or ""]
+    for text in texts:
+        if (topic := tech_problem(text)) in GUIDES:
+            return topic
+    scores: dict[str, float] = {}
+    for e in turns:
+        for r in (e.get("parse_data") or {}).get("intent_ranking") or []:
+            if r.get("name") in GUIDES:
+                scores[r["name"]] = max(scores.get(r["name"], 0.0), r.get("confidence") or 0.0)
+    best = max(GUIDES, key=lambda g: scores.get(g, 0.0))
+    return best if scores.get(best, 0.0) >= GUIDE_READING else None
 
 
 def _user_intents(tracker: Tracker) -> list[str]:
@@ -204,6 +246,7 @@ class ActionSubmitComplaint(Action):
         category = tracker.get_slot("complaint_category") or "other"
         description = tracker.get_slot("complaint_description") or ""
         filed = open_complaint(tracker)
+        guide = None
         if filed:  # added to the case: its priority stands, more detail is no escalation
             copy, team, priority = "complaint_added", filed.team, filed.priority
             summary = f"Complaint, added: {description}"
@@ -214,6 +257,8 @@ class ActionSubmitComplaint(Action):
             summary = f"Complaint ({category}, {severity.priority}): {description}" + (
                 f" | signals: {'; '.join(severity.signals)}" if severity.signals else ""
             )
+            # a fault the tech team will look into may be one the learner can fix right now
+            guide = guide_for(tracker) if category == "tech" else None
         ticket = file_ticket(
             tracker,
             reason="complaint",
@@ -224,17 +269,19 @@ class ActionSubmitComplaint(Action):
             summary=summary,
             channel="case",
         )
-        dispatcher.utter_message(
-            text=t(
-                copy,
-                lang,
-                ticket_id=ticket.id,
-                team=handoff.team_name(ticket.team, lang),
-                priority=t(f"priority_{ticket.priority}", lang),
-            ),
-            buttons=[
-                button("btn_human", lang, "/request_human"),
-                button("btn_not_now", lang, "/deny"),
-            ],
+        text = t(
+            copy,
+            lang,
+            ticket_id=ticket.id,
+            team=handoff.team_name(ticket.team, lang),
+            priority=t(f"priority_{ticket.priority}", lang),
         )
+        buttons = [
+            button("btn_human", lang, "/request_human"),
+            button("btn_not_now", lang, "/deny"),
+        ]
+        if guide and runtime.get().guides.get(guide):
+            text += "\n" + t("complaint_guide_offer", lang)  # one message: its buttons follow
+            buttons.insert(0, button("btn_try_steps", lang, f"/{guide}"))
+        dispatcher.utter_message(text=text, buttons=buttons)
         return reset_flow()

@@ -80,6 +80,13 @@ def latest_intent(tracker: Tracker) -> tuple[str | None, float | None]:
     return intent.get("name"), intent.get("confidence")
 
 
+def read_from(tracker: Tracker) -> str | None:
+    """The intent the NLU read the latest message as first, when the hub's reading of it
+    made it another (rasa_addons/option_guard.py): "complaint" for a fault told angrily."""
+    intent = (tracker.latest_message or {}).get("intent") or {}
+    return intent.get("read_from")
+
+
 # Each form's own intent: a message that arrives while a form asks its questions is an
 # answer in that flow, so the flow, not the NLU's reading of the answer, names the topic.
 FORM_INTENT = {

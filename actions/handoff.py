@@ -60,9 +60,11 @@ def open_handoff(
     team: str | None = None,
     summary: str = "",
     opening: str = "handoff_open",
+    opening_values: dict[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """Queue the conversation for a person and tell the learner, in one message that opens
-    with `opening` (a copy key that says why and names the {team}); ends any flow."""
+    with `opening` (a copy key that says why and names the {team}, and whatever else
+    `opening_values` fills in); ends any flow."""
     rt = runtime.get()
     lang = lang_of(tracker)
     ticket = file_ticket(
@@ -75,7 +77,7 @@ def open_handoff(
         team=team,
         summary=summary,
     )
-    said = t(opening, lang, team=handoff.team_name(ticket.team, lang))
+    said = t(opening, lang, team=handoff.team_name(ticket.team, lang), **(opening_values or {}))
     said += ("" if lang == "zh" else " ") + t("handoff_promise", lang)
     if not rt.hours.is_open_ts(time.time()):  # when, as a paragraph of the same message
         hours = {"opens": f"{rt.hours.opens:%H:%M}", "closes": f"{rt.hours.closes:%H:%M}"}

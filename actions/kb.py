@@ -161,20 +161,23 @@ class ActionAnswerQuestion(Action):
         if picked != NONE_OF_THESE and not query.startswith("/"):
             record_miss(rt, tracker, query, lang, "fallback", [h.brief() for h in hits])
         misses += 1
+        # what came closest, if anything did: suggested on every miss, the second one too
+        near = [h for h in hits if h.score >= rt.kb.thresholds.suggest][:3]
+        buttons = [{"title": h.entry.question, "payload": kb_pick(h.entry.id)} for h in near]
         if misses >= 2:
             # offered, not imposed: a learner who would rather rephrase stays with the bot,
             # and one tap ("/request_human") reaches the right team with the whole chat
             dispatcher.utter_message(
-                text=t("kb_no_match_offer_human", lang),
+                text=t("kb_no_match_offer_human_suggest" if near else "kb_no_match_offer_human",
+                       lang),
                 buttons=[
+                    *buttons,
                     button("btn_human", lang, "/request_human"),
                     button("btn_keep_asking", lang, "/deny"),
                 ],
             )
             return [SlotSet("kb_misses", 0.0)]
-        # the first miss: say so, and still suggest what came closest, if anything did
-        near = [h for h in hits if h.score >= rt.kb.thresholds.suggest][:3]
-        buttons = [{"title": h.entry.question, "payload": kb_pick(h.entry.id)} for h in near]
+        # the first miss: say so, and still suggest what came closest
         if near:
             buttons.append(
                 {"title": t("kb_none_of_these", lang), "payload": kb_pick(NONE_OF_THESE)}
@@ -189,7 +192,7 @@ class ActionOutOfScope(Action):
     """What the NLU calls out of scope may be what the content team published after the
     model was trained ("how do I get the night owl badge?"): the KB is asked first, and only
     a message it cannot answer gets the out-of-scope reply. That miss is logged as a gap, so
-    editors see it. (On our own 830 out-of-scope training examples the KB answers none.)"""
+    editors see it. (On our own 844 out-of-scope training examples the KB answers none.)"""
 
     def name(self) -> str:
         return "action_out_of_scope"

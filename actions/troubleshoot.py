@@ -8,7 +8,14 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.context import lang_of, latest_intent, latest_text, metadata, previous_action
+from actions.context import (
+    lang_of,
+    latest_intent,
+    latest_text,
+    metadata,
+    previous_action,
+    read_from,
+)
 from actions.handoff import open_handoff
 from actions.orders import access_text, course_name, learner_of, match_order
 from actions.slots import reset_flow
@@ -196,10 +203,13 @@ class ActionTroubleshoot(Action):
             )
         index, text = remaining[0]
         position = [i for i, _ in steps].index(index) + 1
+        # a fault told in complaint words: sorry, the fix first, and the complaint still open
+        angry = step == 0 and read_from(tracker) == "complaint"
+        heard = t("ts_heard_complaint", lang) + "\n\n" if angry else ""
         dispatcher.utter_message(
             json_message={
-                "text": f"{t(f'ts_intro_{topic}', lang, n=position, total=len(steps))}\n\n{text}"
-                f"\n\n{t('ts_did_it_help', lang)}",
+                "text": f"{heard}{t(f'ts_intro_{topic}', lang, n=position, total=len(steps))}"
+                f"\n\n{text}\n\n{t('ts_did_it_help', lang)}",
                 "buttons": [
                     button("btn_fixed", lang, "/affirm"),
                     button("btn_not_fixed", lang, "/deny"),

@@ -1,6 +1,6 @@
 """Run the KB retrieval eval on every kbeval dev set plus out-of-scope mixes, print a table.
 
-    .venv/bin/python bench/kb_eval_dev.py [--data DIR] [--sets a,b] [--json OUT] [--cli]
+    .venv/bin/python bench/kb_eval_dev.py [--data DIR] [--sets a,b] [--json OUT] [--cli] [--curve]
 
 The out-of-scope (OOS) mixes are made here from the dev sets, deterministically: 30% of a
 set's entries (random.Random(0)) are dropped from the KB and their queries kept with
@@ -11,6 +11,9 @@ answer/clarify/fallback thresholds were chosen on.
 recycled with numbered variants, English and Chinese) with the production settings, and
 times the build and 500 dev queries through search + decide: the latency check for big KBs.
 --threads 2 lets the encoders use both cores (the production default is 1; see KBConfig).
+
+--curve also prints each set's answer/fallback curve: its outcomes at other operating points
+(AFTERCLASS_KB_TARGET_OOS_FALLBACK), from the same index (the eval JSON's `curve`).
 
 By default every set runs in this process through kb_index.evaluate with the production
 KBConfig, exactly as `python -m kb_index eval` does (one model load for all sets);
@@ -162,6 +165,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, help="also write all results to this file")
     ap.add_argument("--cli", action="store_true", help="run `python -m kb_index eval` per set")
     ap.add_argument("--scale", type=int, default=0, help="time a synthetic KB of this many entries")
+    ap.add_argument("--curve", action="store_true",
+                    help="also print each set's answer/fallback curve over the targets")
     ap.add_argument("--threads", type=int, default=0,
                     help="encoding threads for --scale (default: AFTERCLASS_KB_THREADS, 1)")
     args = ap.parse_args(argv)
@@ -214,6 +219,11 @@ def run_sets(args: argparse.Namespace, wanted: list[str], tmp: Path) -> int:
             text = "-" if v is None else (f"{v:.3f}" if isinstance(v, float) else str(v))
             cells.append(f"{text:>8}")
         print(f"{name:<16}" + "".join(cells) + f"  {TARGETS.get(name, '')}")
+    if args.curve:
+        from kb_index.__main__ import curve_table
+
+        for name, r in results.items():
+            print(f"\n{name}" + curve_table(r["curve"], r["target_oos_fallback"]))
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
     return 0

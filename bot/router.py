@@ -291,15 +291,22 @@ class Router:
         ticket = handoff.human_mode(conn, conv.id)
         if ticket:
             out.append(self._queued_notice(conn, conv.id, ticket, lang, reply_to=msg.id))
+        elif not out:
+            # Rasa said nothing: an action failed (its server restarting, an action bug) and
+            # Rasa went back to listening. Silence is no answer: the learner is told.
+            log.warning("Rasa gave no answer to %s in %s", msg.id, conv.id)
+            out.append(self._trouble_notice(conn, conv, msg, lang, "rasa_lost", text=msg.text[:60]))
         transcript.mark_handled(conn, msg.id)
         return Turn([msg, *out], "human" if ticket else "bot")
 
     async def _late_turn(
         self, conv: Conversation, msg: Message, lang: str, turn: asyncio.Future
     ) -> None:
-        """Post the answer of a turn that outran the timeout, when it comes. If a person has
-        the chat by then, the bot stays silent; if it never comes, the learner is told to
-        resend the message."""
+        """Post the answer of a turn that outran the timeout, when it comes. If a person took
+        the chat in the meantime, the bot stays silent; if this very turn handed it over
+        (the last "still not working" of a guide, a "转人工"), its handover and the queue
+        notice are posted like any turn's. If it never comes, the learner is told to resend
+        the message."""
         try:
             try:
                 raw = await turn
@@ -307,7 +314,7 @@ class Router:
                 log.warning("Rasa never answered %s in %s: %s", msg.id, conv.id, e)
                 await self.db.awrite(self._lost, conv, msg, lang)
                 return
-            if await self.db.aread(handoff.human_mode, conv.id):
+            if await self.db.aread(_taken_over, conv.id, msg.id):
                 log.info("late Rasa answer to %s dropped: a person has the chat", msg.id)
                 return
             await self._deliver(conv, msg, raw, lang, late=True)
@@ -465,6 +472,21 @@ def _prepare(
         return None
     again = _resent(conn, conversation_id, client_id) if client_id else None
     return conv, again, transcript.offered_buttons(conn, conversation_id), asking
+
+
+def _taken_over(conn: Connection, conversation_id: str, message_id: int) -> bool:
+    """Whether a person has the chat by other means than the turn answering `message_id`:
+    the chat is in human mode and, since that message, the learner has been told so by
+    someone else (the hub's own queue notice, after a "talk to a person" while the turn was
+    pending; an agent joining or writing). A chat ticket nobody has announced yet is the
+    turn's own handover, which its late answer announces (`_store_answer`)."""
+    if not handoff.human_mode(conn, conversation_id):
+        return False
+    return any(
+        m.sender == "agent"
+        or (m.sender == "system" and m.payload.get("event") in ("handoff", "claimed"))
+        for m in transcript.messages(conn, conversation_id, after=message_id)
+    )
 
 
 def _resent(conn: Connection, conversation_id: str, client_id: str | None) -> Turn | None:

@@ -32,9 +32,24 @@ def main(argv: list[str] | None = None) -> int:
     )
     if not args.json:
         for k, v in result.items():
-            print(f"{k:>20}: {v}", file=sys.stderr)
+            if k != "curve":
+                print(f"{k:>20}: {v}", file=sys.stderr)
+        print(curve_table(result["curve"], result["target_oos_fallback"]), file=sys.stderr)
     print(json.dumps(result))
     return 0
+
+
+def curve_table(curve: list[dict], target: float) -> str:
+    """The answer/fallback curve as a table, the configured operating point marked."""
+    cols = [("answered_correct", "ans_ok"), ("answered_wrong", "ans_bad"),
+            ("clarified", "clar"), ("fallback_in_scope", "fb_in"), ("oos_fallback_rate", "oos_fb")]
+    lines = ["\noperating point (AFTERCLASS_KB_TARGET_OOS_FALLBACK) and its outcomes:",
+             f"{'target':>8}" + "".join(f"{label:>8}" for _, label in cols)]
+    for row in curve:
+        mark = " <" if abs(row["target"] - target) < 1e-9 else ""
+        cells = "".join("       -" if row[k] is None else f"{row[k]:>8.3f}" for k, _ in cols)
+        lines.append(f"{row['target']:>8.3f}{cells}{mark}")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ so both run the exact same search and decision."""
 
 from dataclasses import fields
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from kb_index.decision import Thresholds
@@ -34,11 +35,15 @@ class KBConfig(BaseSettings):
     clarify_threshold: float = _T.clarify
     suggest_threshold: float = _T.suggest
     exact_limit: int = _S.exact_limit
+    # the operating point: the share of out-of-scope questions each KB is calibrated, at
+    # build time, to send to fallback (its own near misses below the gate); lower answers
+    # more, higher falls back more (`python -m kb_index eval` prints the whole curve)
+    target_oos_fallback: float = Field(_S.target_oos_fallback, gt=0.0, lt=1.0)
 
     def search_settings(self) -> SearchSettings:
         base = {f.name: getattr(_S, f.name) for f in fields(SearchSettings)}
         base.update(dense_weight_en=self.dense_weight_en, dense_weight_zh=self.dense_weight_zh,
-                    exact_limit=self.exact_limit)
+                    exact_limit=self.exact_limit, target_oos_fallback=self.target_oos_fallback)
         return SearchSettings(**base)
 
     def thresholds(self) -> Thresholds:

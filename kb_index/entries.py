@@ -19,6 +19,32 @@ def question_key(question: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFKC", question).casefold() if c.isalnum())
 
 
+# Words that ask nothing: greetings, politeness, sentence particles ("请问字幕在哪里打开呢？"
+# asks what "字幕在哪打开" asks). 哪里 / 哪儿 are 哪.
+_FILLERS_ZH = re.compile(
+    r"请问一下|请问|你好|您好|哈喽|麻烦(你|您)?|劳驾|想问一下|想问|问一下|我想知道|一下|"
+    r"[吗呢吧呀啊哦嘛啦么]+(?=$|[^\w]|[a-z0-9])|[吗呢吧呀啊哦嘛啦么]+$"
+)
+_WHERE_ZH = re.compile(r"哪里|哪儿")
+_FILLERS_EN = re.compile(
+    r"\b(please|pls|plz|kindly|hi|hello|hey|thanks|thank you|thx|um+|uh+|so|just|ok|okay|"
+    r"the|a|an)\b"
+)
+
+
+def match_key(question: str) -> str:
+    """`question_key` without the words that ask nothing (greetings, "please", particles such
+    as 吗 / 呢, articles) and with traditional characters read as simplified: a learner's
+    message with the same key as one of an entry's questions asks exactly that question."""
+    from kb_index.lang import to_simplified
+
+    text = to_simplified(unicodedata.normalize("NFKC", question).casefold())
+    text = _WHERE_ZH.sub("哪", text)
+    text = _FILLERS_ZH.sub(" ", text)
+    text = _FILLERS_EN.sub(" ", text)
+    return "".join(c for c in text if c.isalnum())
+
+
 class Entry(BaseModel):
     id: str = Field(min_length=1, max_length=200)
     lang: Lang

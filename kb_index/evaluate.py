@@ -1,6 +1,14 @@
 """Retrieval evaluation: a throwaway index from an entries file, every query run through
-the same search and answer/clarify/fallback decision the bot uses."""
+the same search and answer/clarify/fallback decision the bot uses.
 
+The contract's keys come first (tests/unit/test_kb_eval_floor.py lists them). After them,
+for reading a result: what each language's index chose at build time, the operating point
+it was calibrated to (`target_oos_fallback`), and `curve`, the outcomes at other operating
+points: for each target the share of answerable questions answered right, answered wrong,
+offered choices and sent to fallback, and the out-of-scope fallback rate, as the same index
+would give them calibrated to that target (only the anchor moves; nothing is rebuilt)."""
+
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -11,7 +19,7 @@ from kb_index.decision import Thresholds, decide
 from kb_index.encoders import Encoder
 from kb_index.entries import Entry
 from kb_index.lang import detect_lang
-from kb_index.search import SearchIndex, SearchSettings
+from kb_index.search import CURVE_TARGETS, Hit, SearchIndex, SearchSettings
 
 
 def read_jsonl(path: Path) -> list[dict]:
@@ -74,34 +82,36 @@ def evaluate(
 
     in_scope = top1 = r5 = 0
     rr = 0.0
-    outcome = {"answered_correct": 0, "answered_wrong": 0, "clarified": 0, "fallback_in_scope": 0}
-    oos_n = oos_fallback = 0
+    oos_n = 0
     latencies = []
+    searched: list[tuple[str | None, list[Hit]]] = []
     for q in queries:
         t0 = time.perf_counter()
         hits = index.search(q["query"], k=10)
-        decision = decide(hits, thresholds)
+        decide(hits, thresholds)
         latencies.append((time.perf_counter() - t0) * 1000)
         expected = q.get("expected_id")
+        searched.append((expected, hits))
         if expected is None:
             oos_n += 1
-            oos_fallback += decision.kind == "fallback"
             continue
         in_scope += 1
         ids = [h.entry.id for h in hits]
         top1 += bool(ids) and ids[0] == expected
         r5 += expected in ids[:5]
         rr += 1 / (ids.index(expected) + 1) if expected in ids else 0.0
-        if decision.kind == "answer":
-            right = decision.hits[0].entry.id == expected
-            outcome["answered_correct" if right else "answered_wrong"] += 1
-        elif decision.kind == "clarify":
-            outcome["clarified"] += 1
-        else:
-            outcome["fallback_in_scope"] += 1
+    outcome, oos_fallback = _outcomes(searched, thresholds)
 
     def rate(x: float) -> float:
         return round(x / in_scope, 4) if in_scope else 0.0
+
+    curve = []
+    for target in sorted({*CURVE_TARGETS, settings.target_oos_fallback}):
+        shift = {lang: p.anchor - p.anchor_at(target) for lang, p in index.parts.items()}
+        moved = [(e, _shifted(hits, shift)) for e, hits in searched]
+        at, oos_fb = _outcomes(moved, thresholds)
+        curve.append({"target": target, **{k: rate(v) for k, v in at.items()},
+                      "oos_fallback_rate": round(oos_fb / oos_n, 4) if oos_n else None})
 
     lat = np.asarray(latencies) if latencies else np.zeros(1)
     return {
@@ -124,4 +134,35 @@ def evaluate(
                            for lang, info in index.manifest.extra.get("encoders", {}).items()},
         "learned_weights": {lang: info.get("learned_weight")
                             for lang, info in index.manifest.extra.get("encoders", {}).items()},
+        "target_oos_fallback": settings.target_oos_fallback,
+        "exact_answered": rate(sum(
+            1 for e, hits in searched if e is not None and hits and hits[0].exact)),
+        "curve": curve,
     }
+
+
+def _outcomes(searched: list[tuple[str | None, list[Hit]]],
+              thresholds: Thresholds) -> tuple[dict[str, int], int]:
+    """Counts of the four in-scope outcomes, and of out-of-scope questions sent to fallback."""
+    outcome = {"answered_correct": 0, "answered_wrong": 0, "clarified": 0, "fallback_in_scope": 0}
+    oos_fallback = 0
+    for expected, hits in searched:
+        decision = decide(hits, thresholds)
+        if expected is None:
+            oos_fallback += decision.kind == "fallback"
+        elif decision.kind == "answer":
+            right = decision.hits[0].entry.id == expected
+            outcome["answered_correct" if right else "answered_wrong"] += 1
+        elif decision.kind == "clarify":
+            outcome["clarified"] += 1
+        else:
+            outcome["fallback_in_scope"] += 1
+    return outcome, oos_fallback
+
+
+def _shifted(hits: list[Hit], shift: dict[str, float]) -> list[Hit]:
+    """The hits as an index calibrated to another target would score them: each partition's
+    scores move by the difference of its anchors (score = scaled - anchor + 0.5)."""
+    moved = [dataclasses.replace(h, score=h.score + shift.get(h.entry.lang, 0.0)) for h in hits]
+    moved.sort(key=lambda h: (not h.exact, -h.score))
+    return moved

@@ -23,12 +23,18 @@ Chinese by default). An entry's score for a query mixes these signals:
 The anchor calibrates each KB against itself. At build time every question of the KB (a
 sample of 2,000 for big ones) is scored as if it were a user message, against all the
 *other* entries: that is what an unanswerable but on-topic message looks like in this KB.
-The anchor is the 80th percentile of those scores, so a score of 0.5 means "as close as the
-80th percentile of near-miss questions". A dense KB (BANKING77's 77 neighbouring card and
+Those near misses are kept (`near`), and the anchor puts their `target_oos_fallback`
+quantile (the KB's operating point, 0.85 by default) on the gate, GATE = 0.54: that share of
+them scores below it and falls back. A dense KB (BANKING77's 77 neighbouring card and
 transfer intents) gets a higher anchor than a sparse one (StackFAQ), and e5's compressed
-cosines a different one than MiniLM's; on the dev sets the self-estimated percentile lands
-within ~0.02 of the real out-of-scope one. One set of thresholds then serves every KB and
-both languages (see decision.py).
+cosines a different one than MiniLM's. One set of thresholds then serves every KB and both
+languages (see decision.py), and the anchor for any other target comes from the stored near
+misses (`anchor_at`: the eval's answer/fallback curve). On the dev mixes the real
+out-of-scope fallback comes out at or above the target at 0.85 and 0.90 (kb_index/README.md).
+
+An entry's own questions are also indexed by `entries.match_key` (fillers, punctuation,
+width and script aside): a query with the same key marks that entry's hit `exact`, ranked
+first and answered whatever it scores (decision.py).
 
 Whether answers help depends on the KB: short answers that name the topic ("answer for
 card_arrival") pull paraphrases towards the right entry, long real answers mostly add noise
@@ -69,16 +75,21 @@ import faiss
 import numpy as np
 
 from kb_index.encoders import Encoder, default_anchor, encoder_for, score_scale
-from kb_index.entries import Entry
+from kb_index.entries import Entry, match_key
 from kb_index.lang import detect_lang, to_simplified
 from kb_index.lexical import BM25
 from kb_index.markdown import to_plain
 
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
 # a KB too small to calibrate itself leans on its encoder's default_anchor, weighted as
 # this many pseudo-queries
 CALIB_PRIOR = 20
 DEFAULT_ANCHOR = 0.6
+# the score the target quantile of a KB's near misses is put on: the decision's default gate
+# (decision.Thresholds), so `target_oos_fallback` of the near misses fall below it
+GATE = 0.54
+# operating points the eval reports the outcomes of (evaluate.py's `curve`)
+CURVE_TARGETS = (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.925, 0.95, 0.975, 0.99)
 
 
 @dataclass(frozen=True)
@@ -100,8 +111,10 @@ class SearchSettings:
     # efSearch at 100k rows, grown with sqrt(rows) above: at 1M rows a fixed 128 kept only
     # 0.90 recall@10 against exact search, 384 kept 0.974 (bench/kb_scale.py --ef-sweep)
     hnsw_ef_search: int = 128
-    # self-calibration: KB questions scored against the other entries (see the module doc)
-    calib_quantile: float = 0.8
+    # self-calibration: KB questions scored against the other entries (see the module doc);
+    # the share of them that must fall below the gate: the out-of-scope fallback rate the
+    # KB is calibrated to (its operating point, AFTERCLASS_KB_TARGET_OOS_FALLBACK)
+    target_oos_fallback: float = 0.85
     calib_queries: int = 2000
     # the answer signal: weights tried leave-one-out at build time (see the module doc)
     answer_weights: tuple[float, ...] = (0.0, 0.1, 0.2, 0.3)
@@ -142,6 +155,9 @@ class Hit:
     dense: float
     lexical: float
     matched: str  # the question or alternate that matched best
+    # the query is one of the entry's own questions, up to fillers, punctuation and width
+    # (entries.match_key): answered whatever it scores (decision.py)
+    exact: bool = False
 
     def brief(self) -> dict:
         return {
@@ -151,6 +167,7 @@ class Hit:
             "dense": round(self.dense, 4),
             "lexical": round(self.lexical, 4),
             "matched": self.matched,
+            **({"exact": True} if self.exact else {}),
         }
 
 
@@ -176,9 +193,14 @@ class _Partition:
                  anchor: float = DEFAULT_ANCHOR, answers: np.ndarray | None = None,
                  has_answer: np.ndarray | None = None, answer_weight: float = 0.0,
                  learned_w: np.ndarray | None = None, learned_b: np.ndarray | None = None,
-                 learned_weight: float = 0.0) -> None:
+                 learned_weight: float = 0.0, near: np.ndarray | None = None,
+                 prior: float = DEFAULT_ANCHOR) -> None:
         self.lang = lang
         self.anchor = float(anchor)  # see the module doc; in score_scale units
+        # the near misses' top scores (sorted, score_scale units) the anchor was read from,
+        # and the encoder's prior: the anchor at any other target (`anchor_at`)
+        self.near = near if near is not None else np.zeros(0, np.float32)
+        self.prior = float(prior)
         # answer vectors (E, d) and which entries have an answer; used when answer_weight > 0
         self.answers = answers if answers is not None else np.zeros((0, vectors.shape[-1]),
                                                                      np.float32)
@@ -204,6 +226,10 @@ class _Partition:
     @property
     def kind(self) -> str:
         return "hnsw" if self.ann is not None else "flat"
+
+    def anchor_at(self, target: float) -> float:
+        """The anchor this partition would have if calibrated to `target` (module doc)."""
+        return _anchor(self.near, target, self.prior)
 
     def with_answers(self, dense: np.ndarray, q: np.ndarray,
                      cand: np.ndarray | None = None) -> np.ndarray:
@@ -248,6 +274,8 @@ class SearchIndex:
         self.settings = settings
         self.manifest = manifest
         self._langs = set(parts)
+        self._pos = {e.id: i for i, e in enumerate(entries)}
+        self._keys = self._index_keys()
 
     # ---- building -------------------------------------------------------------------
     @classmethod
@@ -278,8 +306,9 @@ class SearchIndex:
                                   row_text, settings)
             _choose_learned_weight(p, lexical, row_text, settings, score_scale(enc))
             oof = _entry_fold_logits(p, settings) if p.learned_weight > 0 else None
-            p.anchor = _self_anchor(p, lexical, row_text, settings, score_scale(enc),
-                                    default_anchor(enc), oof)
+            p.near = _near_misses(p, lexical, row_text, settings, score_scale(enc), oof)
+            p.prior = default_anchor(enc)
+            p.anchor = _anchor(p.near, settings.target_oos_fallback, p.prior)
         manifest = Manifest(
             format=FORMAT_VERSION,
             model=encoder.name,
@@ -294,6 +323,17 @@ class SearchIndex:
         )
         return cls(entries, row_entry_arr, row_text, parts, lexical, encoder, settings, manifest)
 
+    def _index_keys(self) -> dict[str, list[int]]:
+        """Each question's `match_key` -> the entries asking it (an exact question is
+        answered, whatever it scores)."""
+        keys: dict[str, list[int]] = {}
+        for i, entry in enumerate(self.entries):
+            for q in entry.questions():
+                key = match_key(q)
+                if key and i not in keys.setdefault(key, []):
+                    keys[key].append(i)
+        return keys
+
     # ---- persistence ----------------------------------------------------------------
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
@@ -305,7 +345,8 @@ class SearchIndex:
                            f"{lang}.has_answer": p.has_answer,
                            f"{lang}.answer_weight": np.float64(p.answer_weight),
                            f"{lang}.learned_w": p.learned_w, f"{lang}.learned_b": p.learned_b,
-                           f"{lang}.learned_weight": np.float64(p.learned_weight)})
+                           f"{lang}.learned_weight": np.float64(p.learned_weight),
+                           f"{lang}.near": p.near, f"{lang}.prior": np.float64(p.prior)})
             if p.ann is not None:
                 faiss.write_index(p.ann, str(directory / f"dense-{lang}.faiss"))
         np.savez(directory / "dense.npz", **arrays)
@@ -347,7 +388,8 @@ class SearchIndex:
                                          z[f"{lang}.has_answer"],
                                          float(z[f"{lang}.answer_weight"]),
                                          z[f"{lang}.learned_w"], z[f"{lang}.learned_b"],
-                                         float(z[f"{lang}.learned_weight"]))
+                                         float(z[f"{lang}.learned_weight"]),
+                                         z[f"{lang}.near"], float(z[f"{lang}.prior"]))
         if is_compatible(manifest, encoder, settings):
             # seed the encoder's row cache, so the next rebuild re-encodes only what changed
             for lang, p in parts.items():
@@ -375,6 +417,7 @@ class SearchIndex:
         parts = [self.parts[lang]] if lang in self.parts else list(self.parts.values())
         raw, ideal = self.lexical.scores(query)
         lex_rows = np.minimum(raw / ideal, 1.0) if ideal > 0 else np.zeros_like(raw)
+        exact = set(self._keys.get(match_key(query), ()))
         qvecs: dict[int, np.ndarray] = {}
         hits: list[Hit] = []
         for part in parts:
@@ -382,12 +425,19 @@ class SearchIndex:
             if id(enc) not in qvecs:
                 qv = enc.encode([query], query=True)[0]
                 qvecs[id(enc)] = np.ascontiguousarray(qv, dtype=np.float32)
-            hits.extend(self._search_part(part, qvecs[id(enc)], lex_rows, k, score_scale(enc)))
-        hits.sort(key=lambda h: -h.score)
+            must = np.flatnonzero(np.isin(part.entry_idx, list(exact))) if exact else None
+            hits.extend(self._search_part(part, qvecs[id(enc)], lex_rows, k, score_scale(enc),
+                                          must))
+        for h in hits:
+            h.exact = self._pos[h.entry.id] in exact
+        # an entry asked by its own question comes first (the better scored of two such)
+        hits.sort(key=lambda h: (not h.exact, -h.score))
         return hits[:k]
 
     def _search_part(self, p: _Partition, q: np.ndarray, lex_rows: np.ndarray, k: int,
-                     scale: tuple[float, float]) -> list[Hit]:
+                     scale: tuple[float, float], must: np.ndarray | None = None) -> list[Hit]:
+        """The partition's top k entries for query vector q, and the entries `must` (local
+        indices: those the query asks by their own question) whatever they score."""
         s = self.settings
         w, c = s.dense_weight(p.lang), s.centroid_weight(p.lang)
         lex_local = lex_rows[p.rows]
@@ -398,7 +448,7 @@ class SearchIndex:
             cent = p.centroids @ q
             lex = np.maximum.reduceat(lex_local, p.row_start)
         else:
-            cand, row_sim = self._candidates(p, q, lex_local)
+            cand, row_sim = self._candidates(p, q, lex_local, must)
             best_row = np.array([row_sim[p.row_start[e]:p.row_end[e]].max() for e in cand])
             cent = p.centroids[cand] @ q
             lex = np.array([lex_local[p.row_start[e]:p.row_end[e]].max() for e in cand])
@@ -409,6 +459,9 @@ class SearchIndex:
         score = (fused - lo) / max(hi - lo, 1e-9) - p.anchor + 0.5
         n = len(score)
         top = np.argpartition(-score, min(k, n) - 1)[:k] if n > k else np.arange(n)
+        if must is not None and len(must):
+            local = must if cand is None else np.flatnonzero(np.isin(cand, must))
+            top = np.union1d(top, local)
         top = top[np.argsort(-score[top], kind="stable")]
         hits = []
         for j in top:
@@ -421,14 +474,16 @@ class SearchIndex:
                             entry.questions()[best]))
         return hits
 
-    def _candidates(self, p: _Partition, q: np.ndarray,
-                    lex_local: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Approximate mode: entries near the query by rows, centroids or words; row
-        similarities are exact for those entries' rows (and -1 elsewhere)."""
+    def _candidates(self, p: _Partition, q: np.ndarray, lex_local: np.ndarray,
+                    must: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Approximate mode: entries near the query by rows, centroids or words (and `must`);
+        row similarities are exact for those entries' rows (and -1 elsewhere)."""
         n_cand = self.settings.candidate_rows
         _, ids = p.ann.search(q[None, :], n_cand)
         found = ids[0][ids[0] >= 0]
         cand = set(p.owner[found].tolist())
+        if must is not None:
+            cand.update(must.tolist())
         cent_all = p.centroids @ q
         cand.update(np.argpartition(-cent_all, min(n_cand, len(cent_all)) - 1)[:n_cand].tolist())
         if lex_local.any():
@@ -460,23 +515,23 @@ def _encoder_info(encoder: Encoder, parts: dict[str, _Partition]) -> dict:
         dim = int(p.vectors.shape[1]) if p.vectors.ndim == 2 else enc.dim
         out[lang] = {"name": enc.name, "dim": dim, "score_scale": list(score_scale(enc)),
                      "anchor": round(p.anchor, 4), "answer_weight": p.answer_weight,
-                     "learned_weight": p.learned_weight}
+                     "learned_weight": p.learned_weight, "near_misses": len(p.near)}
     return out
 
 
-def _self_anchor(p: _Partition, lexical: BM25, row_text: list[str], settings: SearchSettings,
-                 scale: tuple[float, float], prior: float,
-                 oof: Callable[[np.ndarray], np.ndarray] | None = None) -> float:
-    """The KB's near-miss level: its own questions scored against the other entries.
+def _near_misses(p: _Partition, lexical: BM25, row_text: list[str], settings: SearchSettings,
+                 scale: tuple[float, float],
+                 oof: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
+    """The KB's near misses: its own questions scored against the other entries.
 
     Each sampled row is treated as a query (its vector is the query vector: neither encoder
     prefixes queries differently from questions) and scored exactly as `search` would,
-    with its own entry left out. Returns the calib_quantile of those top scores, in
-    score_scale units, shrunk towards the encoder's prior when there are few of them.
+    with its own entry left out. Returns those top scores, sorted, in score_scale units:
+    what on-topic questions the KB cannot answer score.
     """
     n_entries, n_rows = len(p.row_start), len(p.rows)
     if n_entries < 2:
-        return prior
+        return np.zeros(0, np.float32)
     w, c = settings.dense_weight(p.lang), settings.centroid_weight(p.lang)
     rng = np.random.default_rng(0)
     sample = np.arange(n_rows)
@@ -496,10 +551,27 @@ def _self_anchor(p: _Partition, lexical: BM25, row_text: list[str], settings: Se
         fused[np.arange(len(rows)), p.owner[rows]] = -np.inf
         tops.append(fused.max(axis=1))
     lo, hi = scale
-    top = (np.concatenate(tops) - lo) / max(hi - lo, 1e-9)
-    q = float(np.quantile(top, settings.calib_quantile))
-    n = len(top)
-    return (n * q + CALIB_PRIOR * prior) / (n + CALIB_PRIOR)
+    return np.sort((np.concatenate(tops) - lo) / max(hi - lo, 1e-9)).astype(np.float32)
+
+
+def _anchor(near: np.ndarray, target: float, prior: float) -> float:
+    """The anchor that puts the `target` quantile of the near misses on the gate (GATE): a
+    share `target` of them score below it and fall back. Shrunk towards the encoder's prior
+    (where a near miss at the old 80th percentile sat) when there are few near misses."""
+    offset = GATE - 0.5
+    if not len(near):
+        return prior
+    q = float(np.quantile(near, min(max(target, 0.0), 1.0)))
+    n = len(near)
+    return (n * q + CALIB_PRIOR * (prior + offset)) / (n + CALIB_PRIOR) - offset
+
+
+def _self_anchor(p: _Partition, lexical: BM25, row_text: list[str], settings: SearchSettings,
+                 scale: tuple[float, float], prior: float,
+                 oof: Callable[[np.ndarray], np.ndarray] | None = None) -> float:
+    """The anchor calibrated to the settings' target (`_near_misses`, `_anchor`)."""
+    near = _near_misses(p, lexical, row_text, settings, scale, oof)
+    return _anchor(near, settings.target_oos_fallback, prior)
 
 
 def _row_signals(p: _Partition, rows: np.ndarray, lexical: BM25, row_text: list[str],

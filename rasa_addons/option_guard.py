@@ -28,11 +28,31 @@ suggest: `privacy_request` at 0.5 for those two, which started a data export or 
 hub knows the learner's orders and names it in ``read_as`` (``ask_question``); that intent
 is taken whatever the NLU read, and the KB action shows the course's order.
 
+A value of the shape a form's question asks for ("Shanghai Xinghe Information Technology Co.,
+Ltd." at the invoice title, read as `piracy_report` at 0.9; "Zhang Wei" as `request_human` at
+0.95) is that answer: the hub names the form's intent in ``value_intent``
+(reading.value_answer), taken over any intent but the ``stops`` (a "no" the NLU hears better
+than a pattern: "不改了"). A request for a person is never shaped like a name: the hub reads
+it from the words ("人工", "human") and sends no ``value_intent`` for it.
+
+Two needs in one message, where no form asks anything (reading.needs): a technical fault told
+in complaint words ("课程视频一直在转圈圈，就是放不出来", `complaint` 0.50) is read as the
+guide the hub names in ``tech_problem`` (over the intents in ``tech_over``: the complaint,
+a message out of scope, the NLU's "no idea"), so the fault is fixed first; an explicit request to
+complain (``complain``) is read as ``complaint`` when the NLU read one of the intents in
+``complaint_over`` (a guide's, a question, nothing), and the complaint flow offers the guide
+too. The intent read first stays in the ranking and is named in the new intent's
+``read_from``, so the flows can say what became of it.
+
 config.yml::
 
     - name: rasa_addons.option_guard.OptionGuard
       escapes: [request_human, deny]
       soft: [deny, request_human]
+      stops: [deny]
+      complaint: complaint
+      complaint_over: [login_problem, playback_problem, course_access, ask_question, ...]
+      tech_over: [complaint, out_of_scope]
 """
 
 from __future__ import annotations
@@ -51,17 +71,34 @@ METADATA_KEY = "metadata"
 OPTION_FLAG = "option"
 ANSWER_KEY = "answer_intent"
 READ_AS_KEY = "read_as"
+VALUE_KEY = "value_intent"
+TECH_KEY = "tech_problem"
+COMPLAIN_KEY = "complain"
+READ_FROM_KEY = "read_from"
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
 class OptionGuard(GraphComponent):
     @staticmethod
     def get_default_config() -> dict[str, Any]:
-        return {"escapes": ["request_human", "deny"], "soft": ["deny", "request_human"]}
+        return {
+            "escapes": ["request_human", "deny"],
+            "soft": ["deny", "request_human"],
+            "stops": ["deny"],
+            "complaint": "complaint",
+            "complaint_over": [],
+            "tech_over": ["complaint"],
+        }
 
     def __init__(self, config: dict[str, Any]) -> None:
         self._skip = set(config["escapes"]) | {DEFAULT_NLU_FALLBACK_INTENT_NAME}
+        self._stops = set(config["stops"])  # what a value typed at a form never overrides
         self._soft = set(config["soft"])  # escapes a free-text answer may read as
+        self._complaint = config["complaint"]
+        # what an explicit request to complain overrides (and the NLU's "no idea")
+        self._complaint_over = set(config["complaint_over"]) | {DEFAULT_NLU_FALLBACK_INTENT_NAME}
+        # what a named technical fault overrides when no complaint is asked for
+        self._tech_over = set(config["tech_over"]) | {DEFAULT_NLU_FALLBACK_INTENT_NAME}
 
     @classmethod
     def create(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
@@ -75,12 +112,11 @@ class OptionGuard(GraphComponent):
             name = intent.get(INTENT_NAME_KEY)
             answer = metadata.get(ANSWER_KEY)
             read_as = metadata.get(READ_AS_KEY)
+            value = metadata.get(VALUE_KEY)
+            tech = metadata.get(TECH_KEY)
+            complain = bool(metadata.get(COMPLAIN_KEY))
             if isinstance(read_as, str) and read_as:
-                taken = {**intent, INTENT_NAME_KEY: read_as}
-                rest = [r for r in message.get(INTENT_RANKING_KEY) or []
-                        if r.get(INTENT_NAME_KEY) != read_as]
-                message.set(INTENT, taken, add_to_output=True)
-                message.set(INTENT_RANKING_KEY, [taken, *rest], add_to_output=True)
+                _take(message, read_as)
             elif metadata.get(OPTION_FLAG) and name in self._skip:
                 ranking = [r for r in message.get(INTENT_RANKING_KEY) or []
                            if r.get(INTENT_NAME_KEY) not in self._skip]
@@ -88,9 +124,26 @@ class OptionGuard(GraphComponent):
                     message.set(INTENT, ranking[0], add_to_output=True)
                     message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
             elif isinstance(answer, str) and answer and name in self._soft:
-                taken = {**intent, INTENT_NAME_KEY: answer}
-                rest = [r for r in message.get(INTENT_RANKING_KEY) or []
-                        if r.get(INTENT_NAME_KEY) not in (answer, name)]
-                message.set(INTENT, taken, add_to_output=True)
-                message.set(INTENT_RANKING_KEY, [taken, *rest], add_to_output=True)
+                _take(message, answer, drop_read=True)
+            elif isinstance(value, str) and value and name not in self._stops:
+                _take(message, value)
+            elif complain and name in self._complaint_over:
+                _take(message, self._complaint)
+            elif isinstance(tech, str) and tech and name in self._tech_over and not complain:
+                _take(message, tech)
         return messages
+
+
+def _take(message: Message, name: str, drop_read: bool = False) -> None:
+    """Read `message` as intent `name`, with the confidence the NLU gave its first reading,
+    which is named in `read_from` and stays in the ranking (unless `drop_read`)."""
+    intent = message.get(INTENT) or {}
+    first = intent.get(INTENT_NAME_KEY)
+    if first == name:
+        return
+    taken = {**intent, INTENT_NAME_KEY: name, READ_FROM_KEY: first}
+    dropped = (name, first) if drop_read else (name,)
+    rest = [r for r in message.get(INTENT_RANKING_KEY) or []
+            if r.get(INTENT_NAME_KEY) not in dropped]
+    message.set(INTENT, taken, add_to_output=True)
+    message.set(INTENT_RANKING_KEY, [taken, *rest], add_to_output=True)

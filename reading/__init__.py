@@ -12,6 +12,11 @@ at hand, and are made here, once:
 - **an answer to the open question** that sounds like "no" ("不需要了" as a refund's reason,
   "for a company" as an invoice's type, a course's name at the order question) is read as
   the flow's intent, unless it says to stop or asks for a person (`answer_intent`);
+- **a value shaped like the one asked for** (a company's name at the invoice title, a
+  nickname) is read as the flow's intent whatever else the NLU reads, unless it is a
+  question, a stop or a request for a person (`value_answer`, `reading.values`);
+- **two needs in one message**, where no form asks anything: a technical fault it names
+  (the guide that fixes it) and an explicit request to complain (`reading.needs`);
 - **a course's name alone**, where no form asks anything ("数据分析"), is a question about
   that order (`read_as: ask_question`), whatever its words suggest to the NLU;
 - **a request for a person** ("转人工", "human"; not "personal"), which the hub serves
@@ -37,6 +42,8 @@ from typing import Any
 from course_platform import Order
 from course_platform.course_match import named_orders, only_a_course
 from kb_index.lang import detect_lang
+from reading.needs import needs
+from reading.values import shaped_like, value_intent
 
 HUMAN_PAYLOAD = "/request_human"
 # longer than any course title we have seen, in either language: a longer message is no
@@ -152,6 +159,22 @@ def answer_intent(
     return intent
 
 
+def is_value(slot: str | None, text: str) -> bool:
+    """Is `text` the value `slot` asks for by its shape, and no question, stop or request
+    for a person (`reading.values`)?"""
+    if asks_about(text) or says_stop(text) or wants_person(text):
+        return False
+    return shaped_like(slot, text)
+
+
+def value_answer(asking: tuple[str, str] | None, text: str) -> str | None:
+    """The flow's intent for a value of the right shape typed at its question (`is_value`),
+    else None."""
+    if not asking or not is_value(asking[1], text):
+        return None
+    return value_intent(asking, text)
+
+
 def answers_a_value(slot: str | None, text: str, option: bool) -> bool:
     """Is the message a form's value (a name, an address, an id, a tapped option), rather
     than a question typed where the value goes or a choice typed out in words?"""
@@ -218,10 +241,12 @@ class Reading:
         return alone or self.asking in ORDER_QUESTIONS
 
     @cached_property
-    def hints(self) -> dict[str, str]:
+    def hints(self) -> dict[str, Any]:
         """`answer_intent` when the text answers the open question though it sounds like a
-        way out; `read_as: ask_question` when it is nothing but one of the learner's course
-        names and no form asks anything."""
+        way out; `value_intent` when it is a value of the shape the question asks for;
+        `read_as: ask_question` when it is nothing but one of the learner's course names and
+        no form asks anything; else, where no form asks anything, the needs it names
+        (`tech_problem`, `complain`)."""
         if self.option or self.wants_person:
             return {}
         text = self.text
@@ -232,9 +257,11 @@ class Reading:
         answer = answer_intent(self.asking, text, names_an_order=named)
         if answer:
             return {"answer_intent": answer}
+        if value := value_answer(self.asking, text):
+            return {"value_intent": value}
         if self.asking is None and named and only_a_course(orders, text):
             return {"read_as": "ask_question"}
-        return {}
+        return needs(text) if self.asking is None else {}
 
     def metadata(self) -> dict[str, Any]:
         """The reading as Rasa's message metadata (rasa_addons/option_guard.py applies it)."""

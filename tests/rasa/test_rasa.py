@@ -129,3 +129,53 @@ def test_traditional_characters_are_tokenized_as_simplified_with_their_offsets(t
     assert "申请" in words and "申請" not in words and "AC10010001" in words
     for word, start, end in got["tokens"]:  # offsets point at the same span of the original
         assert to_simplified(text[start:end]) == word
+
+
+def test_option_guard_applies_the_hubs_reading_of_both_needs_and_of_values(tmp_path):
+    """rasa_addons/option_guard.py in the Rasa environment, on parsed messages as the NLU
+    leaves them: a fault told angrily is the guide, an explicit complaint the complaint, a
+    value typed at a form its answer (but never over a "no")."""
+    import json
+
+    script = (
+        "import json, sys\n"
+        "from rasa.shared.nlu.training_data.message import Message\n"
+        "from rasa_addons.option_guard import OptionGuard\n"
+        "guard = OptionGuard({**OptionGuard.get_default_config(), 'complaint_over': "
+        "['playback_problem', 'ask_question'], 'tech_over': ['complaint', 'out_of_scope']})\n"
+        "out = []\n"
+        "for meta, first, second in json.loads(sys.argv[2]):\n"
+        "    ranking = [{'name': first, 'confidence': 0.6}, {'name': second, 'confidence': 0.3}]\n"
+        "    m = Message(data={'text': 'x', 'metadata': meta, 'intent': dict(ranking[0]),"
+        " 'intent_ranking': ranking})\n"
+        "    guard.process([m])\n"
+        "    out.append([m.get('intent')['name'], m.get('intent').get('read_from'),"
+        " [r['name'] for r in m.get('intent_ranking')]])\n"
+        "open(sys.argv[1], 'w').write(json.dumps(out))\n"
+    )
+    cases = [
+        ({"tech_problem": "playback_problem"}, "complaint", "playback_problem"),
+        ({"tech_problem": "playback_problem", "complain": True}, "complaint", "playback_problem"),
+        ({"complain": True}, "playback_problem", "complaint"),
+        ({"complain": True}, "refund_request", "complaint"),  # another need: left alone
+        ({"value_intent": "invoice_request"}, "piracy_report", "out_of_scope"),
+        ({"value_intent": "invoice_request"}, "request_human", "thank"),
+        ({"value_intent": "account_update"}, "deny", "account_update"),  # a "no" still leaves
+        ({}, "complaint", "playback_problem"),
+    ]
+    out = tmp_path / "out.json"
+    python = rasa_env.rasa_bin().parent / "python"
+    proc = subprocess.run([str(python), "-c", script, str(out), json.dumps(cases)], cwd=ROOT,
+                          env=rasa_env.rasa_env(), capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    got = json.loads(out.read_text())
+    assert got == [
+        ["playback_problem", "complaint", ["playback_problem", "complaint"]],
+        ["complaint", None, ["complaint", "playback_problem"]],
+        ["complaint", "playback_problem", ["complaint", "playback_problem"]],
+        ["refund_request", None, ["refund_request", "complaint"]],
+        ["invoice_request", "piracy_report", ["invoice_request", "piracy_report", "out_of_scope"]],
+        ["invoice_request", "request_human", ["invoice_request", "request_human", "thank"]],
+        ["deny", None, ["deny", "account_update"]],
+        ["complaint", None, ["complaint", "playback_problem"]],
+    ]

@@ -133,3 +133,153 @@ def test_read_is_the_one_entry_point_for_what_the_hub_knows_beyond_the_words():
         orders=fetch,
     ).metadata()
     assert not asked
+
+
+# ---- two needs in one message (reading.needs) ----------------------------------------------
+# Written for the fix, apart from the blind set (tests/fixtures/blind_set.yml), which nothing
+# here may copy.
+
+
+@pytest.mark.parametrize(
+    ("text", "guide"),
+    [
+        ("课程视频一直在转圈圈，就是放不出来", "playback_problem"),
+        ("什么破网站，视频加载了五分钟还是空白", "playback_problem"),
+        ("手机上看课老是卡顿", "playback_problem"),
+        ("点开课程就闪退，太烂了", "playback_problem"),
+        ("the lesson video won't load at all, useless", "playback_problem"),
+        ("my player froze again, what a waste of money", "playback_problem"),
+        ("your app crashed three times today", "playback_problem"),
+        ("换了手机之后一直登不上，气人", "login_problem"),
+        ("短信验证码根本收不到，你们怎么回事", "login_problem"),
+        ("I can't sign in and nobody helps", "login_problem"),
+        ("the app keeps logging me out, ridiculous", "login_problem"),
+        ("付了钱的课在列表里找不到", "course_access"),
+        ("I paid and the class is not showing in my courses", "course_access"),
+    ],
+)
+def test_a_technical_fault_names_its_guide(text, guide):
+    from reading.needs import tech_problem
+
+    assert tech_problem(text) == guide
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "老师讲得太差了，我要投诉",
+        "课程内容和宣传的不一样",
+        "视频里的例子都过时了",  # the video is named, no fault
+        "客服态度很差",
+        "I was charged twice",  # billing's, left to the NLU
+        "the teacher never answers questions",
+        "the course content is shallow",
+        "Can I download the videos?",
+    ],
+)
+def test_no_fault_is_read_where_none_is_named(text):
+    from reading.needs import tech_problem
+
+    assert tech_problem(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "complain"),
+    [
+        ("我要投诉你们", True),
+        ("投诉！视频放不了", True),
+        ("怎么投诉你们的老师", True),
+        ("I want to make a complaint about the app", True),
+        ("I'd like to complain, the lessons won't load", True),
+        ("不是要投诉，就是视频放不了", False),
+        ("我不想投诉，只想解决问题", False),
+        ("I'm not complaining, the video just won't load", False),
+        ("侵权投诉", False),  # a piracy report
+        ("the video won't load", False),
+    ],
+)
+def test_a_complaint_is_asked_for_only_in_so_many_words(text, complain):
+    from reading.needs import asks_to_complain
+
+    assert asks_to_complain(text) is complain
+
+
+def test_the_hub_sends_both_needs_where_no_form_asks_anything():
+    from reading import read
+
+    fault = read("课程视频一直在转圈圈，就是放不出来", conv_lang="zh").metadata()
+    assert fault == {"lang": "zh", "option": False, "tech_problem": "playback_problem"}
+    both = read("I want to file a complaint: the app crashes whenever I open a lesson",
+                conv_lang="en").metadata()
+    assert both["tech_problem"] == "playback_problem" and both["complain"] is True
+    # inside a form the form's question decides; a request for a person is only that
+    asking = ("complaint_form", "complaint_category")
+    assert "tech_problem" not in read("app老是闪退", conv_lang="zh", asking=asking).metadata()
+    assert "complain" not in read("我要投诉，转人工", conv_lang="zh").metadata()
+
+
+# ---- values that look like requests (reading.values) ---------------------------------------
+
+TITLE = ("invoice_form", "invoice_title")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Shanghai Xinghe Information Technology Co., Ltd.",
+        "Acme Tech Ltd",
+        "Qingdao Haibin Trading Co. Ltd",
+        "Ningbo Yongsheng Textile Limited",
+        "Harbor Light Consulting Inc.",
+        "Xi'an Tangcheng Culture Media Co., Ltd",
+        "杭州某某科技有限公司",
+        "北京退款科技有限公司",  # a company called "refund" is still a company
+        "重庆山城盗版图书回收有限公司",
+        "云南彩云之南旅行社",
+        "张三工作室",
+        "刘德华",
+        "欧阳小雨",
+        "Emma Li",
+        "Sean O'Brien",
+    ],
+)
+def test_a_name_at_the_invoice_title_is_the_title(text):
+    from reading import is_value, read
+
+    assert is_value("invoice_title", text)
+    reading = read(text, conv_lang="zh", asking=TITLE)
+    assert reading.metadata()["value_intent"] == "invoice_request"
+    assert reading.lang == "zh"  # a value is no switch of language
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我要退款",
+        "发票多久能开好？",
+        "How long does the invoice take?",
+        "算了",
+        "cancel",
+        "never mind",
+        "转人工",
+        "can I talk to a person",
+        "I want a refund instead",
+        "someone is selling your courses on taobao",
+    ],
+)
+def test_a_question_a_stop_a_person_or_a_request_is_no_title(text):
+    from reading import is_value, read
+
+    assert not is_value("invoice_title", text)
+    assert "value_intent" not in read(text, conv_lang="en", asking=TITLE).metadata()
+
+
+def test_a_nickname_is_a_value_and_a_sentence_is_not():
+    from reading import is_value
+
+    for text in ("小熊软糖", "Moonlight Owl", "coder_99"):
+        assert is_value("account_value", text), text
+    for text in ("我要退款", "I want to cancel", "怎么改？", "talk to a person"):
+        assert not is_value("account_value", text), text
+    # only the questions that ask for a name are read this way
+    assert not is_value("email", "Acme Tech Ltd") and not is_value(None, "Acme Tech Ltd")
