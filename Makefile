@@ -39,7 +39,7 @@ nlu-report: setup  ## 5-fold cross-validation of our NLU data -> reports/nlu_cv.
 	.venv/bin/python bench/nlu_cv.py
 
 lint: setup  ## ruff over the code, the tests and the bench scripts
-	.venv/bin/ruff check bot kb_index handoff actions course_platform replies reading rasa_addons tests bench
+	.venv/bin/ruff check bot kb_index handoff actions course_platform replies reading privacy rasa_addons tests bench
 
 clean:  ## delete generated state: var/, models/, results/, .pytest_cache/
 	rm -rf var models results .pytest_cache

@@ -1,8 +1,23 @@
-"""Talking to the Rasa server: its REST channel for turns, its HTTP API for the parse."""
+"""Talking to the Rasa server: the hub's channel for turns (rasa_addons/hub_channel.py), its
+HTTP API for the tracker and the parse. Both want the hub's token: the channel in a header,
+the API as a JWT signed with it (Rasa runs with --jwt-secret)."""
 
+import time
 from typing import Any
 
 import httpx
+import jwt
+
+CHANNEL = "/webhooks/hub/webhook"
+TOKEN_HEADER = "X-AfterClass-Token"
+
+
+def api_auth(token: str, expires: float | None = None) -> dict[str, str]:
+    """The Authorization header for Rasa's HTTP API: a JWT for the "admin" role (all
+    conversations), signed with the hub's token."""
+    exp = expires if expires is not None else time.time() + 300
+    claims = {"user": {"username": "afterclass-hub", "role": "admin"}, "exp": exp}
+    return {"Authorization": f"Bearer {jwt.encode(claims, token, algorithm='HS256')}"}
 
 
 class RasaUnavailable(Exception):
@@ -10,13 +25,28 @@ class RasaUnavailable(Exception):
 
 
 class RasaClient:
-    def __init__(self, base_url: str, timeout_s: float, late_s: float | None = None) -> None:
+    def __init__(
+        self, base_url: str, timeout_s: float, late_s: float | None = None, token: str = ""
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout_s = timeout_s
         # how long a turn the learner was told is slow may still bring its answer (Rasa goes
         # on with a message it has received; its reply must not be lost)
         self.late_s = max(timeout_s, late_s if late_s is not None else 120.0)
-        self._client = httpx.AsyncClient(base_url=self.base_url, timeout=timeout_s)
+        self.token = token
+        self._client = httpx.AsyncClient(
+            base_url=self.base_url, timeout=timeout_s, headers={TOKEN_HEADER: token}
+        )
+        self._jwt: tuple[dict[str, str], float] = ({}, 0.0)
+
+    def _api(self) -> dict[str, str]:
+        """The Authorization header for Rasa's HTTP API, renewed well before it expires."""
+        value, expires = self._jwt
+        if time.time() > expires - 600:
+            expires = time.time() + 3600
+            value = api_auth(self.token, expires)
+            self._jwt = (value, expires)
+        return value
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -31,7 +61,7 @@ class RasaClient:
         )
         try:
             r = await self._client.post(
-                "/webhooks/rest/webhook",
+                CHANNEL,
                 json={"sender": sender, "message": text, "metadata": metadata},
                 timeout=timeout,
             )
@@ -47,7 +77,9 @@ class RasaClient:
         slot the bot is asking for, if any (reading). Empty when unreadable."""
         try:
             r = await self._client.get(
-                f"/conversations/{sender}/tracker", params={"include_events": "NONE"}
+                f"/conversations/{sender}/tracker",
+                params={"include_events": "NONE"},
+                headers=self._api(),
             )
             r.raise_for_status()
             tracker = r.json() or {}
@@ -62,7 +94,9 @@ class RasaClient:
     async def parse(self, text: str, timeout_s: float = 3.0) -> dict[str, Any]:
         """The NLU's reading of a text, without a conversation (Rasa's /model/parse)."""
         try:
-            r = await self._client.post("/model/parse", json={"text": text}, timeout=timeout_s)
+            r = await self._client.post(
+                "/model/parse", json={"text": text}, timeout=timeout_s, headers=self._api()
+            )
             r.raise_for_status()
             return dict(r.json() or {})
         except (httpx.HTTPError, ValueError) as e:
@@ -70,7 +104,7 @@ class RasaClient:
 
     async def ready(self) -> bool:
         try:
-            r = await self._client.get("/status", timeout=2)
+            r = await self._client.get("/status", timeout=2, headers=self._api())
             return r.status_code == 200 and bool(r.json().get("model_file"))
         except (httpx.HTTPError, ValueError):
             return False

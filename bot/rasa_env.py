@@ -37,6 +37,7 @@ def rasa_env(root: Path = ROOT, **extra: str) -> dict[str, str]:
                 "AFTERCLASS_ACTIONS_URL", "http://127.0.0.1:8000/webhook"
             ),
             "AFTERCLASS_ACTIONS_TOKEN": env.get("AFTERCLASS_ACTIONS_TOKEN", ""),
+            "AFTERCLASS_RASA_TOKEN": env.get("AFTERCLASS_RASA_TOKEN", ""),
             "AFTERCLASS_TRACKER_DB": env.get(
                 "AFTERCLASS_TRACKER_DB", str(root / "var" / "rasa_tracker.db")
             ),
@@ -161,13 +162,19 @@ def start_server(
     actions_url: str,
     tracker_db: Path,
     actions_token: str = "",
+    rasa_token: str = "",
     log_file: Path | None = None,
 ) -> subprocess.Popen:
-    """Start `rasa run` with the REST channel and HTTP API on localhost."""
+    """Start `rasa run` on loopback with the hub's channel (rasa_addons/hub_channel.py) and
+    its HTTP API, both closed to anyone without `rasa_token`: the channel wants it in a
+    header, the API a JWT signed with it."""
+    if not rasa_token:
+        raise ValueError("Rasa is never started without the hub's token (bot/keys.py)")
     tracker_db.parent.mkdir(parents=True, exist_ok=True)
     cmd = [
-        str(rasa_bin(root)),
-        "run",
+        str(rasa_bin(root).parent / "python"),
+        "-m",
+        "rasa_addons.serve",  # `rasa run`, its JWT secret from the environment
         "--enable-api",
         "--model",
         str(model),
@@ -190,6 +197,7 @@ def start_server(
             root,
             AFTERCLASS_ACTIONS_URL=actions_url,
             AFTERCLASS_ACTIONS_TOKEN=actions_token,
+            AFTERCLASS_RASA_TOKEN=rasa_token,
             AFTERCLASS_TRACKER_DB=str(tracker_db),
         ),
         start_new_session=True,

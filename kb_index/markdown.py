@@ -6,7 +6,9 @@ Everything is HTML-escaped first, so entry text can never inject markup.
 import html
 import re
 
-_LINK = re.compile(r"\[([^\]]+)\]\((https?://[^\s)]+|/[^\s)]*)\)")
+# http(s), or a path of this site ("/help/x"), never "//elsewhere.example" nor
+# "/\\elsewhere.example" (browsers read both as another site)
+_LINK = re.compile(r"\[([^\]]+)\]\((https?://[^\s)]+|/(?![/\\])[^\s)]*)\)")
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
 _CODE = re.compile(r"`([^`]+)`")
 

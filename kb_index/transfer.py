@@ -54,15 +54,30 @@ def dumps(entries: list[Entry], fmt: str) -> str:
         writer = csv.DictWriter(buf, fieldnames=FIELDS)
         writer.writeheader()
         for r in records:
-            writer.writerow(
-                {
-                    **r,
-                    **{k: json.dumps(r[k], ensure_ascii=False) for k in _LISTS},
-                    "translation": r["translation"] or "",
-                }
-            )
+            row = {
+                **r,
+                **{k: json.dumps(r[k], ensure_ascii=False) for k in _LISTS},
+                "translation": r["translation"] or "",
+            }
+            writer.writerow({k: defuse(v) for k, v in row.items()})
         return buf.getvalue()
     raise ValueError(f"unknown format {fmt!r}; use one of {FORMATS}")
+
+
+# A cell a spreadsheet would run as a formula (learner text reaches entries through drafts
+# made from unanswered questions: "=HYPERLINK(...)"): written with a leading apostrophe,
+# which spreadsheets show as text, and read back without it.
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def defuse(value: object) -> object:
+    return "'" + value if isinstance(value, str) and value.startswith(_FORMULA) else value
+
+
+def _undefuse(value: object) -> object:
+    if isinstance(value, str) and value.startswith("'") and value[1:].startswith(_FORMULA):
+        return value[1:]
+    return value
 
 
 @dataclass
@@ -135,10 +150,16 @@ def parse(text: str, fmt: str) -> Parsed:
     elif fmt == "csv":
         items = []
         reader = csv.DictReader(io.StringIO(text))
-        missing = {"id", "lang", "question", "answer"} - set(reader.fieldnames or [])
+        try:
+            fields = reader.fieldnames or []
+            rows = list(reader)
+        except csv.Error as e:  # a field over csv's 128 KiB, a NUL byte...
+            raise ValueError(f"not a CSV file we can read: {e}") from e
+        missing = {"id", "lang", "question", "answer"} - set(fields)
         if missing:
             raise ValueError(f"the CSV header lacks the columns {', '.join(sorted(missing))}")
-        for n, row in enumerate(reader, 2):
+        for n, raw in enumerate(rows, 2):
+            row = {k: _undefuse(v) for k, v in raw.items()}
             try:
                 items.append(
                     {

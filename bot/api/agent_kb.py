@@ -3,9 +3,8 @@ as a KB draft for content staff."""
 
 from fastapi import APIRouter, Query
 
-import handoff
 from bot import transcript
-from bot.api.deps import KB, AppSettings, CurrentAgent, DbRead, DbWrite
+from bot.api.deps import KB, AppSettings, CurrentAgent, DbRead, DbWrite, ticket_for
 from bot.api.schemas import AgentDraft, TicketId
 from kb_index import detect_lang, store
 
@@ -15,7 +14,7 @@ router = APIRouter(prefix="/api/agent", tags=["agent"])
 @router.post("/tickets/{ticket_id}/kb-draft", status_code=201)
 def agent_draft(ticket_id: TicketId, body: AgentDraft, agent: CurrentAgent, db: DbWrite) -> dict:
     """Save the answer an agent gave in a handed-off chat as a KB draft for content staff."""
-    ticket = handoff.get_ticket(db, ticket_id)
+    ticket = ticket_for(db, agent, ticket_id)
     conv = transcript.get_conversation(db, ticket.conversation_id)
     # the question's own language: its id and the index it joins follow it
     lang = body.lang or detect_lang(body.question, default=conv.lang if conv else "zh")
@@ -29,7 +28,7 @@ def agent_draft(ticket_id: TicketId, body: AgentDraft, agent: CurrentAgent, db: 
 def agent_draft_prefill(ticket_id: TicketId, agent: CurrentAgent, db: DbRead) -> dict:
     """What the agent's "Save to KB" form starts from: the learner's question, its language
     and the id a draft of it would get (from the question's words, as the editor's are)."""
-    ticket = handoff.get_ticket(db, ticket_id)
+    ticket = ticket_for(db, agent, ticket_id)
     conv = transcript.get_conversation(db, ticket.conversation_id)
     question = transcript.question_at(db, ticket.conversation_id, ticket.created_at)
     lang = detect_lang(question, default=conv.lang if conv else "zh")
@@ -47,7 +46,7 @@ def agent_suggestions(
 ) -> dict:
     """KB entries an agent might send: for the learner's latest question the KB knows
     something about (else their latest question), or for `q`."""
-    ticket = handoff.get_ticket(db, ticket_id)
+    ticket = ticket_for(db, agent, ticket_id)
     query, hits = (q or "").strip(), []
     if query:
         hits = kb.search(query, k=3)

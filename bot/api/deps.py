@@ -10,13 +10,15 @@ router) take `Database` itself and open short units of work around the waits the
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, WebSocket
+from fastapi import Depends, HTTPException, Request
 from sqlalchemy.engine import Connection
 
-from bot import auth, transcript
+import handoff
+from bot import access, auth, transcript
 from bot.auth import Principal
 from bot.db import Database
 from bot.hub import Hub
+from bot.rate_limits import RateLimits
 from bot.settings import Settings
 from bot.transcript import Conversation
 from course_platform import CoursePlatform
@@ -53,6 +55,16 @@ def get_platform(request: Request) -> CoursePlatform:
     return request.app.state.platform
 
 
+def get_limits(request: Request) -> RateLimits:
+    return request.app.state.limits
+
+
+def client_address(request: Request) -> str:
+    """The caller's address (behind a proxy, uvicorn's --forwarded-allow-ips makes it the
+    client's, from X-Forwarded-For, for proxies it trusts)."""
+    return request.client.host if request.client else "unknown"
+
+
 AppSettings = Annotated[Settings, Depends(get_settings)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
 # scope="function": the transaction ends (commits) before the response goes out, so an
@@ -62,6 +74,8 @@ DbRead = Annotated[Connection, Depends(read_conn, scope="function")]
 HubDep = Annotated[Hub, Depends(get_hub)]
 KB = Annotated[KnowledgeBase, Depends(get_kb)]
 Platform = Annotated[CoursePlatform, Depends(get_platform)]
+Limits = Annotated[RateLimits, Depends(get_limits)]
+Address = Annotated[str, Depends(client_address)]
 
 
 def bearer_token(request: Request) -> str | None:
@@ -108,6 +122,12 @@ def current_manager(principal: CurrentPrincipal) -> Principal:
     return principal
 
 
+def current_admin(principal: CurrentPrincipal) -> Principal:
+    if principal.kind != "staff" or "admin" not in principal.roles:
+        raise HTTPException(403, "this endpoint needs the admin role")
+    return principal
+
+
 def current_staff(principal: CurrentPrincipal) -> Principal:
     if principal.kind != "staff":
         raise HTTPException(403, "this endpoint is for staff")
@@ -119,17 +139,31 @@ CurrentAgent = Annotated[Principal, Depends(current_agent)]
 CurrentEditor = Annotated[Principal, Depends(current_editor)]
 CurrentStaff = Annotated[Principal, Depends(current_staff)]
 CurrentManager = Annotated[Principal, Depends(current_manager)]
+CurrentAdmin = Annotated[Principal, Depends(current_admin)]
 
 
 def conversation_for(conn: Connection, principal: Principal, conversation_id: str) -> Conversation:
-    """A conversation the caller may see: the learner's own, or any for staff."""
+    """A conversation the caller may read (bot/access.py): a learner's own; for staff, by
+    their role and teams. Anyone else probing an id learns nothing about whether it exists."""
     conv = transcript.get_conversation(conn, conversation_id)
-    if conv is None or (principal.kind == "learner" and conv.learner_id != principal.id):
-        # a learner probing someone else's id learns nothing about whether it exists
+    if conv is None or not access.may_read_conversation(conn, principal, conv):
         raise HTTPException(404, f"conversation {conversation_id} not found")
     return conv
 
 
-def ws_principal(websocket: WebSocket) -> Principal | None:
-    token = websocket.query_params.get("token", "")
-    return websocket.app.state.db.reading(auth.principal_for, token) if token else None
+def ticket_for(conn: Connection, principal: Principal, ticket_id: int) -> handoff.Ticket:
+    """A ticket the caller may read (bot/access.py); the same 404 for any other as for one
+    that does not exist, so ids cannot be probed."""
+    try:
+        ticket = handoff.get_ticket(conn, ticket_id)
+    except handoff.NotFound:
+        ticket = None
+    if ticket is None or not access.may_read_ticket(conn, principal, ticket):
+        raise HTTPException(404, f"ticket {ticket_id} not found · 找不到工单 #{ticket_id}")
+    return ticket
+
+
+def revoked_topics(token: str, who: Principal) -> list[str]:
+    """The broadcaster topics that say a socket's sign-in ended: this token signed out, or
+    the staff account was disabled (bot/api/staff.py, bot/api/admin.py)."""
+    return [f"revoked:token:{auth.token_hash(token)}", f"revoked:{who.kind}:{who.id}"]

@@ -8,9 +8,10 @@ from fastapi import APIRouter, HTTPException, Response, WebSocket, WebSocketDisc
 from sqlalchemy.engine import Connection
 
 import handoff
-from bot import auth, transcript
+from bot import access, auth, learner_tokens, transcript
 from bot.api.deps import (
     KB,
+    Address,
     AppSettings,
     CurrentLearner,
     CurrentPrincipal,
@@ -18,9 +19,10 @@ from bot.api.deps import (
     DbRead,
     DbWrite,
     HubDep,
+    Limits,
     Platform,
     conversation_for,
-    ws_principal,
+    revoked_topics,
 )
 from bot.api.schemas import (
     After,
@@ -56,33 +58,62 @@ def check_text(text: str, settings: Settings) -> str:
 
 @router.post("/auth/learner", response_model=TokenOut)
 def learner_login(
-    body: LearnerLogin, db: DatabaseDep, settings: AppSettings, platform: Platform
+    body: LearnerLogin,
+    db: DatabaseDep,
+    settings: AppSettings,
+    platform: Platform,
+    limits: Limits,
+    address: Address,
 ) -> TokenOut:
-    if body.signature is not None:
-        if not auth.verify_learner(
-            settings.learner_signing_secret, body.learner_id, body.signature
-        ):
-            raise HTTPException(401, "learner signature does not match")
-    elif not settings.demo_learner_login:
-        raise HTTPException(401, "a signed learner id is required")
+    """Public. The course app's signed token for the learner (`token`), exchanged for a
+    session that ends when it would have; in demo mode, a demo learner's id instead."""
+    limits.hit("limit_sign_in", "sign-in attempts", address)
+    if body.token is not None:
+        try:
+            claims = learner_tokens.verify(
+                body.token,
+                settings.learner_signing_secret,
+                settings.learner_jwt_audience,
+                settings.learner_jwt_max_age_s,
+            )
+        except learner_tokens.InvalidLearnerToken as e:
+            raise HTTPException(401, str(e)) from e
+        ttl = min(settings.learner_token_ttl_s, max(1, int(claims.expires - time.time())))
+        token = db.writing(auth.issue_token, "learner", claims.id, ttl)
+        return TokenOut(
+            token=token,
+            kind="learner",
+            id=claims.id,
+            display_name=claims.name or claims.id,
+            roles=["learner"],
+            locale=claims.locale,
+            expires_at=time.time() + ttl,
+        )
+    if not settings.demo_mode:
+        raise HTTPException(401, "sign in with the course app's token (`token`)")
+    if body.learner_id is None:
+        raise HTTPException(422, "a demo learner's id (`learner_id`) or a `token` is needed")
     learner = platform.learner(body.learner_id)
-    if learner is None and body.signature is None:
-        raise HTTPException(404, f"no learner {body.learner_id}")
+    if learner is None:
+        raise HTTPException(404, f"no demo learner {body.learner_id}")
     ttl = settings.learner_token_ttl_s
     token = db.writing(auth.issue_token, "learner", body.learner_id, ttl)
     return TokenOut(
         token=token,
         kind="learner",
         id=body.learner_id,
-        display_name=learner.name if learner else body.learner_id,
+        display_name=learner.name,
         roles=["learner"],
+        locale=learner.lang if learner.lang in ("zh", "en") else None,
+        expires_at=time.time() + ttl,
     )
 
 
 @router.get("/demo/learners")
 def demo_learners(settings: AppSettings, platform: Platform) -> list[dict]:
-    if not settings.demo_learner_login:
-        raise HTTPException(404, "demo learners are disabled")
+    """Public, in demo mode only: the learners the chat page lets anyone pick."""
+    if not settings.demo_mode:
+        raise HTTPException(404, "there are no demo learners outside demo mode")
     return [{"id": p.id, "name": p.name, "lang": p.lang} for p in platform.learners()]
 
 
@@ -102,8 +133,10 @@ def start_conversation(
     db: DatabaseDep,
     platform: Platform,
     settings: AppSettings,
+    limits: Limits,
     body: NewConversation | None = None,
 ) -> ConversationOut:
+    limits.hit("limit_conversations", "new conversations", learner.id)
     # the platform is asked before the unit of work: it is a remote service
     lang = (body.lang if body else None) or getattr(platform.learner(learner.id), "lang", "zh")
     with db.write() as conn:
@@ -139,6 +172,8 @@ async def send_message(
     hub: HubDep,
     settings: AppSettings,
     response: Response,
+    limits: Limits,
+    address: Address,
 ) -> SendResult:
     """Stores the message before anything else can fail, then routes it (bot/router.py).
     No transaction is held while the bot thinks: each step is its own unit of work. The
@@ -147,6 +182,8 @@ async def send_message(
     started = time.perf_counter()
     RASA_WAIT.set(0.0)
     text = check_text(body.text, settings)
+    limits.hit("limit_messages", "messages", learner.id)
+    limits.hit("limit_messages_address", "messages", address)
     turn = await hub.router.learner_says(
         learner.id, conversation_id, text, body.payload, body.client_id
     )
@@ -188,26 +225,39 @@ def rate(
     return {"ticket_id": ticket.id, "csat": ticket.csat, "comment": ticket.csat_comment}
 
 
+AUTH_TIMEOUT_S = 10  # for the first frame, which carries the token
+RECHECK_S = 15  # how often an open socket's sign-in is checked again
+
+
 @router.websocket("/conversations/{conversation_id}/ws")
 async def conversation_socket(websocket: WebSocket, conversation_id: str) -> None:
-    """Pushes every new message of one conversation (and mode changes) as JSON.
+    """Pushes every new message of one conversation (and mode changes) as JSON. Learners
+    (their own conversation) and staff who may read it (bot/access.py).
 
-    ?token= authenticates (learner or staff); ?after=<message id> replays what was missed.
+    The token comes in the first frame, `{"type": "auth", "token": "..."}`, never in the URL
+    (access logs write URLs down); ?after=<message id> replays what was missed. The sign-in
+    is checked again every few seconds: a token that expired, signed out or belongs to a
+    disabled account closes the socket (4401), at once when this process revoked it.
     """
-    principal = ws_principal(websocket)
     db = websocket.app.state.db
-    conv = await db.aread(transcript.get_conversation, conversation_id)
+    await websocket.accept()
+    try:
+        first = await asyncio.wait_for(websocket.receive_json(), AUTH_TIMEOUT_S)
+    except (TimeoutError, ValueError, WebSocketDisconnect, RuntimeError):
+        first = None
+    token = first.get("token") if isinstance(first, dict) else None
+    token = token if isinstance(token, str) and 0 < len(token) < 512 else ""
+    principal = await db.aread(auth.principal_for, token) if token else None
     if principal is None:
         await websocket.close(code=4401, reason="missing or expired token")
         return
-    if conv is None or (principal.kind == "learner" and conv.learner_id != principal.id):
+    if not await db.aread(_may_read, principal, conversation_id):
         await websocket.close(code=4404, reason=f"conversation {conversation_id} not found")
         return
     hub = websocket.app.state.hub
     broadcaster = hub.broadcaster
-    topic = f"conv:{conversation_id}"
-    queue = broadcaster.subscribe(topic)  # subscribe before the replay: nothing falls between
-    await websocket.accept()
+    topics = [f"conv:{conversation_id}", *revoked_topics(token, principal)]
+    queues = [broadcaster.subscribe(t) for t in topics]  # before the replay: nothing falls between
     learner = principal.kind == "learner"
     if learner:  # the agent console shows whether the learner still has the chat open
         hub.presence.page(conversation_id, opened=True)
@@ -220,28 +270,54 @@ async def conversation_socket(websocket: WebSocket, conversation_id: str) -> Non
             seen = msg.id
         await websocket.send_json({"type": "mode", "mode": mode})
         receiver = asyncio.create_task(_drain(websocket))
+        checked = time.monotonic()
         while not receiver.done():
-            getter = asyncio.create_task(queue.get())
-            done, _ = await asyncio.wait({getter, receiver}, return_when=asyncio.FIRST_COMPLETED)
-            if getter not in done:
-                getter.cancel()
+            getters = {asyncio.create_task(q.get()) for q in queues}
+            done, _ = await asyncio.wait(
+                {*getters, receiver}, timeout=RECHECK_S, return_when=asyncio.FIRST_COMPLETED
+            )
+            for g in getters - done:
+                g.cancel()
+            if receiver in done:
                 break
-            event = getter.result()
-            if learner and event.get("type") == "presence":
-                continue  # for the agent console: the learner's own page has no use for it
-            if event.get("type") == "message":
-                if event["message"]["id"] <= seen:
-                    continue
-                seen = event["message"]["id"]
-            await websocket.send_json(event)
+            if time.monotonic() - checked >= RECHECK_S:
+                checked = time.monotonic()
+                if not await db.aread(_still_signed_in, token, principal, conversation_id):
+                    await websocket.close(code=4401, reason="signed out")
+                    return
+            for getter in getters & done:
+                event = getter.result()
+                if event.get("type") == "revoked":
+                    await websocket.close(code=4401, reason="signed out")
+                    return
+                if learner and event.get("type") == "presence":
+                    continue  # for the agent console: the learner's own page has no use for it
+                if event.get("type") == "message":
+                    if event["message"]["id"] <= seen:
+                        continue
+                    seen = event["message"]["id"]
+                await websocket.send_json(event)
     except WebSocketDisconnect:
         pass
     finally:
-        broadcaster.unsubscribe(topic, queue)
+        for topic, queue in zip(topics, queues, strict=True):
+            broadcaster.unsubscribe(topic, queue)
         if learner:
             hub.presence.page(conversation_id, opened=False)
         with contextlib.suppress(Exception):
             await websocket.close()
+
+
+def _may_read(conn: Connection, who: auth.Principal, conversation_id: str) -> bool:
+    conv = transcript.get_conversation(conn, conversation_id)
+    return conv is not None and access.may_read_conversation(conn, who, conv)
+
+
+def _still_signed_in(
+    conn: Connection, token: str, who: auth.Principal, conversation_id: str
+) -> bool:
+    now = auth.principal_for(conn, token)
+    return now is not None and now.roles == who.roles and _may_read(conn, now, conversation_id)
 
 
 def _replay(

@@ -43,6 +43,11 @@ def dashboard() -> FileResponse:
     return _page("dashboard.html")
 
 
+@router.get("/admin")
+def admin_page() -> FileResponse:
+    return _page("admin.html")
+
+
 @router.get("/static/{name}")
 def static(name: str) -> FileResponse:
     path = (PAGES / name).resolve()

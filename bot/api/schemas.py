@@ -18,8 +18,10 @@ After = Annotated[int, Query(ge=0, le=SQLITE_MAX)]
 
 
 class LearnerLogin(BaseModel):
-    learner_id: str = Field(min_length=1, max_length=64)
-    signature: str | None = Field(default=None, max_length=128)
+    # the course app's signed token for the learner (bot/learner_tokens.py)...
+    token: str | None = Field(default=None, min_length=1, max_length=4096)
+    # ...or, in demo mode only, a demo learner's id
+    learner_id: str | None = Field(default=None, min_length=1, max_length=64)
 
 
 class StaffLogin(BaseModel):
@@ -34,6 +36,8 @@ class TokenOut(BaseModel):
     display_name: str = ""
     roles: list[str] = []
     teams: list[str] = []
+    locale: str | None = None  # a learner's language, as the course app said
+    expires_at: float | None = None
 
 
 class NewConversation(BaseModel):
@@ -156,3 +160,22 @@ class FeedbackIn(BaseModel):
     entry_id: str = Field(min_length=1, max_length=200)
     message_id: RowId
     helpful: bool
+
+
+class NewStaff(BaseModel):
+    username: str = Field(min_length=2, max_length=32)
+    display_name: str = Field(default="", max_length=64)
+    roles: list[str] = Field(min_length=1, max_length=4)
+    teams: list[str] = Field(default_factory=list, max_length=10)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class StaffChange(BaseModel):
+    display_name: str | None = Field(default=None, max_length=64)
+    roles: list[str] | None = Field(default=None, min_length=1, max_length=4)
+    teams: list[str] | None = Field(default=None, max_length=10)
+    active: bool | None = None
+
+
+class PasswordIn(BaseModel):
+    password: str = Field(min_length=1, max_length=256)

@@ -33,21 +33,27 @@ const AC = (() => {
     for (const c of children.flat()) if (c !== null && c !== undefined) node.append(c instanceof Node ? c : document.createTextNode(String(c)));
     return node;
   }
-  function socket(path, onEvent, onState) {
-    // Reconnects with the last seen message id so nothing is lost across drops.
+  function socket(path, token, onEvent, onState) {
+    // Reconnects with the last seen message id so nothing is lost across drops. The token
+    // goes in the first frame, never in the URL (servers write URLs into their logs); a
+    // socket closed for its sign-in (4401) or its conversation (4404) is not reopened.
     let ws, closed = false, lastId = 0, delay = 500;
     function open() {
       const url = new URL(path, location.href);
       url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
       url.searchParams.set("after", lastId);
       ws = new WebSocket(url);
-      ws.onopen = () => { delay = 500; onState && onState(true); };
+      ws.onopen = () => { ws.send(JSON.stringify({ type: "auth", token })); delay = 500; onState && onState(true); };
       ws.onmessage = (e) => {
         const ev = JSON.parse(e.data);
         if (ev.type === "message") { if (ev.message.id <= lastId) return; lastId = ev.message.id; }
         onEvent(ev);
       };
-      ws.onclose = () => { onState && onState(false); if (!closed) setTimeout(open, delay = Math.min(delay * 2, 8000)); };
+      ws.onclose = (e) => {
+        onState && onState(false);
+        if (e.code === 4401 || e.code === 4404) closed = true;
+        if (!closed) setTimeout(open, delay = Math.min(delay * 2, 8000));
+      };
     }
     open();
     return { close() { closed = true; ws && ws.close(); }, seen(id) { lastId = Math.max(lastId, id); } };
@@ -59,7 +65,9 @@ const AC = (() => {
     const out = [];
     // bold as CommonMark reads it: no space or asterisk just inside the pair, so a masked
     // phone "139****1002" or "e*@example.com" stays text
-    const re = /\*\*([^*\s](?:[^*]*[^*\s])?)\*\*|`([^`]+)`|\[([^\]]+)\]\((https?:\/\/[^\s)]+|\/[^\s)]*)\)/g;
+    // a link goes to http(s) or to a path of this site: "/help/x", never "//elsewhere.example"
+    // nor "/\\elsewhere.example", which browsers read the same way (it leaves the site)
+    const re = /\*\*([^*\s](?:[^*]*[^*\s])?)\*\*|`([^`]+)`|\[([^\]]+)\]\((https?:\/\/[^\s)]+|\/(?![\/\\])[^\s)]*)\)/g;
     let last = 0, m;
     while ((m = re.exec(text))) {
       out.push(text.slice(last, m.index));
@@ -95,5 +103,17 @@ const AC = (() => {
     return frag;
   }
   function time(ts) { return new Date(ts * 1000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }); }
+  // every page says so while the hub runs in demo mode (anyone may sign in as a demo learner
+  // or with the demo staff passwords)
+  async function demoBanner() {
+    try {
+      const info = await api("/api/info");
+      if (!info.demo || document.getElementById("demo-banner")) return;
+      document.body.prepend(el("div", { id: "demo-banner", class: "demo-banner", role: "status" },
+        "Demo · 演示模式 — demo learners and demo staff passwords are public; not for real learners · 演示账号公开，请勿用于真实学员"));
+    } catch (e) { /* the banner is a courtesy: a page works without it */ }
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", demoBanner);
+  else demoBanner();
   return { api, el, socket, lang, setLang, store, time, rich, signOut };
 })();

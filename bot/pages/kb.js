@@ -107,7 +107,7 @@ function versionDetails(h) {
     changes.length ? AC.el("details", { class: "history-changes" }, AC.el("summary", {}, `What v${h.version} changed · 本版改动 (${h.changes.map((c) => c.field).join(", ")})`), ...changes) : "",
     AC.el("details", { class: "history-full" }, AC.el("summary", {}, "Full text · 全文"),
       AC.el("div", {}, AC.el("strong", {}, h.entry.question)),
-      AC.el("div", { style: "white-space:pre-wrap" }, h.entry.answer)));
+      AC.el("div", { class: "pre-wrap" }, h.entry.answer)));
 }
 
 // What each button does to what learners see, said on the button: saving a live entry

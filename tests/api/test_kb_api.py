@@ -258,8 +258,10 @@ def test_export_import_round_trip(client, editor, fmt):
     )
     r = client.post(f"/api/kb/import?format={fmt}", content=changed.encode(), headers=editor)
     assert r.json()["updated"] == 1 and r.json()["index"]["entries"] == len(before)
-    bad = client.post(f"/api/kb/import?format={fmt}", content=b"\x00{{not valid", headers=editor)
+    bad = client.post(f"/api/kb/import?format={fmt}", content=b"{{not: [valid", headers=editor)
     assert bad.status_code == 422 and "nothing was changed" in bad.json()["detail"]
+    bad = client.post(f"/api/kb/import?format={fmt}", content=b"\x00{{", headers=editor)
+    assert bad.status_code == 422 and "NUL" in bad.json()["detail"]  # refused at the door
 
 
 def test_gaps_cluster_and_become_drafts(client, editor):

@@ -69,11 +69,9 @@ def test_handoff_round_trip(stack):
     ticket = next(t for t in queue if t["conversation_id"] == learner.cid)
     assert ticket["status"] == "queued" and ticket["reason"] == "learner_asked"
 
-    ws_url = (
-        stack.hub_url.replace("http", "ws")
-        + f"/api/conversations/{learner.cid}/ws?token={learner.token}"
-    )
+    ws_url = stack.hub_url.replace("http", "ws") + f"/api/conversations/{learner.cid}/ws"
     with connect(ws_url) as ws:
+        ws.send(json.dumps({"type": "auth", "token": learner.token}))
         backlog_ids = []
         while True:  # replayed history, then the current mode
             event = json.loads(ws.recv(timeout=10))
@@ -124,6 +122,26 @@ def test_handoff_round_trip(stack):
 def test_rasa_knows_the_learner_from_the_hub_not_from_the_text(stack):
     learner = Learner(stack.hub_url, "L1004")
     learner.say("hello")
-    tracker = httpx.get(f"{stack.rasa_url}/conversations/{learner.cid}/tracker").json()
+    from bot import keys
+    from bot.rasa_client import RasaClient
+
+    as_hub = RasaClient(stack.rasa_url, 5, token=keys.secret(stack.settings, "rasa_token"))
+    url = f"{stack.rasa_url}/conversations/{learner.cid}/tracker"
+    tracker = httpx.get(url, headers=as_hub._api()).json()
     assert tracker["latest_message"]["metadata"]["learner_id"] == "L1004"
     assert tracker["slots"]["lang"] == "en"
+
+
+def test_rasa_answers_only_the_hub(stack):
+    """Rasa listens on loopback, and even there only the hub gets in: its channel wants the
+    hub's token in a header, its API a JWT signed with it. Anyone else could speak for any
+    learner (the learner id travels in the message's metadata) or read any conversation."""
+    body = {"sender": "c_x", "message": "我要退款", "metadata": {"learner_id": "L1001"}}
+    assert httpx.post(f"{stack.rasa_url}/webhooks/rest/webhook", json=body).status_code == 404
+    r = httpx.post(f"{stack.rasa_url}/webhooks/hub/webhook", json=body)
+    assert r.status_code == 403
+    wrong = {"X-AfterClass-Token": "guess"}
+    r = httpx.post(f"{stack.rasa_url}/webhooks/hub/webhook", json=body, headers=wrong)
+    assert r.status_code == 403
+    assert httpx.get(f"{stack.rasa_url}/conversations/c_x/tracker").status_code == 401
+    assert httpx.post(f"{stack.rasa_url}/model/parse", json={"text": "hi"}).status_code == 401

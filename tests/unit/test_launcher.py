@@ -30,7 +30,18 @@ def test_the_run_banner_names_every_page_and_how_each_user_signs_in(tmp_path):
         assert re.search(rf"{re.escape(base + page)}(\s|$)", text, re.M), page
     assert "agent / agent" in text and "editor / editor" in text and "manager / manager" in text
     assert "demo learner" in text
-    quiet = banner(
-        Settings(var_dir=tmp_path, staff_seed=None, demo_learner_login=False), "http://r", 1
-    )
+    quiet = banner(Settings(var_dir=tmp_path, demo=False), "http://r", 1)
     assert "editor / editor" not in quiet and "signed from the course app" in quiet
+
+
+def test_internal_secrets_are_made_once_and_kept_private(tmp_path):
+    from bot import keys
+    from bot.settings import Settings
+
+    settings = Settings(var_dir=tmp_path)
+    first = keys.secret(settings, "actions_token")
+    assert len(first) >= 32 and keys.secret(settings, "actions_token") == first
+    path = tmp_path / "secrets" / "actions_token"
+    assert path.stat().st_mode & 0o077 == 0  # its owner's only
+    assert keys.secret(settings, "rasa_token") != first
+    assert keys.secret(Settings(var_dir=tmp_path, actions_token="set"), "actions_token") == "set"

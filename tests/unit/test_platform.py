@@ -66,3 +66,26 @@ def test_platform_is_chosen_by_setting(demo):
     assert isinstance(custom, DemoPlatform)
     with pytest.raises(ValueError):
         load_platform("nonsense", None)
+
+
+def test_ids_stay_inside_their_url_segment():
+    """An id is data: "../admin" or "a/b?x" must not reach another path of the platform."""
+    import httpx
+
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.raw_path.decode())
+        return httpx.Response(404)
+
+    platform = HttpPlatform("http://platform.test", client=httpx.Client(
+        base_url="http://platform.test", transport=httpx.MockTransport(handler)
+    ))
+    assert platform.learner("../admin") is None
+    assert platform.order("L1", "a/b?x=1") is None
+    assert platform.learner("..") is None
+    assert seen == [
+        "/learners/..%2Fadmin",
+        "/learners/L1/orders/a%2Fb%3Fx%3D1",
+        "/learners/%2E%2E",
+    ]
