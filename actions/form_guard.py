@@ -15,10 +15,14 @@ question is asked again:
   "谢谢" ("I couldn't find “ok thx” among your orders", asked again and again); the learner
   is thanked where due and told how to go on or stop.
 
-A message that holds the very value asked for (an email, a tax id, a phone, a link, the
-last 4 digits) is the answer whatever the NLU reads: "emma.li@example.com" at the email
+A message that holds the very value asked for (an email, a tax id, a phone, a link, a
+one-time code) is the answer whatever the NLU reads: "emma.li@example.com" at the email
 question read as `account_update` at 0.82 and was refused as another errand. Order ids are
-not among them: "我要退 AC10010001" at the invoice's order question is a refund.
+not among them: "我要退 AC10010001" at the invoice's order question is a refund. So is a name
+shaped like the one asked for (reading.values): "Shanghai Xinghe Information Technology Co.,
+Ltd." at the invoice title read as `piracy_report` at 0.9 and was told to finish the invoice
+first; a company's or a person's name there, a nickname at the new nickname, is the answer
+unless it is a question, a stop or a request for a person.
 
 Free-text slots (a refund reason, a complaint, piracy evidence) take anything but a plain
 question: "课程内容太差了" is a fair refund reason even though it reads as a complaint, while
@@ -50,7 +54,7 @@ from actions.orders import names_an_order
 from actions.refund_status import ActionRefundStatus
 from bot import runtime, transcript
 from course_platform.validation import find_email, find_phone, find_tax_id, find_url
-from reading import VALUE_SLOTS, asks_about
+from reading import VALUE_SLOTS, asks_about, is_value
 from replies import t
 
 ERRANDS = {
@@ -85,15 +89,20 @@ NEVER_A_QUESTION = VALUE_SLOTS - {"order_id", "piracy_link", "complaint_category
 
 def holds_the_value(tracker: Tracker, slot: str, text: str) -> bool:
     """Does the message contain a well-formed value for `slot` (module doc)?"""
+    if slot == "invoice_title":  # a company's or a person's name
+        return is_value(slot, text)
     if slot == "account_value":  # the form asked for the field the learner chose
-        slot = {"phone": "phone", "email": "email"}.get(tracker.get_slot("account_field"), "")
+        field = tracker.get_slot("account_field")
+        if field == "nickname":
+            return is_value(slot, text)
+        slot = {"phone": "phone", "email": "email"}.get(field, "")
     finders = {
         "email": find_email,
         "phone": find_phone,
         "tax_id": find_tax_id,
         "piracy_link": find_url,
     }
-    if slot == "privacy_identity":
+    if slot == "privacy_identity":  # a code, or digits typed as one: a try either way
         return sum(c.isdigit() for c in text) >= 4
     return slot in finders and finders[slot](text) is not None
 

@@ -22,7 +22,7 @@ FLOW_SLOTS = (
     "account_value",
     "privacy_type",
     "privacy_identity",
-    "privacy_attempts",
+    "privacy_code_to",
     "flow_confirmed",
     "piracy_link",
     "piracy_evidence",

@@ -29,6 +29,7 @@ import handoff  # noqa: E402
 from bot import auth, migrate, transcript  # noqa: E402
 from bot.db import Database, sqlite_url  # noqa: E402
 from bot.launcher import start_hub, wait_until  # noqa: E402
+from bot.rate_limits import unlimited_env  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from tests import dbkit  # noqa: E402
 from tests.conftest import free_port  # noqa: E402
@@ -57,6 +58,7 @@ def run(engine: str, agents: int, tickets: int) -> dict:
             settings = Settings(var_dir=Path(tmp), port=free_port())
             env = {
                 "AFTERCLASS_VAR_DIR": tmp,
+                **unlimited_env(),
                 "AFTERCLASS_DATABASE_URL": url,
                 "AFTERCLASS_KB_MODEL": "hashing",  # the KB plays no part in claiming
                 "AFTERCLASS_ALERT_CHECK_S": "0",

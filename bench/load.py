@@ -38,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bot import rasa_env  # noqa: E402
 from bot.db import Database, sqlite_url  # noqa: E402
 from bot.launcher import start_stack  # noqa: E402
+from bot.rate_limits import unlimited_env  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from tests import dbkit  # noqa: E402
 from tests.conftest import free_port  # noqa: E402
@@ -211,6 +212,7 @@ def bench_engine(engine: str, levels: list[int], seconds: float) -> list[dict]:
         var = Path(tmp)
         env = {
             "AFTERCLASS_VAR_DIR": str(var),
+            **unlimited_env(),  # every simulated learner comes from one address
             "AFTERCLASS_KB_MODEL": "",
             "AFTERCLASS_ALERT_CHECK_S": "0",
         }

@@ -23,8 +23,10 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot import rasa_env  # noqa: E402
+from bot import keys, rasa_env  # noqa: E402
 from bot.launcher import start_stack  # noqa: E402
+from bot.rasa_client import CHANNEL, TOKEN_HEADER  # noqa: E402
+from bot.rate_limits import unlimited_env  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from tests.conftest import free_port  # noqa: E402
 
@@ -85,14 +87,17 @@ def run(base: str, n: int, per_conversation: int = len(MIX)) -> dict[str, list[f
     return timed_turns(n, per_conversation, new_conversation, send)
 
 
-def run_rasa_direct(rasa_url: str, n: int, per_conversation: int = len(MIX)) -> dict:
-    """The same turns sent straight to Rasa's REST channel: what the hub adds on top.
-    (KB turns still call the hub's /webhook for the custom action, as in production.)"""
-    http = httpx.Client(base_url=rasa_url, timeout=30)
+def run_rasa_direct(
+    rasa_url: str, token: str, n: int, per_conversation: int = len(MIX)
+) -> dict:
+    """The same turns sent straight to Rasa's channel (with the hub's token, as the hub does):
+    what the hub adds on top. (KB turns still call the hub's /webhook for the custom action,
+    as in production.)"""
+    http = httpx.Client(base_url=rasa_url, timeout=30, headers={TOKEN_HEADER: token})
     counter = iter(range(10**9))
 
     def send(sender: str, text: str) -> None:
-        r = http.post("/webhooks/rest/webhook", json={"sender": sender, "message": text})
+        r = http.post(CHANNEL, json={"sender": sender, "message": text})
         r.raise_for_status()
 
     return timed_turns(n, per_conversation, lambda: f"bench-{next(counter)}", send)
@@ -123,11 +128,12 @@ def main() -> int:
     model, _ = rasa_env.train(quiet=True)
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(var_dir=Path(tmp), port=free_port(), rasa_port=free_port())
-        stack = start_stack(settings, model, hub_env={"AFTERCLASS_VAR_DIR": tmp})
+        stack = start_stack(settings, model, hub_env={"AFTERCLASS_VAR_DIR": tmp, **unlimited_env()})
         try:
             report(f"bot-turn latency through the hub, {label}", run(stack.hub_url, args.n, per))
-            report(f"\nRasa's REST channel directly, {label}",
-                   run_rasa_direct(stack.rasa_url, args.n, per))
+            token = keys.secret(settings, "rasa_token")
+            report(f"\nRasa's channel directly, {label}",
+                   run_rasa_direct(stack.rasa_url, token, args.n, per))
         finally:
             stack.stop()
     return 0

@@ -3,6 +3,7 @@ course platform, installs the actions runtime, answers what a crash cut short, a
 the routers."""
 
 import asyncio
+import contextlib
 import logging
 import os
 import time
@@ -17,10 +18,11 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.engine import Connection
 
 import handoff
-from bot import auth, leases, metrics, migrate, recovery
+from bot import auth, identity, keys, leases, metrics, migrate, recovery, retention
 from bot import runtime as actions_runtime
 from bot.api import (
     actions_webhook,
+    admin,
     agent,
     agent_kb,
     kb_entries,
@@ -30,13 +32,18 @@ from bot.api import (
     learner,
     manager,
     pages,
+    privacy,
     staff,
 )
 from bot.broadcast import Broadcaster
 from bot.db import Database
+from bot.http_guard import BodyLimit, SecurityHeaders, install_log_redaction
 from bot.hub import Hub
+from bot.learner_records import LearnerRecords
 from bot.rasa_client import RasaClient
-from bot.settings import Settings, get_settings
+from bot.rate_limits import RateLimits
+from bot.settings import Settings, get_settings, is_loopback
+from bot.tracker_store import TrackerStore
 from course_platform import demo_store as platform_store
 from course_platform import load_platform
 from course_platform.refund_policy import RefundPolicy
@@ -44,11 +51,6 @@ from kb_index import store as kb_store
 from kb_index.service import KnowledgeBase
 
 log = logging.getLogger(__name__)
-MAX_BODY_BYTES = 64 * 1024  # chat and API bodies
-MAX_IMPORT_BYTES = 20 * 1024 * 1024  # KB imports
-# Rasa's action calls carry the whole tracker, which grows with the conversation
-MAX_ACTION_CALL_BYTES = 32 * 1024 * 1024
-BODY_LIMITS = {"/api/kb/import": MAX_IMPORT_BYTES, "/webhook": MAX_ACTION_CALL_BYTES}
 
 
 def business_hours(settings: Settings) -> handoff.BusinessHours:
@@ -59,8 +61,25 @@ def business_hours(settings: Settings) -> handoff.BusinessHours:
     )
 
 
+def check_demo(settings: Settings) -> None:
+    """Demo mode lets anyone sign in as any demo learner and as demo staff with public
+    passwords: fine on this machine (`make run`), never by accident on a public address:
+    there it is on only if AFTERCLASS_DEMO=true says so (Settings.demo_mode), and loudly."""
+    if not settings.demo_mode:
+        return
+    if not is_loopback(settings.host):
+        log.warning("DEMO MODE ON A PUBLIC ADDRESS (%s), as AFTERCLASS_DEMO asks", settings.host)
+    log.warning(
+        "DEMO MODE: anyone can sign in as a demo learner, and demo staff have the public "
+        "passwords of %s. Set AFTERCLASS_DEMO=false for real learners.",
+        settings.staff_seed,
+    )
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    check_demo(settings)
+    install_log_redaction()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
@@ -78,7 +97,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         log.info("KB index %s: %d entries", how, len(kb.index.entries))
         platform = load_platform(settings.platform, db, settings.platform_options)
         hours = business_hours(settings)
-        rasa = RasaClient(settings.rasa_url, settings.rasa_timeout_s)
+        rasa = RasaClient(
+            settings.rasa_url, settings.rasa_timeout_s, token=keys.secret(settings, "rasa_token")
+        )
         broadcaster = Broadcaster()
         broadcaster.bind(asyncio.get_running_loop())
         app.state.settings = settings
@@ -88,11 +109,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.hub = Hub.build(db, rasa, broadcaster, hours, platform)
         app.state.hours = hours  # the dashboard's times count these business hours
         app.state.alerts = metrics.load_alerts(settings.alert_rules)
+        app.state.limits = RateLimits(settings)
+        # a learner's data wherever it lives, for their export and erasure
+        app.state.records = LearnerRecords(
+            db,
+            platform,
+            TrackerStore(settings.tracker_path),
+            keys.secret(settings, "pseudonym_key"),
+        )
         # what an earlier run left half done: its learners get a notice (bot/recovery.py)
         await db.awrite(recovery.sweep, app.state.hub.outbox, started)
         background = [asyncio.create_task(sweep_stale(app))]
         if settings.alert_check_s > 0:
             background.append(asyncio.create_task(watch_alerts(app)))
+        if settings.retention_check_s > 0:
+            background.append(asyncio.create_task(purge_daily(app)))
         actions_runtime.install(
             actions_runtime.Runtime(
                 db=db,
@@ -102,6 +133,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 base_url=settings.base_url,
                 policy=RefundPolicy.load(settings.refund_policy),
                 guides=yaml.safe_load(settings.troubleshooting.read_text(encoding="utf-8")),
+                identity=identity.Policy(
+                    key=keys.secret(settings, "identity_key"),
+                    ttl_s=settings.identity_code_ttl_s,
+                    lock_s=settings.identity_lock_s,
+                ),
             )
         )
         try:
@@ -116,13 +152,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="AfterClass hub", version="0.1.0", lifespan=lifespan)
 
-    @app.middleware("http")
-    async def limit_body(request: Request, call_next):  # type: ignore[no-untyped-def]
-        limit = BODY_LIMITS.get(request.url.path, MAX_BODY_BYTES)
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > limit:
-            return JSONResponse({"detail": f"request body over {limit} bytes"}, 413)
-        return await call_next(request)
+    app.add_middleware(SecurityHeaders, chat_frame_ancestors=settings.chat_frame_ancestors)
+    app.add_middleware(BodyLimit)  # outermost: counts the bytes before anything reads them
 
     @app.exception_handler(handoff.TicketError)
     async def ticket_error(_: Request, e: handoff.TicketError) -> JSONResponse:
@@ -138,6 +169,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             {"detail": f"invalid request: {problems}", "errors": _jsonable(e.errors())},
             status_code=422,
         )
+
+    @app.get("/api/info")
+    async def info(request: Request) -> dict:
+        """Public: what every page shows before sign-in (the demo banner)."""
+        return {"demo": request.app.state.settings.demo_mode, "version": app.version}
 
     @app.get("/api/health")
     async def health(request: Request) -> dict:
@@ -158,6 +194,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         kb_transfer.router,
         kb_gaps.router,
         manager.router,
+        admin.router,
+        privacy.router,
         actions_webhook.router,
         pages.router,
     ):
@@ -170,7 +208,7 @@ def prepare(db: Database, settings: Settings) -> None:
     platform, the seed KB): each seed only into empty tables."""
     migrate.upgrade(db)
     with db.write() as conn:
-        if settings.staff_seed:
+        if settings.demo_mode and settings.staff_seed:  # public passwords: demo only
             auth.seed_staff(conn, settings.staff_seed)
         platform_store.seed_if_empty(conn, settings.platform_seed_dir / "demo.yml")
         kb_store.seed_if_empty(conn, settings.kb_seed_dir)
@@ -206,6 +244,30 @@ def _check_alerts(
     now = time.time()
     values, raised = metrics.alert_state(conn, config, hours, now)
     return metrics.record_changes(conn, values, config, now, raised), values
+
+
+async def purge_daily(app: FastAPI) -> None:
+    """The retention purge (bot/retention.py), once a day across every hub process: each
+    looks every `retention_check_s` whether the day's run is due, and one gets it."""
+    settings: Settings = app.state.settings
+    db: Database = app.state.db
+    policy = retention.Policy.from_settings(settings)
+    while True:
+        claimed = False
+        try:
+            claimed = await db.awrite(leases.claim_due, "retention", retention.DAY)
+            if claimed:
+                records = app.state.records
+                report = await asyncio.to_thread(
+                    retention.run, db, records.tracker, records.key, policy
+                )
+                log.info("retention purge: %s", report.counts())
+        except Exception:  # noqa: BLE001 - the next check tries again; the hub stays up
+            log.exception("retention purge failed")
+            if claimed:
+                with contextlib.suppress(Exception):
+                    await db.awrite(leases.due_again, "retention")
+        await asyncio.sleep(settings.retention_check_s)
 
 
 async def sweep_stale(app: FastAPI, every_s: float = 60.0) -> None:

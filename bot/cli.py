@@ -18,7 +18,7 @@ def banner(settings: Settings, rasa_url: str, seconds: float) -> str:
     import yaml
 
     staff = []
-    if settings.staff_seed and Path(settings.staff_seed).is_file():
+    if settings.demo_mode and settings.staff_seed and Path(settings.staff_seed).is_file():
         staff = yaml.safe_load(Path(settings.staff_seed).read_text("utf-8")).get("staff") or []
 
     def who(role: str, but: str = "") -> str:
@@ -32,16 +32,21 @@ def banner(settings: Settings, rasa_url: str, seconds: float) -> str:
     base = settings.base_url
     learners = (
         "(pick a demo learner on the page)"
-        if settings.demo_learner_login
+        if settings.demo_mode
         else "(learners arrive signed from the course app)"
     )
+    demo = (
+        "\n  DEMO MODE: demo learners and demo staff passwords are public (AFTERCLASS_DEMO)"
+        if settings.demo_mode
+        else ""
+    )
     return f"""
-[afterclass] ready in {seconds:.0f}s
+[afterclass] ready in {seconds:.0f}s{demo}
   Learner chat       {base}/chat       {learners}
   Agent console      {base}/agent      {who("agent", but="manager")}
   Knowledge base     {base}/kb         {who("content_editor")}
   Manager dashboard  {base}/dashboard  {who("manager")}
-  Admin, any page    {who("admin")}
+  Staff accounts     {base}/admin      {who("admin")}
   Hub API docs       {base}/docs
   Rasa server        {rasa_url}
 Press Ctrl-C to stop."""
@@ -152,6 +157,142 @@ def db_command(args: argparse.Namespace) -> int:
     return 0 if at == newest else 1
 
 
+def _password(args: argparse.Namespace) -> str:
+    """From stdin (--password-stdin, for scripts) or asked twice at the terminal."""
+    import getpass
+
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("password: ")
+    if getpass.getpass("again: ") != first:
+        raise SystemExit("the two passwords differ; nothing was changed")
+    return first
+
+
+def staff(args: argparse.Namespace) -> int:
+    """Staff accounts: add, passwd, disable, enable, list (bot/auth.py does the work)."""
+    from bot import auth, migrate
+    from bot.db import Database
+
+    db = Database(get_settings().database)
+    migrate.upgrade(db)
+    try:
+        with db.write() as conn:
+            if args.action == "list":
+                for a in auth.staff_accounts(conn):
+                    state = "active" if a["active"] else "disabled"
+                    print(
+                        f"{a['username']:<16} {state:<9} roles={','.join(a['roles'])} "
+                        f"teams={','.join(a['teams']) or '-'}  {a['display_name']}"
+                    )
+                return 0
+            if not args.username:
+                raise SystemExit(f"afterclass staff {args.action} needs a user name")
+            if args.action == "add":
+                account = auth.add_staff(
+                    conn,
+                    args.username,
+                    _password(args),
+                    args.role,
+                    args.team,
+                    args.name or "",
+                    by=cli_actor(),
+                )
+                print(f"added {account['username']}: roles {', '.join(account['roles'])}")
+            elif args.action == "passwd":
+                auth.set_password(conn, args.username, _password(args), by=cli_actor())
+                print(f"new password for {args.username}; their sessions have ended")
+            else:
+                auth.set_active(conn, args.username, args.action == "enable", by=cli_actor())
+                print(f"{args.username} {args.action}d")
+    except auth.StaffError as e:
+        print(f"refused: {e}", file=sys.stderr)
+        return 2
+    except KeyError:
+        print(f"no staff account {args.username}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _records(settings: Settings):  # type: ignore[no-untyped-def]
+    """The learner records the hub itself works with (bot/app.py), for the commands below."""
+    from bot import keys, migrate
+    from bot.db import Database
+    from bot.learner_records import LearnerRecords
+    from bot.tracker_store import TrackerStore
+    from course_platform.loader import load_platform
+
+    db = Database(settings.database)
+    migrate.upgrade(db)
+    platform = load_platform(settings.platform, db, settings.platform_options)
+    key = keys.secret(settings, "pseudonym_key")
+    return LearnerRecords(db, platform, TrackerStore(settings.tracker_path), key)
+
+
+def learner(args: argparse.Namespace) -> int:
+    """A learner's rights from the command line, for a request that came by mail: `export`
+    writes their JSON file, `erase` erases them (docs/privacy.md). The privacy team's console
+    does the same for requests made in the chat."""
+    import json
+
+    from bot.learner_records import write_file
+
+    settings = get_settings()
+    records = _records(settings)
+    if args.action == "export":
+        data = records.export(args.learner_id)
+        if not data["conversations"] and not (data.get("platform") or {}).get("profile"):
+            print(f"note: nothing names learner {args.learner_id} here", file=sys.stderr)
+        if args.out == "-":
+            json.dump(data, sys.stdout, ensure_ascii=False, indent=1, default=str)
+            print()
+        else:
+            out = Path(args.out or f"learner-{args.learner_id}.json")
+            write_file(data, out)
+            print(f"wrote {out} (readable by you only)")
+        return 0
+    if not args.yes:
+        print(
+            f"this erases learner {args.learner_id} for good; run again with --yes",
+            file=sys.stderr,
+        )
+        return 2
+    report = records.erase(args.learner_id, actor=cli_actor())
+    print(json.dumps(report, ensure_ascii=False, indent=1, default=str))
+    return 0
+
+
+def retention(args: argparse.Namespace) -> int:
+    """The retention purge the hub runs daily, now; `--dry-run` only reports."""
+    import json
+
+    from bot import retention as purge
+
+    settings = get_settings()
+    records = _records(settings)
+    report = purge.run(
+        records.db,
+        records.tracker,
+        records.key,
+        purge.Policy.from_settings(settings),
+        dry_run=args.dry_run,
+        actor=cli_actor(),
+    )
+    print(json.dumps(report.counts(), indent=1))
+    print("dry run: nothing was changed" if args.dry_run else "done")
+    return 0
+
+
+def cli_actor() -> str:
+    """Who the audit log names for a command: the operating-system user who ran it."""
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return f"cli:uid{os.getuid()}"
+
+
 def reference_platform(args: argparse.Namespace) -> int:
     """Serve the demo course platform over the HTTP API that `HttpPlatform` speaks: the
     executable spec a course platform's engineers can point the hub at."""
@@ -176,6 +317,7 @@ def reference_platform(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # a migration says so itself
     parser = argparse.ArgumentParser(prog="afterclass", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="train if needed, start Rasa + hub, print URLs").set_defaults(fn=run)
@@ -199,6 +341,25 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("db", help="the hub database: upgrade its schema, or say where it stands")
     p.add_argument("action", choices=["upgrade", "current"])
     p.set_defaults(fn=db_command)
+    p = sub.add_parser("staff", help="staff accounts: add, passwd, disable, enable, list")
+    p.add_argument("action", choices=["add", "passwd", "disable", "enable", "list"])
+    p.add_argument("username", nargs="?")
+    p.add_argument(
+        "--role", action="append", default=[], help="agent, content_editor, manager, admin"
+    )
+    p.add_argument("--team", action="append", default=[], help="a team the agent works for")
+    p.add_argument("--name", help="the name learners and colleagues see")
+    p.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    p.set_defaults(fn=staff)
+    p = sub.add_parser("learner", help="a learner's data: export it as JSON, or erase it")
+    p.add_argument("action", choices=["export", "erase"])
+    p.add_argument("learner_id")
+    p.add_argument("--out", help="export: the file to write ('-': standard output)")
+    p.add_argument("--yes", action="store_true", help="erase: yes, erase them for good")
+    p.set_defaults(fn=learner)
+    p = sub.add_parser("retention", help="the daily retention purge, now")
+    p.add_argument("--dry-run", action="store_true", help="report what it would do, change nothing")
+    p.set_defaults(fn=retention)
     p = sub.add_parser(
         "reference-platform", help="serve the demo course platform's HTTP API (HttpPlatform's spec)"
     )

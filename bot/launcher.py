@@ -3,7 +3,6 @@ and stop both together."""
 
 import contextlib
 import os
-import secrets
 import signal
 import socket
 import subprocess
@@ -14,7 +13,8 @@ from pathlib import Path
 
 import httpx
 
-from bot import rasa_env
+from bot import keys, rasa_env
+from bot.rasa_client import api_auth
 from bot.settings import ROOT, Settings
 
 
@@ -94,9 +94,9 @@ def wait_until(check, timeout: float, procs: list[subprocess.Popen]) -> None:  #
     raise TimeoutError(f"not ready after {timeout:.0f}s")
 
 
-def _ok(url: str, key: str | None = None) -> bool:
+def _ok(url: str, key: str | None = None, headers: dict[str, str] | None = None) -> bool:
     try:
-        r = httpx.get(url, timeout=2)
+        r = httpx.get(url, timeout=2, headers=headers)
         return r.status_code == 200 and (key is None or bool(r.json().get(key)))
     except (httpx.HTTPError, ValueError):
         return False
@@ -142,14 +142,16 @@ def start_stack(
     check_port_free("127.0.0.1", settings.rasa_port)
     hub_url = f"http://{settings.host}:{settings.port}"
     rasa_url = f"http://127.0.0.1:{settings.rasa_port}"
-    # both processes learn the action-call secret from us; nothing else knows it
-    actions_token = settings.actions_token or secrets.token_urlsafe(24)
+    # both processes learn the shared secrets from us (kept in var/secrets/, bot/keys.py)
+    actions_token = keys.secret(settings, "actions_token")
+    rasa_token = keys.secret(settings, "rasa_token")
     rasa = rasa_env.start_server(
         model,
         port=settings.rasa_port,
         actions_url=f"{hub_url}/webhook",
         actions_token=actions_token,
-        tracker_db=settings.var_dir / "rasa_tracker.db",
+        rasa_token=rasa_token,
+        tracker_db=settings.tracker_path,
         log_file=log_dir / "rasa.log" if log_dir else None,
     )
     env = {
@@ -157,13 +159,18 @@ def start_stack(
         "AFTERCLASS_PORT": str(settings.port),
         "AFTERCLASS_HOST": settings.host,
         "AFTERCLASS_ACTIONS_TOKEN": actions_token,
+        "AFTERCLASS_RASA_TOKEN": rasa_token,
+        # the file Rasa keeps its events in is the one an erasure and the purge clear
+        "AFTERCLASS_TRACKER_DB": str(settings.tracker_path),
         **(hub_env or {}),
     }
     hub = start_hub(settings, env=env, log_file=log_dir / "hub.log" if log_dir else None)
     stack = Stack(rasa, hub, hub_url, rasa_url, settings=settings, hub_env=env, log_dir=log_dir)
     try:
         wait_until(lambda: _ok(f"{hub_url}/api/health"), timeout, [rasa, hub])
-        wait_until(lambda: _ok(f"{rasa_url}/status", "model_file"), timeout, [rasa, hub])
+        # /status is behind Rasa's JWT like the rest of its API
+        status = f"{rasa_url}/status"
+        wait_until(lambda: _ok(status, "model_file", api_auth(rasa_token)), timeout, [rasa, hub])
     except BaseException:
         stack.stop()
         raise

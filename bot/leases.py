@@ -35,3 +35,29 @@ def acquire(conn: Connection, name: str, ttl_s: float, holder: str = HOLDER) -> 
     except IntegrityError:
         return False
     return True
+
+
+def due_again(conn: Connection, name: str, holder: str = HOLDER) -> None:
+    """A claimed run that failed: due again at once, for the next check to retry."""
+    conn.execute(sa.update(L).where(L.c.name == name, L.c.holder == holder).values(expires_at=0))
+
+
+def claim_due(conn: Connection, name: str, every_s: float, holder: str = HOLDER) -> bool:
+    """A periodic job's turn (the daily retention purge): True for exactly one caller once
+    `every_s` has passed since the last run began, whichever process ran it; the row's
+    `expires_at` is when the next run is due."""
+    now = time.time()
+    if conn.execute(
+        sa.update(L)
+        .where(L.c.name == name, L.c.expires_at <= now)
+        .values(holder=holder, expires_at=now + every_s)
+    ).rowcount:
+        return True
+    if conn.scalar(sa.select(L.c.name).where(L.c.name == name)) is not None:
+        return False
+    try:
+        with conn.begin_nested():
+            conn.execute(sa.insert(L).values(name=name, holder=holder, expires_at=now + every_s))
+    except IntegrityError:
+        return False
+    return True

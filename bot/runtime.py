@@ -8,6 +8,7 @@ when content staff publish.
 from dataclasses import dataclass, field
 
 from bot.db import Database
+from bot.identity import Policy as IdentityPolicy
 from course_platform import CoursePlatform
 from course_platform.refund_policy import RefundPolicy
 from handoff import BusinessHours
@@ -23,6 +24,9 @@ class Runtime:
     base_url: str = ""
     policy: RefundPolicy = field(default_factory=RefundPolicy)
     guides: dict = field(default_factory=dict)  # troubleshooting steps per topic
+    # the one-time identity codes' key and limits (bot/identity.py); the hub's comes from
+    # bot/keys.py and the settings, a runtime built without one has a key of its own
+    identity: IdentityPolicy = field(default_factory=IdentityPolicy.with_own_key)
 
 
 _current: Runtime | None = None

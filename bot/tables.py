@@ -1,5 +1,6 @@
 """The hub's own tables: conversations and their transcript, staff and tokens, the refund
-log, alert history, and leases for once-only jobs. Migrations: bot/migrations/versions/."""
+log, alert history, leases for once-only jobs, and the personal-data records (audit log,
+identity codes, privacy requests). Migrations: bot/migrations/versions/."""
 
 import sqlalchemy as sa
 
@@ -20,7 +21,11 @@ conversations = sa.Table(
     # the form question the bot's last turn left open, "form/slot" (reading); stored, not
     # held in the hub's memory, so a restart does not forget it
     sa.Column("asking", sa.Text),
+    # when its transcript was anonymised (an erasure, or retention after it closed): the
+    # rows stay for the reports, without the words or the learner
+    sa.Column("anonymised_at", sa.Float),
     sa.Index("idx_conversations_learner_id", "learner_id"),
+    sa.Index("idx_conversations_last_message_at", "last_message_at"),
 )
 
 messages = sa.Table(
@@ -120,4 +125,62 @@ leases = sa.Table(
     sa.Column("name", sa.Text, primary_key=True),
     sa.Column("holder", sa.Text),
     sa.Column("expires_at", sa.Float),
+)
+
+# who read or changed what (bot/audit.py): staff reads of transcripts and learners' personal
+# data, privacy actions, staff and role changes, KB publishes
+audit_events = sa.Table(
+    "audit_events",
+    metadata,
+    sa.Column("id", ID, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.Float, nullable=False),
+    sa.Column("actor", sa.Text),  # a staff username, "cli", "retention" or "learner:<id>"
+    sa.Column("action", sa.Text, nullable=False),  # "transcript.read", "privacy.erase", ...
+    sa.Column("subject", sa.Text),  # what was read or changed: "ticket:12", "staff:li"
+    # the learner the record is about, if any: their export includes it, their erasure
+    # replaces it with a pseudonym
+    sa.Column("learner_id", sa.Text),
+    sa.Column("detail", sa.Text),  # JSON
+    sa.Column("address", sa.Text),  # the client's address, for calls over HTTP
+    sa.Index("idx_audit_events_at", "at"),
+    sa.Index("idx_audit_events_learner_id", "learner_id"),
+)
+
+# one-time codes that prove a signed-in learner holds the account (bot/identity.py): only
+# the hash is kept, and wrong tries are counted per learner across every flow
+identity_checks = sa.Table(
+    "identity_checks",
+    metadata,
+    sa.Column("learner_id", sa.Text, primary_key=True),
+    sa.Column("code_hash", sa.Text),
+    sa.Column("purpose", sa.Text),
+    sa.Column("sent_at", sa.Float),
+    sa.Column("expires_at", sa.Float),
+    sa.Column("failures", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("locked_until", sa.Float),
+)
+
+# a learner's request for a copy or the erasure of their data, and what became of it
+# (bot/privacy_requests.py); kept after an erasure, with the learner's id pseudonymised
+privacy_requests = sa.Table(
+    "privacy_requests",
+    metadata,
+    sa.Column("id", ID, primary_key=True, autoincrement=True),
+    sa.Column("learner_id", sa.Text),
+    sa.Column("kind", sa.Text),  # export, delete
+    sa.Column("status", sa.Text),  # open, done, refused
+    sa.Column("conversation_id", sa.Text),
+    sa.Column("ticket_id", ID),
+    sa.Column("verified_by", sa.Text),  # how the learner proved it was them: "session+code"
+    sa.Column("created_at", sa.Float),
+    sa.Column("due_at", sa.Float),  # the legal deadline: 15 working days
+    sa.Column("done_at", sa.Float),
+    sa.Column("done_by", sa.Text),
+    sa.Column("note", sa.Text),
+    sa.Column("export_file", sa.Text),  # under var/exports/, removed when the link expires
+    sa.Column("download_token_hash", sa.Text),
+    sa.Column("download_expires_at", sa.Float),
+    sa.Column("delivered_at", sa.Float),  # the learner downloaded their copy
+    sa.Index("idx_privacy_requests_learner_id", "learner_id"),
+    sa.Index("idx_privacy_requests_status_due_at", "status", "due_at"),
 )

@@ -396,3 +396,67 @@ def complaints_elsewhere(conn: Connection, conversation_id: str) -> int:
         )
         or 0
     )
+
+
+# ---- personal data (bot/learner_records.py, bot/retention.py) ------------------------------
+
+
+def export_conversations(conn: Connection, learner_id: str) -> list[dict[str, Any]]:
+    """A learner's conversations, each with its whole transcript (their export)."""
+    out = []
+    mine = sa.select(C).where(C.c.learner_id == learner_id).order_by(C.c.created_at)
+    for row in conn.execute(mine):
+        conv = dict(row._mapping)
+        conv["messages"] = [
+            m.model_dump() for m in messages(conn, row.id, limit=1_000_000)
+        ]
+        out.append(conv)
+    return out
+
+
+def anonymise(
+    conn: Connection, conversation_ids: list[str], learner_id: str, now: float | None = None
+) -> int:
+    """Strip conversations of their words: every message's text, payload (buttons may carry
+    an email, citations a query) and client id go; who spoke, when, the intent and the
+    language stay for the reports. The conversation then names `learner_id` (a pseudonym).
+    The number of messages stripped."""
+    now = time.time() if now is None else now
+    stripped = 0
+    for i in range(0, len(conversation_ids), 500):
+        ids = conversation_ids[i : i + 500]
+        stripped += conn.execute(
+            sa.update(M)
+            .where(M.c.conversation_id.in_(ids))
+            .values(text="", payload=None, client_id=None)
+        ).rowcount
+        conn.execute(
+            sa.update(C)
+            .where(C.c.id.in_(ids))
+            .values(learner_id=learner_id, asking=None, anonymised_at=now)
+        )
+    return stripped
+
+
+def still_quiet(conn: Connection, ids: list[str], before: float) -> set[str]:
+    """Of `ids`, the conversations still quiet since `before` and not yet anonymised: one a
+    learner wrote to after `quiet_since` read it is no longer due."""
+    last = sa.func.coalesce(C.c.last_message_at, C.c.created_at)
+    stmt = sa.select(C.c.id).where(C.c.id.in_(ids), C.c.anonymised_at.is_(None), last < before)
+    return set(conn.execute(stmt).scalars())
+
+
+def quiet_since(
+    conn: Connection, before: float, after: tuple[float, str] | None = None, limit: int = 500
+) -> list[tuple[str, str, float]]:
+    """Conversations not yet anonymised whose last message is older than `before`, as
+    (conversation id, learner id, last message time), oldest first; `after` (the last
+    one's time and id) pages on."""
+    last = sa.func.coalesce(C.c.last_message_at, C.c.created_at)
+    stmt = sa.select(C.c.id, C.c.learner_id, last.label("last")).where(
+        C.c.anonymised_at.is_(None), last < before
+    )
+    if after is not None:
+        stmt = stmt.where(sa.tuple_(last, C.c.id) > sa.tuple_(*after))
+    rows = conn.execute(stmt.order_by(last, C.c.id).limit(limit))
+    return [(r.id, r.learner_id, r.last) for r in rows]

@@ -21,12 +21,29 @@ from course_platform.tables import (
     pf_courses,
     pf_learners,
     pf_orders,
+    pf_outbox,
     pf_progress,
     pf_refunds,
     pf_requests,
 )
+from privacy.redact import mask_email, mask_phone
 
 DAY = 86400.0
+
+# the platform's own one-time code message (a real platform words and sends its own)
+_CODE_TEXT_ZH = (
+    "【AfterClass】您的验证码是 {code}，用于{what}。"
+    "请只在 AfterClass 客服对话中输入，切勿告诉他人。"
+)
+_CODE_TEXT_EN = (
+    "AfterClass: your code is {code}, for {what}. Type it only in the AfterClass support chat;"
+    " never share it."
+)
+_PURPOSES = {  # purpose -> (zh, en)
+    "privacy_export": ("导出您的个人数据", "exporting your personal data"),
+    "privacy_delete": ("注销账号并删除个人数据", "deleting your account and personal data"),
+    "": ("确认是您本人", "confirming it's you"),
+}
 
 
 def _count(conn: Connection, table: sa.Table) -> int:
@@ -221,6 +238,113 @@ class DemoPlatform:
     @staticmethod
     def _request(row: Any) -> ServiceRequest:
         return ServiceRequest(**{**row, "payload": json.loads(row["payload"] or "{}")})
+
+    def send_code(self, learner_id: str, code: str, purpose: str, lang: str) -> str | None:
+        """A text message to the account's phone, else an email: recorded in pf_outbox,
+        where a real platform would hand it to its SMS or mail provider."""
+        learner = self.learner(learner_id)
+        if learner is None:
+            return None
+        if learner.phone:
+            channel, destination, shown = "sms", learner.phone, mask_phone(learner.phone)
+        elif learner.email:
+            channel, destination, shown = "email", learner.email, mask_email(learner.email)
+        else:
+            return None
+        zh = lang == "zh"
+        what = _PURPOSES.get(purpose, _PURPOSES[""])[0 if zh else 1]
+        text = (_CODE_TEXT_ZH if zh else _CODE_TEXT_EN).format(code=code, what=what)
+        with self.db.write() as conn:
+            conn.execute(
+                sa.insert(pf_outbox).values(
+                    learner_id=learner_id,
+                    channel=channel,
+                    destination=destination,
+                    text=text,
+                    sent_at=time.time(),
+                )
+            )
+        return shown
+
+    # ---- personal data: a learner's export and erasure (bot/learner_records.py) -----------
+
+    def export_learner(self, learner_id: str) -> dict[str, Any]:
+        """Everything the platform holds about a learner, as plain data."""
+        with self.db.read() as conn:
+            mine = [
+                (name, _all(conn, sa.select(t).where(t.c.learner_id == learner_id)))
+                for name, t in _LEARNER_TABLES.items()
+            ]
+            profile = _one(conn, sa.select(pf_learners).where(pf_learners.c.id == learner_id))
+        out: dict[str, Any] = {"profile": profile}
+        for name, rows in mine:
+            for r in rows:
+                if "payload" in r:
+                    r["payload"] = json.loads(r["payload"] or "{}")
+            out[name] = rows
+        return out
+
+    def erase_learner(self, learner_id: str, pseudonym: str) -> dict[str, Any]:
+        """Delete what the platform holds about a learner, except what the law makes it keep
+        (docs/privacy.md): orders and refunds (China's E-Commerce Law art. 31 keeps
+        transaction records three years; accounting rules keep payment records longer) and
+        invoice requests (invoicing rules keep issued invoices five years), which then name
+        the learner by pseudonym only, without the refund reason they typed or the email an
+        invoice was sent to. The profile, study progress, other requests and messages sent
+        to them are deleted."""
+        kept_requests = ("invoice",)
+        with self.db.write() as conn:
+            counts: dict[str, Any] = {}
+            counts["orders_kept"] = conn.execute(
+                sa.update(pf_orders)
+                .where(pf_orders.c.learner_id == learner_id)
+                .values(learner_id=pseudonym)
+            ).rowcount
+            counts["refunds_kept"] = conn.execute(
+                sa.update(pf_refunds)
+                .where(pf_refunds.c.learner_id == learner_id)
+                .values(learner_id=pseudonym, reason="")
+            ).rowcount
+            invoices = _all(
+                conn,
+                sa.select(pf_requests).where(
+                    pf_requests.c.learner_id == learner_id, pf_requests.c.kind.in_(kept_requests)
+                ),
+            )
+            for r in invoices:
+                payload = json.loads(r["payload"] or "{}")
+                payload.pop("email", None)
+                conn.execute(
+                    sa.update(pf_requests)
+                    .where(pf_requests.c.id == r["id"])
+                    .values(learner_id=pseudonym, payload=json.dumps(payload, ensure_ascii=False))
+                )
+            counts["invoice_requests_kept"] = len(invoices)
+            counts["requests_deleted"] = conn.execute(
+                sa.delete(pf_requests).where(pf_requests.c.learner_id == learner_id)
+            ).rowcount
+            counts["progress_deleted"] = conn.execute(
+                sa.delete(pf_progress).where(pf_progress.c.learner_id == learner_id)
+            ).rowcount
+            for name, t in _LEARNER_TABLES.items():
+                if name not in ("orders", "refunds", "requests", "progress"):
+                    counts[f"{name}_deleted"] = conn.execute(
+                        sa.delete(t).where(t.c.learner_id == learner_id)
+                    ).rowcount
+            counts["profile_deleted"] = conn.execute(
+                sa.delete(pf_learners).where(pf_learners.c.id == learner_id)
+            ).rowcount
+        return counts
+
+
+# the tables with a learner_id column, by the name an export gives them
+_LEARNER_TABLES = {
+    "orders": pf_orders,
+    "progress": pf_progress,
+    "refunds": pf_refunds,
+    "requests": pf_requests,
+    "outbox": pf_outbox,  # the codes sent to their phone or email
+}
 
 
 def _one(conn: Connection, query: sa.Select) -> dict | None:

@@ -16,9 +16,13 @@ course_platform/reference_api.py serves them from the demo store and is the exec
     POST /learners/{id}/refunds  {order_id, amount, reason}  -> Refund
     GET  /learners/{id}/requests?kind=               -> [ServiceRequest]
     POST /learners/{id}/requests {kind, payload}     -> ServiceRequest
+    POST /learners/{id}/codes    {code, purpose, lang}  -> {"sent_to": "138****1001" | null}
+    GET  /learners/{id}/export                       -> {...}  everything held about them
+    POST /learners/{id}/erase    {pseudonym}         -> {...}  what was deleted and kept
 """
 
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import httpx
 from pydantic import BaseModel
@@ -30,6 +34,13 @@ M = TypeVar("M", bound=BaseModel)
 
 class PlatformError(RuntimeError):
     """The platform API failed or answered something we cannot read."""
+
+
+def q(value: str) -> str:
+    """One path segment: an id with "/", "?" or "#" in it, or an id that is "..", stays
+    inside its own segment (an id is data, never a path)."""
+    segment = quote(str(value), safe="")
+    return segment.replace(".", "%2E") if segment in (".", "..") else segment
 
 
 class HttpPlatform:
@@ -70,44 +81,60 @@ class HttpPlatform:
         return r.json()
 
     def learner(self, learner_id: str) -> Learner | None:
-        return self._get(f"/learners/{learner_id}", Learner)
+        return self._get(f"/learners/{q(learner_id)}", Learner)
 
     def learners(self) -> list[Learner]:
         return self._list("/learners", Learner)
 
     def course(self, course_id: str) -> Course | None:
-        return self._get(f"/courses/{course_id}", Course)
+        return self._get(f"/courses/{q(course_id)}", Course)
 
     def courses(self) -> list[Course]:
         return self._list("/courses", Course)
 
     def orders(self, learner_id: str) -> list[Order]:
-        return self._list(f"/learners/{learner_id}/orders", Order)
+        return self._list(f"/learners/{q(learner_id)}/orders", Order)
 
     def order(self, learner_id: str, order_id: str) -> Order | None:
-        return self._get(f"/learners/{learner_id}/orders/{order_id}", Order)
+        return self._get(f"/learners/{q(learner_id)}/orders/{q(order_id)}", Order)
 
     def progress(self, learner_id: str, course_id: str) -> Progress | None:
-        return self._get(f"/learners/{learner_id}/progress/{course_id}", Progress)
+        return self._get(f"/learners/{q(learner_id)}/progress/{q(course_id)}", Progress)
 
     def refunds(self, learner_id: str) -> list[Refund]:
-        return self._list(f"/learners/{learner_id}/refunds", Refund)
+        return self._list(f"/learners/{q(learner_id)}/refunds", Refund)
 
     def create_refund(self, learner_id: str, order_id: str, amount: float, reason: str) -> Refund:
         return self._post(
-            f"/learners/{learner_id}/refunds",
+            f"/learners/{q(learner_id)}/refunds",
             Refund,
             {"order_id": order_id, "amount": amount, "reason": reason},
         )
 
     def submit_request(self, learner_id: str, kind: str, payload: dict[str, Any]) -> ServiceRequest:
-        return self._post(
-            f"/learners/{learner_id}/requests", ServiceRequest, {"kind": kind, "payload": payload}
-        )
+        body = {"kind": kind, "payload": payload}
+        return self._post(f"/learners/{q(learner_id)}/requests", ServiceRequest, body)
 
     def requests(self, learner_id: str, kind: str | None = None) -> list[ServiceRequest]:
         return self._list(
-            f"/learners/{learner_id}/requests",
+            f"/learners/{q(learner_id)}/requests",
             ServiceRequest,
             params={"kind": kind} if kind else None,
         )
+
+    def send_code(self, learner_id: str, code: str, purpose: str, lang: str) -> str | None:
+        body = {"code": code, "purpose": purpose, "lang": lang}
+        answer = self._request("POST", f"/learners/{q(learner_id)}/codes", json=body)
+        if answer is None:  # an unknown learner has nowhere to send it
+            return None
+        if not isinstance(answer, dict) or "sent_to" not in answer:
+            raise PlatformError(f"POST /learners/…/codes answered {str(answer)[:200]}")
+        sent_to = answer["sent_to"]
+        return str(sent_to) if sent_to else None
+
+    def export_learner(self, learner_id: str) -> dict[str, Any]:
+        return dict(self._request("GET", f"/learners/{q(learner_id)}/export") or {})
+
+    def erase_learner(self, learner_id: str, pseudonym: str) -> dict[str, Any]:
+        body = {"pseudonym": pseudonym}
+        return dict(self._request("POST", f"/learners/{q(learner_id)}/erase", json=body) or {})

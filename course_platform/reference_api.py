@@ -31,6 +31,20 @@ class RequestIn(BaseModel):
     payload: dict[str, Any] = {}
 
 
+class EraseIn(BaseModel):
+    pseudonym: str
+
+
+class CodeIn(BaseModel):
+    code: str
+    purpose: str = ""
+    lang: str = "zh"
+
+
+class CodeSent(BaseModel):
+    sent_to: str | None  # where it went, masked; null: the account has no phone or email
+
+
 def _found(value: Any, what: str) -> Any:
     if value is None:
         raise HTTPException(404, f"{what} not found")
@@ -84,5 +98,19 @@ def build_router(platform: CoursePlatform) -> APIRouter:
     @r.post("/learners/{lid}/requests", response_model=ServiceRequest)
     def submit(lid: str, body: RequestIn) -> ServiceRequest:
         return platform.submit_request(lid, body.kind, body.payload)
+
+    @r.post("/learners/{lid}/codes", response_model=CodeSent)
+    def send_code(lid: str, body: CodeIn) -> CodeSent:
+        """Deliver a one-time code to the learner's phone, else their email."""
+        _found(platform.learner(lid), f"learner {lid}")
+        return CodeSent(sent_to=platform.send_code(lid, body.code, body.purpose, body.lang))
+
+    @r.get("/learners/{lid}/export")
+    def export(lid: str) -> dict[str, Any]:
+        return platform.export_learner(lid)
+
+    @r.post("/learners/{lid}/erase")
+    def erase(lid: str, body: EraseIn) -> dict[str, Any]:
+        return platform.erase_learner(lid, body.pseudonym)
 
     return r

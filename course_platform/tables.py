@@ -79,3 +79,17 @@ pf_requests = sa.Table(
     sa.Column("created_at", sa.Float),
     sa.Index("idx_pf_requests_learner_id_kind", "learner_id", "kind"),
 )
+
+# what the demo platform "sent" to a learner's phone (SMS) or email: one-time codes
+# (DemoPlatform.send_code). A real platform sends them; here a test reads them back.
+pf_outbox = sa.Table(
+    "pf_outbox",
+    metadata,
+    sa.Column("id", ID, primary_key=True, autoincrement=True),
+    sa.Column("learner_id", sa.Text),
+    sa.Column("channel", sa.Text),  # sms, email
+    sa.Column("destination", sa.Text),  # the phone number or address, unmasked
+    sa.Column("text", sa.Text),
+    sa.Column("sent_at", sa.Float),
+    sa.Index("idx_pf_outbox_learner_id", "learner_id"),
+)

@@ -26,6 +26,7 @@ from handoff.tickets import (
     record_agent_reply,
     release,
     resolve,
+    settle,
     tickets_for,
     transfer,
 )
@@ -58,6 +59,7 @@ __all__ = [
     "record_agent_reply",
     "release",
     "resolve",
+    "settle",
     "tickets_for",
     "route",
     "team_name",

@@ -59,6 +59,7 @@ from handoff.routing import TEAMS, route
 from handoff.sla import BusinessHours, first_response_due
 from handoff.tables import ticket_events as EVENTS
 from handoff.tables import tickets as TICKETS
+from privacy import mask
 
 PRIORITIES = {"urgent": 1, "high": 2, "normal": 3, "low": 4}
 OPEN = ("queued", "claimed")
@@ -213,6 +214,9 @@ def create_ticket(
     reuse is conditional on the ticket still being open: one resolved or cancelled in the
     meantime is not reopened, a new ticket is queued instead."""
     now = time.time() if now is None else now
+    # the queue shows summaries to a whole team: a phone or card number in them is masked
+    # (the transcript keeps what the learner wrote, for the agent who takes the case)
+    summary = mask(summary)
     default_team, default_priority = route(intent, reason)
     team = team if team in TEAMS else default_team
     priority = priority if priority in PRIORITIES else default_priority
@@ -551,6 +555,25 @@ def resolve(
     values = {"status": "resolved", "resolved_at": now, "resolution_note": note}
     _change_claimed(conn, ticket_id, agent, values)
     _event(conn, ticket_id, "resolved", agent, note, now)
+    return _row(conn, ticket_id)
+
+
+def settle(
+    conn: Connection, ticket_id: int, actor: str, note: str = "", now: float | None = None
+) -> Ticket | None:
+    """Resolve an open ticket whoever holds it, or nobody: its work was done elsewhere (a
+    privacy request carried out from its own console). None if it was closed already."""
+    now = time.time() if now is None else now
+    if not _update(
+        conn,
+        ticket_id,
+        TICKETS.c.status.in_(OPEN),
+        status="resolved",
+        resolved_at=now,
+        resolution_note=note,
+    ):
+        return None
+    _event(conn, ticket_id, "resolved", actor, note, now)
     return _row(conn, ticket_id)
 
 

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy import Connection
 
 from kb_index.tables import kb_gaps as GAPS
+from privacy import mask
 
 
 def log_gap(
@@ -27,7 +28,7 @@ def log_gap(
     result = conn.execute(
         sa.insert(GAPS).values(
             conversation_id=conversation_id,
-            query=query,
+            query=mask(query),  # content staff need the question, not the learner's number
             lang=lang,
             kind=kind,
             hits=json.dumps(hits, ensure_ascii=False),
@@ -184,7 +185,8 @@ def clusters(
                 "representative": rows[centre]["query"],
                 "queries": queries[:20],
                 "gap_ids": [m["id"] for m in members],
-                "conversation_ids": list(dict.fromkeys(m["conversation_id"] for m in members))[:20],
+                # no conversation ids: the editors who read this view read no transcripts
+                "conversations": len({m["conversation_id"] for m in members}),
                 "kinds": {
                     k: sum(m["kind"] == k for m in members) for k in {m["kind"] for m in members}
                 },

@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from bot.db import Database, sqlite_url
+from bot.rate_limits import unlimited_env
 from bot.settings import ROOT, Settings
 from kb_index.config import KBConfig
 from tests.pgcluster import PostgresCluster
@@ -32,6 +33,13 @@ def hub_settings(tmp: Path, **overrides: object) -> Settings:
         "rasa_url": f"http://127.0.0.1:{free_port()}",
         "rasa_timeout_s": 2.0,
         "staff_seed": ROOT / "data" / "staff.yml",
+        # the suites sign in far more often than people do; tests/api/test_security.py
+        # checks the limits themselves
+        "limit_sign_in": "10000/minute",
+        "limit_sign_in_failures": "10000/minute",
+        "limit_conversations": "10000/minute",
+        "limit_messages": "10000/minute",
+        "limit_messages_address": "10000/minute",
     }
     base.update(overrides)
     return Settings(**base)
@@ -138,7 +146,8 @@ def stack(request, rasa_model, tmp_path_factory):  # type: ignore[no-untyped-def
 
     var = tmp_path_factory.mktemp(f"stack-{request.param}")
     settings = Settings(var_dir=var, port=free_port(), rasa_port=free_port())
-    env = {"AFTERCLASS_VAR_DIR": str(var), "AFTERCLASS_KB_MODEL": ""}
+    # many test learners, one loopback address: limits out of the way (test_security.py)
+    env = {"AFTERCLASS_VAR_DIR": str(var), "AFTERCLASS_KB_MODEL": "", **unlimited_env()}
     url = sqlite_url(var / "hub.db")
     if request.param == "postgresql":
         pg: PostgresCluster = request.getfixturevalue("postgres")

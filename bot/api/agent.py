@@ -12,15 +12,18 @@ from fastapi import APIRouter, HTTPException
 from sqlalchemy.engine import Connection
 
 import handoff
-from bot import auth, transcript
+from bot import audit, auth, transcript
 from bot.api.deps import (
+    Address,
     AppSettings,
     CurrentAgent,
+    DatabaseDep,
     DbRead,
     DbWrite,
     HubDep,
     Platform,
     conversation_for,
+    ticket_for,
 )
 from bot.api.learner import check_text
 from bot.api.schemas import (
@@ -106,8 +109,12 @@ def queue(
     By default an agent sees the teams they belong to."""
     if team:
         _check_team(agent, team)
-    teams = [team] if team else (agent.teams or None)
-    tickets = handoff.queue(db, teams=teams)
+    if _supervises(agent):
+        tickets = handoff.queue(db, teams=[team] if team else None)
+    elif team or agent.teams:
+        tickets = handoff.queue(db, teams=[team] if team else agent.teams)
+    else:  # an agent in no team works only on what they hold
+        tickets = [t for t in handoff.queue(db) if t.claimed_by == agent.id]
     if mine:
         tickets = [t for t in tickets if t.claimed_by == agent.id]
     now = time.time()
@@ -152,12 +159,13 @@ def _is_agent(row: dict) -> bool:
 def ticket(
     ticket_id: TicketId, agent: CurrentAgent, db: DbRead, platform: Platform, hub: HubDep
 ) -> dict:
-    return _ticket_view(db, platform, handoff.get_ticket(db, ticket_id), time.time(), hub)
+    return _ticket_view(db, platform, ticket_for(db, agent, ticket_id), time.time(), hub)
 
 
 @router.post("/tickets/{ticket_id}/claim")
 def claim(ticket_id: TicketId, agent: CurrentAgent, db: DbWrite, hub: HubDep) -> dict:
     """Atomic: of two agents claiming at once, one wins and the other gets a 409."""
+    ticket_for(db, agent, ticket_id)  # another team's ticket: 404, its state untold
     teams = None if _supervises(agent) else agent.teams
     return hub.tickets.claim(db, ticket_id, agent.id, agent.display_name, teams=teams).model_dump()
 
@@ -171,6 +179,7 @@ def reply(
     hub: HubDep,
     settings: AppSettings,
 ) -> Message:
+    ticket_for(db, agent, ticket_id)  # another team's ticket: 404, its state untold
     text = check_text(body.text, settings)
     return hub.tickets.reply(db, ticket_id, agent.id, agent.display_name, text)
 
@@ -179,6 +188,7 @@ def reply(
 def transfer(
     ticket_id: TicketId, body: TransferIn, agent: CurrentAgent, db: DbWrite, hub: HubDep
 ) -> dict:
+    ticket_for(db, agent, ticket_id)  # another team's ticket: 404, its state untold
     return hub.tickets.transfer(
         db, ticket_id, agent.id, body.team, body.note, override=_supervises(agent)
     ).model_dump()
@@ -189,6 +199,7 @@ def release(
     ticket_id: TicketId, body: ReleaseIn, agent: CurrentAgent, db: DbWrite, hub: HubDep
 ) -> dict:
     """Back to the ticket's own team queue: the owner, or a manager for anyone's ticket."""
+    ticket_for(db, agent, ticket_id)  # another team's ticket: 404, its state untold
     ticket = hub.tickets.release(db, ticket_id, agent.id, body.note, override=_supervises(agent))
     return ticket.model_dump()
 
@@ -197,6 +208,7 @@ def release(
 def reassign(
     ticket_id: TicketId, body: ReassignIn, agent: CurrentAgent, db: DbWrite, hub: HubDep
 ) -> dict:
+    ticket_for(db, agent, ticket_id)  # another team's ticket: 404, its state untold
     if not _supervises(agent):
         raise HTTPException(403, "only managers reassign tickets · 只有主管可以改派工单")
     member = auth.staff_member(db, body.agent)
@@ -219,15 +231,32 @@ def _teams_of(row: dict) -> list[str]:
 def resolve(
     ticket_id: TicketId, body: ResolveIn, agent: CurrentAgent, db: DbWrite, hub: HubDep
 ) -> dict:
+    ticket_for(db, agent, ticket_id)  # another team's ticket: 404, its state untold
     return hub.tickets.resolve(db, ticket_id, agent.id, agent.display_name, body.note).model_dump()
 
 
 @router.get("/conversations/{conversation_id}/messages", response_model=MessagesOut)
 def conversation_messages(
-    conversation_id: str, agent: CurrentAgent, db: DbRead, after: After = 0
+    conversation_id: str,
+    agent: CurrentAgent,
+    db: DbRead,
+    database: DatabaseDep,
+    address: Address,
+    after: After = 0,
 ) -> MessagesOut:
-    """The whole transcript, the bot's part included."""
+    """The whole transcript, the bot's part included. Reading it from the start is in the
+    audit log (recorded before it is served; bot/audit.py); fetching what came after a
+    message already shown is not."""
     conv = conversation_for(db, agent, conversation_id)
+    if after == 0:
+        database.writing(
+            audit.record_read,
+            "transcript.read",
+            actor=agent.id,
+            subject=f"conversation:{conv.id}",
+            learner_id=conv.learner_id,
+            address=address,
+        )
     return MessagesOut(
         messages=transcript.messages(db, conv.id, after=after, limit=5000),
         mode=mode_of(db, conv.id),
@@ -236,10 +265,23 @@ def conversation_messages(
 
 @router.get("/conversations/{conversation_id}/learner")
 def learner_profile(
-    conversation_id: str, agent: CurrentAgent, db: DbRead, platform: Platform
+    conversation_id: str,
+    agent: CurrentAgent,
+    db: DbRead,
+    database: DatabaseDep,
+    platform: Platform,
+    address: Address,
 ) -> dict:
-    """Who the learner is and what they bought, beside the transcript."""
+    """Who the learner is and what they bought, beside the transcript (audited)."""
     conv = conversation_for(db, agent, conversation_id)
+    database.writing(
+        audit.record_read,
+        "learner.read",
+        actor=agent.id,
+        subject=f"learner:{conv.learner_id}",
+        learner_id=conv.learner_id,
+        address=address,
+    )
     learner = platform.learner(conv.learner_id)
     if learner is None:
         raise HTTPException(404, f"learner {conv.learner_id} is not known to the platform")

@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, HTTPException
 from sqlalchemy.engine import Connection
 
+from bot import audit
 from bot.api.deps import KB, CurrentEditor, DatabaseDep, DbRead, DbWrite
 from bot.api.schemas import EditIn, RollbackIn, StagedIn, VersionIn
 from bot.auth import Principal
@@ -116,7 +117,12 @@ def _check_links(
 
 
 def _saved(
-    db: Connection, old: Entry | None, entry: Entry, warnings: list[str] | None = None
+    db: Connection,
+    old: Entry | None,
+    entry: Entry,
+    warnings: list[str] | None = None,
+    *,
+    actor: str,
 ) -> tuple[dict, bool]:
     """The response for a change (the entry, and what the editor should fix before
     publishing, `warnings`) and whether the live set changed, so the index must be rebuilt
@@ -126,7 +132,16 @@ def _saved(
     if entry.status == "published":
         kb_gaps.resolve_published(db, entry.id)
     changed = old is None or old.version != entry.version
-    return out, changed and "published" in (old.status if old else "", entry.status)
+    live_changed = changed and "published" in (old.status if old else "", entry.status)
+    if live_changed:  # what learners are told changed: the audit log says who and when
+        audit.record(
+            db,
+            "kb.publish",
+            actor=actor,
+            subject=f"kb:{entry.id}",
+            detail={"version": entry.version, "status": entry.status},
+        )
+    return out, live_changed
 
 
 def _reindexed(out: dict, live_changed: bool, db: Database, kb: KnowledgeBase) -> dict:
@@ -171,7 +186,7 @@ def create_entry(body: EditIn, editor: CurrentEditor, database: DatabaseDep, kb:
         warnings = _check_links(db, entry, live=entry.status == "published")
         entry = store.save_entry(db, entry, editor.id, body.note or "created")
         kb_gaps.link_draft(db, body.gap_ids, entry.id)
-        out, live_changed = _saved(db, None, entry, warnings)
+        out, live_changed = _saved(db, None, entry, warnings, actor=editor.id)
     return _reindexed(out, live_changed, database, kb)
 
 
@@ -215,7 +230,7 @@ def _edit(
         )
     except (store.StaleVersion, store.StaleStaged) as e:
         raise _stale(e) from e
-    return _saved(db, old, entry, warnings)
+    return _saved(db, old, entry, warnings, actor=editor.id)
 
 
 def _stage(db: Connection, editor: Principal, live: Entry, body: EditIn, base: int) -> dict:
@@ -268,7 +283,7 @@ def _set_status(
             entry = store.set_status(db, entry_id, status, editor.id, base_version=base)
         except store.StaleVersion as e:
             raise _stale(e) from e
-        out, live_changed = _saved(db, old, entry)
+        out, live_changed = _saved(db, old, entry, actor=editor.id)
     return _reindexed(out, live_changed, database, kb)
 
 
@@ -329,5 +344,5 @@ def rollback(
             raise _stale(e) from e
         except ValueError as e:
             raise HTTPException(422, str(e)) from e
-        out, live_changed = _saved(db, old, entry)
+        out, live_changed = _saved(db, old, entry, actor=editor.id)
     return _reindexed(out, live_changed, database, kb)

@@ -8,6 +8,7 @@ import asyncio
 from fastapi import APIRouter, HTTPException, Request, Response
 from sqlalchemy.engine import Connection
 
+from bot import audit
 from bot.api.deps import KB, CurrentEditor, DatabaseDep, DbRead
 from bot.api.kb_entries import reindex
 from kb_index import Entry, store, transfer
@@ -113,4 +114,13 @@ def _save_all(
         "drafted": len(parsed.drafted),  # rows without a status: stored as drafts
         "warnings": warnings,  # drafts asking what a live entry asks
     }
+    if created or updated:
+        audit.record(
+            db,
+            "kb.import",
+            actor=author,
+            subject="kb",
+            detail={k: out[k] for k in ("created", "updated", "unchanged", "drafted")}
+            | {"format": format, "live_changed": touched_published},
+        )
     return out, touched_published

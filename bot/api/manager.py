@@ -49,6 +49,8 @@ LABELS = {
     "csat_satisfied_share": "Satisfied (4–5) · 满意占比",
     "queue_waiting": "Waiting now · 当前等待",
     "queue_oldest_min": "Longest wait, business min · 最长等待（工作分钟）",
+    "privacy_open": "Privacy requests open · 待处理隐私请求",
+    "privacy_overdue": "Privacy requests overdue · 逾期隐私请求",
 }
 
 

@@ -39,6 +39,8 @@ The queue right now (the window does not apply):
   answered waits since then (ticket_events 'transferred', 'released'); one nobody answered
   waits since it was created, because that is how long the learner has waited.
 - ``queue_oldest_min``: the longest of those waits.
+- ``privacy_open``: learners' privacy requests (export, erasure) not carried out yet;
+  ``privacy_overdue``: of those, the ones past their legal deadline (15 working days).
 
 Times are business minutes (handoff.BusinessHours.elapsed with the hub's hours): the clock the
 SLA runs on, so a ticket filed at 23:00 and answered at 09:05 took 5 minutes, not 10 hours.

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy import Connection
 
 from bot.metrics.stats import business_minutes, column, p50, p90, rounded, share
+from bot.tables import privacy_requests
 from handoff import BusinessHours
 from handoff.tables import tickets
 
@@ -30,6 +31,7 @@ BASIS: dict[str, str] = {
     "csat_satisfied_share": "csat_responses",
     "queue_waiting": "queue_waiting",
     "queue_oldest_min": "queue_waiting",
+    "privacy_overdue": "privacy_open",
 }
 
 
@@ -208,6 +210,17 @@ def queue_indicators(conn: Connection, now: float, hours: BusinessHours) -> dict
     return {"queue_waiting": len(waits), "queue_oldest_min": rounded(max(waits, default=None))}
 
 
+def privacy_indicators(conn: Connection, now: float) -> dict[str, Any]:
+    """Learners' privacy requests not carried out yet, and those past their legal deadline
+    (15 working days, bot/privacy_requests.py): a deadline the law sets, watched like an SLA."""
+    pr = privacy_requests
+    open_ = pr.c.status == "open"
+    count = sa.func.count()
+    waiting = conn.scalar(sa.select(count).where(open_)) or 0
+    overdue = conn.scalar(sa.select(count).where(open_, pr.c.due_at < now)) or 0
+    return {"privacy_open": int(waiting), "privacy_overdue": int(overdue)}
+
+
 def indicators(
     conn: Connection,
     since: float,
@@ -223,4 +236,5 @@ def indicators(
         **ticket_indicators(conn, since, now, hours),
         **csat_indicators(conn, since, now),
         **queue_indicators(conn, now, hours),
+        **privacy_indicators(conn, now),
     }

@@ -99,9 +99,11 @@ function render(m) {
   const tapped = m.sender === "learner" && m.payload.payload && !m.payload.payload.startsWith("/");
   const intent = tapped ? "tapped option · 点选的选项" : m.intent ? `${m.intent} ${m.confidence != null ? m.confidence.toFixed(2) : ""}` : null;
   const meta = [AC.time(m.created_at), intent].filter(Boolean).join(" · ");
-  const node = AC.el("div", { class: `msg ${m.sender === "learner" ? "bot" : m.sender === "bot" ? "learner" : m.sender}`, "data-id": m.id, "data-sender": m.sender, "data-text": m.text },
+  // an anonymised message (an erasure, the retention period) has no words left
+  const erased = !m.text.trim() && !Object.keys(m.payload).length;
+  const node = AC.el("div", { class: `msg ${m.sender === "learner" ? "bot" : m.sender === "bot" ? "learner" : m.sender}${erased ? " erased" : ""}`, "data-id": m.id, "data-sender": m.sender, "data-text": m.text },
     who ? AC.el("span", { class: "who" }, who) : null,
-    m.sender === "learner" ? m.text : AC.rich(m.text), AC.el("span", { class: "meta" }, meta));
+    erased ? AC.el("span", { class: "erased-text" }, "Content erased · 内容已删除") : m.sender === "learner" ? m.text : AC.rich(m.text), AC.el("span", { class: "meta" }, meta));
   if (m.payload.citation) node.append(AC.el("a", { class: "cite", href: m.payload.citation.url, target: "_blank" }, `📖 ${m.payload.citation.title}`));
   // the learner's notice is in the learner's language; the agent gets it in both
   if (m.payload.event === "cancelled") node.append(AC.el("div", { class: "error", "data-event": "cancelled" }, "The learner went back to the assistant; the ticket is cancelled · 学员已回到智能助手，工单已取消"));
@@ -144,7 +146,8 @@ function showInfo() {
   show("ticket-info", !!current);
   if (!current) return;
   const due = dueText(current);
-  info.replaceChildren(
+  // (a null is no child: replaceChildren would show it as the text "null")
+  info.replaceChildren(...[
     AC.el("div", { "data-info": "reason" }, `${REASON[current.reason] || current.reason} · ${PRIORITY[current.priority] || current.priority}`,
       due ? AC.el("span", { "data-info": "due" }, ` · ${due}`) : null,
       current.sla_breached ? AC.el("strong", { class: "error" }, " · first-response SLA breached · 首次响应已超时") : null),
@@ -153,7 +156,8 @@ function showInfo() {
     current.learner_online == null || !["queued", "claimed"].includes(current.status) ? null : AC.el("div", { "data-info": "presence", class: current.learner_online ? "" : "error" },
       current.learner_online ? "The learner has the chat open · 学员正在对话页面" : "The learner has closed the chat page; they will see your reply when they come back · 学员已关闭对话页面，回来后会看到您的回复"),
     ...(current.notes || []).filter((n) => n.note).map((n) => AC.el("div", { "data-info": "note" },
-      `${{ transferred: "Transferred · 转接", released: "Released · 放回队列", reassigned: "Reassigned · 改派" }[n.kind] || n.kind} (${n.actor}${n.team ? " → " + teamName(n.team) : n.to ? " → " + n.to : ""}): ${n.note}`)));
+      `${{ transferred: "Transferred · 转接", released: "Released · 放回队列", reassigned: "Reassigned · 改派" }[n.kind] || n.kind} (${n.actor}${n.team ? " → " + teamName(n.team) : n.to ? " → " + n.to : ""}): ${n.note}`)),
+    PrivacyDesk.forTicket(current)].filter(Boolean));
 }
 
 // Resolve asks for a confirmation and an optional note: one stray click used to end the chat
@@ -165,7 +169,7 @@ async function openTicket(id) {
     renderQueue(); showActions();
     $("log").replaceChildren();
     if (sock) sock.close();
-    sock = AC.socket(`/api/conversations/${current.conversation_id}/ws?token=${encodeURIComponent(token)}`, (ev) => {
+    sock = AC.socket(`/api/conversations/${current.conversation_id}/ws`, token, (ev) => {
       if (ev.type === "message") {
         render(ev.message);
         // a new question from the learner: new suggestions, unless the agent is searching
@@ -283,6 +287,7 @@ async function boot() {
   const saved = AC.store.getItem("ac.agent.filter");
   if (saved && [...$("team-filter").options].some((o) => o.value === saved)) $("team-filter").value = saved;
   if (supervises()) agents = await AC.api("/api/agent/agents", { token });
+  PrivacyDesk.start();  // the privacy team's requests, for compliance agents and managers
   await refreshQueue();
   setInterval(refreshQueue, 2000);
 }

@@ -4,12 +4,14 @@ const T = {
   zh: { title: "课后学堂 · 在线客服", as: "学员", new: "新对话", send: "发送", placeholder: "输入您的问题…",
         bot: "智能助手", you: "我", agent: "客服", mode_bot: "智能助手在线", mode_human: "人工客服模式：客服会在这里回复您",
         back: "回到智能助手", offline: "连接中断，正在重连…", source: "来源", rate: "请为本次服务打分", helpful: "有帮助", not_helpful: "没帮助", typing: "正在输入", unsent: "未发送", too_long: "消息太长了，最多 4000 字，请删减后再发送。",
+        download: "下载我的数据", download_expired: "下载链接已过期，如仍需要请重新申请。", download_invalid: "这个下载链接无效。", erased: "内容已删除",
         comment: "想补充点什么吗？（选填）", submit_rating: "提交评价", rated: "您已经评价过这次服务了，谢谢！",
         err_401: "登录已过期，请刷新页面后再试。", err_404: "找不到这段对话，请点“新对话”重新开始。", err_409: "这个操作现在不能进行，请刷新页面后再试。",
         err_422: "消息是空的或格式不对，请修改后再发送。", err_other: "服务暂时不可用，请稍后再试。" },
   en: { title: "AfterClass Academy · Help", as: "Learner", new: "New chat", send: "Send", placeholder: "Type your question…",
         bot: "Assistant", you: "You", agent: "Agent", mode_bot: "The assistant is here", mode_human: "You're with a person: replies appear here",
         back: "Back to the assistant", offline: "Connection lost, reconnecting…", source: "Source", rate: "Please rate the help you got", helpful: "Helpful", not_helpful: "Not helpful", typing: "Typing", unsent: "Not sent", too_long: "That message is too long: 4,000 characters at most. Please shorten it and send it again.",
+        download: "Download my data", download_expired: "This download link has expired; ask again if you still need a copy.", download_invalid: "This download link is not valid.", erased: "Content erased",
         comment: "Anything to add? (optional)", submit_rating: "Send rating", rated: "You have already rated this. Thank you!",
         err_401: "Your session has expired. Please reload the page and try again.", err_404: "This conversation can't be found. Please start a new chat.", err_409: "That can't be done right now. Please reload the page and try again.",
         err_422: "The message is empty or not in a form we accept. Please change it and send it again.", err_other: "The service is unavailable for a moment. Please try again shortly." },
@@ -51,9 +53,13 @@ function render(m) {
   let text = m.text;
   // the answer's own "📖 Source: …" line is for text-only clients; here the link below says it
   if (p.citation) text = text.replace(/\n\s*\n📖[^\n]*$/, "");
-  const body = m.sender === "learner" ? text : AC.rich(text);
-  const node = AC.el("div", { class: `msg ${m.sender}`, "data-id": m.id, "data-sender": m.sender },
+  // a message anonymised by an erasure or the retention period has no words left: a muted
+  // placeholder, not an empty bubble
+  const erased = !String(text || "").trim() && !Object.keys(p).length;
+  const body = erased ? AC.el("span", { class: "erased-text" }, t("erased")) : m.sender === "learner" ? text : AC.rich(text);
+  const node = AC.el("div", { class: `msg ${m.sender}${erased ? " erased" : ""}`, "data-id": m.id, "data-sender": m.sender },
     who ? AC.el("span", { class: "who" }, who) : null, body);
+  if (p.download) node.append(downloadBox(p.download));
   if (p.citation) {
     node.append(AC.el("a", { class: "cite", href: p.citation.url, target: "_blank", "data-entry": p.citation.id }, `📖 ${t("source")}: ${p.citation.title}`));
   }
@@ -71,6 +77,37 @@ function render(m) {
   if (p.event === "csat") closeStars(p.ticket_id, p.score);
   $("log").append(node);
   $("log").scrollTop = $("log").scrollHeight;
+}
+
+// The learner's copy of their data (a privacy export): the link needs their sign-in, so the
+// page fetches it with the token and saves what comes back; a plain link would not work.
+// Once the link has expired the button gives way to a line that says so.
+function downloadBox(d) {
+  const box = AC.el("div", { class: "download" });
+  const expired = () => !d.expires_at || d.expires_at * 1000 <= Date.now();
+  const gone = (why = "expired") => box.replaceChildren(AC.el("span", { class: "expired", "data-download": why }, t(`download_${why}`)));
+  // only this site's export path gets the learner's token
+  if (!/^\/api\/learner\/privacy-exports\/[\w-]+$/.test(d.url || "")) { gone("invalid"); return box; }
+  if (expired()) { gone(); return box; }
+  const button = AC.el("button", { type: "button", class: "primary", "data-download": "ready", onclick: async () => {
+    if (expired()) { gone(); return; }
+    button.disabled = true;
+    try {
+      const res = await fetch(d.url, { headers: { Authorization: "Bearer " + token } });
+      // 410: expired (or its file purged); 404: not this learner's link
+      if (res.status === 410 || res.status === 404) { gone(res.status === 410 ? "expired" : "invalid"); return; }
+      if (!res.ok) { const e = new Error(res.statusText); e.status = res.status; throw e; }
+      const href = URL.createObjectURL(await res.blob());
+      const a = AC.el("a", { href, download: "afterclass-data.json", class: "hidden" });
+      document.body.append(a); a.click(); a.remove();
+      setTimeout(() => URL.revokeObjectURL(href), 60000);
+    } catch (e) { $("status").textContent = errText(e); }
+    finally { button.disabled = false; }
+  } }, "⬇ " + t("download"));
+  box.append(button);
+  const left = d.expires_at * 1000 - Date.now();
+  if (left < 2 ** 31 - 1) setTimeout(() => gone(), left);  // the button goes when the link does
+  return box;
 }
 
 async function feedback(entryId, helpful, messageId, button) {
@@ -198,7 +235,7 @@ async function start(learnerId, fresh) {
   if (!conv) { conv = take(await AC.api("/api/conversations", { method: "POST", token, body: { lang } })); AC.store.setItem(key, conv.id); }
   $("log").replaceChildren();
   if (sock) sock.close();
-  sock = AC.socket(`/api/conversations/${conv.id}/ws?token=${encodeURIComponent(token)}`, (ev) => {
+  sock = AC.socket(`/api/conversations/${conv.id}/ws`, token, (ev) => {
     if (ev.type === "message") render(ev.message);
     if (ev.type === "mode") { mode = ev.mode; showMode(); }
   }, (up) => showMode(up));

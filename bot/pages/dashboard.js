@@ -23,6 +23,7 @@ const CARDS = [
   ["sla_breach_rate", "SLA breaches · SLA 超时率", pct, (v) => `${v.sla_breached} / ${v.sla_due} due tickets · 已到期工单`],
   ["queue_waiting", "Waiting now · 当前等待", plain, () => "not yet answered by a person · 尚无人工回复"],
   ["queue_oldest_min", "Longest wait · 最长等待", mins, () => BUSINESS],
+  ["privacy_overdue", "Privacy requests overdue · 逾期隐私请求", plain, (v) => `${v.privacy_open} open · 待处理 · legal deadline 15 working days · 法定 15 个工作日`],
   ["conversations", "Conversations · 会话数", plain, (v) => count(v.handed_off, "handed to a person · 转人工")],
 ];
 const FORMAT = Object.fromEntries(CARDS.map(([key, , fmt]) => [key, fmt]));
@@ -206,9 +207,16 @@ const REFUSALS = {
 const NOT_RECORDED = "Not recorded (older tickets) · 未记录（较早工单）";
 function named(map, key) { return key === "not_recorded" ? NOT_RECORDED : map[key] || key; }
 function shareCell(n, share) {
-  return AC.el("td", { class: "num" }, AC.el("span", { class: "share", style: `width:${Math.round((share || 0) * 60)}px` }),
+  return AC.el("td", { class: "num" }, bar(share),
     `${n} · ${share == null ? "—" : pct(share)}`);
 }
+// a share as a bar; its width set through the CSSOM (a style attribute would break the CSP)
+function bar(share) {
+  const span = AC.el("span", { class: "share" });
+  span.style.width = `${Math.round((share || 0) * 60)}px`;
+  return span;
+}
+
 function fill(id, rows, cells, empty, cols = 2) {
   $(id).tBodies[0].replaceChildren(...(rows.length ? rows.map(cells)
     : [AC.el("tr", {}, AC.el("td", { colspan: String(cols), class: "muted" }, empty))]));

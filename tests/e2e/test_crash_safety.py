@@ -89,4 +89,17 @@ def test_a_killed_hub_loses_no_acknowledged_message_and_answers_every_one(stack)
         assert len(learner_rows) == len(TURNS) * 2, "a message no learner acknowledged"
         for m in learner_rows:
             answers = [r for r in rows if r["reply_to"] == m["id"]]
-            assert m["handled_at"] is not None and answers, f"left unanswered: {m['text']}"
+            assert m["handled_at"] is not None and answers, (
+                f"left unanswered: {m['text']}\n{trouble(stack)}"
+            )
+
+
+def trouble(stack) -> str:  # type: ignore[no-untyped-def]
+    """The warnings and errors the hub and Rasa logged, for a failure's message."""
+    lines = []
+    for name in ("hub.log", "rasa.log"):
+        path = stack.log_dir / name
+        if path.exists():
+            text = path.read_text("utf-8", errors="replace").splitlines()
+            lines += [f"{name}: {x}" for x in text if "WARNING" in x or "ERROR" in x][-40:]
+    return "\n".join(lines)

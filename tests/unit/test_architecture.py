@@ -13,7 +13,7 @@ from pathlib import Path
 
 from bot.settings import ROOT
 
-LIBRARIES = ("kb_index", "handoff", "course_platform", "replies", "reading")
+LIBRARIES = ("kb_index", "handoff", "course_platform", "replies", "reading", "privacy")
 FLOWS = {
     "account",
     "certificate",

@@ -31,6 +31,36 @@ def test_another_errand_is_not_an_invoice_title(rt):
     assert slot_events(events)["invoice_title"] == company
 
 
+def test_a_name_at_the_invoice_title_is_the_title_whatever_else_the_nlu_reads(rt):
+    # QA: "Shanghai … Information Technology Co., Ltd." read as piracy_report at 0.88-0.96,
+    # and the guard told the learner to finish the invoice first
+    for lang, name, intent, confidence in (
+        ("en", "Shanghai Xinghe Information Technology Co., Ltd.", "piracy_report", 0.96),
+        ("en", "Qingdao Haibin Trading Co. Ltd", "piracy_report", 0.91),
+        ("zh", "重庆山城盗版图书回收有限公司", "piracy_report", 0.97),
+        ("zh", "北京退款无忧科技有限公司", "refund_request", 0.95),
+        ("en", "Emma Li", "request_human", 0.3),
+    ):
+        said = answer("invoice_form", "invoice_title", name, intent, confidence, lang=lang)
+        events, msgs = run(ValidateInvoiceForm(), said)
+        assert slot_events(events)["invoice_title"] == name, name
+        assert msgs == [], name
+    # a nickname at the new nickname too
+    from actions.account import ValidateAccountForm
+
+    said = answer("account_form", "account_value", "Moonlight Owl", "piracy_report", 0.9,
+                  slots={"account_field": "nickname"})
+    events, msgs = run(ValidateAccountForm(), said)
+    assert slot_events(events)["account_value"] == "Moonlight Owl" and msgs == []
+    # a question there is still answered, and another errand still told to wait
+    said = answer("invoice_form", "invoice_title", "发票多久能收到？", "ask_question", lang="zh")
+    assert slot_events(run(ValidateInvoiceForm(), said)[0])["invoice_title"] is None
+    said = answer("invoice_form", "invoice_title", "I want a refund instead", "refund_request",
+                  0.97)
+    events, msgs = run(ValidateInvoiceForm(), said)
+    assert slot_events(events)["invoice_title"] is None and "finish" in texts(msgs)
+
+
 def test_a_question_where_the_email_goes_is_answered_and_the_email_asked_again(rt):
     said = answer("invoice_form", "email", "发票多久能收到？", "ask_question", lang="zh")
     events, msgs = run(ValidateInvoiceForm(), said)
@@ -101,6 +131,36 @@ def test_the_value_asked_for_is_the_answer_whatever_the_nlu_reads(rt):
     said = answer("invoice_form", "order_id", "我要退 AC10010001", "refund_request", lang="zh")
     events, msgs = run(ValidateInvoiceForm(), said)
     assert slot_events(events) == {"order_id": None} and "要先办别的事" in texts(msgs)
+
+
+def test_a_code_or_a_request_for_another_is_the_answer_at_the_code_question(rt):
+    # "验证码没收到" reads as a login problem, and was told to finish this first; a code with
+    # words around it as anything at all
+    from actions.privacy import ValidatePrivacyForm
+
+    def said(text: str, intent: str):
+        return answer(
+            "privacy_form",
+            "privacy_identity",
+            text,
+            intent,
+            0.95,
+            lang="zh",
+            slots={"privacy_type": "delete"},
+        )
+
+    with rt.db.write() as conn:
+        code = rt.identity.issue(conn, "L1001", "privacy_delete").code
+    wrong = f"{(int(code) + 1) % 1_000_000:06d}"
+    events, msgs = run(ValidatePrivacyForm(), said("验证码没收到", "login_problem"))
+    assert slot_events(events)["privacy_identity"] is None
+    assert "秒后才能重新发送" in texts(msgs) and "要先办别的事" not in texts(msgs)
+    events, msgs = run(ValidatePrivacyForm(), said(f"验证码是 {wrong}", "login_problem"))
+    assert slot_events(events)["privacy_identity"] is None
+    assert "验证码不正确" in texts(msgs) and "要先办别的事" not in texts(msgs)
+    # words that are neither are met for what they are
+    events, msgs = run(ValidatePrivacyForm(), said("我要退款", "refund_request"))
+    assert "要先办别的事" in texts(msgs)
 
 
 def test_thanks_or_emoji_where_the_order_goes_is_no_order_called_thanks(rt):

@@ -533,3 +533,29 @@ def test_reasons_and_refunds_of_an_empty_window(conn):
         0,
     )
     assert f["approved_share"] is None and f["reasons"] == [] and f["refusals"] == []
+
+
+def test_privacy_requests_past_their_legal_deadline_are_counted_and_raise_an_alert(conn):
+    from bot import privacy_requests
+
+    day = 86400.0
+    late = privacy_requests.open_request(  # filed a month ago: 15 working days have passed
+        conn, learner_id="L1", kind="delete", conversation_id=None, ticket_id=None,
+        verified_by="code", now=NOW - 30 * day,
+    )
+    privacy_requests.open_request(
+        conn, learner_id="L2", kind="export", conversation_id=None, ticket_id=None,
+        verified_by="code", now=NOW - day,
+    )
+    done = privacy_requests.open_request(
+        conn, learner_id="L3", kind="export", conversation_id=None, ticket_id=None,
+        verified_by="code", now=NOW - 40 * day,
+    )
+    privacy_requests.close(conn, done["id"], status=privacy_requests.DONE, by="ann", now=NOW)
+    v = values(conn)
+    assert (v["privacy_open"], v["privacy_overdue"]) == (2, 1)
+    assert late["due_at"] < NOW
+
+    rules = metrics.load_rules(ROOT / "data" / "alerts.yml")
+    raised = [a for a in metrics.alerts(v, rules) if a["indicator"] == "privacy_overdue"]
+    assert raised, "an overdue privacy request raises the default alert"

@@ -283,3 +283,17 @@ def test_a_nickname_is_a_value_and_a_sentence_is_not():
         assert not is_value("account_value", text), text
     # only the questions that ask for a name are read this way
     assert not is_value("email", "Acme Tech Ltd") and not is_value(None, "Acme Tech Ltd")
+
+
+def test_digits_at_the_code_question_are_the_code_whatever_the_nlu_reads():
+    # six random digits once read as request_human (0.9): the wrong try went to a person
+    # instead of counting, and "tries left" was never said
+    from reading import read
+
+    code = ("privacy_form", "privacy_identity")
+    for text in ("482913", "482 913", "４８２９１３", "1004"):
+        assert read(text, conv_lang="en", asking=code).metadata()["value_intent"] == (
+            "privacy_request"
+        )
+    for text in ("转人工", "I didn't get the code", "123", "6222021234567890128"):
+        assert "value_intent" not in read(text, conv_lang="en", asking=code).metadata()
