@@ -126,6 +126,26 @@ def asks_about(text: str) -> bool:
     return bool(_QUESTION_MARKERS.search(text) or _EN_QUESTION_START.match(text))
 
 
+# A yes typed at a final confirmation ("yes, delete it", "确认注销"): the words that follow the
+# yes may sound like a way out to the NLU ("delete it" read as `deny`, 0.68), and the form
+# then ended on the learner's yes. Only a yes that starts the message and no negation.
+_YES_FIRST = re.compile(
+    r"^\s*(yes|yeah|yep|sure|ok|okay|confirm(ed)?|go ahead|确认|确定|是的|好的|可以|没问题)"
+    r"(?![a-z])",
+    re.IGNORECASE,
+)
+_NEGATION = re.compile(
+    r"\b(no|not|don'?t|never|wait|but)\b|不|别|没有|算了|取消|等等|再想", re.IGNORECASE
+)
+# the questions whose answer is a yes or a no before something final is recorded
+CONFIRMATIONS = {("privacy_form", "flow_confirmed"), ("refund_form", "flow_confirmed")}
+
+
+def says_yes(text: str) -> bool:
+    """A plain yes first, and nothing that takes it back ("yes, delete it", "确认，删除吧")."""
+    return bool(_YES_FIRST.search(text)) and not _NEGATION.search(text) and not says_stop(text)
+
+
 def says_stop(text: str) -> bool:
     """Whether the message says to leave the form ("算了", "cancel", a bare "no")."""
     return bool(_STOP.search(text))
@@ -242,7 +262,8 @@ class Reading:
 
     @cached_property
     def hints(self) -> dict[str, Any]:
-        """`answer_intent` when the text answers the open question though it sounds like a
+        """`read_as: affirm` for a plain yes at a final confirmation (`says_yes`);
+        `answer_intent` when the text answers the open question though it sounds like a
         way out; `value_intent` when it is a value of the shape the question asks for;
         `read_as: ask_question` when it is nothing but one of the learner's course names and
         no form asks anything; else, where no form asks anything, the needs it names
@@ -254,6 +275,8 @@ class Reading:
         # name on its own is short, and most messages outside a form are not
         orders = self._orders() if self.needs_orders else []
         named = bool(named_orders(orders, text))
+        if self.asking in CONFIRMATIONS and says_yes(text):
+            return {"read_as": "affirm"}
         answer = answer_intent(self.asking, text, names_an_order=named)
         if answer:
             return {"answer_intent": answer}

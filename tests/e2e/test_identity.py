@@ -78,6 +78,18 @@ def test_an_export_is_confirmed_with_a_code_and_recorded_in_english(stack):
     assert "Deletion is final" not in said and out["mode"] == "bot"
 
 
+def test_a_typed_yes_that_names_the_deletion_is_a_yes(stack):
+    # tried as a learner: "yes, delete it" read as deny (0.68), and the deletion the
+    # learner had just confirmed was cancelled
+    learner = Learner(stack.hub_url, "L1005")
+    learner.say("please delete my account and all my data")
+    out = learner.say(latest_code(stack, "L1005"))
+    assert "deletion is final" in last_bot(out)["text"], said_by_bot(out)
+    out = learner.say("yes, delete it")
+    request = recorded(stack, learner, "L1005", "delete")
+    assert f"Request #{request['id']} recorded" in said_by_bot(out), said_by_bot(out)
+
+
 def test_the_phone_digits_the_login_guide_shows_confirm_nothing(stack):
     # the issue: the login guide shows "137****1003", and those last 4 digits were the
     # proof of identity for deleting the account

@@ -297,3 +297,26 @@ def test_digits_at_the_code_question_are_the_code_whatever_the_nlu_reads():
         )
     for text in ("转人工", "I didn't get the code", "123", "6222021234567890128"):
         assert "value_intent" not in read(text, conv_lang="en", asking=code).metadata()
+
+
+@pytest.mark.parametrize(
+    "text, yes",
+    [
+        ("yes, delete it", True),  # read as deny (0.68): the deletion was cancelled
+        ("Yes please go ahead and delete everything", True),
+        ("确认，删除吧", True),
+        ("okay", True),
+        ("yes but wait", False),
+        ("好的，不注销了", False),
+        ("确定不删了", False),
+        ("yesterday I asked for this", False),
+        ("no", False),
+    ],
+)
+def test_a_plain_yes_at_a_final_confirmation_is_a_yes(text, yes):
+    from reading import read
+
+    for asking in (("privacy_form", "flow_confirmed"), ("refund_form", "flow_confirmed")):
+        read_as = read(text, conv_lang="en", asking=asking).metadata().get("read_as")
+        assert (read_as == "affirm") is yes
+    assert "read_as" not in read(text, conv_lang="en", asking=None).metadata()
