@@ -43,7 +43,6 @@ from bot.learner_records import LearnerRecords
 from bot.rasa_client import RasaClient
 from bot.rate_limits import RateLimits
 from bot.settings import Settings, get_settings, is_loopback
-from bot.tracker_store import TrackerStore
 from course_platform import demo_store as platform_store
 from course_platform import load_platform
 from course_platform.refund_policy import RefundPolicy
@@ -111,12 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.alerts = metrics.load_alerts(settings.alert_rules)
         app.state.limits = RateLimits(settings)
         # a learner's data wherever it lives, for their export and erasure
-        app.state.records = LearnerRecords(
-            db,
-            platform,
-            TrackerStore(settings.tracker_path),
-            keys.secret(settings, "pseudonym_key"),
-        )
+        app.state.records = LearnerRecords.for_settings(settings, db, platform)
         # what an earlier run left half done: its learners get a notice (bot/recovery.py)
         await db.awrite(recovery.sweep, app.state.hub.outbox, started)
         background = [asyncio.create_task(sweep_stale(app))]

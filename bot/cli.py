@@ -216,17 +216,15 @@ def staff(args: argparse.Namespace) -> int:
 
 def _records(settings: Settings):  # type: ignore[no-untyped-def]
     """The learner records the hub itself works with (bot/app.py), for the commands below."""
-    from bot import keys, migrate
+    from bot import migrate
     from bot.db import Database
     from bot.learner_records import LearnerRecords
-    from bot.tracker_store import TrackerStore
     from course_platform.loader import load_platform
 
     db = Database(settings.database)
     migrate.upgrade(db)
     platform = load_platform(settings.platform, db, settings.platform_options)
-    key = keys.secret(settings, "pseudonym_key")
-    return LearnerRecords(db, platform, TrackerStore(settings.tracker_path), key)
+    return LearnerRecords.for_settings(settings, db, platform)
 
 
 def learner(args: argparse.Namespace) -> int:

@@ -61,6 +61,14 @@ class LearnerRecords:
     tracker: TrackerStore
     key: str
 
+    @classmethod
+    def for_settings(cls, settings: Any, db: Database, platform: CoursePlatform) -> LearnerRecords:
+        """Where the hub, and the command line, find a learner's data."""
+        from bot import keys
+
+        tracker = TrackerStore(settings.tracker_path)
+        return cls(db, platform, tracker, keys.secret(settings, "pseudonym_key"))
+
     def pseudonym(self, learner_id: str) -> str:
         return pseudonym(self.key, learner_id)
 

@@ -11,7 +11,7 @@ gone from the dialogue too: a later message starts the conversation afresh.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -64,10 +64,10 @@ class TrackerStore:
         if engine is None or not ids:
             return out
         with engine.connect() as conn:
-            for i in range(0, len(ids), _CHUNK):
+            for chunk in _chunks(ids):
                 rows = conn.execute(
                     sa.select(_EVENTS.c.sender_id, _EVENTS.c.data)
-                    .where(_EVENTS.c.sender_id.in_(ids[i : i + _CHUNK]))
+                    .where(_EVENTS.c.sender_id.in_(chunk))
                     .order_by(_EVENTS.c.id)
                 )
                 for sender, data in rows:
@@ -82,12 +82,12 @@ class TrackerStore:
             return 0
         total = 0
         with engine.connect() as conn:
-            for i in range(0, len(ids), _CHUNK):
+            for chunk in _chunks(ids):
                 total += int(
                     conn.scalar(
                         sa.select(sa.func.count())
                         .select_from(_EVENTS)
-                        .where(_EVENTS.c.sender_id.in_(ids[i : i + _CHUNK]))
+                        .where(_EVENTS.c.sender_id.in_(chunk))
                     )
                     or 0
                 )
@@ -101,10 +101,8 @@ class TrackerStore:
             return 0
         deleted = 0
         with engine.begin() as conn:
-            for i in range(0, len(ids), _CHUNK):
-                result = conn.execute(
-                    sa.delete(_EVENTS).where(_EVENTS.c.sender_id.in_(ids[i : i + _CHUNK]))
-                )
+            for chunk in _chunks(ids):
+                result = conn.execute(sa.delete(_EVENTS).where(_EVENTS.c.sender_id.in_(chunk)))
                 deleted += result.rowcount
         return deleted
 
@@ -112,3 +110,9 @@ class TrackerStore:
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None
+
+
+def _chunks(ids: list[str]) -> Iterator[list[str]]:
+    """`ids` in slices of `_CHUNK`, one IN (...) each."""
+    for i in range(0, len(ids), _CHUNK):
+        yield ids[i : i + _CHUNK]

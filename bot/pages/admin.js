@@ -144,12 +144,8 @@ function tab(which) {
   if (audit && !auditQuery) loadAudit();
 }
 
-async function login(e) {
-  e.preventDefault();
-  try {
-    const res = await AC.api("/api/auth/login", { method: "POST", body: { username: $("username").value, password: $("password").value } });
-    token = res.token; AC.store.setItem("ac.staff.token", token); await boot();
-  } catch (err) { $("login-error").textContent = err.message; }
+function login(e) {
+  return AC.signIn(e, (t) => { token = t; return boot(); });
 }
 
 function logout(why) {

@@ -39,13 +39,8 @@ function dueText(tk) {
 
 function fail(e) { $("error").className = "status error"; $("error").textContent = e.message || String(e); }
 
-async function login(e) {
-  e.preventDefault();
-  try {
-    const res = await AC.api("/api/auth/login", { method: "POST", body: { username: $("username").value, password: $("password").value } });
-    token = res.token; AC.store.setItem("ac.staff.token", token);
-    await boot();
-  } catch (err) { $("login-error").textContent = err.message; }
+function login(e) {
+  return AC.signIn(e, (t) => { token = t; return boot(); });
 }
 
 function minutes(s) { return s < 60 ? `${s}s` : s < 3600 ? `${Math.round(s / 60)}m` : `${(s / 3600).toFixed(1)}h`; }

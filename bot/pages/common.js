@@ -18,6 +18,18 @@ const AC = (() => {
     }
     return data;
   }
+  // a staff page's sign-in form (#username, #password, #login-error): keeps the token and
+  // hands it to the page's `then`; whatever fails, the sign-in or the page's start, is said
+  // under the form
+  async function signIn(e, then) {
+    e.preventDefault();
+    const field = (id) => document.getElementById(id);
+    try {
+      const res = await api("/api/auth/login", { method: "POST", body: { username: field("username").value, password: field("password").value } });
+      store.setItem("ac.staff.token", res.token);
+      await then(res.token);
+    } catch (err) { field("login-error").textContent = err.message; }
+  }
   // revoke a staff token on the server; signing out must not fail on a network error
   async function signOut(token) {
     if (!token) return;
@@ -115,5 +127,5 @@ const AC = (() => {
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", demoBanner);
   else demoBanner();
-  return { api, el, socket, lang, setLang, store, time, rich, signOut };
+  return { api, el, socket, lang, setLang, store, time, rich, signIn, signOut };
 })();

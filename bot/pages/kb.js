@@ -37,12 +37,8 @@ function failed(e) {
 const dirty = () => loaded !== JSON.stringify(formBody());
 const mayLeave = () => !dirty() || confirm("Discard your unsaved changes? · 放弃未保存的修改？");
 
-async function login(e) {
-  e.preventDefault();
-  try {
-    const res = await AC.api("/api/auth/login", { method: "POST", body: { username: $("username").value, password: $("password").value } });
-    token = res.token; AC.store.setItem("ac.staff.token", token); await boot();
-  } catch (err) { $("login-error").textContent = err.message; }
+function login(e) {
+  return AC.signIn(e, (t) => { token = t; return boot(); });
 }
 
 async function loadList() {
