@@ -306,3 +306,25 @@ def test_manager_sees_trends_contact_reasons_refunds_and_exports(stack, browser,
         page.click("#export-indicators")
     assert download.value.suggested_filename.startswith("afterclass-indicators-168h-")
     expect(page.locator("#export-error")).to_be_hidden()
+
+
+def test_a_privacy_request_past_its_legal_deadline_shows_on_the_dashboard(stack, browser):
+    from bot import privacy_requests
+
+    with stack.db.write() as conn:  # filed a month ago: its 15 working days have run out
+        late = privacy_requests.open_request(
+            conn, learner_id="L1999", kind="export", conversation_id=None, ticket_id=None,
+            verified_by="session+code", now=time.time() - 30 * 86400,
+        )
+    try:
+        page = browser.new_context().new_page()
+        page.goto(f"{stack.hub_url}/dashboard")
+        sign_in(page)
+        card = page.locator('[data-indicator="privacy_overdue"]')
+        expect(card.locator(".value")).to_have_text(re.compile(r"^[1-9]\d*$"))
+        expect(card).to_have_class("card bad")
+        expect(card.locator(".basis")).to_contain_text("legal deadline 15 working days")
+        expect(page.locator('[data-alert="privacy_overdue"]')).to_contain_text("隐私请求已逾期")
+    finally:  # the shared stack's other tests count alerts of their own
+        with stack.db.write() as conn:
+            privacy_requests.close(conn, late["id"], status=privacy_requests.DONE, by="test")
